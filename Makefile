@@ -1,0 +1,55 @@
+# The one way to install, build, test, bench and run. Every target installs what it needs
+# (npm packages, the pinned OPA via `go install`) idempotently: a second run reuses it.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NPM_STAMP := node_modules/.install-stamp
+REPORTS := .tools/reports
+CLI := node dist/src/cli/main.js
+
+.PHONY: help install opa build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | sort
+
+install: $(NPM_STAMP) ## npm packages (npm ci) and the compiled CLI
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+opa: ## the pinned OPA (scripts/opa-version.txt), installed with go install on first use
+	@scripts/ensure-opa.sh >/dev/null
+
+build: install ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+bundle: opa ## rebuild bundle/default.tar.gz from rego/ with the pinned OPA
+	scripts/build-bundle.sh
+
+bundle-check: opa ## prove bundle/default.tar.gz is byte-identical to what the pinned OPA builds
+	scripts/build-bundle.sh --check
+
+typecheck: install ## tsc --noEmit over src, test and scripts
+	npx tsc --noEmit -p tsconfig.json
+
+lint: install ## eslint
+	npx eslint --max-warnings 0 .
+
+rego-check: opa ## opa fmt --list, opa check --strict, opa test with coverage
+	@mkdir -p $(REPORTS)
+	scripts/rego-check.sh
+
+vitest: install opa build ## the vitest suite
+	@mkdir -p $(REPORTS)
+	npx vitest run --reporter=default --reporter=json --outputFile.json=$(REPORTS)/vitest.json
+
+cli-test: build ## the decision case files in test/cases through the CLI
+	@mkdir -p $(REPORTS)
+	$(CLI) test test/cases | tee $(REPORTS)/cli-test.txt
+
+test: typecheck lint rego-check bundle-check vitest cli-test ## everything; ends with the summary line
+	@node scripts/test-summary.mjs $(REPORTS)
+
+clean: ## remove build output (keeps .tools/ with OPA)
+	rm -rf dist coverage $(REPORTS)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prints the path of an `opa` binary of the pinned version (scripts/opa-version.txt).
+# Uses `opa` from PATH when it is that version; otherwise installs it once with
+# `go install` (Go module proxy only, no prebuilt download) into the git-ignored .tools/.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+version="$(tr -d '[:space:]' < "$root/scripts/opa-version.txt")"
+
+if command -v opa >/dev/null 2>&1 && opa version 2>/dev/null | grep -qx "Version: ${version#v}"; then
+  command -v opa
+  exit 0
+fi
+
+dest="$root/.tools/opa-$version/bin"
+if [ -x "$dest/opa" ]; then
+  echo "$dest/opa"
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "ensure-opa: OPA $version is not installed and Go is not on PATH to build it." >&2
+  echo "ensure-opa: install Go (>= 1.24) or put opa $version on PATH; the shipped bundle in bundle/ still works without it." >&2
+  exit 1
+fi
+
+echo "ensure-opa: installing OPA $version with go install (first run only, takes a few minutes)..." >&2
+tmp="$dest.partial"
+rm -rf "$tmp" && mkdir -p "$tmp"
+GOBIN="$tmp" CGO_ENABLED=0 go install "github.com/open-policy-agent/opa@$version" >&2
+mv "$tmp/opa" "$dest.opa" 2>/dev/null || true
+mkdir -p "$dest" && mv "$dest.opa" "$dest/opa" && rm -rf "$tmp"
+"$dest/opa" version | grep -qx "Version: ${version#v}" || { echo "ensure-opa: installed binary is not OPA $version" >&2; exit 1; }
+echo "$dest/opa"

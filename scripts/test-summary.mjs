@@ -1,0 +1,43 @@
+// Prints one closing line for `make test`: every test counted across the suites that ran
+// (opa test, vitest, the CLI decision cases), as "Tests: N passed, N failed".
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.argv[2] ?? ".tools/reports";
+const parts = [];
+let passed = 0;
+let failed = 0;
+
+const opa = join(dir, "opa-test.txt");
+if (existsSync(opa)) {
+  const text = readFileSync(opa, "utf8");
+  const pass = /PASS: (\d+)\/(\d+)/.exec(text);
+  const fail = /FAIL: (\d+)\/(\d+)/.exec(text);
+  const p = pass ? Number(pass[1]) : 0;
+  const f = fail ? Number(fail[1]) : 0;
+  passed += p;
+  failed += f;
+  parts.push(`opa test ${p}/${p + f}`);
+}
+
+const vitest = join(dir, "vitest.json");
+if (existsSync(vitest)) {
+  const report = JSON.parse(readFileSync(vitest, "utf8"));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  parts.push(`vitest ${report.numPassedTests}/${report.numTotalTests}`);
+}
+
+const cli = join(dir, "cli-test.txt");
+if (existsSync(cli)) {
+  const match = /(\d+) passed, (\d+) failed/.exec(readFileSync(cli, "utf8"));
+  if (match) {
+    passed += Number(match[1]);
+    failed += Number(match[2]);
+    parts.push(`decision cases ${match[1]}/${Number(match[1]) + Number(match[2])}`);
+  }
+}
+
+console.log(parts.join(" · "));
+console.log(`Tests: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 && passed > 0 ? 0 : 1;

@@ -1,0 +1,31 @@
+import { parseArgs } from "node:util";
+import { fromZodError } from "../errors.js";
+import { ActionSchema } from "../schemas.js";
+import { KERNEL_FLAGS, displayName, kernelFromFlags, readJson } from "./kernel-flags.js";
+
+export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open]
+  Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
+  --input FILE|-   the action {agentId, action: {type, ...}, context} (default: stdin)
+  --now ISO        logical time of the decision (overrides context.now)
+  --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
+  --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
+  --no-bundle / --no-rules   leave one engine out
+  --data FILE      JSON deep-merged over the bundle data (e.g. {"policy_kernel":{"config":{...}}})`;
+
+/** `policy-kernel eval`: one action in, one Decision out. */
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...KERNEL_FLAGS, input: { type: "string" }, now: { type: "string" } }, strict: true });
+  const inputPath = values.input ?? "-";
+  const raw = readJson(inputPath);
+  // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
+  const parsed = ActionSchema.safeParse(raw);
+  if (!parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
+  const kernel = await kernelFromFlags(values);
+  try {
+    const decision = await kernel.evaluate(raw, values.now ? { now: values.now } : {});
+    process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+    return decision.allowed ? 0 : 2;
+  } finally {
+    kernel.close();
+  }
+}

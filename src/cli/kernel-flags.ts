@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { PolicyKernelError } from "../errors.js";
+import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import { isPlainObject } from "../kernel/merge.js";
+import type { PolicyKernel } from "../kernel/types.js";
+
+/** The flags every command that builds a kernel accepts, for `util.parseArgs`. */
+export const KERNEL_FLAGS = {
+  bundle: { type: "string" },
+  rules: { type: "string", multiple: true },
+  "no-rules": { type: "boolean" },
+  "no-bundle": { type: "boolean" },
+  data: { type: "string" },
+  "fail-open": { type: "boolean" },
+  "log-level": { type: "string" },
+} as const;
+
+export interface KernelFlagValues {
+  bundle?: string;
+  rules?: string[];
+  "no-rules"?: boolean;
+  "no-bundle"?: boolean;
+  data?: string;
+  "fail-open"?: boolean;
+  "log-level"?: string;
+}
+
+/** Builds a kernel from CLI flags; with neither --bundle nor --rules it is the default library. */
+export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyKernel> {
+  const options: Record<string, unknown> = {};
+  if (values["no-bundle"]) options["bundle"] = false;
+  else if (values.bundle) options["bundle"] = values.bundle;
+  if (values["no-rules"]) options["rules"] = false;
+  else if (values.rules) options["rules"] = values.rules;
+  if (values.data) options["data"] = readJsonObject(values.data, "--data");
+  if (values["fail-open"]) options["failOpen"] = true;
+  if (values["log-level"]) options["logLevel"] = values["log-level"];
+  return createPolicyKernel(options as PolicyKernelOptions);
+}
+
+/** Reads a JSON object from a file (or `-` for stdin), with errors that name the file. */
+export function readJsonObject(path: string, flag: string): Record<string, unknown> {
+  const value = readJson(path);
+  if (!isPlainObject(value)) {
+    throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
+  }
+  return value;
+}
+
+/** Reads and parses a JSON file (or stdin for `-`). */
+export function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path === "-" ? 0 : path, "utf8");
+  } catch (error) {
+    throw new PolicyKernelError("io_error", `cannot read file (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file: displayName(path) });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PolicyKernelError("invalid_input", `invalid JSON (${(error as Error).message})`, { file: displayName(path), expected: "valid JSON" });
+  }
+}
+
+/** `-` reads standard input; name it so in messages. */
+export function displayName(path: string): string {
+  return path === "-" ? "<stdin>" : path;
+}

@@ -1,0 +1,126 @@
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { z } from "zod";
+import { sha256Hex } from "../../canonical-json.js";
+import { PolicyKernelError, fromZodError } from "../../errors.js";
+import { readTarGz, type TarFile } from "./tar.js";
+
+const ManifestSchema = z.looseObject({
+  revision: z.string().default(""),
+  roots: z.array(z.string()).optional(),
+  wasm: z.array(z.object({ entrypoint: z.string(), module: z.string() })).optional(),
+});
+export type BundleManifest = z.infer<typeof ManifestSchema>;
+
+/** A standard OPA bundle in memory: `/policy.wasm`, `/data.json`, `/.manifest`. */
+export interface PolicyBundle {
+  /** Where it was read from, for error messages. */
+  readonly location: string;
+  readonly manifest: BundleManifest;
+  readonly wasm: Uint8Array<ArrayBuffer>;
+  readonly data: Record<string, unknown>;
+  /** SHA-256 of the archive bytes, or of the bundle files (sorted path + bytes) for a folder. */
+  readonly sha256: string;
+}
+
+/** Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part. */
+export function readBundle(location: string): PolicyBundle {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(location).isDirectory();
+  } catch (error) {
+    throw new PolicyKernelError("invalid_bundle", `cannot read bundle (${(error as NodeJS.ErrnoException).code ?? "error"})`, {
+      file: location,
+      expected: "a bundle .tar.gz file or an unpacked bundle folder",
+    });
+  }
+  const files = isDirectory ? readFolder(location) : readTarGz(readBytes(location), location);
+  const sha256 = isDirectory ? hashFiles(files) : sha256Hex(readBytes(location));
+  return parseBundleFiles(files, location, sha256);
+}
+
+/** Builds a PolicyBundle from the files of an archive or folder. */
+export function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
+  const byPath = new Map(files.map((file) => [file.path, file.bytes]));
+  const manifest = parseManifest(byPath.get("/.manifest"), location);
+  const modulePath = manifest.wasm?.[0]?.module ?? "/policy.wasm";
+  const wasmBytes = byPath.get(modulePath);
+  if (!wasmBytes) {
+    throw new PolicyKernelError("invalid_bundle", `no ${modulePath} in the bundle`, {
+      file: location,
+      expected: "a bundle built with `opa build -t wasm`",
+    });
+  }
+  // A private copy: the Wasm runtime wants a plain ArrayBuffer, and callers may reuse theirs.
+  const wasm = new Uint8Array(wasmBytes);
+  if (!WebAssembly.validate(wasm)) {
+    throw new PolicyKernelError("invalid_bundle", `${modulePath} is not a valid WebAssembly module (truncated or corrupt)`, {
+      file: location,
+      expected: "the policy.wasm that `opa build -t wasm` wrote",
+    });
+  }
+  return { location, manifest, wasm, data: mergeDataFiles(files, location), sha256 };
+}
+
+function parseManifest(bytes: Uint8Array | undefined, location: string): BundleManifest {
+  if (!bytes) return ManifestSchema.parse({});
+  const json = parseJson(bytes, `${location}:/.manifest`);
+  const result = ManifestSchema.safeParse(json);
+  if (!result.success) throw fromZodError("invalid_bundle", result.error, { file: `${location}:/.manifest` });
+  return result.data;
+}
+
+/** Data files merge at the path of their folder, as OPA does (`/a/b/data.json` → data.a.b). */
+function mergeDataFiles(files: readonly TarFile[], location: string): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  const dataFiles = files.filter((file) => /(^|\/)data\.json$/.test(file.path)).sort((a, b) => a.path.localeCompare(b.path));
+  for (const file of dataFiles) {
+    const value = parseJson(file.bytes, `${location}:${file.path}`);
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new PolicyKernelError("invalid_bundle", "data file is not a JSON object", { file: `${location}:${file.path}`, expected: "a JSON object" });
+    }
+    const segments = file.path.split("/").slice(1, -1);
+    let target = data;
+    for (const segment of segments) {
+      const next = target[segment];
+      target = (next && typeof next === "object" ? next : (target[segment] = {})) as Record<string, unknown>;
+    }
+    Object.assign(target, value);
+  }
+  return data;
+}
+
+function parseJson(bytes: Uint8Array, file: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (error) {
+    throw new PolicyKernelError("invalid_bundle", `invalid JSON (${(error as Error).message})`, { file, expected: "valid JSON" });
+  }
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new PolicyKernelError("invalid_bundle", `cannot read bundle (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file: path });
+  }
+}
+
+function readFolder(root: string): TarFile[] {
+  const files: TarFile[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) files.push({ path: `/${relative(root, full).split(sep).join("/")}`, bytes: readFileSync(full) });
+    }
+  };
+  walk(root);
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function hashFiles(files: readonly TarFile[]): string {
+  const parts: Uint8Array[] = [];
+  for (const file of files) parts.push(Buffer.from(`${file.path}\0${file.bytes.length}\0`), file.bytes);
+  return sha256Hex(Buffer.concat(parts));
+}

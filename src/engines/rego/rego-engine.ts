@@ -1,0 +1,148 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import { PolicyFindingSchema, type PolicyFinding, type PolicyInput } from "../../schemas.js";
+import { PolicyKernelError, issuePath } from "../../errors.js";
+import type { PolicyEngine } from "../engine.js";
+import type { PolicyBundle } from "./bundle.js";
+
+/** The aggregate entrypoint of the default library: every violation in ONE Wasm call. */
+export const DEFAULT_ENTRYPOINT = "kernel/violations";
+
+export interface RegoEngineOptions {
+  readonly bundle: PolicyBundle;
+  /** Data the policies see (bundle data merged with overrides); defaults to the bundle's. */
+  readonly data?: Record<string, unknown>;
+  readonly entrypoint?: string;
+  /** Policy names to report in `policyNames` (the Wasm module does not list packages). */
+  readonly policyNames?: readonly string[];
+}
+
+/** A Rego engine whose problems found at load are kept, and reported on every evaluation. */
+export interface RegoEngine extends PolicyEngine {
+  /** Problems found while preparing (missing entrypoint, builtins the host lacks). */
+  readonly diagnostics: readonly string[];
+}
+
+/** Loads the bundle's Wasm once and returns an engine that evaluates the aggregate entrypoint. */
+export async function createRegoEngine(options: RegoEngineOptions): Promise<RegoEngine> {
+  const { bundle } = options;
+  const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
+  let policy: LoadedPolicy;
+  try {
+    policy = await loadPolicy(bundle.wasm);
+  } catch (error) {
+    throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${describe(error)}`, {
+      file: bundle.location,
+      expected: "a module built by `opa build -t wasm`",
+    });
+  }
+  try {
+    policy.setData(options.data ?? bundle.data);
+  } catch (error) {
+    throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${describe(error)}`, { file: bundle.location });
+  }
+
+  const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
+  const entrypointId = entrypoints[entrypoint];
+  const diagnostics: string[] = [];
+  if (entrypointId === undefined) {
+    const known = Object.keys(entrypoints).sort().join(", ") || "none";
+    diagnostics.push(`entrypoint "${entrypoint}" is not in ${bundle.location} (it has: ${known})`);
+  }
+  const missing = missingBuiltins(policy);
+  if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
+
+  let closed = false;
+  return {
+    source: "rego",
+    policyNames: [...(options.policyNames ?? [])].sort(),
+    provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
+    diagnostics,
+    evaluate(input: PolicyInput): PolicyFinding[] {
+      if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");
+      if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");
+      let resultSet: unknown;
+      try {
+        resultSet = policy.evaluate(input, entrypointId);
+      } catch (error) {
+        throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${describe(error)}`);
+      }
+      return readFindings(resultSet, entrypoint);
+    },
+    close() {
+      closed = true;
+    },
+  };
+}
+
+/** Checks the result set is `[{result: [finding...]}]` and every finding has the contract's shape. */
+export function readFindings(resultSet: unknown, entrypoint: string): PolicyFinding[] {
+  if (!Array.isArray(resultSet) || resultSet.length !== 1) {
+    throw new PolicyKernelError("engine_error", `unexpected result shape from ${entrypoint}: expected one result, got ${shapeOf(resultSet)}`);
+  }
+  const result = (resultSet[0] as { result?: unknown } | undefined)?.result;
+  if (!Array.isArray(result)) {
+    throw new PolicyKernelError("engine_error", `unexpected result shape from ${entrypoint}: expected a set of violations, got ${shapeOf(result)}`);
+  }
+  const findings: PolicyFinding[] = [];
+  for (let index = 0; index < result.length; index++) {
+    const parsed = PolicyFindingSchema.safeParse(result[index]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issuePath(issue?.path ?? [], `violations[${index}]`);
+      throw new PolicyKernelError("engine_error", `unexpected result shape from ${entrypoint}: ${field}: ${issue?.message ?? "invalid"}`);
+    }
+    findings.push(parsed.data);
+  }
+  return findings;
+}
+
+function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return value === null ? "null" : typeof value;
+}
+
+/** opa-wasm throws plain `{message}` objects for missing builtins and aborts; keep their text. */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  return String(error);
+}
+
+interface WasmExports {
+  builtins(): number;
+  opa_json_dump(address: number): number;
+  memory: WebAssembly.Memory;
+}
+
+/** Builtins the module imports that neither the Wasm itself nor the opa-wasm SDK implements. */
+function missingBuiltins(policy: LoadedPolicy): string[] {
+  const instance = policy.wasmInstance as WebAssembly.Instance;
+  const exports = instance.exports as unknown as WasmExports;
+  const required = Object.keys(JSON.parse(readCString(policy.mem, exports.opa_json_dump(exports.builtins()))) as Record<string, number>);
+  const supported = sdkBuiltins();
+  return required.filter((name) => !supported.has(name)).sort();
+}
+
+function readCString(memory: WebAssembly.Memory, address: number): string {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = address;
+  while (bytes[end] !== 0 && end < bytes.length) end++;
+  return Buffer.from(bytes.subarray(address, end)).toString("utf8");
+}
+
+let sdkBuiltinNames: Set<string> | undefined;
+
+/** The SDK ships a capabilities.json naming the builtins it implements in JavaScript. */
+function sdkBuiltins(): Set<string> {
+  if (sdkBuiltinNames) return sdkBuiltinNames;
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve("@open-policy-agent/opa-wasm");
+  const capabilities = JSON.parse(readFileSync(join(dirname(entry), "..", "capabilities.json"), "utf8")) as {
+    builtins?: Array<{ name: string }>;
+  };
+  sdkBuiltinNames = new Set((capabilities.builtins ?? []).map((builtin) => builtin.name));
+  return sdkBuiltinNames;
+}

@@ -1,0 +1,238 @@
+import { z } from "zod";
+import type { Logger } from "pino";
+import { canonicalJson, sha256Hex } from "../canonical-json.js";
+import { PolicyKernelError, fromZodError, issuePath } from "../errors.js";
+import { createLogger } from "../logging.js";
+import { ActionSchema, type Decision, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
+import type { PolicyEngine } from "../engines/engine.js";
+import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
+import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
+import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
+import type { KernelAuditSink } from "./audit-sink.js";
+import { buildDecision, kernelViolation, toViolation } from "./decision.js";
+import { DEFAULT_REGO_POLICIES, defaultBundlePath, defaultRulesPath } from "./defaults.js";
+import { toPolicyInput } from "./enrich.js";
+import { isPlainObject, mergeData } from "./merge.js";
+import type { PolicySpec } from "./policies.js";
+import type { EvaluateOptions, PolicyKernel } from "./types.js";
+
+const PolicySpecSchema = z.strictObject({
+  name: z.string().min(1),
+  config: z.record(z.string(), z.unknown()),
+  mergeLists: z.boolean().optional(),
+});
+
+/** Build-time options; per-call options (`now`) go to `evaluate`. */
+export const PolicyKernelOptionsSchema = z.strictObject({
+  /** Bundle `.tar.gz` or folder; default: the shipped default bundle; `false`: no Rego engine. */
+  bundle: z.union([z.string().min(1), z.literal(false)]).optional(),
+  /** JSON rule-set files or folders; default: the shipped `rules/`; `false`: no JSON engine. */
+  rules: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
+  /** Switch on only these policies, with their configuration (`sqlPolicy({...})`, ...). */
+  policies: z.array(PolicySpecSchema).optional(),
+  /** Data deep-merged over the bundle's data (e.g. `{policy_kernel: {config: {cost: {max_cost_usd: 5}}}}`). */
+  data: z.record(z.string(), z.unknown()).optional(),
+  /** Rego entrypoint returning the violation set (default `kernel/violations`). */
+  entrypoint: z.string().min(1).optional(),
+  /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
+  failOpen: z.boolean().optional(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  logger: z.custom<Logger>((value) => isPlainObject(value) || typeof value === "object", "a pino logger").optional(),
+  /** Receives an entry for every decision and signal (a FlightRecorder). */
+  recorder: z
+    .custom<KernelAuditSink>((value) => isPlainObject(value) || (typeof value === "object" && value !== null && typeof (value as KernelAuditSink).record === "function"), "an object with a record(event) method")
+    .optional(),
+});
+export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
+
+/**
+ * Prepares a kernel once: reads and instantiates the bundle, loads and validates the rule
+ * sets, merges configuration. Bad input throws a PolicyKernelError naming file and field;
+ * after that, `evaluate` never throws.
+ */
+export async function createPolicyKernel(options: PolicyKernelOptions = {}): Promise<PolicyKernel> {
+  const parsed = PolicyKernelOptionsSchema.safeParse(options);
+  if (!parsed.success) throw fromZodError("invalid_config", parsed.error, { root: "createPolicyKernel" });
+  const opts = parsed.data;
+  const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
+  const failOpen = opts.failOpen ?? false;
+  const specs = opts.policies;
+
+  const bundle: PolicyBundle | undefined = opts.bundle === false ? undefined : readBundle(opts.bundle ?? defaultBundlePath());
+  const usesDefaultBundle = opts.bundle === undefined;
+  const ruleSets: RuleSet[] = opts.rules === false ? [] : loadRuleSets(opts.rules ?? [defaultRulesPath()]);
+
+  const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
+  const regoPolicies = bundle ? (usesDefaultBundle ? [...DEFAULT_REGO_POLICIES] : declaredPolicies(bundle)) : [];
+  if (specs) checkSpecs(specs, [...regoPolicies, ...jsonPolicies]);
+
+  const data = effectiveData(bundle?.data ?? {}, ruleSets, specs, regoPolicies, opts.data ?? {});
+  const config = readConfig(data);
+  const active = (names: readonly string[]): string[] => names.filter((name) => !specs || specs.some((s) => s.name === name));
+
+  const engines: PolicyEngine[] = [];
+  if (bundle) {
+    const engine = await createRegoEngine({ bundle, data, entrypoint: opts.entrypoint ?? DEFAULT_ENTRYPOINT, policyNames: active(regoPolicies) });
+    for (const problem of engine.diagnostics) logger.error({ bundle: bundle.location }, problem);
+    engines.push(engine);
+  }
+  const activeRuleSets = specs ? filterRuleSets(ruleSets, new Set(specs.map((s) => s.name))) : ruleSets;
+  if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
+
+  const provenance: Provenance = {
+    bundleRevision: null,
+    bundleSha256: null,
+    rulesSha256: null,
+    ...Object.assign({}, ...engines.map((e) => e.provenance)),
+    dataSha256: sha256Hex(canonicalJson(data)),
+  };
+  const policyNames = [...new Set(engines.flatMap((e) => e.policyNames))].sort();
+  logger.info({ policies: policyNames, provenance }, "policy kernel ready");
+
+  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder);
+}
+
+class Kernel implements PolicyKernel {
+  private closed = false;
+
+  constructor(
+    private readonly engines: readonly PolicyEngine[],
+    readonly provenance: Provenance,
+    readonly policyNames: readonly string[],
+    private readonly failOpen: boolean,
+    private readonly logger: Logger,
+    private readonly recorder: KernelAuditSink | undefined,
+  ) {}
+
+  async evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
+    const parsed = ActionSchema.safeParse(withNow(raw, options.now));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issuePath(issue?.path ?? []);
+      const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
+      const decision = buildDecision([violation], this.provenance);
+      this.audit(raw, decision);
+      return decision;
+    }
+    const action = parsed.data;
+    const violations: Violation[] = [];
+    if (this.closed) violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
+    else {
+      const input = toPolicyInput(action);
+      for (const engine of this.engines) {
+        try {
+          const result = engine.evaluate(input);
+          const findings = result instanceof Promise ? await result : result;
+          for (const finding of findings) violations.push(toViolation(finding, engine.source));
+        } catch (error) {
+          violations.push(this.engineFailure(engine.source, error, action.agentId));
+        }
+      }
+    }
+    const decision = buildDecision(violations, this.provenance);
+    this.audit(action, decision);
+    return decision;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const engine of this.engines) engine.close();
+  }
+
+  private engineFailure(source: ViolationSource, error: unknown, agentId: string): Violation {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error({ agentId, engine: source, err: message }, this.failOpen ? "policy evaluation failed; failing open" : "policy evaluation failed; action denied");
+    return kernelViolation("engine_error", `${source} engine could not evaluate: ${message}`, source, this.failOpen);
+  }
+
+  /** The audit sink must never break a decision, so its failures are only logged. */
+  private audit(raw: unknown, decision: Decision): void {
+    if (!this.recorder) return;
+    const source = isPlainObject(raw) ? raw : {};
+    const agentId = typeof source["agentId"] === "string" ? source["agentId"] : "(invalid)";
+    const body = isPlainObject(source["action"]) && typeof source["action"]["type"] === "string" ? (source["action"] as { type: string }) : { type: "(invalid)" };
+    const context = isPlainObject(source["context"]) ? source["context"] : {};
+    const now = typeof context["now"] === "string" ? context["now"] : null;
+    try {
+      this.recorder.record({ type: "policy_check", agentId, action: body, now, decision });
+      for (const violation of decision.violations) {
+        if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now });
+      }
+    } catch (error) {
+      this.logger.error({ err: error instanceof Error ? error.message : String(error) }, "audit sink failed");
+    }
+  }
+}
+
+/** Applies the per-call logical time to the action's context before validation. */
+function withNow(raw: unknown, now: EvaluateOptions["now"]): unknown {
+  if (now === undefined || !isPlainObject(raw)) return raw;
+  const iso = now instanceof Date ? (Number.isNaN(now.getTime()) ? "Invalid Date" : now.toISOString()) : now;
+  const context = isPlainObject(raw["context"]) ? raw["context"] : {};
+  return { ...raw, context: { ...context, now: iso } };
+}
+
+/** A custom bundle may list its policy names at `data.policy_kernel.policies`. */
+function declaredPolicies(bundle: PolicyBundle): string[] {
+  const kernelData = bundle.data["policy_kernel"];
+  const names = isPlainObject(kernelData) ? kernelData["policies"] : undefined;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : [];
+}
+
+function checkSpecs(specs: readonly PolicySpec[], known: readonly string[]): void {
+  specs.forEach((spec, index) => {
+    if (!known.includes(spec.name)) {
+      throw new PolicyKernelError("invalid_config", `unknown policy "${spec.name}"`, {
+        field: `createPolicyKernel.policies[${index}].name`,
+        expected: `one of ${known.join(", ")}`,
+      });
+    }
+  });
+}
+
+/**
+ * The data the policies see: bundle data, then the rule sets' default config under it where
+ * the bundle is silent, then the policy helpers' config, then the caller's raw `data`.
+ */
+function effectiveData(
+  bundleData: Record<string, unknown>,
+  ruleSets: readonly RuleSet[],
+  specs: readonly PolicySpec[] | undefined,
+  regoPolicies: readonly string[],
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  let config: Record<string, unknown> = {};
+  for (const set of ruleSets) if (set.config) config = mergeData(config, set.config);
+  config = mergeData(config, readConfig(bundleData));
+  const disabled: Record<string, boolean> = {};
+  if (specs) {
+    for (const spec of specs) {
+      const current = isPlainObject(config[spec.name]) ? (config[spec.name] as Record<string, unknown>) : {};
+      config[spec.name] = spec.mergeLists ? mergeAddingLists(current, spec.config) : mergeData(current, spec.config);
+    }
+    for (const name of regoPolicies) if (!specs.some((s) => s.name === name)) disabled[name] = true;
+  }
+  const kernelData = isPlainObject(bundleData["policy_kernel"]) ? bundleData["policy_kernel"] : {};
+  const withConfig = { ...bundleData, policy_kernel: { ...kernelData, config, ...(specs ? { disabled } : {}) } };
+  return mergeData(withConfig, override);
+}
+
+function readConfig(data: Record<string, unknown>): Record<string, unknown> {
+  const kernelData = data["policy_kernel"];
+  const config = isPlainObject(kernelData) ? kernelData["config"] : undefined;
+  return isPlainObject(config) ? config : {};
+}
+
+function mergeAddingLists(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = Array.isArray(current) && Array.isArray(value) ? [...new Set([...current, ...value])] : value;
+  }
+  return out;
+}
+
+function filterRuleSets(ruleSets: readonly RuleSet[], names: ReadonlySet<string>): RuleSet[] {
+  return ruleSets.map((set) => ({ ...set, rules: set.rules.filter((rule) => names.has(rule.event.params.policy)) }));
+}

@@ -1,0 +1,194 @@
+import { z } from "zod";
+
+/** Severity of a violation, most severe first. */
+export const SeveritySchema = z.enum(["critical", "high", "medium", "low"]);
+export type Severity = z.infer<typeof SeveritySchema>;
+export const SEVERITIES: readonly Severity[] = SeveritySchema.options;
+
+/** Cost magnitude (>= 0) a violation carries unless its policy sets one. */
+export const DEFAULT_SEVERITY_PENALTY: Readonly<Record<Severity, number>> = {
+  critical: 100,
+  high: 50,
+  medium: 10,
+  low: 1,
+};
+
+// ---------------------------------------------------------------- actions
+
+export const SqlActionSchema = z.looseObject({ type: z.literal("sql"), sql: z.string() });
+export const ToolCallActionSchema = z.looseObject({
+  type: z.literal("tool_call"),
+  tool: z.string().min(1),
+  args: z.record(z.string(), z.unknown()).optional(),
+});
+export const MessageActionSchema = z.looseObject({
+  type: z.literal("message"),
+  to: z.string().min(1),
+  text: z.string(),
+});
+export const TransactionActionSchema = z.looseObject({
+  type: z.literal("transaction"),
+  amountUsd: z.number().finite().nonnegative(),
+  recipient: z.string().min(1),
+});
+export const KNOWN_ACTION_SCHEMAS = {
+  sql: SqlActionSchema,
+  tool_call: ToolCallActionSchema,
+  message: MessageActionSchema,
+  transaction: TransactionActionSchema,
+} as const;
+export type KnownActionType = keyof typeof KNOWN_ACTION_SCHEMAS;
+export const KNOWN_ACTION_TYPES = Object.keys(KNOWN_ACTION_SCHEMAS) as KnownActionType[];
+
+/** Any other action type: passed to the policies, which decide. */
+export const OtherActionSchema = z.looseObject({ type: z.string().min(1) });
+
+function isKnownType(type: string): type is KnownActionType {
+  return Object.hasOwn(KNOWN_ACTION_SCHEMAS, type);
+}
+
+/** The action body: a known type is checked against its schema, an unknown type only needs `type`. */
+export const ActionBodySchema = OtherActionSchema.superRefine((body, ctx) => {
+  if (!isKnownType(body.type)) return;
+  const result = KNOWN_ACTION_SCHEMAS[body.type].safeParse(body);
+  if (result.success) return;
+  for (const issue of result.error.issues) {
+    ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  }
+});
+export type ActionBody =
+  | z.infer<typeof SqlActionSchema>
+  | z.infer<typeof ToolCallActionSchema>
+  | z.infer<typeof MessageActionSchema>
+  | z.infer<typeof TransactionActionSchema>
+  | z.infer<typeof OtherActionSchema>;
+
+/** Context fields the default policies read; anything else passes through untouched. */
+export const ActionContextSchema = z.looseObject({
+  now: z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" }).optional(),
+  role: z.string().optional(),
+  costUsd: z.number().finite().nonnegative().optional(),
+  spentUsd: z.number().finite().nonnegative().optional(),
+  actionsInWindow: z.number().int().nonnegative().optional(),
+  readOnly: z.boolean().optional(),
+});
+export type ActionContext = z.infer<typeof ActionContextSchema>;
+
+/** What an agent proposes, validated at the kernel boundary. */
+export const ActionSchema = z.object({
+  agentId: z.string().min(1),
+  action: ActionBodySchema,
+  context: ActionContextSchema.default({}),
+});
+export type Action = z.infer<typeof ActionSchema>;
+export type ActionInput = z.input<typeof ActionSchema>;
+
+// ---------------------------------------------------------------- policy input (what Rego and rules see)
+
+export const SqlStatementFactSchema = z.object({
+  /** First keyword, upper-case (`SELECT`, `DROP`); for `WITH … DELETE` the main verb. */
+  kind: z.string(),
+  /** Object keyword after CREATE/DROP/ALTER (`TABLE`, `USER`, `ROLE`), else "". */
+  target: z.string(),
+  /** A WHERE keyword at the top nesting level of the statement. */
+  hasWhere: z.boolean(),
+});
+export type SqlStatementFact = z.infer<typeof SqlStatementFactSchema>;
+
+export const SqlFactsSchema = z.object({
+  statements: z.array(SqlStatementFactSchema),
+  /** Set when the text could not be split into statements (unterminated literal, unknown verb…). */
+  error: z.string().optional(),
+  /** Every statement is a SELECT (or read-only verb) and the text parsed. */
+  readOnly: z.boolean(),
+});
+export type SqlFacts = z.infer<typeof SqlFactsSchema>;
+
+/** Facts derived once in TypeScript so policies reason over structure, not text. */
+export const PolicyFactsSchema = z.object({
+  sql: SqlFactsSchema.optional(),
+  /** From `context.now`: minutes since 00:00 UTC and day of week (0 = Sunday). */
+  clock: z.object({ minuteOfDayUtc: z.number().int(), weekdayUtc: z.number().int() }).optional(),
+  /** `context.costUsd + context.spentUsd`, missing values counted as 0. */
+  costUsdTotal: z.number(),
+  /** The action changes state: SQL other than read-only statements, or a transaction. */
+  writes: z.boolean(),
+});
+export type PolicyFacts = z.infer<typeof PolicyFactsSchema>;
+
+export const PolicyInputSchema = z.object({
+  agentId: z.string(),
+  action: ActionBodySchema,
+  context: ActionContextSchema,
+  facts: PolicyFactsSchema,
+});
+export type PolicyInput = z.infer<typeof PolicyInputSchema>;
+
+// ---------------------------------------------------------------- what policies emit
+
+export const EffectSchema = z.enum(["block", "warn", "modify", "signal"]);
+export type Effect = z.infer<typeof EffectSchema>;
+
+export const SignalNameSchema = z.string().regex(/^SIG[A-Z]+$/, "a signal name such as SIGSTOP or SIGKILL");
+
+/** One finding as a Rego rule or JSON rule emits it, before the kernel types it. */
+export const PolicyFindingSchema = z
+  .object({
+    policy: z.string().min(1),
+    rule: z.string().min(1),
+    severity: SeveritySchema,
+    effect: EffectSchema,
+    description: z.string(),
+    signal: SignalNameSchema.optional(),
+    penalty: z.number().finite().nonnegative().optional(),
+  })
+  .refine((f) => f.effect !== "signal" || f.signal !== undefined, {
+    message: "effect 'signal' needs a signal name such as SIGSTOP",
+    path: ["signal"],
+  });
+export type PolicyFinding = z.infer<typeof PolicyFindingSchema>;
+
+// ---------------------------------------------------------------- decisions
+
+export const ViolationTypeSchema = z.enum(["blocked", "modified", "warned", "signal_sent"]);
+export type ViolationType = z.infer<typeof ViolationTypeSchema>;
+
+export const ViolationSourceSchema = z.enum(["rego", "json", "kernel"]);
+export type ViolationSource = z.infer<typeof ViolationSourceSchema>;
+
+export const ViolationSchema = z.object({
+  type: ViolationTypeSchema,
+  policy: z.string(),
+  rule: z.string(),
+  severity: SeveritySchema,
+  description: z.string(),
+  blocked: z.boolean(),
+  /** Cost magnitude, >= 0 (critical 100, high 50, medium 10, low 1 by default). */
+  penalty: z.number().nonnegative(),
+  source: ViolationSourceSchema,
+  signal: SignalNameSchema.optional(),
+});
+export type Violation = z.infer<typeof ViolationSchema>;
+
+export const ProvenanceSchema = z.object({
+  /** `revision` from the bundle's `.manifest`, or null without a Rego bundle. */
+  bundleRevision: z.string().nullable(),
+  /** SHA-256 of the bundle as loaded (tar.gz bytes, or the files of a bundle folder). */
+  bundleSha256: z.string().nullable(),
+  /** SHA-256 of the canonical JSON of the data the policies saw (bundle data merged with overrides). */
+  dataSha256: z.string().nullable(),
+  /** SHA-256 of the canonical JSON of the loaded JSON rule sets, or null without rules. */
+  rulesSha256: z.string().nullable(),
+});
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+export const DecisionSchema = z.object({
+  allowed: z.boolean(),
+  violations: z.array(ViolationSchema),
+  signals: z.array(SignalNameSchema),
+  provenance: ProvenanceSchema,
+});
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** Result of an operation that can fail, in zod's shape. */
+export type Result<T, E = Error> = { success: true; data: T } | { success: false; error: E };
