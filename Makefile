@@ -38,7 +38,7 @@ lint: install ## eslint
 
 rego-check: opa ## opa fmt --list, opa check --strict, opa test with coverage
 	@mkdir -p $(REPORTS)
-	scripts/rego-check.sh
+	REPORTS_DIR=$(REPORTS) scripts/rego-check.sh
 
 vitest: install opa build ## the vitest suite
 	@mkdir -p $(REPORTS)

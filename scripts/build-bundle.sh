@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds the default policy bundle (Wasm, entrypoint kernel/violations) from rego/
+# with the pinned OPA and a capabilities file without clock/random/network builtins.
+# Reproducible: the revision is a content hash of the sources, and unchanged
+# sources rebuild to a byte-identical tarball.
+#
+#   scripts/build-bundle.sh                 build bundle/default.tar.gz
+#   scripts/build-bundle.sh --out PATH      build to PATH instead
+#   scripts/build-bundle.sh --check         fail if bundle/default.tar.gz (or --out PATH)
+#                                           is not what the sources build to
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+caller="$PWD"
+
+out="bundle/default.tar.gz"
+check=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) [ $# -ge 2 ] || { echo "build-bundle: --out needs a path" >&2; exit 2; }; out="$2"; shift 2 ;;
+    --out=*) out="${1#--out=}"; shift ;;
+    --check) check=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-bundle: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+# --out is relative to where the script was called from; the default to the repo.
+case "$out" in /*|bundle/default.tar.gz) ;; *) out="$caller/$out" ;; esac
+cd "$root" # opa build records paths relative to the working directory
+
+# opa loads every .json/.yaml/.tar.gz under rego/ as data or bundles: keep it clean.
+stray="$(find rego -mindepth 1 \( -type d -o -type f \) ! -name '*.rego' ! -name 'data.json' -print | LC_ALL=C sort)"
+if [ -n "$stray" ]; then
+  echo "build-bundle: only *.rego and data.json may live in rego/ (opa would load the rest); found:" >&2
+  echo "$stray" | sed 's/^/  /' >&2
+  exit 1
+fi
+
+opa="$(scripts/ensure-opa.sh)"
+version="$(tr -d '[:space:]' < scripts/opa-version.txt)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+caps="$tmp/capabilities.json"
+"$opa" capabilities --current | node scripts/capabilities-filter.mjs > "$caps"
+# Keep a copy for people who compile their own Rego against the same rules.
+mkdir -p .tools && cp "$caps" ".tools/opa-$version-capabilities.json.tmp.$$" \
+  && mv -f ".tools/opa-$version-capabilities.json.tmp.$$" ".tools/opa-$version-capabilities.json"
+
+# Revision: sha256 over the shipped sources (sorted names, each name and
+# content NUL-terminated), so it changes exactly when the policy changes.
+sources="$(find rego -maxdepth 1 -type f \( -name '*.rego' -o -name 'data.json' \) ! -name '*_test.rego' -print | LC_ALL=C sort)"
+[ -n "$sources" ] || { echo "build-bundle: no policy sources in rego/" >&2; exit 1; }
+revision="rego-$(
+  for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
+)"
+
+built="$tmp/bundle.tar.gz"
+"$opa" build -t wasm -e kernel/violations \
+  --capabilities "$caps" \
+  --revision "$revision" \
+  --ignore '*_test.rego' \
+  -o "$built" rego/
+
+# Belt and braces: the bundle must hold the Wasm, the data and no tests.
+listing="$(tar -tzPf "$built")" # -P: list names as stored, without a warning per leading "/"
+for want in /policy.wasm /data.json /.manifest; do
+  grep -qx "$want" <<<"$listing" || { echo "build-bundle: $want missing from the built bundle" >&2; exit 1; }
+done
+if grep -q '_test\.rego$' <<<"$listing"; then
+  echo "build-bundle: test files leaked into the bundle:" >&2; grep '_test\.rego$' <<<"$listing" >&2; exit 1
+fi
+
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+
+if [ "$check" = 1 ]; then
+  if [ ! -f "$out" ]; then
+    echo "build-bundle: $out does not exist; run scripts/build-bundle.sh to build it" >&2
+    exit 1
+  fi
+  want="$(sum "$built")"
+  have="$(sum "$out")"
+  if [ "$want" != "$have" ]; then
+    echo "build-bundle: $out is stale (OPA $version, revision $revision)" >&2
+    echo "  sha256 of $out: $have" >&2
+    echo "  sha256 built from rego/: $want" >&2
+    echo "  run scripts/build-bundle.sh to refresh it" >&2
+    exit 1
+  fi
+  echo "build-bundle: $out is up to date ($revision, sha256 $have)"
+  exit 0
+fi
+
+mkdir -p "$(dirname "$out")"
+cp "$built" "$out.tmp.$$" && mv -f "$out.tmp.$$" "$out"
+echo "build-bundle: wrote $out ($revision, sha256 $(sum "$out"), OPA $version)"
+
+# Load it once in the JS SDK when it is installed: proves the Wasm runs and
+# needs no host-implemented builtins.
+if [ -d node_modules/@open-policy-agent/opa-wasm ]; then
+  node scripts/bundle-smoke.mjs --quiet "$out"
+fi
