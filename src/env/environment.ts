@@ -1,0 +1,563 @@
+import { z } from "zod";
+import { PolicyKernelError } from "../errors.js";
+import { createLogger, type Logger } from "../logging.js";
+import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
+import type { PolicyKernel } from "../kernel/types.js";
+import {
+  ENVIRONMENT_CONFIG_FIELDS,
+  SEVERITY_SCALE,
+  parseEnvironmentConfig,
+  type EnvironmentConfig,
+  type EnvironmentConfigInput,
+} from "./config.js";
+import { EnvClosed, EnvError, ResetNeeded } from "./errors.js";
+import { DEFAULT_SEED, createRng, type Rng, type Seed } from "./rng.js";
+
+// ---------------------------------------------------------------- callbacks
+
+/** What `step()` accepts: an action body (`{type: "sql", sql}`) or a full `{agentId, action, context}`. */
+export type StepAction = ActionBody | ActionInput;
+
+/** Produces an episode's initial observation from the environment's generator. */
+export type TaskGenerator<TState> = (
+  rng: Rng,
+  info: { readonly episode: number; readonly options: Readonly<Record<string, unknown>> | undefined },
+) => TState;
+
+/** Extra context for an action body (role, costUsd, readOnly…); the env fills now/actionsInWindow/spentUsd when absent. */
+export type ContextFn<TState> = (state: TState, info: { readonly step: number; readonly episode: number }) => ActionContext;
+
+/** What an executor reports for an action the kernel allowed. */
+export interface ExecutorOutcome<TState, TResult> {
+  readonly result: TResult;
+  /** The next observation; the current one is kept when absent. */
+  readonly observation?: TState;
+  /** Whether the action achieved what it was for; defaults to `result !== undefined`. */
+  readonly success?: boolean;
+  /** The task is finished: the episode terminates. */
+  readonly done?: boolean;
+}
+
+/** Runs an allowed action; blocked actions never reach it. */
+export type Executor<TState, TResult> = (
+  state: TState,
+  action: Action,
+  info: { readonly rng: Rng; readonly step: number; readonly episode: number },
+) => ExecutorOutcome<TState, TResult> | Promise<ExecutorOutcome<TState, TResult>>;
+
+/** What one step did, as a reward function sees it. */
+export interface StepOutcome<TResult> {
+  /** The kernel allowed the action, no SIGKILL/SIGSTOP held it, and the executor ran it. */
+  readonly executed: boolean;
+  readonly blocked: boolean;
+  readonly result: TResult | undefined;
+  readonly success: boolean;
+  readonly done: boolean;
+  readonly decision: Decision;
+}
+
+/** Base (task) reward of a step, before step penalty, violation penalties and success bonus. */
+export type RewardFn<TState, TResult> = (state: TState, action: Action, outcome: StepOutcome<TResult>) => number;
+
+/** One executed action, as reported to a flight recorder. */
+export interface ToolCallRecord {
+  readonly type: "tool_call";
+  readonly agentId: string;
+  readonly action: Action["action"];
+  readonly context: ActionContext;
+  /** Logical time of the action (`context.now`), or null when it carried none. */
+  readonly now: string | null;
+  readonly result: unknown;
+  readonly success: boolean;
+  readonly episode: number;
+  readonly step: number;
+}
+
+/** The part of a FlightRecorder the environment uses; a returned promise is awaited. */
+export interface ToolCallRecorder {
+  recordToolCall(call: ToolCallRecord): void | Promise<void>;
+}
+
+/**
+ * Options of `new GovernedEnvironment(kernel, options)`. Hand-written rather than inferred because
+ * the callbacks are generic; `OptionsShapeSchema` below checks the same keys at run time.
+ */
+export interface GovernedEnvironmentOptions<TState, TResult> {
+  /** Initial observation of each episode; default: null. */
+  readonly taskGenerator?: TaskGenerator<TState>;
+  /** Base reward; default: 1 when the action executed with a defined result, else 0. */
+  readonly rewardFn?: RewardFn<TState, TResult>;
+  /** Runs allowed actions; default: the action body is its own result, observation unchanged. */
+  readonly executor?: Executor<TState, TResult>;
+  readonly config?: EnvironmentConfigInput;
+  /** agentId stamped on action bodies; default "agent". */
+  readonly agentId?: string;
+  readonly contextFn?: ContextFn<TState>;
+  /** A pino logger; the environment logs to a child with `{component: "env"}`. Silent by default. */
+  readonly logger?: Logger;
+  readonly recorder?: ToolCallRecorder;
+}
+
+// ---------------------------------------------------------------- results
+
+/** `reset()`'s info. */
+export interface ResetInfo {
+  /** 1-based number of the episode this reset started. */
+  readonly episode: number;
+  /** Seed of the generator stream in use (the last seed given, else DEFAULT_SEED). */
+  readonly seed: Seed;
+  /** This reset re-seeded the generator (a seed was given). */
+  readonly reseeded: boolean;
+  readonly kernelPolicies: readonly string[];
+}
+
+/** A step reward split into its parts; `total` is their sum. */
+export interface RewardParts {
+  readonly base: number;
+  readonly step: number;
+  /** Sum over violations of violationPenalty x SEVERITY_SCALE[severity]; <= 0. */
+  readonly violations: number;
+  readonly bonus: number;
+  readonly total: number;
+}
+
+/** `step()`'s info. */
+export interface StepInfo {
+  /** 1-based number of this step in the episode. */
+  readonly step: number;
+  readonly episode: number;
+  readonly violations: readonly Violation[];
+  readonly decision: Decision;
+  /** The action did not run (denied by the kernel, or held by SIGKILL/SIGSTOP). */
+  readonly blocked: boolean;
+  readonly success: boolean;
+  /** The executor reported the task finished. */
+  readonly done: boolean;
+  readonly reward: RewardParts;
+  /** Running total of this episode's rewards, bonuses included. */
+  readonly totalReward: number;
+  /** The action as the kernel evaluated it, context filled in. */
+  readonly action: Action;
+}
+
+/** `reset()`'s Gymnasium 2-tuple. */
+export type ResetResult<TState> = [observation: TState, info: ResetInfo];
+/** `step()`'s Gymnasium 5-tuple. */
+export type StepResult<TState> = [observation: TState, reward: number, terminated: boolean, truncated: boolean, info: StepInfo];
+
+/** Aggregates over the environment's life. */
+export interface EnvironmentMetrics {
+  /** Episodes started (reset() calls). */
+  readonly totalEpisodes: number;
+  /** Episodes that ended (terminated or truncated); an episode abandoned by reset() did not. */
+  readonly finishedEpisodes: number;
+  readonly totalSteps: number;
+  readonly totalViolations: number;
+  /** Finished episodes that count as successful (see `GovernedEnvironment`). */
+  readonly successfulEpisodes: number;
+  /** successfulEpisodes / finishedEpisodes, 0 before any episode ended; always within [0, 1]. */
+  readonly successRate: number;
+  /** totalViolations / totalEpisodes (0 without episodes). */
+  readonly violationsPerEpisode: number;
+  /** totalSteps / totalEpisodes (0 without episodes). */
+  readonly stepsPerEpisode: number;
+  /** Mean total reward of finished episodes (0 before any ended). */
+  readonly meanEpisodeReward: number;
+}
+
+/** Reset parameters, as Gymnasium's `reset(seed=None, options=None)`. */
+export interface ResetParams {
+  /** Re-seed the generator; without it the current stream continues. */
+  readonly seed?: Seed;
+  /** Passed to the task generator. */
+  readonly options?: Readonly<Record<string, unknown>>;
+}
+
+// ---------------------------------------------------------------- reward
+
+/** The environment's step reward: base + stepPenalty + severity-scaled violation penalties + success bonus. */
+export function stepReward(
+  config: Pick<EnvironmentConfig, "stepPenalty" | "violationPenalty" | "successBonus">,
+  step: { readonly base: number; readonly violations: readonly Pick<Violation, "severity">[]; readonly success: boolean },
+): RewardParts {
+  let violations = 0;
+  for (const v of step.violations) violations += config.violationPenalty * SEVERITY_SCALE[v.severity];
+  const bonus = step.success && step.violations.length === 0 ? config.successBonus : 0;
+  const total = step.base + config.stepPenalty + violations + bonus;
+  return { base: step.base, step: config.stepPenalty, violations, bonus, total };
+}
+
+// ---------------------------------------------------------------- options check
+
+const isFunction = (v: unknown): boolean => typeof v === "function";
+const fn = (what: string) => z.custom<(...args: never[]) => unknown>(isFunction, { message: `${what} must be a function` });
+
+const OptionsShapeSchema = z.strictObject({
+  taskGenerator: fn("taskGenerator").optional(),
+  rewardFn: fn("rewardFn").optional(),
+  executor: fn("executor").optional(),
+  config: z.unknown().optional(),
+  agentId: z.string().min(1, "agentId must be a non-empty string").optional(),
+  contextFn: fn("contextFn").optional(),
+  logger: z
+    .custom<Logger>((v) => typeof v === "object" && v !== null && isFunction((v as { child?: unknown }).child), {
+      message: "logger must be a pino Logger",
+    })
+    .optional(),
+  recorder: z
+    .custom<ToolCallRecorder>(
+      (v) => typeof v === "object" && v !== null && isFunction((v as { recordToolCall?: unknown }).recordToolCall),
+      { message: "recorder must be an object with a recordToolCall(call) method" },
+    )
+    .optional(),
+});
+const OPTION_NAMES = Object.keys(OptionsShapeSchema.shape);
+
+/** Rejects keys nobody reads, so a misspelt option is an error rather than a silently ignored default. */
+function rejectUnknownKeys(input: object, known: readonly string[], where: string): void {
+  const unknown = Object.keys(input).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => `'${k}'`).join(", ");
+  throw new PolicyKernelError("invalid_config", `${where}: unknown option${unknown.length > 1 ? "s" : ""} ${names}`, {
+    field: unknown[0],
+    expected: `one of ${known.join(", ")}`,
+  });
+}
+
+function checkOptions(input: unknown, known: readonly string[], where: string): void {
+  if (input === undefined) return;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new PolicyKernelError("invalid_config", `${where} must be an options object`);
+  }
+  rejectUnknownKeys(input, known, where);
+}
+
+// ---------------------------------------------------------------- environment
+
+const DEFAULT_AGENT_ID = "agent";
+// SIGKILL stops the agent, SIGSTOP holds the action for an approval no training loop gives: neither runs.
+const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
+
+/**
+ * A Gymnasium-style environment whose every action passes the policy kernel first.
+ *
+ * - The kernel evaluates before execution; a denied action, or one carrying SIGKILL or SIGSTOP
+ *   (held for an approval that a training loop never gives), never reaches the executor.
+ * - terminated: a critical violation (with terminateOnCritical), a SIGKILL, or executor `done`.
+ *   truncated: `maxSteps` reached without termination (terminated wins when both hold).
+ * - A successful episode is a finished episode that terminated because the executor reported
+ *   `done` on a successful step, and in which no step had a critical violation.
+ * - The kernel is shared, not owned: `close()` does not close it.
+ */
+export class GovernedEnvironment<TState = unknown, TResult = unknown> {
+  readonly kernel: PolicyKernel;
+  readonly config: EnvironmentConfig;
+  readonly agentId: string;
+
+  readonly #taskGenerator: TaskGenerator<TState>;
+  readonly #rewardFn: RewardFn<TState, TResult> | undefined;
+  readonly #executor: Executor<TState, TResult>;
+  readonly #contextFn: ContextFn<TState> | undefined;
+  readonly #logger: Logger;
+  readonly #recorder: ToolCallRecorder | undefined;
+  readonly #startMs: number;
+
+  #rng: Rng = createRng(DEFAULT_SEED);
+  #seed: Seed = DEFAULT_SEED;
+  #state: TState | undefined;
+  #active = false;
+  #terminated = false;
+  #truncated = false;
+  #closed = false;
+  #busy = false;
+
+  #episode = 0;
+  #episodeStep = 0;
+  #episodeReward = 0;
+  #episodeCritical = false;
+  // Env-tracked context: restarted by reset() only when config.resetKernelState.
+  #clockSteps = 0;
+  #actionsInWindow = 0;
+  #spentUsd = 0;
+
+  #totalSteps = 0;
+  #totalViolations = 0;
+  #finishedEpisodes = 0;
+  #successfulEpisodes = 0;
+  #finishedRewardSum = 0;
+
+  /** Builds an environment; throws an `invalid_config` PolicyKernelError for unknown or bad options. */
+  constructor(kernel: PolicyKernel, options: GovernedEnvironmentOptions<TState, TResult> = {}) {
+    checkOptions(options, OPTION_NAMES, "GovernedEnvironment options");
+    const shape = OptionsShapeSchema.safeParse(options);
+    if (!shape.success) {
+      const issue = shape.error.issues[0];
+      throw new PolicyKernelError("invalid_config", issue?.message ?? "invalid options", { field: issue?.path.join(".") });
+    }
+    this.kernel = kernel;
+    this.config = parseEnvironmentConfig(options.config ?? {});
+    this.agentId = options.agentId ?? DEFAULT_AGENT_ID;
+    this.#taskGenerator = options.taskGenerator ?? (() => null as TState);
+    this.#rewardFn = options.rewardFn;
+    this.#executor = options.executor ?? ((_state, action) => ({ result: action.action as TResult }));
+    this.#contextFn = options.contextFn;
+    this.#logger = createLogger({ logger: options.logger, name: "env" }).child({ agentId: this.agentId });
+    this.#recorder = options.recorder;
+    this.#startMs = Date.parse(this.config.startTime);
+  }
+
+  /** The episode ended by its rules (critical violation, SIGKILL, task done). */
+  get terminated(): boolean {
+    return this.#terminated;
+  }
+
+  /** The episode ran out of steps. */
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** No episode in progress: before the first reset, after it ended, after close. Loop `while (!env.done)`. */
+  get done(): boolean {
+    return !this.#active;
+  }
+
+  /** 1-based number of the current (or last) episode; 0 before the first reset. */
+  get episode(): number {
+    return this.#episode;
+  }
+
+  /** Steps taken in the current episode. */
+  get stepCount(): number {
+    return this.#episodeStep;
+  }
+
+  /** The generator that task generator and executor draw from (Gymnasium's `np_random`). */
+  get rng(): Rng {
+    return this.#rng;
+  }
+
+  /** The current observation (undefined before the first reset). */
+  get state(): TState | undefined {
+    return this.#state;
+  }
+
+  /** Starts an episode; re-seeds only when `seed` is given, otherwise the generator stream continues. */
+  reset(params: ResetParams = {}): ResetResult<TState> {
+    if (this.#closed) throw new EnvClosed();
+    if (this.#busy) throw new EnvError("step_in_progress", "reset() while a step() is still running: await each step");
+    checkOptions(params, ["seed", "options"], "reset() parameters");
+    const reseeded = params.seed !== undefined;
+    if (params.seed !== undefined) {
+      this.#rng = createRng(params.seed);
+      this.#seed = params.seed;
+    }
+    this.#active = false;
+    this.#episode += 1;
+    this.#episodeStep = 0;
+    this.#episodeReward = 0;
+    this.#episodeCritical = false;
+    this.#terminated = false;
+    this.#truncated = false;
+    if (this.config.resetKernelState) {
+      this.#clockSteps = 0;
+      this.#actionsInWindow = 0;
+      this.#spentUsd = 0;
+    }
+    this.#state = this.#taskGenerator(this.#rng, { episode: this.#episode, options: params.options });
+    this.#active = true;
+    this.#logger.debug({ episode: this.#episode, seed: this.#seed, reseeded }, "episode reset");
+    return [this.#state, { episode: this.#episode, seed: this.#seed, reseeded, kernelPolicies: [...this.kernel.policyNames] }];
+  }
+
+  /** Evaluates the action, runs it when allowed, and returns Gymnasium's 5-tuple. */
+  async step(action: StepAction): Promise<StepResult<TState>> {
+    if (this.#closed) throw new EnvClosed();
+    if (this.#busy) throw new EnvError("step_in_progress", "step() while another step() is still running: await each step");
+    if (!this.#active) {
+      throw new ResetNeeded(
+        this.#episode === 0
+          ? "no episode in progress: call reset() before step()"
+          : `episode ${this.#episode} has ${this.#terminated ? "terminated" : "been truncated"}: call reset() before step()`,
+      );
+    }
+    this.#busy = true;
+    try {
+      return await this.#step(action);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #step(input: StepAction): Promise<StepResult<TState>> {
+    const step = this.#episodeStep + 1;
+    const episode = this.#episode;
+    const state = this.#state as TState;
+    const action = this.#buildAction(input, state, step);
+    const now = typeof action.context.now === "string" ? action.context.now : undefined;
+    const log = this.#logger.child({ episode, step });
+
+    const decision = await this.kernel.evaluate(action, now === undefined ? {} : { now });
+    const killed = decision.signals.includes("SIGKILL");
+    const held = decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
+    const executed = decision.allowed && !held;
+
+    let result: TResult | undefined;
+    let success = false;
+    let done = false;
+    let observation = state;
+    let spent = 0;
+    if (executed) {
+      const outcome = await this.#executor(state, action, { rng: this.#rng, step, episode });
+      if (typeof outcome !== "object" || outcome === null) {
+        throw new EnvError("invalid_step", `executor must return {result, observation?, success?, done?}, got ${String(outcome)}`);
+      }
+      result = outcome.result;
+      success = outcome.success ?? outcome.result !== undefined;
+      done = outcome.done === true;
+      if (outcome.observation !== undefined) observation = outcome.observation;
+      const cost = action.context.costUsd;
+      if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) spent = cost;
+      if (this.#recorder) {
+        await this.#recorder.recordToolCall({
+          type: "tool_call",
+          agentId: action.agentId,
+          action: action.action,
+          context: action.context,
+          now: now ?? null,
+          result,
+          success,
+          episode,
+          step,
+        });
+      }
+    }
+    const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
+    const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;
+    if (typeof base !== "number" || !Number.isFinite(base)) {
+      throw new EnvError("invalid_step", `rewardFn must return a finite number, got ${String(base)}`);
+    }
+    const reward = stepReward(this.config, { base, violations: decision.violations, success });
+    const critical = decision.violations.some((v) => v.severity === "critical");
+    const terminated = (this.config.terminateOnCritical && critical) || killed || done;
+    const truncated = !terminated && step >= this.config.maxSteps;
+
+    // State changes only after every callback returned, so a throwing callback leaves the episode as it was.
+    this.#spentUsd += spent;
+    // Every attempt counts toward the window: a blocked agent retrying in a loop is still rate-limited.
+    this.#actionsInWindow += 1;
+    this.#clockSteps += 1;
+    this.#episodeStep = step;
+    this.#episodeReward += reward.total;
+    this.#episodeCritical ||= critical;
+    this.#totalSteps += 1;
+    this.#totalViolations += decision.violations.length;
+    this.#state = observation;
+    this.#terminated = terminated;
+    this.#truncated = truncated;
+    if (terminated || truncated) this.#finishEpisode(done && success);
+
+    log.debug(
+      { allowed: decision.allowed, executed, violations: decision.violations.length, reward: reward.total, terminated, truncated },
+      "step",
+    );
+    const info: StepInfo = {
+      step,
+      episode,
+      violations: decision.violations,
+      decision,
+      blocked: !executed,
+      success,
+      done,
+      reward,
+      totalReward: this.#episodeReward,
+      action,
+    };
+    return [observation, reward.total, terminated, truncated, info];
+  }
+
+  #finishEpisode(finishedByTask: boolean): void {
+    this.#active = false;
+    this.#finishedEpisodes += 1;
+    this.#finishedRewardSum += this.#episodeReward;
+    const successful = this.#terminated && finishedByTask && !this.#episodeCritical;
+    if (successful) this.#successfulEpisodes += 1;
+    this.#logger.info(
+      { episode: this.#episode, steps: this.#episodeStep, reward: this.#episodeReward, terminated: this.#terminated, successful },
+      "episode finished",
+    );
+  }
+
+  /** Wraps a body with agentId and context; fills now/actionsInWindow/spentUsd only where the caller left them out. */
+  #buildAction(input: StepAction, state: TState, step: number): Action {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      throw new EnvError("invalid_step", `step() takes an action body {type, ...} or {agentId, action, context}, got ${typeof input}`);
+    }
+    const tracked: ActionContext = {
+      now: new Date(this.#startMs + this.#clockSteps * this.config.secondsPerStep * 1000).toISOString(),
+      actionsInWindow: this.#actionsInWindow,
+      spentUsd: this.#spentUsd,
+    };
+    // A body has a string `type`; anything else is taken as a full action and left to the kernel to validate.
+    if (typeof (input as { type?: unknown }).type === "string") {
+      const extra = this.#contextFn ? this.#contextFn(state, { step, episode: this.#episode }) : {};
+      return { agentId: this.agentId, action: input as ActionBody, context: { ...tracked, ...definedOnly(extra) } };
+    }
+    const full = input as ActionInput;
+    return { agentId: full.agentId, action: full.action, context: { ...tracked, ...definedOnly(full.context ?? {}) } };
+  }
+
+  /** Aggregates over every episode so far. */
+  getMetrics(): EnvironmentMetrics {
+    const perEpisode = (n: number) => (this.#episode === 0 ? 0 : n / this.#episode);
+    return {
+      totalEpisodes: this.#episode,
+      finishedEpisodes: this.#finishedEpisodes,
+      totalSteps: this.#totalSteps,
+      totalViolations: this.#totalViolations,
+      successfulEpisodes: this.#successfulEpisodes,
+      successRate: this.#finishedEpisodes === 0 ? 0 : this.#successfulEpisodes / this.#finishedEpisodes,
+      violationsPerEpisode: perEpisode(this.#totalViolations),
+      stepsPerEpisode: perEpisode(this.#totalSteps),
+      meanEpisodeReward: this.#finishedEpisodes === 0 ? 0 : this.#finishedRewardSum / this.#finishedEpisodes,
+    };
+  }
+
+  /** Ends the environment; later reset()/step() throw EnvClosed. Calling it twice is fine. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#active = false;
+    this.#logger.debug({ episodes: this.#episode }, "environment closed");
+  }
+}
+
+function definedOnly(context: ActionContext): ActionContext {
+  return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== undefined)) as ActionContext;
+}
+
+// ---------------------------------------------------------------- factory
+
+/** Every environment option and every EnvironmentConfig field, flattened. */
+export type CreateGovernedEnvOptions<TState, TResult> = Omit<GovernedEnvironmentOptions<TState, TResult>, "config"> &
+  EnvironmentConfigInput;
+
+const FLAT_OPTION_NAMES: readonly string[] = [...OPTION_NAMES.filter((name) => name !== "config"), ...ENVIRONMENT_CONFIG_FIELDS];
+
+/** Builds a GovernedEnvironment from flattened options; an unknown option is an error (the reference dropped them). */
+export function createGovernedEnv<TState = unknown, TResult = unknown>(
+  kernel: PolicyKernel,
+  options: CreateGovernedEnvOptions<TState, TResult> = {},
+): GovernedEnvironment<TState, TResult> {
+  checkOptions(options, FLAT_OPTION_NAMES, "createGovernedEnv options");
+  const config: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if ((ENVIRONMENT_CONFIG_FIELDS as readonly string[]).includes(key)) config[key] = value;
+    else rest[key] = value;
+  }
+  // Validated here with no `config.` prefix, so the error names the flat option the caller wrote.
+  return new GovernedEnvironment<TState, TResult>(kernel, {
+    ...(rest as Omit<GovernedEnvironmentOptions<TState, TResult>, "config">),
+    config: parseEnvironmentConfig(config, ""),
+  });
+}

@@ -1,0 +1,106 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
+const cli = join(root, "dist", "src", "cli", "main.js");
+const work = mkdtempSync(join(tmpdir(), "pk-cli-"));
+
+function run(args: string[], stdin?: string) {
+  const result = spawnSync(process.execPath, [cli, ...args], { input: stdin, encoding: "utf8", cwd: root });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function file(name: string, content: string): string {
+  const path = join(work, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("policy-kernel eval", () => {
+  it("exits 0 and prints the Decision for an allowed action", () => {
+    const { code, stdout } = run(["eval"], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } }));
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ allowed: true, violations: [] });
+  });
+
+  it("exits 2 for a denied action, using --input and --now", () => {
+    const input = file("tx.json", JSON.stringify({ agentId: "a", action: { type: "transaction", amountUsd: 20, recipient: "x" }, context: { readOnly: true } }));
+    const { code, stdout } = run(["eval", "--input", input, "--now", "2026-11-21T03:00:00Z"]);
+    expect(code).toBe(2);
+    const decision = JSON.parse(stdout);
+    expect(decision.violations.map((v: { rule: string }) => v.rule).sort()).toEqual(["outside_business_hours", "write_in_read_only"]);
+  });
+
+  it("exits 1 with one line naming file, field and expectation for a malformed action", () => {
+    const input = file("bad.json", JSON.stringify({ agentId: "a", action: { type: "transaction", amountUsd: "lots", recipient: "x" } }));
+    const { code, stdout, stderr } = run(["eval", "--input", input]);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain(`${input}: action.amountUsd`);
+    expect(stderr).toMatch(/expected number/);
+  });
+
+  it("exits 1 for invalid JSON, a missing file and a broken rule set", () => {
+    expect(run(["eval", "--input", file("x.json", "{oops")]).stderr).toMatch(/x\.json: invalid JSON/);
+    expect(run(["eval", "--input", join(work, "none.json")]).stderr).toMatch(/none\.json: cannot read file \(ENOENT\)/);
+    const rules = file("r.json", JSON.stringify({ name: "r", rules: [{ name: "big", conditions: { all: [{ fact: "context", path: "$.x", operator: "isBig", value: 1 }] }, event: { type: "violation", params: { policy: "p", rule: "r", severity: "low", effect: "warn", description: "d" } } }] }));
+    const result = run(["eval", "--rules", rules], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("r.json");
+    expect(result.stderr).toContain("operator");
+  });
+
+  it("runs a user bundle folder and user rules instead of the defaults", () => {
+    const rules = file("only.json", JSON.stringify({ name: "only", rules: [{ name: "any_sql", conditions: { all: [{ fact: "action", path: "$.type", operator: "equal", value: "sql" }] }, event: { type: "violation", params: { policy: "no_sql", rule: "any_sql", severity: "medium", effect: "warn", description: "SQL seen" } } }] }));
+    const { code, stdout } = run(["eval", "--no-bundle", "--rules", rules], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "DROP TABLE x" } }));
+    expect(code).toBe(0);
+    const decision = JSON.parse(stdout);
+    expect(decision.violations).toEqual([expect.objectContaining({ policy: "no_sql", type: "warned", source: "json" })]);
+    expect(decision.provenance.bundleRevision).toBeNull();
+  });
+});
+
+describe("policy-kernel test", () => {
+  it("runs the repository's cases and ends with the summary line", () => {
+    const { code, stdout } = run(["test"]);
+    expect(code).toBe(0);
+    expect(stdout.trim().split("\n").at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+  });
+
+  it("prints each failure with a diff and exits non-zero", () => {
+    const cases = file("wrong.yaml", [
+      "- description: expects the wrong thing",
+      "  input: { agentId: a, action: { type: sql, sql: 'DROP TABLE t' } }",
+      "  expect: { allowed: true, violations: [] }",
+      "- description: right",
+      "  input: { agentId: a, action: { type: sql, sql: 'SELECT 1' } }",
+      "  expect: { allowed: true }",
+    ].join("\n"));
+    const { code, stdout } = run(["test", cases]);
+    expect(code).toBe(1);
+    expect(stdout).toContain("FAIL");
+    expect(stdout).toContain("- allowed: true");
+    expect(stdout).toContain("+ allowed: false");
+    expect(stdout).toContain("+ violation sql/denied_statement (critical)");
+    expect(stdout.trim().split("\n").at(-1)).toBe("1 passed, 1 failed");
+  });
+
+  it("rejects a malformed case file naming the case and field", () => {
+    const cases = file("bad.json", JSON.stringify([{ description: "x", input: {}, expect: { allowed: "yes" } }]));
+    const { code, stderr } = run(["test", cases]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("bad.json: [0].expect.allowed");
+  });
+});
+
+describe("policy-kernel", () => {
+  it("explains unknown commands and flags", () => {
+    expect(run(["frobnicate"]).stderr).toMatch(/unknown command "frobnicate"/);
+    expect(run(["eval", "--bogus"]).stderr).toMatch(/bogus/);
+    expect(run(["--help"]).stdout).toContain("policy-kernel eval");
+  });
+});
