@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.install-stamp
 REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install opa build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
+.PHONY: help install opa browser build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | sort
@@ -20,6 +20,9 @@ $(NPM_STAMP): package.json package-lock.json
 
 opa: ## the pinned OPA (scripts/opa-version.txt), installed with go install on first use
 	@scripts/ensure-opa.sh >/dev/null
+
+browser: ## Debian's chromium for the report's browser test (apt-get, first run only)
+	@scripts/ensure-chromium.sh
 
 build: install ## compile TypeScript to dist/
 	npx tsc -p tsconfig.build.json
@@ -40,7 +43,7 @@ rego-check: opa ## opa fmt --list, opa check --strict, opa test with coverage
 	@mkdir -p $(REPORTS)
 	REPORTS_DIR=$(REPORTS) scripts/rego-check.sh
 
-vitest: install opa build ## the vitest suite
+vitest: install opa browser build ## the vitest suite
 	@mkdir -p $(REPORTS)
 	npx vitest run --reporter=default --reporter=json --outputFile.json=$(REPORTS)/vitest.json
 
@@ -50,6 +53,9 @@ cli-test: build ## the decision case files in test/cases through the CLI
 
 test: typecheck lint rego-check bundle-check vitest cli-test ## everything; ends with the summary line
 	@node scripts/test-summary.mjs $(REPORTS)
+
+demo: build ## a governed training run on the embedded SQL task environment (both arms, default seed)
+	$(CLI) train $(DEMO_ARGS)
 
 clean: ## remove build output (keeps .tools/ with OPA)
 	rm -rf dist coverage $(REPORTS)

@@ -18,6 +18,8 @@ export interface SignalEvent {
   /** The policy that raised it. */
   readonly policy: string;
   readonly now: string | null;
+  /** Revision of the bundle whose decision raised the signal. */
+  readonly bundleRevision?: string | null;
 }
 
 export type KernelAuditEvent = PolicyCheckEvent | SignalEvent;

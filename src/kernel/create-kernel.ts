@@ -157,7 +157,7 @@ class Kernel implements PolicyKernel {
     try {
       this.recorder.record({ type: "policy_check", agentId, action: body, now, decision });
       for (const violation of decision.violations) {
-        if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now });
+        if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision });
       }
     } catch (error) {
       this.logger.error({ err: error instanceof Error ? error.message : String(error) }, "audit sink failed");

@@ -17,7 +17,7 @@ describe("cost policy parity: Rego and JSON rules", () => {
     for (const maxCostUsd of [100, 37.5]) {
       const rego = await createPolicyKernel({ rules: false, policies: [costControlPolicy({ maxCostUsd })] });
       const json = await createPolicyKernel({ bundle: false, rules: [join(defaultRulesPath(), "parity", "cost.json")], data: { policy_kernel: { config: { cost: { max_cost_usd: maxCostUsd } } } } });
-      const corpus = fc.sample(actionArbitrary, { numRuns: 1000, seed: 11 });
+      const corpus: unknown[] = fc.sample(actionArbitrary, { numRuns: 1000, seed: 11 });
       // Budget edges: exactly at the limit must be allowed by both, just above denied by both.
       corpus.push(
         { agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: { costUsd: maxCostUsd, spentUsd: 0 } },

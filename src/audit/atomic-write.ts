@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { lstat, open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { PolicyKernelError } from "../errors.js";
+
+/**
+ * Writes `data` to `path` atomically: a new temp file in the same folder (created with
+ * O_EXCL|O_NOFOLLOW, so it can never be a pre-planted file or link), fsync, then rename over
+ * the destination. Refuses when the destination is a symbolic link or not a regular file.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  await refuseUnsafeDestination(path);
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  // O_NOFOLLOW is 0 where the platform lacks it (Windows); O_EXCL alone still refuses an existing link there.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+  try {
+    const handle = await open(temp, flags, 0o666);
+    try {
+      await handle.writeFile(data, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    // rename(2) replaces a link planted after the lstat check instead of writing through it.
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    if (error instanceof PolicyKernelError) throw error;
+    throw new PolicyKernelError("io_error", `cannot write the file: ${describe(error)}`, { file: path }, { cause: error });
+  }
+  await syncFolder(dirname(path));
+}
+
+async function refuseUnsafeDestination(path: string): Promise<void> {
+  let stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return;
+    throw new PolicyKernelError("io_error", `cannot inspect the destination: ${describe(error)}`, { file: path }, { cause: error });
+  }
+  if (stats.isSymbolicLink()) {
+    throw new PolicyKernelError("io_error", "refusing to write through a symbolic link", {
+      file: path,
+      expected: "a regular file or a new path",
+    });
+  }
+  if (!stats.isFile()) {
+    throw new PolicyKernelError("io_error", "the destination exists and is not a regular file", { file: path });
+  }
+}
+
+// Makes the rename itself durable; some platforms cannot open a folder, which only costs durability.
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/** True when `error` is a Node system error with this `code`. */
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

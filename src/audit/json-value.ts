@@ -1,0 +1,88 @@
+/** A value that survives JSON encoding unchanged. */
+// Same shape as zod's `z.json()` output, so entry schemas and this copier agree on one type.
+// Mutable in the type only: every array and object toJsonValue returns is frozen.
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+// Deeper values are cut: they only come from hostile or buggy callers, and unbounded
+// recursion here would overflow the stack on the kernel's hot path.
+const MAX_DEPTH = 64;
+
+/**
+ * Deep, frozen, JSON-safe copy of any value, and it never throws. Follows JSON.stringify
+ * where JSON has an answer (undefined/functions/symbols dropped from objects and null in
+ * arrays, non-finite numbers null, `toJSON` honoured) and otherwise records what it saw
+ * (bigint as its decimal string, a cycle as "[Circular]", a throwing getter as "[Unreadable]")
+ * so an audit entry can always be written and hashed.
+ */
+export function toJsonValue(value: unknown): JsonValue {
+  return convert(value, new Set<object>(), 0) ?? null;
+}
+
+// `undefined` means "no JSON form": the caller drops the member or writes null.
+function convert(value: unknown, ancestors: Set<object>, depth: number): JsonValue | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : null;
+    case "bigint":
+      return value.toString();
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+    default:
+      break;
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (ancestors.has(object)) return "[Circular]";
+  if (depth >= MAX_DEPTH) return "[MaxDepth]";
+  ancestors.add(object);
+  try {
+    const toJson = readMember(object, "toJSON");
+    if (typeof toJson === "function") {
+      const replaced: unknown = callSafely(toJson as (this: unknown, key: string) => unknown, object);
+      return convert(replaced, ancestors, depth + 1);
+    }
+    if (Array.isArray(object)) {
+      const items: JsonValue[] = [];
+      for (let i = 0; i < object.length; i++) items.push(convert(readMember(object, i), ancestors, depth + 1) ?? null);
+      Object.freeze(items);
+      return items;
+    }
+    const out: Record<string, JsonValue> = {};
+    for (const key of Object.keys(object)) {
+      const member = convert(readMember(object, key), ancestors, depth + 1);
+      if (member === undefined) continue;
+      // Assigning "__proto__" would set the prototype instead of adding a member.
+      if (key === "__proto__") Object.defineProperty(out, key, { value: member, enumerable: true, writable: true, configurable: true });
+      else out[key] = member;
+    }
+    return Object.freeze(out);
+  } catch {
+    // A revoked Proxy throws even from Array.isArray or Object.keys.
+    return UNREADABLE;
+  } finally {
+    ancestors.delete(object);
+  }
+}
+
+const UNREADABLE = "[Unreadable]";
+
+function readMember(object: object, key: PropertyKey): unknown {
+  try {
+    return (object as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+function callSafely(fn: (this: unknown, key: string) => unknown, self: object): unknown {
+  try {
+    return fn.call(self, "");
+  } catch {
+    return UNREADABLE;
+  }
+}

@@ -1,0 +1,48 @@
+import type { Action, ActionBody, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
+import { analyzeSql } from "./sql-facts.js";
+
+const MS_PER_MINUTE = 60_000;
+const MINUTES_PER_DAY = 1440;
+/** 1970-01-01 was a Thursday (getUTCDay() === 4). */
+const EPOCH_WEEKDAY = 4;
+
+/** SQL facts for a `sql` action; a missing or non-string `sql` is an error fact, so policies fail closed. */
+function sqlFactsOf(body: ActionBody): SqlFacts | undefined {
+  if (body.type !== "sql") return undefined;
+  const sql: unknown = (body as Record<string, unknown>)["sql"];
+  if (typeof sql !== "string") return { statements: [], error: "action.sql is not a string", readOnly: false };
+  return analyzeSql(sql);
+}
+
+/**
+ * Minute of day and weekday in UTC. Date.parse applies the string's own offset, and the
+ * arithmetic avoids the host time zone, so the same string gives the same facts everywhere.
+ */
+function clockOf(now: string | undefined): PolicyFacts["clock"] {
+  if (now === undefined) return undefined;
+  const ms = Date.parse(now);
+  if (!Number.isFinite(ms)) return undefined; // unreachable for a validated action
+  const minutes = Math.floor(ms / MS_PER_MINUTE);
+  const days = Math.floor(minutes / MINUTES_PER_DAY);
+  return {
+    minuteOfDayUtc: minutes - days * MINUTES_PER_DAY,
+    weekdayUtc: (((days + EPOCH_WEEKDAY) % 7) + 7) % 7,
+  };
+}
+
+/** Turns a validated Action into the small PolicyInput the engines evaluate (facts computed once here). */
+export function toPolicyInput(action: Action): PolicyInput {
+  const { agentId, action: body, context } = action;
+  const sql = sqlFactsOf(body);
+  const clock = clockOf(context.now);
+  const costUsdTotal = (context.costUsd ?? 0) + (context.spentUsd ?? 0);
+  const writes = (sql !== undefined && !sql.readOnly) || body.type === "transaction";
+  // Absent facts are left out (not set to undefined) and keys keep the schema's order, so the
+  // input JSON stays small and byte-stable; literals instead of spreads keep this fast.
+  let facts: PolicyFacts;
+  if (sql !== undefined && clock !== undefined) facts = { sql, clock, costUsdTotal, writes };
+  else if (sql !== undefined) facts = { sql, costUsdTotal, writes };
+  else if (clock !== undefined) facts = { clock, costUsdTotal, writes };
+  else facts = { costUsdTotal, writes };
+  return { agentId, action: body, context, facts };
+}
