@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { fromZodError, type PolicyKernelError } from "../errors.js";
+import { ViolationSchema } from "../schemas.js";
+
+/**
+ * The part of a rollout rewards read. A GovernedRollout fits it structurally; the reward
+ * module does not import the runner (dependency rule), so any rollout-shaped object works.
+ */
+export const RewardRolloutSchema = z.looseObject({
+  success: z.boolean(),
+  violations: z.array(ViolationSchema),
+});
+export type RewardRollout = z.infer<typeof RewardRolloutSchema>;
+
+/** A reward function: one finite number per rollout. */
+export type RewardFn<R extends RewardRollout = RewardRollout> = (rollout: R) => number;
+
+/** Anything with a `reward(rollout)` method (PolicyReward, CompositeReward, your own). */
+export interface Rewarder<R extends RewardRollout = RewardRollout> {
+  reward(rollout: R): number;
+}
+
+/** Checks a rollout has what a reward reads; returns the error instead of throwing. */
+export function checkRollout(rollout: unknown): PolicyKernelError | undefined {
+  const parsed = RewardRolloutSchema.safeParse(rollout);
+  return parsed.success ? undefined : fromZodError("invalid_input", parsed.error, { root: "rollout" });
+}
+
+/** Describes a non-number for an error message (`NaN`, `a string`, `a Promise`). */
+export function describeValue(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (value === null) return "null";
+  if (typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
+    return "a Promise (reward functions must be synchronous)";
+  }
+  return `a ${typeof value}`;
+}
+
+/** Turns -0 into 0 so sums and stats compare and serialise as users expect. */
+export function noNegativeZero(value: number): number {
+  return value === 0 ? 0 : value;
+}

@@ -1,0 +1,27 @@
+import type { z } from "zod";
+import { fromZodError, issuePath, PolicyKernelError } from "../errors.js";
+
+/** Known keys of an options object, by the dotted path of the (sub-)object ("" for the top level). */
+export type KnownKeys = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Turns a zod error on an options object into an `invalid_config` PolicyKernelError. An
+ * unknown key gets its own message listing the known ones, because zod's default
+ * ("Unrecognized key") located at "(root)" does not tell a user what to type instead.
+ */
+export function optionsError(error: z.ZodError, root: string, known: KnownKeys): PolicyKernelError {
+  const issue = error.issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "?";
+    const keys = known[issue.path.length === 0 ? "" : issuePath(issue.path)];
+    const location: { field: string; expected?: string } = { field: issuePath([...issue.path, key], root) };
+    if (keys && keys.length > 0) location.expected = `one of ${keys.join(", ")}`;
+    return new PolicyKernelError("invalid_config", `unknown option '${key}'`, location);
+  }
+  return fromZodError("invalid_config", error, { root });
+}
+
+/** True for a value callable as a function (the only check zod can make on callbacks). */
+export function isFunction(value: unknown): value is (...args: never[]) => unknown {
+  return typeof value === "function";
+}

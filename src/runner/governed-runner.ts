@@ -1,0 +1,546 @@
+import { z } from "zod";
+import { PolicyKernelError } from "../errors.js";
+import type { KernelAuditSink } from "../kernel/audit-sink.js";
+import type { PolicyKernel } from "../kernel/types.js";
+import { createLogger, type Logger } from "../logging.js";
+import {
+  DecisionSchema,
+  DEFAULT_SEVERITY_PENALTY,
+  type ActionBody,
+  type ActionContext,
+  type Decision,
+  type Provenance,
+  type Violation,
+} from "../schemas.js";
+import {
+  actionAgent,
+  type ActionAgentInput,
+  type ActOutcome,
+  type AgentStepContext,
+  type GovernedAgent,
+  type GovernedAgentFn,
+} from "./agent.js";
+import { ActionBlockedError, PolicyViolationError } from "./errors.js";
+import {
+  RunModeSchema,
+  WorkerIdSchema,
+  type GovernedRollout,
+  type RolloutError,
+  type RunMode,
+  type RunnerStats,
+  type WorkerId,
+} from "./rollout.js";
+import { TaskSchema, type TaskStore } from "./task-store.js";
+import { isFunction, optionsError } from "./validation.js";
+
+/** What the executor learns about the allowed action it runs. */
+export interface ExecutionInfo {
+  readonly agentId: string;
+  readonly mode: RunMode;
+  readonly workerId: WorkerId | null;
+  /** The context the kernel saw (step context merged with the action's own). */
+  readonly context: ActionContext;
+  /** The allowing decision (it may carry warn/signal violations). */
+  readonly decision: Decision;
+}
+
+/** Runs an action the kernel allowed; only ever called after an allowing decision. */
+export type ActionExecutor = (action: ActionBody, info: ExecutionInfo) => unknown;
+
+/** What `onViolation` learns besides the violation itself. */
+export interface ViolationInfo {
+  readonly agentId: string;
+  readonly mode: RunMode;
+  readonly workerId: WorkerId | null;
+  readonly taskId: string | null;
+  readonly action: ActionBody;
+  readonly decision: Decision;
+}
+
+/** Called once per violation, before the action executes; its errors are logged, never rethrown. */
+export type ViolationCallback = (violation: Violation, info: ViolationInfo) => unknown;
+
+const isLogger = (value: unknown): value is Logger =>
+  typeof value === "object" && value !== null && isFunction((value as Logger).child) && isFunction((value as Logger).warn);
+const isSink = (value: unknown): value is KernelAuditSink =>
+  typeof value === "object" && value !== null && isFunction((value as KernelAuditSink).record);
+
+/** Options of `new GovernedRunner(kernel, options)`; unknown keys are an error. */
+export const GovernedRunnerOptionsSchema = z.strictObject({
+  /** Reject the step with PolicyViolationError when an action is blocked (the agent is halted there). */
+  failOnViolation: z.boolean().default(false),
+  /** Log every violation at warn through `logger`. */
+  logViolations: z.boolean().default(true),
+  onViolation: z.custom<ViolationCallback>(isFunction, { message: "a function (violation, info) => void" }).optional(),
+  /** Runs allowed actions; the default runs nothing and returns undefined. */
+  executor: z.custom<ActionExecutor>(isFunction, { message: "a function (action, info) => result" }).optional(),
+  /** A pino logger; without one the runner is silent (library default). */
+  logger: z.custom<Logger>(isLogger, { message: "a pino Logger" }).optional(),
+  /**
+   * Receives a policy_check event per decision and a signal event per signal. Give it only
+   * when the kernel is not already wired to the same sink, or every entry is recorded twice.
+   */
+  recorder: z.custom<KernelAuditSink>(isSink, { message: "an audit sink with record(event)" }).optional(),
+});
+export type GovernedRunnerOptions = z.input<typeof GovernedRunnerOptionsSchema>;
+type ParsedRunnerOptions = z.output<typeof GovernedRunnerOptionsSchema>;
+const RUNNER_OPTION_KEYS = { "": Object.keys(GovernedRunnerOptionsSchema.shape) };
+
+const isAbortSignal = (value: unknown): value is AbortSignal => value instanceof AbortSignal;
+
+/** Options of one `runner.step`; unknown keys are an error. */
+export const StepOptionsSchema = z.strictObject({
+  mode: RunModeSchema.default("train"),
+  /** Logical time passed to `kernel.evaluate` (policies never read the wall clock). */
+  now: z.union([z.string(), z.date()]).optional(),
+  /** Context shared by every action of the step; an action's own context overrides it key by key. */
+  context: z.record(z.string(), z.unknown()).optional(),
+  /** Overrides the agent's own id for this step. */
+  agentId: z.string().min(1).optional(),
+  workerId: WorkerIdSchema.optional(),
+  taskId: z.string().min(1).optional(),
+  signal: z.custom<AbortSignal>(isAbortSignal, { message: "an AbortSignal" }).optional(),
+});
+export type StepOptions = z.input<typeof StepOptionsSchema>;
+const STEP_OPTION_KEYS = { "": Object.keys(StepOptionsSchema.shape) };
+
+/** Options of `runner.iter`; unknown keys are an error. */
+export const IterOptionsSchema = z.strictObject({
+  /** Stops pulling tasks once aborted; the step in flight finishes and is submitted. */
+  signal: z.custom<AbortSignal>(isAbortSignal, { message: "an AbortSignal" }).optional(),
+  /** Which initialised worker's store to use; may be omitted when exactly one worker exists. */
+  workerId: WorkerIdSchema.optional(),
+  /** Mode of tasks that carry none. */
+  mode: RunModeSchema.default("train"),
+  now: z.union([z.string(), z.date()]).optional(),
+});
+export type IterOptions = z.input<typeof IterOptionsSchema>;
+const ITER_OPTION_KEYS = { "": Object.keys(IterOptionsSchema.shape) };
+
+/** How an `iter` run ended. */
+export interface IterSummary {
+  /** Rollouts submitted to the store. */
+  readonly rollouts: number;
+  readonly violations: number;
+  readonly stoppedBy: "abort" | "empty";
+}
+
+const DEFAULT_AGENT_ID = "agent";
+const NULL_PROVENANCE: Provenance = { bundleRevision: null, bundleSha256: null, dataSha256: null, rulesSha256: null };
+
+/** Everything one step accumulates; never shared between steps, so concurrent steps cannot mix. */
+interface StepState {
+  readonly agentId: string;
+  readonly mode: RunMode;
+  readonly workerId: WorkerId | null;
+  readonly taskId: string | null;
+  readonly now: string | Date | undefined;
+  readonly context: Record<string, unknown>;
+  readonly log: Logger;
+  /** Indexed by proposal order, so concurrent `act` calls of one step still report deterministically. */
+  readonly decisions: Decision[];
+  readonly inFlight: Promise<void>[];
+  blocked: number;
+  executed: number;
+  /** Set on the first block under failOnViolation: every later `act` of the step rejects with it. */
+  halt: ActionBlockedError | undefined;
+  finished: boolean;
+}
+
+/**
+ * Runs agents so that every action they propose passes through `kernel.evaluate` before it
+ * executes. There is no ungoverned path: without a usable kernel the constructor throws.
+ */
+export class GovernedRunner<I = ActionAgentInput, O = unknown> {
+  readonly kernel: PolicyKernel;
+  readonly #options: ParsedRunnerOptions;
+  readonly #logger: Logger;
+  #agent: GovernedAgent<unknown, unknown> = actionAgent as GovernedAgent<unknown, unknown>;
+  readonly #workers = new Map<WorkerId, TaskStore<unknown>>();
+  #tornDown = false;
+  #totalRollouts = 0;
+  #successfulRollouts = 0;
+  #totalViolations = 0;
+  #rolloutsWithViolations = 0;
+  #blockedActions = 0;
+
+  /** Creates a runner; throws `invalid_config` without a kernel that has `evaluate`, or on a bad option. */
+  constructor(kernel: PolicyKernel, options: GovernedRunnerOptions = {}) {
+    if (typeof kernel !== "object" || kernel === null || !isFunction((kernel as Partial<PolicyKernel>).evaluate)) {
+      // The reference ran the agent ungoverned here; a runner without a kernel must not exist.
+      throw new PolicyKernelError("invalid_config", "GovernedRunner needs a PolicyKernel; it never runs an agent ungoverned", {
+        field: "kernel",
+        expected: "an object with evaluate(action, options)",
+      });
+    }
+    const parsed = GovernedRunnerOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw optionsError(parsed.error, "options", RUNNER_OPTION_KEYS);
+    this.kernel = kernel;
+    this.#options = parsed.data;
+    this.#logger = createLogger({ logger: parsed.data.logger, name: "governed-runner" });
+  }
+
+  /** Sets the agent later steps run (an object with `run`, or a function); returns the runner retyped. */
+  init<I2, O2>(agent: GovernedAgent<I2, O2> | GovernedAgentFn<I2, O2>): GovernedRunner<I2, O2> {
+    this.#assertOpen();
+    const normalised: GovernedAgent<I2, O2> | undefined = isFunction(agent)
+      ? { run: agent }
+      : typeof agent === "object" && agent !== null && isFunction(agent.run)
+        ? agent
+        : undefined;
+    if (!normalised) {
+      throw new PolicyKernelError("invalid_config", "init needs an agent", {
+        field: "agent",
+        expected: "an object with run(input, ctx) or a function (input, ctx) => output",
+      });
+    }
+    this.#agent = normalised as GovernedAgent<unknown, unknown>;
+    return this as unknown as GovernedRunner<I2, O2>;
+  }
+
+  /** Registers a worker's task store for `iter`; re-registering a worker replaces its store. */
+  initWorker(workerId: WorkerId, store: TaskStore<I>): void {
+    this.#assertOpen();
+    const id = WorkerIdSchema.safeParse(workerId);
+    if (!id.success) throw optionsError(id.error, "workerId", {});
+    if (typeof store !== "object" || store === null || !isFunction(store.dequeueTask) || !isFunction(store.submitRollout)) {
+      throw new PolicyKernelError("invalid_config", "initWorker needs a task store", {
+        field: "store",
+        expected: "an object with dequeueTask() and submitRollout(rollout, task)",
+      });
+    }
+    this.#workers.set(id.data, store as TaskStore<unknown>);
+  }
+
+  /** Forgets a worker's store; an unknown worker is fine (teardown is idempotent). */
+  teardownWorker(workerId: WorkerId): void {
+    this.#workers.delete(workerId);
+  }
+
+  /** Ends the runner: workers are forgotten and later steps throw; calling it twice is fine. The kernel stays open (it is the caller's). */
+  teardown(): void {
+    this.#workers.clear();
+    this.#tornDown = true;
+  }
+
+  /**
+   * Runs the agent once on `input`. Resolves with the rollout, also when the agent threw
+   * (then `completed` and `success` are false). Rejects with PolicyViolationError when an
+   * action was blocked and failOnViolation is on; the error carries the rollout.
+   */
+  async step(input: I, options: StepOptions = {}): Promise<GovernedRollout<I, O>> {
+    this.#assertOpen();
+    const parsed = StepOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw optionsError(parsed.error, "stepOptions", STEP_OPTION_KEYS);
+    const opts = parsed.data;
+    const agent = this.#agent;
+    const agentId = opts.agentId ?? agent.agentId ?? DEFAULT_AGENT_ID;
+    const workerId = opts.workerId ?? null;
+    const state: StepState = {
+      agentId,
+      mode: opts.mode,
+      workerId,
+      taskId: opts.taskId ?? null,
+      now: opts.now,
+      context: opts.context ?? {},
+      log: this.#logger.child({ agentId, workerId: workerId ?? undefined, mode: opts.mode }),
+      decisions: [],
+      inFlight: [],
+      blocked: 0,
+      executed: 0,
+      halt: undefined,
+      finished: false,
+    };
+    const ctx: AgentStepContext = {
+      agentId,
+      mode: opts.mode,
+      workerId,
+      signal: opts.signal,
+      act: (action, context) => this.#act(state, action, context),
+    };
+
+    const started = performance.now();
+    let taskOutput: O | undefined;
+    let completed = false;
+    let error: RolloutError | null = null;
+    try {
+      taskOutput = (await agent.run(input, ctx)) as O;
+      completed = true;
+    } catch (thrown) {
+      error = toRolloutError(thrown);
+      if (thrown !== state.halt) state.log.error({ err: thrown }, "agent run failed");
+    }
+    // An agent may return without awaiting an `act`; its decision still belongs to this step.
+    while (state.inFlight.length > 0) await Promise.all(state.inFlight.splice(0));
+    state.finished = true;
+    const executionTimeMs = performance.now() - started;
+
+    const decisions = state.decisions.filter((d): d is Decision => d !== undefined);
+    const violations = decisions.flatMap((d) => d.violations);
+    const rollout: GovernedRollout<I, O> = {
+      taskId: state.taskId,
+      agentId,
+      workerId,
+      mode: opts.mode,
+      taskInput: input,
+      taskOutput,
+      completed,
+      success: completed && state.blocked === 0,
+      error,
+      violations,
+      signalsSent: decisions.flatMap((d) => d.signals),
+      totalPenalty: violations.reduce((sum, v) => sum + v.penalty, 0),
+      decisions,
+      blockedActions: state.blocked,
+      executedActions: state.executed,
+      executionTimeMs,
+    };
+    this.#count(rollout);
+    if (state.halt && this.#options.failOnViolation) {
+      throw new PolicyViolationError(rollout, state.halt.violation, { cause: state.halt });
+    }
+    return rollout;
+  }
+
+  /**
+   * Pulls tasks from the worker's store, steps each and submits the rollout, until the signal
+   * aborts or the store is empty. Store methods are always awaited. Under failOnViolation a
+   * blocked step's rollout is submitted, then its PolicyViolationError ends the loop.
+   */
+  async iter(options: IterOptions = {}): Promise<IterSummary> {
+    this.#assertOpen();
+    const parsed = IterOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw optionsError(parsed.error, "iterOptions", ITER_OPTION_KEYS);
+    const { signal, mode, now } = parsed.data;
+    const [workerId, store] = this.#worker(parsed.data.workerId);
+    let rollouts = 0;
+    let violations = 0;
+    // Abort is checked before dequeuing only: a task already taken is run and submitted, never dropped.
+    while (!signal?.aborted) {
+      const raw = await store.dequeueTask();
+      if (raw === undefined || raw === null) return { rollouts, violations, stoppedBy: "empty" };
+      const task = TaskSchema.safeParse(raw);
+      if (!task.success) throw optionsError(task.error, "task", { "": Object.keys(TaskSchema.shape) });
+      const stepOptions: StepOptions = { mode: task.data.mode ?? mode, workerId, now, signal };
+      if (task.data.taskId !== undefined) stepOptions.taskId = task.data.taskId;
+      let rollout: GovernedRollout<I, O>;
+      try {
+        rollout = await this.step(task.data.input as I, stepOptions);
+      } catch (thrown) {
+        if (thrown instanceof PolicyViolationError) {
+          await store.submitRollout(thrown.rollout as GovernedRollout<unknown>, raw);
+        }
+        throw thrown;
+      }
+      await store.submitRollout(rollout as GovernedRollout<unknown>, raw);
+      rollouts += 1;
+      violations += rollout.violations.length;
+    }
+    return { rollouts, violations, stoppedBy: "abort" };
+  }
+
+  /** Counters over every finished step (see RunnerStatsSchema for the two rates). */
+  getStats(): RunnerStats {
+    const n = this.#totalRollouts;
+    return {
+      totalRollouts: n,
+      successfulRollouts: this.#successfulRollouts,
+      totalViolations: this.#totalViolations,
+      violationRate: n === 0 ? 0 : this.#totalViolations / n,
+      rolloutsWithViolations: this.#rolloutsWithViolations,
+      rolloutViolationRate: n === 0 ? 0 : this.#rolloutsWithViolations / n,
+      blockedActions: this.#blockedActions,
+    };
+  }
+
+  /** Violations per rollout (`getStats().violationRate`). */
+  getViolationRate(): number {
+    return this.getStats().violationRate;
+  }
+
+  #assertOpen(): void {
+    if (this.#tornDown) throw new PolicyKernelError("invalid_config", "this GovernedRunner was torn down; create a new one");
+  }
+
+  #worker(requested: WorkerId | undefined): [WorkerId, TaskStore<unknown>] {
+    if (requested !== undefined) {
+      const store = this.#workers.get(requested);
+      if (store) return [requested, store];
+      throw new PolicyKernelError("invalid_config", `no worker '${String(requested)}'; call initWorker(workerId, store) first`, {
+        field: "workerId",
+      });
+    }
+    const [only, ...rest] = [...this.#workers.entries()];
+    if (only && rest.length === 0) return only;
+    throw new PolicyKernelError(
+      "invalid_config",
+      only ? "several workers are initialised; pass iter({ workerId })" : "no worker; call initWorker(workerId, store) before iter()",
+      { field: "workerId" },
+    );
+  }
+
+  #count(rollout: GovernedRollout<I, O>): void {
+    this.#totalRollouts += 1;
+    if (rollout.success) this.#successfulRollouts += 1;
+    this.#totalViolations += rollout.violations.length;
+    if (rollout.violations.length > 0) this.#rolloutsWithViolations += 1;
+    this.#blockedActions += rollout.blockedActions;
+  }
+
+  #act(state: StepState, action: ActionBody, context?: ActionContext): Promise<ActOutcome> {
+    if (state.finished) {
+      return Promise.reject(
+        new PolicyKernelError("invalid_input", "ctx.act was called after its step finished; the action was not evaluated nor run", {
+          field: "ctx.act",
+        }),
+      );
+    }
+    if (state.halt) return Promise.reject(state.halt);
+    const index = state.decisions.length;
+    // Reserve the slot now so decisions keep proposal order whatever order evaluations finish in.
+    state.decisions.length = index + 1;
+    const outcome = this.#decideAndExecute(state, index, action, context);
+    state.inFlight.push(outcome.then(noop, noop));
+    return outcome;
+  }
+
+  async #decideAndExecute(state: StepState, index: number, action: ActionBody, context?: ActionContext): Promise<ActOutcome> {
+    const merged: ActionContext = { ...state.context, ...(context ?? {}) };
+    const decision = await this.#evaluate({ agentId: state.agentId, action, context: merged }, state.now);
+    state.decisions[index] = decision;
+    this.#report(state, action, merged, decision);
+
+    if (!decision.allowed) {
+      state.blocked += 1;
+      if (this.#options.failOnViolation) {
+        state.halt ??= new ActionBlockedError(decision, firstBlocking(decision));
+        throw state.halt;
+      }
+      return { allowed: false, decision };
+    }
+    // A sibling action of this step was blocked while this one was being evaluated: halted means nothing more runs.
+    if (state.halt) throw state.halt;
+    state.executed += 1;
+    const executor = this.#options.executor;
+    const info: ExecutionInfo = { agentId: state.agentId, mode: state.mode, workerId: state.workerId, context: merged, decision };
+    const result = executor ? await executor(action, info) : undefined;
+    return { allowed: true, result, decision };
+  }
+
+  /**
+   * Asks the kernel, conservatively: a throw or a malformed decision is a deny with a
+   * critical kernel violation (fail closed), and a decision that says allowed while carrying
+   * a blocking violation is a deny (deny overrides).
+   */
+  async #evaluate(request: { agentId: string; action: ActionBody; context: ActionContext }, now: string | Date | undefined): Promise<Decision> {
+    let raw: unknown;
+    try {
+      raw = await this.kernel.evaluate(request, now === undefined ? undefined : { now });
+    } catch (thrown) {
+      return this.#failClosed("evaluate_threw", `kernel.evaluate threw: ${errorMessage(thrown)}`);
+    }
+    const parsed = DecisionSchema.safeParse(raw);
+    if (!parsed.success) {
+      return this.#failClosed("bad_decision", `kernel.evaluate returned no valid Decision: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    }
+    const decision = parsed.data;
+    const blocking = decision.violations.some((v) => v.blocked);
+    if (decision.allowed && blocking) return { ...decision, allowed: false };
+    if (!decision.allowed && !blocking) {
+      const reason = kernelViolation("deny_without_reason", "the kernel denied the action without a blocking violation");
+      return { ...decision, violations: [...decision.violations, reason] };
+    }
+    return decision;
+  }
+
+  #failClosed(rule: string, description: string): Decision {
+    const provenance = safeProvenance(this.kernel);
+    return { allowed: false, violations: [kernelViolation(rule, description)], signals: [], provenance };
+  }
+
+  /** Logs, calls back and records one decision; none of these may break the step. */
+  #report(state: StepState, action: ActionBody, context: ActionContext, decision: Decision): void {
+    const { log } = state;
+    const info: ViolationInfo = {
+      agentId: state.agentId,
+      mode: state.mode,
+      workerId: state.workerId,
+      taskId: state.taskId,
+      action,
+      decision,
+    };
+    for (const violation of decision.violations) {
+      if (this.#options.logViolations) log.warn({ violation, actionType: action.type }, "policy violation");
+      const callback = this.#options.onViolation;
+      if (!callback) continue;
+      try {
+        const returned = callback(violation, info);
+        // An async callback is not awaited (it must not slow the step) but its failure is still logged.
+        if (isThenable(returned)) returned.then(noop, (err: unknown) => log.error({ err }, "onViolation callback failed"));
+      } catch (err) {
+        log.error({ err }, "onViolation callback failed");
+      }
+    }
+    const recorder = this.#options.recorder;
+    if (!recorder) return;
+    const now = nowString(state.now) ?? (typeof context.now === "string" ? context.now : null);
+    try {
+      recorder.record({ type: "policy_check", agentId: state.agentId, action, now, decision });
+      for (const violation of decision.violations) {
+        if (violation.signal) {
+          recorder.record({ type: "signal", agentId: state.agentId, signal: violation.signal, policy: violation.policy, now });
+        }
+      }
+    } catch (err) {
+      log.error({ err }, "recorder failed");
+    }
+  }
+}
+
+function kernelViolation(rule: string, description: string): Violation {
+  return {
+    type: "blocked",
+    policy: "kernel",
+    rule,
+    severity: "critical",
+    description,
+    blocked: true,
+    penalty: DEFAULT_SEVERITY_PENALTY.critical,
+    source: "kernel",
+  };
+}
+
+function firstBlocking(decision: Decision): Violation {
+  // #evaluate guarantees a denied decision carries a blocking violation.
+  return decision.violations.find((v) => v.blocked) ?? kernelViolation("deny_without_reason", "denied");
+}
+
+function safeProvenance(kernel: PolicyKernel): Provenance {
+  try {
+    const parsed = DecisionSchema.shape.provenance.safeParse(kernel.provenance);
+    return parsed.success ? parsed.data : NULL_PROVENANCE;
+  } catch {
+    return NULL_PROVENANCE;
+  }
+}
+
+function nowString(now: string | Date | undefined): string | null {
+  if (now === undefined) return null;
+  return typeof now === "string" ? now : now.toISOString();
+}
+
+function toRolloutError(thrown: unknown): RolloutError {
+  if (thrown instanceof Error) return { name: thrown.name, message: thrown.message };
+  return { name: "NonError", message: errorMessage(thrown) };
+}
+
+function errorMessage(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && isFunction((value as PromiseLike<unknown>).then);
+}
+
+function noop(): void {}
+
