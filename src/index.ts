@@ -38,3 +38,70 @@ export {
   DEFAULT_SEVERITY_PENALTY,
 } from "./schemas.js";
 export type { Action, ActionInput, ActionBody, ActionContext, Decision, Violation, PolicyFinding, PolicyInput, Provenance, Severity } from "./schemas.js";
+
+// Training layer: runner
+export { GovernedRunner, GovernedRunnerOptionsSchema, StepOptionsSchema, IterOptionsSchema } from "./runner/governed-runner.js";
+export type { GovernedRunnerOptions, StepOptions, IterOptions, IterSummary, ActionExecutor, ExecutionInfo, ViolationCallback, ViolationInfo } from "./runner/governed-runner.js";
+export { actionAgent } from "./runner/agent.js";
+export type { GovernedAgent, GovernedAgentFn, AgentStepContext, ActOutcome, ActionAgentInput } from "./runner/agent.js";
+export { PolicyViolationError, ActionBlockedError } from "./runner/errors.js";
+export { InMemoryTaskStore } from "./runner/in-memory-store.js";
+export { TaskSchema } from "./runner/task-store.js";
+export type { Task, TaskStore } from "./runner/task-store.js";
+export { GovernedRolloutSchema, RunnerStatsSchema, RunModeSchema } from "./runner/rollout.js";
+export type { GovernedRollout, RunnerStats, RunMode, WorkerId } from "./runner/rollout.js";
+
+// Training layer: reward shaping
+export { PolicyReward, createPolicyReward, successReward, PolicyRewardOptionsSchema, CreatePolicyRewardOptionsSchema } from "./reward/policy-reward.js";
+export type { PolicyRewardOptions, CreatePolicyRewardOptions, PolicyRewardStats, RewardBreakdown } from "./reward/policy-reward.js";
+export {
+  RewardConfigSchema,
+  DEFAULT_REWARD_CONFIG,
+  defaultRewardConfig,
+  conservativeRewardConfig,
+  lenientRewardConfig,
+  unboundedRewardConfig,
+} from "./reward/config.js";
+export type { RewardConfig, RewardConfigInput } from "./reward/config.js";
+export { policyPenalty } from "./reward/policy-penalty.js";
+export type { PolicyPenaltyOptions } from "./reward/policy-penalty.js";
+export { CompositeReward } from "./reward/composite-reward.js";
+export type { CompositeRewardOptions, RewardComponent } from "./reward/composite-reward.js";
+export type { RewardRollout, RewardFn, Rewarder } from "./reward/rollout.js";
+
+// Training layer: Gymnasium-style environment
+export { GovernedEnvironment, createGovernedEnv, stepReward } from "./env/environment.js";
+export type {
+  CreateGovernedEnvOptions,
+  ContextFn,
+  EnvironmentMetrics,
+  Executor,
+  ExecutorOutcome,
+  GovernedEnvironmentOptions,
+  ResetInfo,
+  ResetParams,
+  ResetResult,
+  RewardFn as EnvRewardFn,
+  RewardParts,
+  StepAction,
+  StepInfo,
+  StepOutcome,
+  StepResult,
+  TaskGenerator,
+  ToolCallRecorder,
+} from "./env/environment.js";
+export { EnvironmentConfigSchema, SEVERITY_SCALE, parseEnvironmentConfig } from "./env/config.js";
+export type { EnvironmentConfig, EnvironmentConfigInput } from "./env/config.js";
+export { createRng, DEFAULT_SEED } from "./env/rng.js";
+export type { Rng } from "./env/rng.js";
+export { EnvError, ResetNeeded, EnvClosed, EnvCheckError, isEnvError, isResetNeeded } from "./env/errors.js";
+export { checkEnv, DEFAULT_CHECK_ACTIONS } from "./env/check-env.js";
+export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
+
+// Audit: hash-chained flight recorder and span emitter
+export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, readJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
+export type { FlightRecorderEntry, FlightRecorderOptions, PolicyCheckEntry, SignalEntry, ToolCallEntry, ToolCallRecord, VerifyResult, VerifyOptions } from "./audit/flight-recorder.js";
+export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema } from "./audit/emitter.js";
+export type { EmitterOptions, EmitToStoreResult, SpanStore, StreamOptions, ViolationSummary } from "./audit/emitter.js";
+export { SpanSchema, entryToSpan, MAX_ATTRIBUTE_CHARS } from "./audit/span.js";
+export type { Span, SpanEvent, SpanAttributes } from "./audit/span.js";

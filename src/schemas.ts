@@ -99,7 +99,7 @@ export const SqlFactsSchema = z.object({
   statements: z.array(SqlStatementFactSchema),
   /** Set when the text could not be split into statements (unterminated literal, unknown verb…). */
   error: z.string().optional(),
-  /** Every statement is a SELECT (or read-only verb) and the text parsed. */
+  /** The text parsed and every statement is a SELECT that writes nothing (no INTO, no data-changing CTE). */
   readOnly: z.boolean(),
 });
 export type SqlFacts = z.infer<typeof SqlFactsSchema>;
