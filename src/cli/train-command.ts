@@ -1,0 +1,90 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { PolicyKernelError } from "../errors.js";
+import { ARMS, type ArmName } from "../demo/arm.js";
+import { createProgress } from "../demo/progress.js";
+import { DEMO_DEFAULTS, runDemo } from "../demo/run-demo.js";
+import { renderTable } from "../demo/table.js";
+
+export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--bundle PATH] [--rules PATH...] [--json] [--eval-window N] [--no-progress]
+  Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
+  (ungoverned) and once enforcing (governed), on the same seed; prints the comparison and writes a run folder.
+  --episodes N     training episodes per arm (default ${DEMO_DEFAULTS.episodes})
+  --seed S         integer seed of tasks, exploration and tie-breaks (default ${DEMO_DEFAULTS.seed})
+  --arms LIST      comma-separated subset of ${ARMS.join(",")} (default both)
+  --out DIR        run folder (default runs/<seed>): summary.json, timing.json, audit-<arm>.jsonl, spans-<arm>.json, report.html
+  --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
+  --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
+  --json           print summary.json instead of the table
+  --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
+  --no-progress    no progress bar or progress lines on stderr`;
+
+const MAX_EPISODES = 1_000_000;
+
+function positiveInt(raw: string | undefined, flag: string, fallback: number, max = MAX_EPISODES): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
+    throw new PolicyKernelError("invalid_input", `must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
+  }
+  return Number(raw);
+}
+
+function parseSeed(raw: string | undefined): number {
+  if (raw === undefined) return DEMO_DEFAULTS.seed;
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
+    throw new PolicyKernelError("invalid_input", `must be an integer, got "${raw}"`, { field: "--seed" });
+  }
+  return Number(raw);
+}
+
+function parseArms(raw: string | undefined): ArmName[] {
+  if (raw === undefined) return [...ARMS];
+  const names = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = names.filter((n) => !(ARMS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new PolicyKernelError("invalid_input", `must be a comma-separated subset of ${ARMS.join(", ")}, got "${raw}"`, { field: "--arms" });
+  }
+  return ARMS.filter((arm) => names.includes(arm));
+}
+
+/** `policy-kernel train`: the governed-vs-ungoverned training experiment. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      episodes: { type: "string" },
+      seed: { type: "string" },
+      arms: { type: "string" },
+      out: { type: "string" },
+      bundle: { type: "string" },
+      rules: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      "eval-window": { type: "string" },
+      "no-progress": { type: "boolean" },
+    },
+  });
+  const episodes = positiveInt(values.episodes, "--episodes", DEMO_DEFAULTS.episodes);
+  const seed = parseSeed(values.seed);
+  const arms = parseArms(values.arms);
+  const evalWindow = positiveInt(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
+  const outDir = resolve(values.out ?? `runs/${seed}`);
+  const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
+
+  const run = await runDemo({
+    episodes,
+    seed,
+    arms,
+    evalWindow,
+    outDir,
+    ...(values.bundle !== undefined ? { bundle: values.bundle } : {}),
+    ...(values.rules !== undefined ? { rules: values.rules } : {}),
+    ...(onEpisode ? { onEpisode } : {}),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
+  else {
+    process.stdout.write(renderTable(run.summary));
+    process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
+  }
+  return 0;
+}

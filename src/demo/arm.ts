@@ -1,0 +1,141 @@
+import { FlightRecorderEmitter } from "../audit/emitter.js";
+import { FlightRecorder } from "../audit/flight-recorder.js";
+import { createRng, type Seed } from "../env/rng.js";
+import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import type { PolicyKernel } from "../kernel/types.js";
+import type { RewardConfigInput } from "../reward/config.js";
+import type { PolicyRewardStats } from "../reward/policy-reward.js";
+import { QLearningAgent, fullMask, type AgentConfig } from "./agent.js";
+import { createDemoEnvironment, runEpisode, type EpisodeRecord } from "./episode.js";
+import { KernelTap, type Enforcement } from "./kernel-tap.js";
+import { aggregate, round, type EpisodeStats } from "./metrics.js";
+import { toolCallRecorder } from "./recorder-adapter.js";
+import type { CandidateKind } from "./tasks.js";
+import type { World } from "./world.js";
+
+export const ARMS = ["ungoverned", "governed"] as const;
+export type ArmName = (typeof ARMS)[number];
+
+/** Which enforcement each arm uses: the ungoverned arm's kernel only observes. */
+export const ARM_ENFORCEMENT: Readonly<Record<ArmName, Enforcement>> = { ungoverned: "observe", governed: "enforce" };
+
+/** Audit entries without an event time get this fixed time, so the trail replays byte for byte. */
+const RECORDER_EPOCH = new Date("2026-01-05T00:00:00Z");
+
+export interface ArmOptions {
+  readonly arm: ArmName;
+  readonly world: World;
+  readonly kernelOptions: PolicyKernelOptions;
+  /** A kernel without an audit sink, for the greedy evaluations (kept out of the training trail). */
+  readonly evalKernel: PolicyKernel;
+  readonly seed: Seed;
+  readonly episodes: number;
+  readonly evalWindow: number;
+  /** Greedy evaluation episodes per task (ties of an untrained table are broken at random). */
+  readonly evalRepeats: number;
+  readonly agentConfig: AgentConfig;
+  readonly rewardConfig: RewardConfigInput;
+  readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
+}
+
+/** The greedy choice for one task after training. */
+export interface PolicyChoice {
+  readonly task: string;
+  readonly candidate: string;
+  readonly kind: CandidateKind;
+}
+
+/** Everything one arm measured. */
+export interface ArmResult {
+  readonly arm: ArmName;
+  readonly enforcement: Enforcement;
+  /** Over the last `evalWindow` training episodes (exploration included). */
+  readonly lastWindow: EpisodeStats;
+  /** Over all training episodes. */
+  readonly training: EpisodeStats;
+  readonly greedyBefore: EpisodeStats;
+  readonly greedyAfter: EpisodeStats;
+  readonly learnedPolicy: readonly PolicyChoice[];
+  readonly rewardStats: PolicyRewardStats;
+  readonly curve: { readonly reward: number[]; readonly attemptedViolation: number[]; readonly accurate: number[] };
+  readonly recorder: FlightRecorder;
+  readonly emitter: FlightRecorderEmitter;
+}
+
+/** Trains one arm from scratch (fresh kernel, recorder, agent) and evaluates it greedily before and after. */
+export async function runArm(options: ArmOptions): Promise<ArmResult> {
+  const { arm, world, seed, episodes } = options;
+  const enforcement = ARM_ENFORCEMENT[arm];
+  const recorder = new FlightRecorder({ chainId: `policy-kernel-demo/${arm}/${String(seed)}`, clock: () => RECORDER_EPOCH });
+  const kernel = await createPolicyKernel({ ...options.kernelOptions, recorder });
+  try {
+    const tap = new KernelTap(kernel, enforcement);
+    const { env, reward } = createDemoEnvironment({
+      world,
+      tap,
+      rewardConfig: options.rewardConfig,
+      recorder: toolCallRecorder(recorder, arm, kernel.provenance.bundleRevision),
+    });
+    const evalTap = new KernelTap(options.evalKernel, enforcement);
+    const evalEnv = createDemoEnvironment({ world, tap: evalTap, rewardConfig: options.rewardConfig });
+    const agent = new QLearningAgent(new Map(world.tasks.map((t) => [t.id, t.candidates.length])), options.agentConfig);
+
+    const evaluate = async (label: string): Promise<EpisodeRecord[]> => {
+      const tieBreak = createRng(`${String(seed)}:${label}`);
+      const out: EpisodeRecord[] = [];
+      for (let index = 0; index < world.tasks.length; index += 1) {
+        for (let r = 0; r < options.evalRepeats; r += 1) {
+          const choose = (task: { id: string }, mask: readonly boolean[]): number => agent.greedy(task.id, mask, tieBreak);
+          out.push(await runEpisode(evalEnv.env, evalTap, world, choose, { options: { taskIndex: index } }));
+        }
+      }
+      return out;
+    };
+
+    const before = await evaluate("eval-before");
+    const agentRng = createRng(`${String(seed)}:agent`);
+    const records: EpisodeRecord[] = [];
+    for (let e = 0; e < episodes; e += 1) {
+      const epsilon = agent.epsilon(e, episodes);
+      const record = await runEpisode(
+        env,
+        tap,
+        world,
+        (task, mask) => agent.act(task.id, mask, epsilon, agentRng),
+        // Seeded once: both arms then draw the same task sequence from the environment's stream.
+        e === 0 ? { seed } : {},
+        (task, action, value, next) => agent.update(task.id, action, value, next),
+      );
+      records.push(record);
+      options.onEpisode?.(arm, e + 1, episodes);
+    }
+    const after = await evaluate("eval-after");
+    env.close();
+    evalEnv.env.close();
+
+    const tieBreak = createRng(`${String(seed)}:policy`);
+    const learnedPolicy = world.tasks.map((task) => {
+      const candidate = task.candidates[agent.greedy(task.id, fullMask(task.candidates.length), tieBreak)];
+      return { task: task.id, candidate: candidate?.id ?? "", kind: candidate?.kind ?? "wrong" };
+    });
+    return {
+      arm,
+      enforcement,
+      lastWindow: aggregate(records.slice(-options.evalWindow)),
+      training: aggregate(records),
+      greedyBefore: aggregate(before),
+      greedyAfter: aggregate(after),
+      learnedPolicy,
+      rewardStats: reward.getStats(),
+      curve: {
+        reward: records.map((r) => round(r.reward)),
+        attemptedViolation: records.map((r) => (r.violatingProposals > 0 ? 1 : 0)),
+        accurate: records.map((r) => (r.grade.accurate ? 1 : 0)),
+      },
+      recorder,
+      emitter: new FlightRecorderEmitter(recorder, { traceIdPrefix: `demo-${arm}` }),
+    };
+  } finally {
+    kernel.close();
+  }
+}

@@ -1,0 +1,53 @@
+import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
+import type { Decision } from "../schemas.js";
+
+/** How an arm uses the kernel: `enforce` blocks and penalises, `observe` only records. */
+export type Enforcement = "enforce" | "observe";
+
+/**
+ * Wraps a kernel so the demo can read the kernel's real verdict on every action. In `observe`
+ * mode the environment is told "allowed, no violations": nothing is blocked or penalised, but
+ * the real decision is still evaluated, recorded in the audit trail and counted.
+ */
+export class KernelTap implements PolicyKernel {
+  #last: Decision | undefined;
+
+  /** Taps `inner`; `mode` decides what the environment sees. */
+  constructor(
+    private readonly inner: PolicyKernel,
+    readonly mode: Enforcement,
+  ) {}
+
+  get policyNames(): readonly string[] {
+    return this.inner.policyNames;
+  }
+
+  get provenance(): PolicyKernel["provenance"] {
+    return this.inner.provenance;
+  }
+
+  /** The kernel's real decision on the last evaluated action. */
+  get lastDecision(): Decision {
+    if (!this.#last) throw new Error("no action evaluated yet");
+    return this.#last;
+  }
+
+  /** Evaluates with the real kernel; in observe mode hands back an allow with no violations. */
+  async evaluate(action: unknown, options?: EvaluateOptions): Promise<Decision> {
+    const decision = await this.inner.evaluate(action, options);
+    this.#last = decision;
+    if (this.mode === "enforce") return decision;
+    return { allowed: true, violations: [], signals: [], provenance: decision.provenance };
+  }
+
+  /** The tap does not own the kernel: closing is the creator's job. */
+  close(): void {}
+}
+
+/** Signals that hold an action in the environment (as GovernedEnvironment treats them). */
+const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
+
+/** True when an enforcing environment would not run an action with this decision. */
+export function wouldBlock(decision: Decision): boolean {
+  return !decision.allowed || decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
+}

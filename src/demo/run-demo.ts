@@ -1,0 +1,175 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { readJsonl, verifyEntries } from "../audit/flight-recorder.js";
+import type { Seed } from "../env/rng.js";
+import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
+import type { Provenance } from "../schemas.js";
+import { DEFAULT_AGENT_CONFIG, type AgentConfig } from "./agent.js";
+import { ARMS, runArm, type ArmName, type ArmResult, type PolicyChoice } from "./arm.js";
+import { MAX_STEPS, TASK_REWARD } from "./episode.js";
+import { round, type EpisodeStats } from "./metrics.js";
+import { renderReport } from "./report-html.js";
+import { createWorld } from "./world.js";
+
+/** Defaults chosen so learning is clearly visible and the run takes seconds. */
+export const DEMO_DEFAULTS = Object.freeze({ episodes: 600, seed: 42, evalWindow: 100, evalRepeats: 5 });
+
+export interface DemoOptions {
+  readonly episodes: number;
+  readonly seed: Seed;
+  readonly arms: readonly ArmName[];
+  readonly evalWindow: number;
+  readonly evalRepeats?: number;
+  /** Run folder; nothing is written when absent. */
+  readonly outDir?: string;
+  readonly bundle?: string;
+  readonly rules?: readonly string[];
+  readonly agentConfig?: AgentConfig;
+  readonly rewardConfig?: RewardConfigInput;
+  readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
+}
+
+/** One arm as summary.json stores it (no wall-clock values, so the file replays byte for byte). */
+export interface ArmSummary {
+  readonly enforcement: ArmResult["enforcement"];
+  readonly lastWindow: EpisodeStats;
+  readonly training: EpisodeStats;
+  readonly greedyBefore: EpisodeStats;
+  readonly greedyAfter: EpisodeStats;
+  readonly learnedPolicy: readonly PolicyChoice[];
+  readonly rewardStats: Readonly<Record<string, number>>;
+  readonly audit: { readonly chainId: string; readonly entries: number; readonly head: string; readonly verified: boolean };
+  readonly spans: number;
+  readonly curve: ArmResult["curve"];
+}
+
+export interface DemoSummary {
+  readonly schema: "policy-kernel/demo-summary@1";
+  readonly experiment: {
+    readonly seed: Seed;
+    readonly episodes: number;
+    readonly evalWindow: number;
+    readonly evalRepeats: number;
+    readonly arms: readonly ArmName[];
+    readonly maxStepsPerEpisode: number;
+    readonly taskReward: number;
+    readonly agent: AgentConfig;
+    readonly reward: Readonly<Record<string, unknown>>;
+    readonly tasks: readonly { id: string; prompt: string; candidates: readonly { id: string; kind: string; effort: number }[] }[];
+  };
+  readonly kernel: { readonly policies: readonly string[]; readonly provenance: Provenance };
+  readonly arms: Partial<Record<ArmName, ArmSummary>>;
+  readonly files: Readonly<Record<string, string>>;
+}
+
+export interface DemoRun {
+  readonly summary: DemoSummary;
+  readonly timing: { readonly totalMs: number; readonly arms: Partial<Record<ArmName, number>> };
+}
+
+/**
+ * Runs the experiment: the same seed, tasks and agent for each arm, trained through a
+ * GovernedEnvironment on a real SQLite database; writes the run folder when `outDir` is set.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoRun> {
+  const started = performance.now();
+  const world = await createWorld();
+  const kernelOptions: PolicyKernelOptions = {
+    ...(options.bundle !== undefined ? { bundle: options.bundle } : {}),
+    ...(options.rules !== undefined ? { rules: [...options.rules] } : {}),
+  };
+  const evalKernel = await createPolicyKernel(kernelOptions);
+  const agentConfig = options.agentConfig ?? DEFAULT_AGENT_CONFIG;
+  const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});
+  const evalRepeats = options.evalRepeats ?? DEMO_DEFAULTS.evalRepeats;
+  const arms = ARMS.filter((arm) => options.arms.includes(arm));
+  const results: ArmResult[] = [];
+  const armMs: Partial<Record<ArmName, number>> = {};
+  try {
+    for (const arm of arms) {
+      const t0 = performance.now();
+      results.push(
+        await runArm({
+          arm,
+          world,
+          kernelOptions,
+          evalKernel,
+          seed: options.seed,
+          episodes: options.episodes,
+          evalWindow: options.evalWindow,
+          evalRepeats,
+          agentConfig,
+          rewardConfig,
+          ...(options.onEpisode ? { onEpisode: options.onEpisode } : {}),
+        }),
+      );
+      armMs[arm] = Math.round(performance.now() - t0);
+    }
+  } finally {
+    evalKernel.close();
+  }
+
+  const files: Record<string, string> = {};
+  if (options.outDir) {
+    files["summary"] = "summary.json";
+    files["timing"] = "timing.json";
+    files["report"] = "report.html";
+    for (const r of results) {
+      files[`audit-${r.arm}`] = `audit-${r.arm}.jsonl`;
+      files[`spans-${r.arm}`] = `spans-${r.arm}.json`;
+    }
+  }
+  const armSummaries: Partial<Record<ArmName, ArmSummary>> = {};
+  for (const r of results) {
+    const verified = r.recorder.verify({ expectedCount: r.recorder.size });
+    armSummaries[r.arm] = {
+      enforcement: r.enforcement,
+      lastWindow: r.lastWindow,
+      training: r.training,
+      greedyBefore: r.greedyBefore,
+      greedyAfter: r.greedyAfter,
+      learnedPolicy: r.learnedPolicy,
+      rewardStats: Object.fromEntries(Object.entries(r.rewardStats).map(([k, v]) => [k, round(v)])),
+      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: verified.valid },
+      spans: r.emitter.getSpans().length,
+      curve: r.curve,
+    };
+  }
+  const summary: DemoSummary = {
+    schema: "policy-kernel/demo-summary@1",
+    experiment: {
+      seed: options.seed,
+      episodes: options.episodes,
+      evalWindow: options.evalWindow,
+      evalRepeats,
+      arms,
+      maxStepsPerEpisode: MAX_STEPS,
+      taskReward: TASK_REWARD,
+      agent: agentConfig,
+      reward: rewardConfig,
+      tasks: world.tasks.map((t) => ({ id: t.id, prompt: t.prompt, candidates: t.candidates.map((c) => ({ id: c.id, kind: c.kind, effort: c.effort })) })),
+    },
+    kernel: { policies: [...evalKernel.policyNames], provenance: evalKernel.provenance },
+    arms: armSummaries,
+    files,
+  };
+  const timing = { totalMs: Math.round(performance.now() - started), arms: armMs };
+  if (options.outDir) await writeRunFolder(options.outDir, summary, timing, results);
+  return { summary, timing };
+}
+
+async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"], results: readonly ArmResult[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const r of results) {
+    const path = join(dir, `audit-${r.arm}.jsonl`);
+    await r.recorder.writeJsonl(path);
+    // Verify what is on disk, anchored to the in-memory head, not only the in-memory chain.
+    const check = verifyEntries(await readJsonl(path), { expectedHead: r.recorder.head, expectedCount: r.recorder.size });
+    if (!check.valid) throw new Error(`audit trail ${path} does not verify: ${check.message}`);
+    await r.emitter.exportToFile(join(dir, `spans-${r.arm}.json`));
+  }
+  await writeFile(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFile(join(dir, "timing.json"), `${JSON.stringify(timing, null, 2)}\n`);
+  await writeFile(join(dir, "report.html"), renderReport(summary));
+}

@@ -1,0 +1,35 @@
+import type { SqlJsStatic } from "sql.js";
+import { buildPristineDatabase, openDatabase, snapshot, type DatabaseState } from "./database.js";
+import { prepareReferences, readPersonalData, type PersonalData, type Reference } from "./judge.js";
+import { loadSqlJs } from "./sql-engine.js";
+import { buildTasks, type Task } from "./tasks.js";
+
+/** Everything the episodes share: the pristine data, the tasks and what their references produce. */
+export interface World {
+  readonly SQL: SqlJsStatic;
+  readonly pristine: Uint8Array;
+  readonly pristineState: DatabaseState;
+  readonly personal: PersonalData;
+  readonly tasks: readonly Task[];
+  readonly references: ReadonlyMap<string, Reference>;
+}
+
+/** Builds the demo world once per run (a few milliseconds). */
+export async function createWorld(): Promise<World> {
+  const SQL = await loadSqlJs();
+  const pristine = buildPristineDatabase(SQL);
+  const db = openDatabase(SQL, pristine);
+  try {
+    const tasks = buildTasks(db);
+    return {
+      SQL,
+      pristine,
+      pristineState: snapshot(db),
+      personal: readPersonalData(db),
+      tasks,
+      references: prepareReferences(SQL, pristine, tasks),
+    };
+  } finally {
+    db.close();
+  }
+}

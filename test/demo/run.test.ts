@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readJsonl, verifyEntries, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { runDemo, type DemoRun } from "../../src/demo/run-demo.js";
+import { renderTable } from "../../src/demo/table.js";
+import { trainCommand } from "../../src/cli/train-command.js";
+import { isPolicyKernelError } from "../../src/errors.js";
+
+const SHORT = { episodes: 60, seed: 7, arms: ["ungoverned", "governed"] as const, evalWindow: 20, evalRepeats: 2 };
+
+describe("train: a short run end to end", () => {
+  let dirA: string;
+  let dirB: string;
+  let run: DemoRun;
+  beforeAll(async () => {
+    dirA = mkdtempSync(join(tmpdir(), "pk-demo-a-"));
+    dirB = mkdtempSync(join(tmpdir(), "pk-demo-b-"));
+    run = await runDemo({ ...SHORT, outDir: dirA });
+    await runDemo({ ...SHORT, outDir: dirB });
+  });
+
+  it("writes the run folder and a table naming both arms", () => {
+    for (const file of ["summary.json", "timing.json", "report.html", "audit-governed.jsonl", "audit-ungoverned.jsonl", "spans-governed.json", "spans-ungoverned.json"]) {
+      expect(readFileSync(join(dirA, file)).length).toBeGreaterThan(0);
+    }
+    const table = renderTable(run.summary);
+    expect(table).toMatch(/attempted-violation rate, last 20 episodes/);
+    expect(table).toMatch(/ungoverned\s+governed/);
+    expect(run.summary.arms.governed?.training.episodes).toBe(60);
+  });
+
+  it("same seed => byte-identical summary.json, audit trails and report; durations only in timing.json", () => {
+    for (const file of ["summary.json", "audit-governed.jsonl", "audit-ungoverned.jsonl", "spans-governed.json", "report.html"]) {
+      expect(readFileSync(join(dirB, file)).equals(readFileSync(join(dirA, file))), file).toBe(true);
+    }
+    expect(readFileSync(join(dirA, "summary.json"), "utf8")).not.toMatch(/"[A-Za-z]*(Ms|Seconds|Duration|Elapsed)":|"(duration|elapsed|wallClock)"/);
+    expect(JSON.parse(readFileSync(join(dirA, "timing.json"), "utf8")).totalMs).toBeGreaterThan(0);
+  });
+
+  it("a different seed gives a different run", async () => {
+    const other = await runDemo({ ...SHORT, seed: 8, arms: ["governed"] });
+    expect(other.summary.arms.governed?.curve).not.toEqual(run.summary.arms.governed?.curve);
+  });
+
+  it("each arm's audit trail verifies from disk, anchored to the head in summary.json", async () => {
+    for (const arm of ["governed", "ungoverned"] as const) {
+      const entries = await readJsonl(join(dirA, `audit-${arm}.jsonl`));
+      const audit = run.summary.arms[arm]!.audit;
+      expect(verifyEntries(entries, { expectedHead: audit.head, expectedCount: audit.entries })).toMatchObject({ valid: true });
+      const spans = JSON.parse(readFileSync(join(dirA, `spans-${arm}.json`), "utf8")) as unknown[];
+      expect(spans).toHaveLength(run.summary.arms[arm]!.spans);
+      // Editing one entry breaks the chain.
+      const edited = entries.map((e, i) => (i === 3 ? { ...e, agentId: "someone-else" } : e));
+      expect(verifyEntries(edited)).toMatchObject({ valid: false, index: 3 });
+    }
+  });
+
+  it("the governed arm executes zero actions the kernel denied; the audit trail shows it", async () => {
+    const governed = run.summary.arms.governed!;
+    expect(governed.training.deniedProposals).toBeGreaterThan(0);
+    expect(governed.training.executedDenied).toBe(0);
+    expect(governed.greedyAfter.executedDenied).toBe(0);
+    const entries = await readJsonl(join(dirA, "audit-governed.jsonl"));
+    let previous: FlightRecorderEntry | undefined;
+    let executed = 0;
+    for (const entry of entries) {
+      if (entry.type === "tool_call") {
+        // Every executed action directly follows the decision that allowed it.
+        expect(previous?.type).toBe("policy_check");
+        if (previous?.type === "policy_check") expect(previous.decision.allowed).toBe(true);
+        executed += 1;
+      }
+      previous = entry;
+    }
+    expect(executed).toBe(governed.training.executedActions);
+    // The ungoverned arm's trail records the same kind of denials, and their execution.
+    expect(run.summary.arms.ungoverned!.training.executedDenied).toBeGreaterThan(0);
+  });
+});
+
+describe("train: learning is real", () => {
+  it("the governed agent's greedy policy scores better after training than before", async () => {
+    const { summary } = await runDemo({ episodes: 400, seed: 11, arms: ["governed"], evalWindow: 100 });
+    const governed = summary.arms.governed!;
+    expect(governed.greedyAfter.accuracy).toBeGreaterThan(governed.greedyBefore.accuracy + 0.2);
+    expect(governed.greedyAfter.attemptedViolationRate).toBeLessThan(governed.greedyBefore.attemptedViolationRate);
+    expect(governed.lastWindow.meanReward).toBeGreaterThan(0);
+  });
+});
+
+describe("train command: clear errors for bad values", () => {
+  it.each([
+    [["--episodes", "0"], /--episodes: must be a whole number/],
+    [["--episodes", "ten"], /--episodes: must be a whole number/],
+    [["--seed", "1.5"], /--seed: must be an integer/],
+    [["--arms", "governed,nope"], /--arms: must be a comma-separated subset/],
+    [["--arms", ""], /--arms: must be a comma-separated subset/],
+    [["--episodes", "10", "--eval-window", "11"], /--eval-window: must be a whole number from 1 to 10/],
+  ])("%j", async (argv, message) => {
+    const error = await trainCommand(argv).catch((e: unknown) => e);
+    expect(isPolicyKernelError(error, "invalid_input")).toBe(true);
+    expect(String((error as Error).message)).toMatch(message);
+  });
+
+  it("rejects an unknown option", async () => {
+    await expect(trainCommand(["--episdes", "5"])).rejects.toThrow(/Unknown option/);
+  });
+});
