@@ -245,9 +245,23 @@ export class FlightRecorder implements KernelAuditSink {
     return this.#dropped;
   }
 
-  /** Records a kernel decision or signal; never throws (the kernel calls it on the hot path). */
+  /** Records a kernel decision, signal or executed action; never throws (the kernel calls it on the hot path). */
   record(event: KernelAuditEvent): void {
     try {
+      if (event.type === "tool_call") {
+        const body = event.action as Record<string, unknown>;
+        this.recordToolCall({
+          agentId: event.agentId,
+          tool: event.action.type === "tool_call" && typeof body["tool"] === "string" ? body["tool"] : event.action.type,
+          args: event.action,
+          now: event.now,
+          ...(event.result === undefined ? {} : { result: event.result }),
+          ...(event.error === undefined ? {} : { error: event.error }),
+          ...(event.bundleRevision === undefined ? {} : { bundleRevision: event.bundleRevision }),
+          ...(event.metadata === undefined ? {} : { metadata: event.metadata as EntryMetadata }),
+        });
+        return;
+      }
       const body = kernelEventBody(event);
       this.#append(body, event.now);
     } catch (error) {

@@ -74,7 +74,7 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
       world,
       tap,
       rewardConfig: options.rewardConfig,
-      recorder: toolCallRecorder(recorder, arm, kernel.provenance.bundleRevision),
+      recorder: toolCallRecorder(recorder, arm),
     });
     const evalTap = new KernelTap(options.evalKernel, enforcement);
     const evalEnv = createDemoEnvironment({ world, tap: evalTap, rewardConfig: options.rewardConfig });

@@ -1,5 +1,6 @@
 import type { FlightRecorder } from "../audit/flight-recorder.js";
-import type { ToolCallRecord, ToolCallRecorder } from "../env/environment.js";
+import type { ToolCallRecorder } from "../env/environment.js";
+import type { KernelAuditEvent } from "../kernel/audit-sink.js";
 import type { Execution } from "./executor.js";
 
 /** The execution result kept in the audit trail: counts, not rows, so query output (personal data) stays out of it. */
@@ -10,28 +11,22 @@ export interface RecordedResult {
 }
 
 /**
- * Bridges the environment's ToolCallRecorder to FlightRecorder.recordToolCall: the two
- * records have different shapes (the environment sends `{type, action, context, episode, …}`,
- * the recorder takes `{agentId, tool, args, result, now, metadata}` and rejects other keys).
+ * The audit sink the demo's environment writes executed actions to: the same FlightRecorder
+ * the kernel records decisions in, with query output reduced to counts so personal data
+ * from result rows never enters the audit trail, and the arm added as metadata.
  */
-export function toolCallRecorder(recorder: FlightRecorder, arm: string, bundleRevision: string | null): ToolCallRecorder {
+export function toolCallRecorder(recorder: FlightRecorder, arm: string): ToolCallRecorder {
   return {
-    recordToolCall(call: ToolCallRecord): void {
-      const body = call.action as Record<string, unknown>;
-      const tool = call.action.type === "tool_call" && typeof body["tool"] === "string" ? body["tool"] : call.action.type;
-      const execution = call.result as { execution?: Execution } | undefined;
-      const result: RecordedResult | undefined = execution?.execution
-        ? { rows: execution.execution.rows.length, changes: execution.execution.changes, error: execution.execution.error }
+    record(event: KernelAuditEvent): void {
+      if (event.type !== "tool_call") {
+        recorder.record(event);
+        return;
+      }
+      const execution = (event.result as { execution?: Execution } | undefined)?.execution;
+      const result: RecordedResult | undefined = execution
+        ? { rows: execution.rows.length, changes: execution.changes, error: execution.error }
         : undefined;
-      recorder.recordToolCall({
-        agentId: call.agentId,
-        tool,
-        args: call.action,
-        result,
-        now: call.now,
-        bundleRevision,
-        metadata: { arm, episode: call.episode, step: call.step, success: call.success },
-      });
+      recorder.record({ ...event, result, metadata: { arm, ...event.metadata } });
     },
   };
 }

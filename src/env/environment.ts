@@ -2,6 +2,7 @@ import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { createLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
+import type { KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import {
   ENVIRONMENT_CONFIG_FIELDS,
@@ -59,24 +60,11 @@ export interface StepOutcome<TResult> {
 /** Base (task) reward of a step, before step penalty, violation penalties and success bonus. */
 export type RewardFn<TState, TResult> = (state: TState, action: Action, outcome: StepOutcome<TResult>) => number;
 
-/** One executed action, as reported to a flight recorder. */
-export interface ToolCallRecord {
-  readonly type: "tool_call";
-  readonly agentId: string;
-  readonly action: Action["action"];
-  readonly context: ActionContext;
-  /** Logical time of the action (`context.now`), or null when it carried none. */
-  readonly now: string | null;
-  readonly result: unknown;
-  readonly success: boolean;
-  readonly episode: number;
-  readonly step: number;
-}
-
-/** The part of a FlightRecorder the environment uses; a returned promise is awaited. */
-export interface ToolCallRecorder {
-  recordToolCall(call: ToolCallRecord): void | Promise<void>;
-}
+/**
+ * Where executed actions are reported: the same audit sink (a FlightRecorder) the kernel writes
+ * its decisions to, so one hash chain holds decision, then execution, in order.
+ */
+export type ToolCallRecorder = KernelAuditSink;
 
 /**
  * Options of `new GovernedEnvironment(kernel, options)`. Hand-written rather than inferred because
@@ -205,10 +193,9 @@ const OptionsShapeSchema = z.strictObject({
     })
     .optional(),
   recorder: z
-    .custom<ToolCallRecorder>(
-      (v) => typeof v === "object" && v !== null && isFunction((v as { recordToolCall?: unknown }).recordToolCall),
-      { message: "recorder must be an object with a recordToolCall(call) method" },
-    )
+    .custom<ToolCallRecorder>((v) => typeof v === "object" && v !== null && isFunction((v as { record?: unknown }).record), {
+      message: "recorder must be an audit sink with a record(event) method (a FlightRecorder)",
+    })
     .optional(),
 });
 const OPTION_NAMES = Object.keys(OptionsShapeSchema.shape);
@@ -417,19 +404,15 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
       if (outcome.observation !== undefined) observation = outcome.observation;
       const cost = action.context.costUsd;
       if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) spent = cost;
-      if (this.#recorder) {
-        await this.#recorder.recordToolCall({
-          type: "tool_call",
-          agentId: action.agentId,
-          action: action.action,
-          context: action.context,
-          now: now ?? null,
-          result,
-          success,
-          episode,
-          step,
-        });
-      }
+      this.#recorder?.record({
+        type: "tool_call",
+        agentId: action.agentId,
+        action: action.action,
+        now: now ?? null,
+        result,
+        bundleRevision: decision.provenance.bundleRevision,
+        metadata: { episode, step, success },
+      });
     }
     const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
     const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;

@@ -19,7 +19,6 @@ export {
   type StepOutcome,
   type StepResult,
   type TaskGenerator,
-  type ToolCallRecord,
   type ToolCallRecorder,
 } from "./environment.js";
 export {

@@ -22,9 +22,27 @@ export interface SignalEvent {
   readonly bundleRevision?: string | null;
 }
 
-export type KernelAuditEvent = PolicyCheckEvent | SignalEvent;
+/**
+ * An action that passed the kernel and was executed (a tool call, a SQL statement, a message).
+ * Written by whoever executes: the GovernedRunner's executor and the GovernedEnvironment.
+ */
+export interface ToolCallEvent {
+  readonly type: "tool_call";
+  readonly agentId: string;
+  readonly action: Action["action"];
+  readonly now: string | null;
+  /** What the execution returned (kept as a JSON-safe copy). */
+  readonly result?: unknown;
+  /** Set when the execution threw. */
+  readonly error?: string;
+  readonly bundleRevision?: string | null;
+  /** Extra attributes (episode, step, success…); never overrides reserved span attributes. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
 
-/** Where the kernel reports each decision and signal; it must not throw. */
+export type KernelAuditEvent = PolicyCheckEvent | SignalEvent | ToolCallEvent;
+
+/** Where the kernel reports each decision and signal, and executors each executed action; it must not throw. */
 export interface KernelAuditSink {
   record(event: KernelAuditEvent): void;
 }

@@ -77,8 +77,9 @@ export const GovernedRunnerOptionsSchema = z.strictObject({
   /** A pino logger; without one the runner is silent (library default). */
   logger: z.custom<Logger>(isLogger, { message: "a pino Logger" }).optional(),
   /**
-   * Receives a policy_check event per decision and a signal event per signal. Give it only
-   * when the kernel is not already wired to the same sink, or every entry is recorded twice.
+   * Receives a tool_call event for every action the executor ran (with its result or error).
+   * Decisions and signals are the kernel's to record: give the same FlightRecorder to
+   * `createPolicyKernel({ recorder })` and here, and one chain holds decision then execution.
    */
   recorder: z.custom<KernelAuditSink>(isSink, { message: "an audit sink with record(event)" }).optional(),
 });
@@ -423,7 +424,15 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     state.executed += 1;
     const executor = this.#options.executor;
     const info: ExecutionInfo = { agentId: state.agentId, mode: state.mode, workerId: state.workerId, context: merged, decision };
-    const result = executor ? await executor(action, info) : undefined;
+    const now = nowString(state.now) ?? (typeof merged.now === "string" ? merged.now : null);
+    let result: unknown;
+    try {
+      result = executor ? await executor(action, info) : undefined;
+    } catch (err) {
+      this.#recordExecution(state, action, now, decision, { error: errorMessage(err) });
+      throw err;
+    }
+    this.#recordExecution(state, action, now, decision, { result });
     return { allowed: true, result, decision };
   }
 
@@ -453,6 +462,25 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     return decision;
   }
 
+  /** An executed action goes to the audit sink; a failing sink never breaks the step. */
+  #recordExecution(state: StepState, action: ActionBody, now: string | null, decision: Decision, outcome: { result?: unknown; error?: string }): void {
+    const recorder = this.#options.recorder;
+    if (!recorder) return;
+    try {
+      recorder.record({
+        type: "tool_call",
+        agentId: state.agentId,
+        action,
+        now,
+        bundleRevision: decision.provenance.bundleRevision,
+        metadata: { mode: state.mode, ...(state.taskId == null ? {} : { taskId: state.taskId }) },
+        ...outcome,
+      });
+    } catch (err) {
+      state.log.error({ err }, "recorder failed");
+    }
+  }
+
   #failClosed(rule: string, description: string): Decision {
     const provenance = safeProvenance(this.kernel);
     return { allowed: false, violations: [kernelViolation(rule, description)], signals: [], provenance };
@@ -480,19 +508,6 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       } catch (err) {
         log.error({ err }, "onViolation callback failed");
       }
-    }
-    const recorder = this.#options.recorder;
-    if (!recorder) return;
-    const now = nowString(state.now) ?? (typeof context.now === "string" ? context.now : null);
-    try {
-      recorder.record({ type: "policy_check", agentId: state.agentId, action, now, decision });
-      for (const violation of decision.violations) {
-        if (violation.signal) {
-          recorder.record({ type: "signal", agentId: state.agentId, signal: violation.signal, policy: violation.policy, now });
-        }
-      }
-    } catch (err) {
-      log.error({ err }, "recorder failed");
     }
   }
 }

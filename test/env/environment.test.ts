@@ -7,8 +7,8 @@ import {
   createGovernedEnv,
   stepReward,
   type Executor,
-  type ToolCallRecord,
 } from "../../src/env/environment.js";
+import type { KernelAuditEvent, ToolCallEvent } from "../../src/kernel/audit-sink.js";
 import { EnvClosed, ResetNeeded, isEnvError, isResetNeeded } from "../../src/env/errors.js";
 import { EnvironmentConfigSchema, SEVERITY_SCALE, parseEnvironmentConfig } from "../../src/env/config.js";
 import type { Rng } from "../../src/env/rng.js";
@@ -267,12 +267,11 @@ describe("GovernedEnvironment: the kernel decides before execution", () => {
     expect(isEnvError(error, "invalid_step")).toBe(true);
   });
 
-  it("reports executed actions to the recorder and awaits it", async () => {
-    const records: ToolCallRecord[] = [];
+  it("reports each executed action (never a blocked one) to the audit sink", async () => {
+    const records: ToolCallEvent[] = [];
     const recorder = {
-      async recordToolCall(call: ToolCallRecord) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        records.push(call);
+      record(event: KernelAuditEvent) {
+        if (event.type === "tool_call") records.push(event);
       },
     };
     const { env } = countingEnv({ terminateOnCritical: false }, { recorder });
@@ -280,11 +279,11 @@ describe("GovernedEnvironment: the kernel decides before execution", () => {
     await env.step(SELECT);
     await env.step(DROP);
     await env.step({ type: "tool_call", tool: "web" });
-    expect(records.map((r) => [r.step, r.action.type, r.result, r.now])).toEqual([
+    expect(records.map((r) => [r.metadata?.["step"], r.action.type, r.result, r.now])).toEqual([
       [1, "sql", "ok", "2026-01-05T10:00:00.000Z"],
       [3, "tool_call", "ok", "2026-01-05T10:02:00.000Z"],
     ]);
-    expect(records[0]).toMatchObject({ type: "tool_call", agentId: "agent", episode: 1, success: true });
+    expect(records[0]).toMatchObject({ type: "tool_call", agentId: "agent", metadata: { episode: 1, success: true } });
   });
 
   it("logs JSON lines with episode, step and agentId bindings", async () => {
@@ -635,13 +634,13 @@ describe("EnvironmentConfig", () => {
   it("rejects unknown constructor options and bad callbacks", () => {
     expect(() => new GovernedEnvironment(fakeKernel(), { maxSteps: 5 } as never)).toThrow(/unknown option 'maxSteps'/);
     expect(() => new GovernedEnvironment(fakeKernel(), { executor: 3 } as never)).toThrow(/executor must be a function/);
-    expect(() => new GovernedEnvironment(fakeKernel(), { recorder: {} } as never)).toThrow(/recordToolCall/);
+    expect(() => new GovernedEnvironment(fakeKernel(), { recorder: {} } as never)).toThrow(/record\(event\)/);
   });
 });
 
 describe("createGovernedEnv", () => {
   it("forwards every option and every config field", async () => {
-    const records: ToolCallRecord[] = [];
+    const records: KernelAuditEvent[] = [];
     const kernel = fakeKernel();
     const env = createGovernedEnv<string, number>(kernel, {
       taskGenerator: () => "task",
@@ -650,7 +649,7 @@ describe("createGovernedEnv", () => {
       agentId: "flat",
       contextFn: () => ({ role: "ops" }),
       logger: pino({ level: "silent" }),
-      recorder: { recordToolCall: (call) => void records.push(call) },
+      recorder: { record: (event) => void records.push(event) },
       maxSteps: 7,
       violationPenalty: -3,
       terminateOnCritical: false,

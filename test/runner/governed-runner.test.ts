@@ -312,13 +312,20 @@ describe("GovernedRunner: step", () => {
     );
   });
 
-  it("collects signals and reports decisions and signals to the recorder", async () => {
+  it("collects signals; the recorder gets each executed action, never a blocked one", async () => {
     const events: KernelAuditEvent[] = [];
-    const runner = new GovernedRunner(fakeKernel(), { recorder: { record: (e) => events.push(e) } });
+    const runner = new GovernedRunner(fakeKernel(), { recorder: { record: (e) => events.push(e) }, executor: () => "done" });
     const rollout = await runner.step({ type: "tool_call", tool: "approve" }, { now: "2026-11-21T10:00:00Z" });
     expect(rollout.signalsSent).toEqual(["SIGSTOP"]);
-    expect(events.map((e) => e.type)).toEqual(["policy_check", "signal"]);
-    expect(events[1]).toMatchObject({ type: "signal", signal: "SIGSTOP", policy: "fake", now: "2026-11-21T10:00:00Z" });
+    expect(events).toHaveLength(rollout.executedActions);
+    events.length = 0;
+    const blocked = await runner.step("DROP TABLE users");
+    expect(blocked.blockedActions).toBe(1);
+    expect(events).toEqual([]);
+    await runner.step("SELECT 1", { now: "2026-11-21T10:00:00Z", mode: "eval" });
+    expect(events).toEqual([
+      expect.objectContaining({ type: "tool_call", action: { type: "sql", sql: "SELECT 1" }, result: "done", now: "2026-11-21T10:00:00Z", metadata: { mode: "eval" } }),
+    ]);
   });
 
   it("rejects unknown step options", async () => {
