@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 
 /**
  * The README's examples are doctests: every ```ts example=NAME block runs against the
  * real kernel and default policies, and what it prints must equal the ```text output=NAME
  * block after it. An example without an output block only has to run without throwing.
+ * `UPDATE_README=1 npx vitest run test/readme` rewrites the output blocks from a real run.
  */
 const root = join(import.meta.dirname, "..", "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -15,8 +16,17 @@ const srcIndex = join(root, "src", "index.ts");
 const examples = [...readme.matchAll(/```ts example=([\w-]+)\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, code: m[2]! }));
 const outputs = new Map([...readme.matchAll(/```text output=([\w-]+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!]));
 
+const actual = new Map<string, string>();
+
 describe("README examples", () => {
   afterEach(() => vi.restoreAllMocks());
+  afterAll(() => {
+    if (process.env["UPDATE_README"] !== "1") return;
+    const updated = readme.replace(/```text output=([\w-]+)\n[\s\S]*?```/g, (block, name: string) =>
+      actual.has(name) ? `\`\`\`text output=${name}\n${actual.get(name)}\n\`\`\`` : block,
+    );
+    writeFileSync(join(root, "README.md"), updated);
+  });
 
   it("has the tutorial's examples", () => {
     expect(examples.map((e) => e.name)).toEqual(
@@ -35,8 +45,9 @@ describe("README examples", () => {
         lines.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "));
       });
       await import(file);
+      actual.set(example.name, lines.join("\n"));
       const expected = outputs.get(example.name);
-      if (expected !== undefined) expect(lines.join("\n")).toBe(expected.trimEnd());
+      if (expected !== undefined && process.env["UPDATE_README"] !== "1") expect(lines.join("\n")).toBe(expected.trimEnd());
     });
   }
 });
