@@ -3,7 +3,7 @@ import { PolicyKernelError } from "../errors.js";
 import { SeveritySchema, type Severity } from "../schemas.js";
 import { DEFAULT_REWARD_CONFIG, PenaltySchema, SEVERITY_PENALTY_KEY } from "./config.js";
 import { noNegativeZero } from "./rollout.js";
-import { optionsError } from "./validation.js";
+import { optionsError } from "../options.js";
 
 /** Per-severity penalties of `policyPenalty`; each <= 0, omitted ones take the RewardConfig default. */
 export const PolicyPenaltyOptionsSchema = z.strictObject({

@@ -31,7 +31,7 @@ import {
   type WorkerId,
 } from "./rollout.js";
 import { TaskSchema, type TaskStore } from "./task-store.js";
-import { isFunction, optionsError } from "./validation.js";
+import { isFunction, optionsError } from "../options.js";
 
 /** What the executor learns about the allowed action it runs. */
 export interface ExecutionInfo {

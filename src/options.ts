@@ -1,5 +1,7 @@
+// Shared by every module whose options are a strict zod object (runner, reward): one way to
+// say "unknown option x, expected one of …".
 import type { z } from "zod";
-import { fromZodError, issuePath, PolicyKernelError } from "../errors.js";
+import { fromZodError, issuePath, PolicyKernelError } from "./errors.js";
 
 /** Known keys of an options object, by the dotted path of the (sub-)object ("" for the top level). */
 export type KnownKeys = Readonly<Record<string, readonly string[]>>;
