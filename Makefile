@@ -57,5 +57,8 @@ test: typecheck lint rego-check bundle-check vitest cli-test ## everything; ends
 demo: build ## a governed training run on the embedded SQL task environment (both arms, default seed)
 	$(CLI) train $(DEMO_ARGS)
 
+bench: build ## the benchmark: kernel vs stock opa-wasm, json-rules-engine, OPA Go, agent-governance SDK, a TS floor; writes bench/results.json
+	node dist/src/bench/main.js --opa "$$(scripts/ensure-opa.sh || true)" $(BENCH_ARGS)
+
 clean: ## remove build output (keeps .tools/ with OPA)
 	rm -rf dist coverage $(REPORTS)

@@ -16,6 +16,11 @@ export interface PolicyEngine {
   readonly provenance: Partial<Provenance>;
   /** Findings for one enriched input, in any order (the kernel sorts). */
   evaluate(input: PolicyInput): readonly PolicyFinding[] | Promise<readonly PolicyFinding[]>;
+  /**
+   * Optional fast path: the same findings synchronously, or undefined when this input needs
+   * `evaluate`. Throws where `evaluate` would throw or reject.
+   */
+  evaluateSync?(input: PolicyInput): readonly PolicyFinding[] | undefined;
   /** Releases what the engine holds; calling it twice is fine. */
   close(): void;
 }

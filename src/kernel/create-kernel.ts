@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError, fromZodError, issuePath } from "../errors.js";
 import { createLogger } from "../logging.js";
-import { ActionSchema, type Decision, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
+import { ActionSchema, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
 import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
@@ -104,8 +104,19 @@ class Kernel implements PolicyKernel {
     private readonly recorder: KernelAuditSink | undefined,
   ) {}
 
-  async evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
-    const parsed = ActionSchema.safeParse(withNow(raw, options.now));
+  evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
+    // One promise per decision: engines that answer synchronously are never awaited.
+    try {
+      const decision = this.decide(raw, options);
+      return decision instanceof Promise ? decision : Promise.resolve(decision);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The decision, synchronously unless an engine can only answer with a promise. */
+  private decide(raw: unknown, options: EvaluateOptions): Decision | Promise<Decision> {
+    const parsed = ActionSchema.safeParse(options.now === undefined ? raw : withNow(raw, options.now));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issuePath(issue?.path ?? []);
@@ -116,19 +127,48 @@ class Kernel implements PolicyKernel {
     }
     const action = parsed.data;
     const violations: Violation[] = [];
-    if (this.closed) violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
-    else {
-      const input = toPolicyInput(action);
-      for (const engine of this.engines) {
-        try {
-          const result = engine.evaluate(input);
-          const findings = result instanceof Promise ? await result : result;
-          for (const finding of findings) violations.push(toViolation(finding, engine.source));
-        } catch (error) {
-          violations.push(this.engineFailure(engine.source, error, action.agentId));
-        }
+    if (this.closed) {
+      violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
+      return this.finish(action, violations);
+    }
+    const input = toPolicyInput(action);
+    const engines = this.engines;
+    for (let index = 0; index < engines.length; index++) {
+      const engine = engines[index]!;
+      try {
+        const result = engine.evaluateSync?.(input) ?? engine.evaluate(input);
+        if (result instanceof Promise) return this.finishAsync(action, input, violations, index, result);
+        for (const finding of result) violations.push(toViolation(finding, engine.source));
+      } catch (error) {
+        violations.push(this.engineFailure(engine.source, error, action.agentId));
       }
     }
+    return this.finish(action, violations);
+  }
+
+  /** Continues `decide` from engine `index`, whose answer is `pending`, awaiting engines as needed. */
+  private async finishAsync(
+    action: Action,
+    input: PolicyInput,
+    violations: Violation[],
+    index: number,
+    pending: Promise<readonly PolicyFinding[]>,
+  ): Promise<Decision> {
+    const engines = this.engines;
+    for (let i = index; i < engines.length; i++) {
+      const engine = engines[i]!;
+      try {
+        const result = i === index ? pending : (engine.evaluateSync?.(input) ?? engine.evaluate(input));
+        const findings = result instanceof Promise ? await result : result;
+        for (const finding of findings) violations.push(toViolation(finding, engine.source));
+      } catch (error) {
+        violations.push(this.engineFailure(engine.source, error, action.agentId));
+      }
+    }
+    return this.finish(action, violations);
+  }
+
+  private finish(action: Action, violations: Violation[]): Decision {
     const decision = buildDecision(violations, this.provenance);
     this.audit(action, decision);
     return decision;

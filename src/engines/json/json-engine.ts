@@ -3,6 +3,7 @@ import { canonicalJson, sha256Hex } from "../../canonical-json.js";
 import { issuePath, PolicyKernelError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
+import { compileCondition, type CompiledCondition } from "./compiled.js";
 import { missingSafeOperators } from "./operators.js";
 import { parsePath, resolvePath, resolveSteps } from "./paths.js";
 import { checkUniqueNames, JSON_RULES_FACTS, parseRuleSet, ruleSetContent, type JsonCondition, type RuleSet } from "./rule-set.js";
@@ -33,6 +34,11 @@ export interface JsonRulesEngineOptions {
   readonly customFacts?: Readonly<Record<string, JsonRulesCustomFact>>;
   /** Prepared json-rules-engine instances kept for reuse between evaluations (default 4). */
   readonly maxIdleEngines?: number;
+  /**
+   * Decide rules json-rules-engine-free where they compile to closures (default true). `false`
+   * runs every rule on json-rules-engine, the oracle the compiled path is tested against.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** The JSON-rules PolicyEngine. */
@@ -40,6 +46,12 @@ export interface JsonRulesEngine extends PolicyEngine {
   readonly source: "json";
   readonly provenance: { readonly rulesSha256: string | null };
   evaluate(input: PolicyInput): Promise<readonly PolicyFinding[]>;
+  /**
+   * The same findings, synchronously, when every rule runs compiled (no custom facts, no
+   * operator decorators); undefined when some rule needs json-rules-engine. Throws what
+   * `evaluate` would reject with.
+   */
+  evaluateSync(input: PolicyInput): readonly PolicyFinding[] | undefined;
 }
 
 const DEFAULT_MAX_IDLE_ENGINES = 4;
@@ -56,7 +68,12 @@ interface PreparedRule {
   readonly finding: PolicyFinding;
   /** Condition references already expanded; cloned for every engine instance. */
   readonly properties: RuleProperties;
+  /** The conditions as a closure (compiled.ts), or undefined when this rule runs on json-rules-engine. */
+  readonly compiled: CompiledCondition | undefined;
 }
+
+/** How a run of some rules ended: the rules that fired, or the first failure in report order. */
+type RunOutcome = { readonly fired: PreparedRule[] } | { readonly failure: { readonly rule: PreparedRule; readonly error: unknown } };
 
 /** Priority first (higher first), then declaration order: the one reporting order. */
 function byReportOrder(a: PreparedRule, b: PreparedRule): number {
@@ -122,6 +139,15 @@ class TrackedRule extends Rule {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether a condition tree reads one of the custom facts (those always run on json-rules-engine). */
+function usesCustomFact(node: unknown, names: readonly string[]): boolean {
+  if (node === null || typeof node !== "object") return false;
+  if (Array.isArray(node)) return node.some((child) => usesCustomFact(child, names));
+  const record = node as Record<string, unknown>;
+  if (typeof record.fact === "string" && names.includes(record.fact)) return true;
+  return ["all", "any", "not", "value"].some((key) => Object.hasOwn(record, key) && usesCustomFact(record[key], names));
 }
 
 /** Rewrites `{condition: name}` into the named condition, as json-rules-engine's realize() would at run time. */
@@ -226,7 +252,8 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
       const key = `${order}:${ruleSet.name}/${rule.name}`;
       const priority = rule.priority ?? 1;
       // Validated above: the expanded tree has json-rules-engine's condition shape.
-      const conditions = expandReferences(rule.conditions, named) as unknown as EngineTopLevelCondition;
+      const expanded = expandReferences(rule.conditions, named);
+      const conditions = expanded as unknown as EngineTopLevelCondition;
       prepared.push({
         key,
         order,
@@ -236,10 +263,15 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
         ruleName: rule.name,
         finding: rule.event.params,
         properties: { name: key, priority, conditions, event: { type: "violation", params: { ...rule.event.params } } },
+        compiled: options.fastPath === false || usesCustomFact(expanded, customFactNames) ? undefined : compileCondition(expanded, config),
       });
     }
   }
-  const byKey = new Map(prepared.map((rule) => [rule.key, rule]));
+  prepared.sort(byReportOrder);
+  // Compiled rules are decided here in report order; the rest keep json-rules-engine (the oracle).
+  const fastRules = prepared.filter((rule) => rule.compiled !== undefined);
+  const slowRules = prepared.filter((rule) => rule.compiled === undefined);
+  const byKey = new Map(slowRules.map((rule) => [rule.key, rule]));
   const trackers = new WeakMap<Almanac, RunTracker>();
   const policyNames = [...new Set(prepared.map((rule) => rule.finding.policy))].sort();
   const rulesSha256 = ruleSets.length === 0 ? null : sha256Hex(canonicalJson(ruleSets.map(({ ruleSet }) => ruleSetContent(ruleSet))));
@@ -256,7 +288,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
     for (const operator of safe.operators) engine.addOperator(operator);
     for (const decorator of safe.decorators) engine.addOperatorDecorator(decorator);
     engine.addFact("config", config);
-    for (const rule of prepared) engine.addRule(new TrackedRule(rule, trackers));
+    for (const rule of slowRules) engine.addRule(new TrackedRule(rule, trackers));
     return engine;
   };
 
@@ -279,11 +311,25 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
     return facts;
   };
 
-  const evaluate = async (input: PolicyInput): Promise<readonly PolicyFinding[]> => {
-    if (closed) throw new PolicyKernelError("engine_error", "the JSON rules engine is closed");
+  /** The compiled rules, in report order; the first that throws is the failure. */
+  const runFast = (input: PolicyInput): RunOutcome => {
+    const fired: PreparedRule[] = [];
+    for (const rule of fastRules) {
+      try {
+        if ((rule.compiled as CompiledCondition)(input)) fired.push(rule);
+      } catch (error) {
+        return { failure: { rule, error } };
+      }
+    }
+    return { fired };
+  };
+
+  /** The rules json-rules-engine runs, each run on an Engine of its own. */
+  const runSlow = async (input: PolicyInput): Promise<RunOutcome> => {
+    if (slowRules.length === 0) return { fired: [] };
     const engine = idle.pop() ?? createInstance();
     const almanac = new Almanac({ allowUndefinedFacts: false, pathResolver: resolvePath });
-    const tracker = new RunTracker(prepared.length);
+    const tracker = new RunTracker(slowRules.length);
     trackers.set(almanac, tracker);
     let result: EngineResult;
     try {
@@ -296,24 +342,58 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
       if (tracker.failures.length > 0) await tracker.done;
       const [first] = [...tracker.failures].sort((a, b) => byReportOrder(a.rule, b.rule));
       if (!first) throw new PolicyKernelError("engine_error", `JSON rules evaluation failed: ${messageOf(error)}`, {}, { cause: error });
-      const { rule } = first;
-      throw new PolicyKernelError(
-        "engine_error",
-        `rule set "${rule.ruleSetName}", rule "${rule.ruleName}" failed: ${messageOf(first.error)}`,
-        { file: rule.source },
-        { cause: first.error },
-      );
+      return { failure: first };
     }
     if (!closed && idle.length < maxIdle) idle.push(engine);
-
     const fired: PreparedRule[] = [];
     for (const ruleResult of result.results) {
       const rule = byKey.get(ruleResult.name);
       if (!rule) throw new PolicyKernelError("engine_error", `json-rules-engine reported an unknown rule ${JSON.stringify(ruleResult.name)}`);
       fired.push(rule);
     }
-    // Events of equal-priority rules arrive in completion order; report order is fixed here.
+    return { fired };
+  };
+
+  /** Findings in report order (events of equal-priority rules arrive in completion order; the order is fixed here). */
+  const report = (outcomes: readonly RunOutcome[]): readonly PolicyFinding[] => {
+    const failures = outcomes.flatMap((o) => ("failure" in o ? [o.failure] : []));
+    if (failures.length > 0) {
+      const { rule, error } = failures.sort((a, b) => byReportOrder(a.rule, b.rule))[0]!;
+      throw new PolicyKernelError(
+        "engine_error",
+        `rule set "${rule.ruleSetName}", rule "${rule.ruleName}" failed: ${messageOf(error)}`,
+        { file: rule.source },
+        { cause: error },
+      );
+    }
+    const fired = outcomes.flatMap((o) => ("fired" in o ? o.fired : []));
     return fired.sort(byReportOrder).map((rule) => ({ ...rule.finding }));
+  };
+
+  const closedError = () => new PolicyKernelError("engine_error", "the JSON rules engine is closed");
+
+  // All rules compiled: fastRules are already in report order, so findings need no sorting.
+  const evaluateSync = (input: PolicyInput): readonly PolicyFinding[] | undefined => {
+    if (slowRules.length > 0) return undefined;
+    if (closed) throw closedError();
+    const findings: PolicyFinding[] = [];
+    for (let i = 0; i < fastRules.length; i++) {
+      const rule = fastRules[i]!;
+      let fired: boolean;
+      try {
+        fired = (rule.compiled as CompiledCondition)(input);
+      } catch (error) {
+        return report([{ failure: { rule, error } }]);
+      }
+      if (fired) findings.push({ ...rule.finding });
+    }
+    return findings;
+  };
+
+  const evaluate = async (input: PolicyInput): Promise<readonly PolicyFinding[]> => {
+    if (closed) throw closedError();
+    const fast = runFast(input);
+    return report([fast, await runSlow(input)]);
   };
 
   return {
@@ -321,6 +401,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
     policyNames,
     provenance: { rulesSha256 },
     evaluate,
+    evaluateSync,
     close(): void {
       closed = true;
       idle.length = 0;

@@ -3,9 +3,11 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { PolicyFindingSchema, type PolicyFinding, type PolicyInput } from "../../schemas.js";
+import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
+import { createWasmEvaluate } from "./wasm-eval.js";
 
 /** The aggregate entrypoint of the default library: every violation in ONE Wasm call. */
 export const DEFAULT_ENTRYPOINT = "kernel/violations";
@@ -54,6 +56,9 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
 
+  // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate.
+  const fast = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId);
+  const evaluateWasm = fast ?? ((input: PolicyInput) => policy.evaluate(input, entrypointId));
   let closed = false;
   return {
     source: "rego",
@@ -65,7 +70,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");
       let resultSet: unknown;
       try {
-        resultSet = policy.evaluate(input, entrypointId);
+        resultSet = evaluateWasm(input);
       } catch (error) {
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${describe(error)}`);
       }
@@ -88,6 +93,12 @@ export function readFindings(resultSet: unknown, entrypoint: string): PolicyFind
   }
   const findings: PolicyFinding[] = [];
   for (let index = 0; index < result.length; index++) {
+    const checked = checkFinding(result[index]);
+    if (checked) {
+      findings.push(checked);
+      continue;
+    }
+    // Invalid: the schema says why, in the words the error has always used.
     const parsed = PolicyFindingSchema.safeParse(result[index]);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

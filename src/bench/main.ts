@@ -1,0 +1,126 @@
+// `make bench`: every row on the same corpus in one run, then cold start and 1M-decision memory
+// in child processes. Prints the table and writes bench/results.json.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { findPackageRoot } from "../kernel/defaults.js";
+import { DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
+import { describeMachine } from "./machine.js";
+import type { MeasureOptions } from "./measure.js";
+import { opaGoBench } from "./peers/opa-go.js";
+import { defaultPredicate } from "./peers/predicate.js";
+import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
+import { inProcessRows, type Row } from "./rows.js";
+import { benchSetup, type BenchSetup } from "./setup.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+};
+const quick = args.includes("--quick");
+const opaBinary = flag("--opa") || process.env["OPA"] || undefined;
+const decisions = Number(flag("--decisions") ?? (quick ? 100_000 : 1_000_000));
+const out = flag("--out") ?? join(findPackageRoot(), "bench", "results.json");
+const options: MeasureOptions = quick ? { warmupMs: 200, sampleMs: 400, throughputMs: 300 } : {};
+const here = dirname(fileURLToPath(import.meta.url));
+
+function child(script: string, extra: readonly string[] = []): Record<string, unknown> {
+  const text = execFileSync(process.execPath, ["--expose-gc", join(here, script), ...extra], { encoding: "utf8", maxBuffer: 1 << 20 });
+  return JSON.parse(text.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
+}
+
+/** The floor must decide like the kernel, or it is not the floor for the same checks. */
+async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: number; denied: number; meanBytes: number }> {
+  const kernel = await createPolicyKernel();
+  const predicate = defaultPredicate(setup.config as unknown as Parameters<typeof defaultPredicate>[0]);
+  let agree = 0;
+  let denied = 0;
+  for (let i = 0; i < setup.actions.length; i++) {
+    const decision = await kernel.evaluate(setup.actions[i]);
+    const floor = predicate(setup.inputs[i]!);
+    const names = decision.violations.map((v) => `${v.policy}/${v.rule}`).sort();
+    if (decision.allowed === floor.allowed && JSON.stringify(names) === JSON.stringify([...floor.fired].sort())) agree++;
+    else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): kernel ${JSON.stringify(names)} floor ${JSON.stringify(floor.fired)}`);
+    if (!decision.allowed) denied++;
+  }
+  kernel.close();
+  const meanBytes = setup.actions.reduce<number>((sum, a) => sum + JSON.stringify(a).length, 0) / setup.actions.length;
+  return { agree, total: setup.actions.length, denied, meanBytes };
+}
+
+const setup = benchSetup();
+const machine = describeMachine(opaBinary);
+console.log(`policy-kernel bench — ${machineLine(machine)}`);
+const corpusStats = await checkFloor(setup);
+console.log(`corpus: ${corpusStats.total} actions, mean ${Math.round(corpusStats.meanBytes)} bytes, ${corpusStats.denied} denied; floor agrees with the kernel on ${corpusStats.agree}/${corpusStats.total}`);
+
+const rows: Row[] = await inProcessRows(setup, options, (row) => {
+  const r = row.result;
+  console.log(row.error ? `  ${row.name}: not run (${row.error})` : `  ${row.name}: p50 ${r?.p50Us.toFixed(2)} µs, p99 ${r?.p99Us.toFixed(2)} µs, ${Math.round(r?.opsPerSec ?? 0)} ops/s`);
+});
+
+// OPA Go on one input of each corpus kind (the corpus cycles through its kinds).
+const kinds = new Set<string>();
+const goInputs = setup.inputs.filter((_, i) => {
+  const label = setup.corpus[i]?.label ?? "";
+  if (kinds.has(label)) return false;
+  kinds.add(label);
+  return true;
+});
+let goRow: Row;
+if (!opaBinary) goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: "no opa binary (scripts/ensure-opa.sh needs Go to install it)" };
+else {
+  try {
+    const go = opaGoBench(opaBinary, join(findPackageRoot(), "rego"), `data.${DEFAULT_ENTRYPOINT.replaceAll("/", ".")}`, goInputs);
+    goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
+  } catch (error) {
+    goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: error instanceof Error ? error.message.split("\n")[0] ?? "failed" : String(error) };
+  }
+}
+rows.splice(rows.findIndex((r) => r.id === "plain_json_rules_engine"), 0, goRow);
+console.log(goRow.error ? `  OPA Go: not run (${goRow.error})` : `  ${goRow.name}: ${(goRow.nsPerOp! / 1000).toFixed(2)} µs/op`);
+
+const cold = child("cold-start-child.js");
+console.log(`cold start: first createPolicyKernel ${Number(cold["firstMs"]).toFixed(1)} ms, warm median ${Number(cold["warmMedianMs"]).toFixed(1)} ms`);
+const memory = child("memory-child.js", [String(decisions)]) as {
+  decisions: number;
+  seconds: number;
+  before: { rss: number; wasm: number };
+  after: { rss: number; wasm: number };
+};
+const rssGrowthMb = (memory.after.rss - memory.before.rss) / 2 ** 20;
+console.log(`memory: ${memory.decisions} decisions in ${memory.seconds.toFixed(1)} s; RSS ${(memory.before.rss / 2 ** 20).toFixed(1)} -> ${(memory.after.rss / 2 ** 20).toFixed(1)} MB; Wasm ${memory.before.wasm} -> ${memory.after.wasm} bytes`);
+
+const get = (id: string) => rows.find((r) => r.id === id);
+const p50 = (id: string) => get(id)?.result?.p50Us;
+const ratio = (slow: string, fast: string): number | undefined => {
+  const a = meanUs(get(slow));
+  const b = meanUs(get(fast));
+  return a !== undefined && b !== undefined ? a / b : undefined;
+};
+const check = (target: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string): TargetCheck =>
+  value === undefined ? { target, measured: "not measured", met: null } : { target, measured: show(value), met: ok(value) };
+const x = (v: number) => `${v.toFixed(1)}x (mean per call)`;
+const targets: TargetCheck[] = [
+  check("full kernel decision p50 <= 5 µs", p50("kernel_full"), (v) => v <= 5, (v) => `${v.toFixed(2)} µs`),
+  check("full kernel decision p99 <= 25 µs", get("kernel_full")?.result?.p99Us, (v) => v <= 25, (v) => `${v.toFixed(2)} µs`),
+  check("Rego path p50 <= 3 µs", p50("engine_rego"), (v) => v <= 3, (v) => `${v.toFixed(2)} µs (kernel Rego-only evaluate incl. validation and enrichment: ${p50("kernel_rego")?.toFixed(2)} µs)`),
+  check("Rego path >= 2x faster than stock opa-wasm evaluate", ratio("stock_opa_wasm", "engine_rego"), (v) => v >= 2, x),
+  check("Rego path faster than OPA's Go evaluator", ratio("opa_go", "engine_rego"), (v) => v > 1, x),
+  check("JSON rules >= 100x faster than plain json-rules-engine", ratio("plain_json_rules_engine", "engine_json"), (v) => v >= 100, x),
+  check("full kernel >= 5x faster than the agent-governance SDK", ratio("agt_sdk", "kernel_full"), (v) => v >= 5, (v) => `${x(v)}; the SDK row runs 3 of the 8 policies on pre-enriched input`),
+  check("governed env.step >= 100,000 steps/s", get("env_step")?.result?.opsPerSec, (v) => v >= 100_000, (v) => `${Math.round(v).toLocaleString("en-US")} steps/s`),
+  check(`${memory.decisions.toLocaleString("en-US")} decisions: RSS growth < 20 MB`, rssGrowthMb, (v) => v < 20, (v) => `${v.toFixed(1)} MB`),
+  check("Wasm memory flat", memory.after.wasm - memory.before.wasm, (v) => v === 0, (v) => `${memory.before.wasm} -> ${memory.after.wasm} bytes (+${v})`),
+  check("cold start <= 20 ms", Number(cold["firstMs"]), (v) => v <= 20, (v) => `${v.toFixed(1)} ms first in a fresh process, ${Number(cold["warmMedianMs"]).toFixed(1)} ms warm median`),
+];
+
+const table = markdownTable(rows);
+console.log(`\n${machineLine(machine)}\n\n${table}\n\n${markdownTargets(targets)}`);
+mkdirSync(dirname(out), { recursive: true });
+const results = { machine, quick, corpus: { ...corpusStats, kinds: [...kinds] }, rows, opaGoInputs: goInputs.length, coldStart: cold, memory: { ...memory, rssGrowthMb }, targets, table };
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${out}`);

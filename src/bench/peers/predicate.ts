@@ -1,0 +1,102 @@
+import type { PolicyInput } from "../../schemas.js";
+
+/** What the floor reports: which rules fired, and whether the action is allowed. */
+export interface PredicateResult {
+  readonly allowed: boolean;
+  readonly fired: string[];
+}
+
+interface DefaultConfig {
+  readonly sql: { readonly deny: readonly string[] };
+  readonly cost: { readonly max_cost_usd: number };
+  readonly tools: { readonly allow: Readonly<Record<string, readonly string[]>> };
+  readonly pii: { readonly internal_domains: readonly string[] };
+  readonly transactions: { readonly approval_threshold_usd: number; readonly default_limit_usd: number; readonly role_limits: Readonly<Record<string, number>> };
+  readonly business_hours: { readonly start_minute_utc: number; readonly end_minute_utc: number };
+  readonly rate_limit: { readonly block_at: number; readonly warn_at: number };
+}
+
+const PII = [
+  /[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/i,
+  /(?:^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?:$|[^0-9])/,
+  /(?:^|[^0-9])(?:[0-9]{13,16}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{5})(?:$|[^0-9])/,
+];
+
+/**
+ * The default policy set (six Rego packages and two JSON rule sets) hand-written in TypeScript
+ * over the same enriched input, reporting `policy/rule` names only: the floor no general engine
+ * can beat, since it has no interpreter, no serialisation and no descriptions to build.
+ */
+export function defaultPredicate(config: DefaultConfig): (input: PolicyInput) => PredicateResult {
+  const deny = new Set(config.sql.deny.map((d) => d.trim().toUpperCase().split(" ").filter(Boolean).join(" ")));
+  const tools = new Map(Object.entries(config.tools.allow).map(([role, list]) => [role, new Set(list)]));
+  const domains = config.pii.internal_domains.map((d) => d.trim().toLowerCase()).filter(Boolean);
+  const { start_minute_utc: start, end_minute_utc: end } = config.business_hours;
+  return (input) => {
+    const fired: string[] = [];
+    let allowed = true;
+    const hit = (name: string, blocks: boolean) => {
+      fired.push(name);
+      if (blocks) allowed = false;
+    };
+    const body = input.action as Record<string, unknown>;
+    const ctx = input.context;
+    const role = ctx.role;
+    const facts = input.facts;
+    if (facts.costUsdTotal > config.cost.max_cost_usd) hit("cost/budget_exceeded", true);
+    switch (body.type) {
+      case "sql": {
+        const sql = facts.sql;
+        if (!sql) hit("sql/unparseable", true);
+        else {
+          if (sql.error !== undefined) hit("sql/unparseable", true);
+          for (const stmt of sql.statements) {
+            const kind = stmt.kind.toUpperCase();
+            const denied = (stmt.target !== "" && deny.has(`${kind} ${stmt.target.toUpperCase()}`)) || deny.has(kind);
+            if (denied) hit("sql/denied_statement", true);
+            else if ((kind === "DELETE" || kind === "UPDATE") && !stmt.hasWhere) hit("sql/missing_where", true);
+          }
+        }
+        break;
+      }
+      case "tool_call": {
+        const allowedTools = role === undefined ? undefined : tools.get(role);
+        if (!allowedTools) hit("tools/unknown_role", true);
+        else if (!allowedTools.has(body.tool as string)) hit("tools/tool_not_allowed", true);
+        break;
+      }
+      case "message": {
+        const text = body.text;
+        if (typeof text === "string" && PII.some((re) => re.test(text))) {
+          const parts = String(body.to).trim().split("@");
+          const domain = parts.length > 1 ? parts[parts.length - 1]!.trim().replace(/>+$/, "").toLowerCase() : "";
+          const internal = domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+          if (internal) hit("pii/internal_recipient", false);
+          else hit("pii/external_recipient", true);
+        }
+        break;
+      }
+      case "transaction": {
+        const amount = body.amountUsd as number;
+        const limit = (role !== undefined && config.transactions.role_limits[role]) || config.transactions.default_limit_usd;
+        if (amount > limit) hit("transactions/over_role_limit", true);
+        else if (amount > config.transactions.approval_threshold_usd) hit("transactions/approval_required", true);
+        const minute = facts.clock?.minuteOfDayUtc;
+        if (minute !== undefined) {
+          const open = start <= end ? minute >= start && minute < end : minute >= start || minute < end;
+          if (!open) hit("business_hours/outside_business_hours", false);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    const window = ctx.actionsInWindow;
+    if (window !== undefined) {
+      if (window >= config.rate_limit.block_at) hit("rate_limit/too_many_actions", true);
+      else if (window >= config.rate_limit.warn_at) hit("rate_limit/approaching_limit", false);
+    }
+    if (ctx.readOnly === true && facts.writes) hit("read_only/write_in_read_only", true);
+    return { allowed, fired };
+  };
+}

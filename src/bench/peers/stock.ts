@@ -1,0 +1,31 @@
+import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { Engine } from "json-rules-engine";
+import type { PolicyInput } from "../../schemas.js";
+import type { RuleSet } from "../../engines/json/rule-set.js";
+
+/** The stock opa-wasm SDK on the same policy.wasm and data: `LoadedPolicy.evaluate(input, entrypoint)`. */
+export async function stockOpaWasm(wasm: Uint8Array, data: Record<string, unknown>, entrypoint: string): Promise<(input: PolicyInput) => unknown> {
+  const policy = await loadPolicy(wasm);
+  policy.setData(data);
+  const id = (policy.entrypoints as Record<string, number>)[entrypoint];
+  if (id === undefined) throw new Error(`entrypoint ${entrypoint} not in policy.wasm`);
+  return (input) => policy.evaluate(input, id);
+}
+
+/**
+ * Plain json-rules-engine: one Engine with the rule sets' rules as written (named conditions left
+ * for the engine to resolve), its default path resolver, the facts the adapter supplies.
+ * `run()` per input; the rules have no shared state, so one Engine serves sequential runs.
+ */
+export function plainJsonRulesEngine(ruleSets: readonly RuleSet[], config: Record<string, unknown>): (input: PolicyInput) => Promise<string[]> {
+  const engine = new Engine([], { allowUndefinedFacts: true });
+  for (const set of ruleSets) {
+    for (const [name, condition] of Object.entries(set.conditions ?? {})) engine.setCondition(name, condition as never);
+    for (const rule of set.rules) engine.addRule({ name: `${set.name}/${rule.name}`, priority: rule.priority ?? 1, conditions: rule.conditions as never, event: rule.event });
+  }
+  engine.addFact("config", config);
+  return async (input) => {
+    const { events } = await engine.run({ agentId: input.agentId, action: input.action, context: input.context, facts: input.facts });
+    return events.map((event) => `${String(event.params?.["policy"])}/${String(event.params?.["rule"])}`);
+  };
+}

@@ -1,0 +1,37 @@
+import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
+import { loadRuleSets, type RuleSet } from "../engines/json/index.js";
+import { defaultBundlePath, defaultRulesPath } from "../kernel/defaults.js";
+import { toPolicyInput } from "../kernel/enrich.js";
+import { isPlainObject, mergeData } from "../kernel/merge.js";
+import { ActionSchema, type PolicyInput } from "../schemas.js";
+import { benchCorpus, type CorpusAction } from "./corpus.js";
+
+/** Everything every row shares: the corpus, its enriched inputs, the default bundle, rules and data. */
+export interface BenchSetup {
+  readonly corpus: readonly CorpusAction[];
+  readonly actions: readonly unknown[];
+  readonly inputs: readonly PolicyInput[];
+  readonly bundlePath: string;
+  readonly bundle: PolicyBundle;
+  readonly ruleSets: readonly RuleSet[];
+  /** The data the default kernel gives the Wasm (bundle data, rule-set config merged under it). */
+  readonly data: Record<string, unknown>;
+  /** `data.policy_kernel.config`, the `config` fact of the JSON rules. */
+  readonly config: Record<string, unknown>;
+}
+
+/** Loads the shipped defaults and builds the corpus, as `createPolicyKernel()` would see them. */
+export function benchSetup(): BenchSetup {
+  const corpus = benchCorpus();
+  const actions = corpus.map((entry) => entry.action);
+  const inputs = actions.map((action) => toPolicyInput(ActionSchema.parse(action)));
+  const bundlePath = defaultBundlePath();
+  const bundle = readBundle(bundlePath);
+  const ruleSets = loadRuleSets([defaultRulesPath()]);
+  let config: Record<string, unknown> = {};
+  for (const set of ruleSets) if (set.config) config = mergeData(config, set.config);
+  const kernelData = isPlainObject(bundle.data["policy_kernel"]) ? bundle.data["policy_kernel"] : {};
+  config = mergeData(config, isPlainObject(kernelData["config"]) ? kernelData["config"] : {});
+  const data = { ...bundle.data, policy_kernel: { ...kernelData, config } };
+  return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config };
+}

@@ -1,0 +1,52 @@
+import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+
+const PAGE = 64 * 1024;
+
+interface EvalExports {
+  opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heapPtr: number, format: number): number;
+}
+
+/** Calls one entrypoint of a loaded policy through the ABI directly; returns the parsed result set. */
+export type WasmEvaluate = (input: unknown) => unknown;
+
+/**
+ * The ABI 1.2 one-shot `opa_eval` as `LoadedPolicy.evaluate` does it (opa-wasm src/opa.js), minus
+ * its per-call costs: no TextEncoder/TextDecoder per call (a Buffer view over the Wasm memory is
+ * written and read in place), the entrypoint resolved once. The input goes where the SDK puts it,
+ * at the heap pointer left after the data, and `opa_eval` resets the heap to just past it, so
+ * memory stays flat across evaluations. Undefined when the module predates ABI 1.2; the caller
+ * then keeps `LoadedPolicy.evaluate`. Must be created after `setData` (it captures the data address).
+ */
+export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number): WasmEvaluate | undefined {
+  const minor = Number(policy.minorVersion);
+  const instance = policy.wasmInstance as WebAssembly.Instance;
+  const exports = instance.exports as unknown as Partial<EvalExports>;
+  if (!(minor >= 2) || typeof exports.opa_eval !== "function") return undefined;
+  const opaEval = exports.opa_eval.bind(exports);
+  const memory = policy.mem;
+  const dataAddr = policy.dataAddr;
+  const inputAddr = Number(policy.dataHeapPtr);
+  let buffer = memory.buffer;
+  let view = Buffer.from(buffer);
+
+  return (input: unknown): unknown => {
+    // Like the SDK: a falsy input is no input.
+    const text = input ? JSON.stringify(input) : "";
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    const room = inputAddr + text.length * 3 - memory.buffer.byteLength;
+    if (room > 0) memory.grow(Math.ceil(room / PAGE));
+    if (buffer !== memory.buffer) {
+      buffer = memory.buffer;
+      view = Buffer.from(buffer);
+    }
+    const length = text.length === 0 ? 0 : view.write(text, inputAddr);
+    const resultAddr = opaEval(0, entrypoint, dataAddr, length === 0 ? 0 : inputAddr, length, inputAddr + length, 0);
+    // Evaluation may have grown the memory, which detaches the old buffer.
+    if (buffer !== memory.buffer) {
+      buffer = memory.buffer;
+      view = Buffer.from(buffer);
+    }
+    const end = view.indexOf(0, resultAddr);
+    return JSON.parse(view.toString("utf8", resultAddr, end < 0 ? view.length : end));
+  };
+}
