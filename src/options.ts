@@ -22,8 +22,3 @@ export function optionsError(error: z.ZodError, root: string, known: KnownKeys):
   }
   return fromZodError("invalid_config", error, { root });
 }
-
-/** True for a value callable as a function (the only check zod can make on callbacks). */
-export function isFunction(value: unknown): value is (...args: never[]) => unknown {
-  return typeof value === "function";
-}

@@ -2,7 +2,8 @@ import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { defaultBundlePath, defaultRulesPath } from "../kernel/defaults.js";
 import { toPolicyInput } from "../kernel/enrich.js";
-import { isPlainObject, mergeData } from "../kernel/merge.js";
+import { mergeData } from "../kernel/merge.js";
+import { isPlainObject } from "../values.js";
 import { ActionSchema, type PolicyInput } from "../schemas.js";
 import { benchCorpus, type CorpusAction } from "./corpus.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { PolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
-import { isPlainObject } from "../kernel/merge.js";
+import { isPlainObject } from "../values.js";
 import type { PolicyKernel } from "../kernel/types.js";
 
 /** The flags every command that builds a kernel accepts, for `util.parseArgs`. */

@@ -1,4 +1,5 @@
 import { canonicalJson } from "../canonical-json.js";
+import { isPlainObject } from "../values.js";
 import type { Rng, RngState, Seed } from "./rng.js";
 import { EnvCheckError, isResetNeeded } from "./errors.js";
 import type { ResetParams, StepAction } from "./environment.js";
@@ -228,10 +229,6 @@ async function settle<T>(run: () => T): Promise<Settled<Awaited<T>>> {
 
 function fail(check: CheckName, message: string, cause?: unknown): never {
   throw new EnvCheckError(check, message, cause === undefined ? undefined : { cause });
-}
-
-function isPlainObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function shape(value: unknown): string {

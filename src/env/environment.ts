@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
+import { isFunction } from "../values.js";
 import { createLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
@@ -177,7 +178,6 @@ export function stepReward(
 
 // ---------------------------------------------------------------- options check
 
-const isFunction = (v: unknown): boolean => typeof v === "function";
 const fn = (what: string) => z.custom<(...args: never[]) => unknown>(isFunction, { message: `${what} must be a function` });
 
 const OptionsShapeSchema = z.strictObject({

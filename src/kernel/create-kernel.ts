@@ -12,7 +12,8 @@ import type { KernelAuditSink } from "./audit-sink.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
-import { isPlainObject, mergeData } from "./merge.js";
+import { mergeData } from "./merge.js";
+import { isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 

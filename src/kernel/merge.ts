@@ -1,7 +1,4 @@
-/** Plain-object check that excludes arrays and null. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
+import { isPlainObject } from "../values.js";
 
 /**
  * Deep merge for configuration data: objects merge key by key, anything else (arrays

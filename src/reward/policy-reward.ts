@@ -11,7 +11,8 @@ import {
   type RewardConfig,
 } from "./config.js";
 import { checkRollout, describeValue, noNegativeZero, type RewardFn, type RewardRollout } from "./rollout.js";
-import { isFunction, optionsError } from "../options.js";
+import { optionsError } from "../options.js";
+import { isFunction } from "../values.js";
 
 /** The default base reward: 1 for a successful rollout, else 0. */
 export function successReward(rollout: RewardRollout): number {

@@ -31,7 +31,8 @@ import {
   type WorkerId,
 } from "./rollout.js";
 import { TaskSchema, type TaskStore } from "./task-store.js";
-import { isFunction, optionsError } from "../options.js";
+import { optionsError } from "../options.js";
+import { isFunction } from "../values.js";
 
 /** What the executor learns about the allowed action it runs. */
 export interface ExecutionInfo {

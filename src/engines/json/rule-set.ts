@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { fromZodError, issuePath, PolicyKernelError } from "../../errors.js";
 import { PolicyFindingSchema } from "../../schemas.js";
+import { isPlainObject } from "../../values.js";
 import { literalValueProblem, OPERATOR_EXPECTATION, parseOperator } from "./operators.js";
 import { parsePath, PATH_EXPECTATION } from "./paths.js";
 
@@ -56,10 +57,6 @@ export interface ConditionReference extends ConditionMeta {
 /** What json-rules-engine accepts as a rule's root condition. */
 export type TopLevelCondition = AllCondition | AnyCondition | NotCondition | ConditionReference;
 export type JsonCondition = FactCondition | TopLevelCondition;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
 
 const ConditionField = z.custom<TopLevelCondition>(isPlainObject, {
   message: "Invalid input: expected a condition object with all, any, not or condition",

@@ -1,0 +1,11 @@
+// Type guards for untyped values (parsed JSON, user options), shared by every module.
+
+/** A non-null object that is not an array (a JSON object, an options bag). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** True for a value callable as a function (the only check zod can make on callbacks). */
+export function isFunction(value: unknown): value is (...args: never[]) => unknown {
+  return typeof value === "function";
+}
