@@ -13,7 +13,7 @@ import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
 import { mergeData } from "./merge.js";
-import { isPlainObject } from "../values.js";
+import { isFunction, isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
@@ -38,10 +38,10 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
   failOpen: z.boolean().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-  logger: z.custom<Logger>((value) => isPlainObject(value) || typeof value === "object", "a pino logger").optional(),
+  logger: z.custom<Logger>((value) => isPlainObject(value) && isFunction(value["child"]) && isFunction(value["error"]), "a pino logger").optional(),
   /** Receives an entry for every decision and signal (a FlightRecorder). */
   recorder: z
-    .custom<KernelAuditSink>((value) => isPlainObject(value) || (typeof value === "object" && value !== null && typeof (value as KernelAuditSink).record === "function"), "an object with a record(event) method")
+    .custom<KernelAuditSink>((value) => isPlainObject(value) && isFunction(value["record"]), "an object with a record(event) method")
     .optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
@@ -123,7 +123,7 @@ class Kernel implements PolicyKernel {
       const field = issuePath(issue?.path ?? []);
       const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
       const decision = buildDecision([violation], this.provenance);
-      this.audit(raw, decision);
+      this.audit(describeRaw(raw), decision);
       return decision;
     }
     const action = parsed.data;
@@ -171,7 +171,7 @@ class Kernel implements PolicyKernel {
 
   private finish(action: Action, violations: Violation[]): Decision {
     const decision = buildDecision(violations, this.provenance);
-    this.audit(action, decision);
+    this.audit({ agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
     return decision;
   }
 
@@ -188,15 +188,11 @@ class Kernel implements PolicyKernel {
   }
 
   /** The audit sink must never break a decision, so its failures are only logged. */
-  private audit(raw: unknown, decision: Decision): void {
+  private audit(subject: AuditSubject, decision: Decision): void {
     if (!this.recorder) return;
-    const source = isPlainObject(raw) ? raw : {};
-    const agentId = typeof source["agentId"] === "string" ? source["agentId"] : "(invalid)";
-    const body = isPlainObject(source["action"]) && typeof source["action"]["type"] === "string" ? (source["action"] as { type: string }) : { type: "(invalid)" };
-    const context = isPlainObject(source["context"]) ? source["context"] : {};
-    const now = typeof context["now"] === "string" ? context["now"] : null;
+    const { agentId, action, now } = subject;
     try {
-      this.recorder.record({ type: "policy_check", agentId, action: body, now, decision });
+      this.recorder.record({ type: "policy_check", agentId, action, now, decision });
       for (const violation of decision.violations) {
         if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision });
       }
@@ -204,6 +200,25 @@ class Kernel implements PolicyKernel {
       this.logger.error({ err: error instanceof Error ? error.message : String(error) }, "audit sink failed");
     }
   }
+}
+
+/** Who did what, and when, as the audit trail names a decision. */
+interface AuditSubject {
+  readonly agentId: string;
+  readonly action: Action["action"];
+  readonly now: string | null;
+}
+
+/** What can be said of a malformed action for the audit trail, without trusting its shape. */
+function describeRaw(raw: unknown): AuditSubject {
+  const source = isPlainObject(raw) ? raw : {};
+  const body = source["action"];
+  const context = isPlainObject(source["context"]) ? source["context"] : {};
+  return {
+    agentId: typeof source["agentId"] === "string" ? source["agentId"] : "(invalid)",
+    action: isPlainObject(body) && typeof body["type"] === "string" ? { ...body, type: body["type"] } : { type: "(invalid)" },
+    now: typeof context["now"] === "string" ? context["now"] : null,
+  };
 }
 
 /** Applies the per-call logical time to the action's context before validation. */

@@ -105,6 +105,9 @@ describe("quick-start policy helpers", () => {
     await expect(createPolicyKernel({ bogus: true } as never)).rejects.toThrow(/bogus/);
     await expect(createPolicyKernel({ policies: [{ name: "nope", config: {} }] })).rejects.toThrow(/unknown policy "nope".*expected one of/);
     await expect(createPolicyKernel({ failOpen: "yes" } as never)).rejects.toThrow(/createPolicyKernel.failOpen/);
+    // A recorder without record(), or a logger that is not a pino logger, would silently record or log nothing.
+    await expect(createPolicyKernel({ recorder: {} } as never)).rejects.toThrow(/createPolicyKernel.recorder/);
+    await expect(createPolicyKernel({ logger: { level: "info" } } as never)).rejects.toThrow(/createPolicyKernel.logger/);
   });
 });
 
