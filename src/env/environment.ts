@@ -381,7 +381,6 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     const state = this.#state as TState;
     const action = this.#buildAction(input, state, step);
     const now = typeof action.context.now === "string" ? action.context.now : undefined;
-    const log = this.#logger.child({ episode, step });
 
     const decision = await this.kernel.evaluate(action, now === undefined ? {} : { now });
     const killed = decision.signals.includes("SIGKILL");
@@ -439,10 +438,13 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.#truncated = truncated;
     if (terminated || truncated) this.#finishEpisode(done && success);
 
-    log.debug(
-      { allowed: decision.allowed, executed, violations: decision.violations.length, reward: reward.total, terminated, truncated },
-      "step",
-    );
+    // Fields on the line rather than a child logger per step: a step is a hot path and debug is usually off.
+    if (this.#logger.isLevelEnabled("debug")) {
+      this.#logger.debug(
+        { episode, step, allowed: decision.allowed, executed, violations: decision.violations.length, reward: reward.total, terminated, truncated },
+        "step",
+      );
+    }
     const info: StepInfo = {
       step,
       episode,
