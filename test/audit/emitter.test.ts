@@ -5,38 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { PolicyKernelError, isPolicyKernelError } from "../../src/errors.js";
 import type { PolicyCheckEvent, SignalEvent } from "../../src/kernel/audit-sink.js";
-import { DecisionSchema, type Decision, type Violation } from "../../src/schemas.js";
+import type { Violation } from "../../src/schemas.js";
+import { decision, fakeClock, violation } from "./fixtures.js";
 import { FlightRecorder, parseJsonl } from "../../src/audit/flight-recorder.js";
 import { FlightRecorderEmitter, createEmitter, type SpanStore } from "../../src/audit/emitter.js";
 import { MAX_ATTRIBUTE_CHARS, SpanSchema, entryToSpan, truncate, type Span } from "../../src/audit/span.js";
 
 // ---------------------------------------------------------------- fixtures
 
-function violation(policy: string, overrides: Partial<Violation> = {}): Violation {
-  return {
-    type: "blocked",
-    policy,
-    rule: "deny_drop",
-    severity: "critical",
-    description: `${policy} says no`,
-    blocked: true,
-    penalty: 100,
-    source: "rego",
-    ...overrides,
-  };
-}
-
 const warn = (policy: string): Violation =>
   violation(policy, { type: "warned", severity: "low", blocked: false, penalty: 1, rule: "slow_query" });
-
-function decision(violations: Violation[] = []): Decision {
-  return DecisionSchema.parse({
-    allowed: !violations.some((v) => v.blocked),
-    violations,
-    signals: violations.flatMap((v) => (v.signal ? [v.signal] : [])),
-    provenance: { bundleRevision: "rev-7", bundleSha256: "a".repeat(64), dataSha256: null, rulesSha256: null },
-  });
-}
 
 function check(agentId: string, violations: Violation[] = [], sql = "SELECT 1"): PolicyCheckEvent {
   return { type: "policy_check", agentId, action: { type: "sql", sql }, now: null, decision: decision(violations) };
@@ -44,15 +22,6 @@ function check(agentId: string, violations: Violation[] = [], sql = "SELECT 1"):
 
 function signal(agentId: string): SignalEvent {
   return { type: "signal", agentId, signal: "SIGKILL", policy: "safety", now: null };
-}
-
-function fakeClock(start = "2026-01-01T00:00:00.000Z", stepMs = 1000): () => Date {
-  let t = Date.parse(start);
-  return () => {
-    const d = new Date(t);
-    t += stepMs;
-    return d;
-  };
 }
 
 function recorderWithOneOfEach(): FlightRecorder {

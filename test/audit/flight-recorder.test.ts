@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../src/canonical-json.js";
 import { PolicyKernelError, isPolicyKernelError } from "../../src/errors.js";
 import type { KernelAuditEvent, PolicyCheckEvent, SignalEvent } from "../../src/kernel/audit-sink.js";
-import { DecisionSchema, type Decision, type Violation } from "../../src/schemas.js";
+import type { Violation } from "../../src/schemas.js";
+import { decision, fakeClock, violation } from "./fixtures.js";
 import {
   FlightRecorder,
   FlightRecorderEntrySchema,
@@ -20,45 +21,12 @@ import {
 
 // ---------------------------------------------------------------- fixtures
 
-function violation(policy: string, overrides: Partial<Violation> = {}): Violation {
-  return {
-    type: "blocked",
-    policy,
-    rule: "deny_drop",
-    severity: "critical",
-    description: `${policy} says no`,
-    blocked: true,
-    penalty: 100,
-    source: "rego",
-    ...overrides,
-  };
-}
-
-function decision(violations: Violation[] = [], bundleRevision: string | null = "rev-7"): Decision {
-  // Parsed so every fixture is a Decision the kernel could really return.
-  return DecisionSchema.parse({
-    allowed: !violations.some((v) => v.blocked),
-    violations,
-    signals: violations.flatMap((v) => (v.signal ? [v.signal] : [])),
-    provenance: { bundleRevision, bundleSha256: "a".repeat(64), dataSha256: "b".repeat(64), rulesSha256: null },
-  });
-}
-
 function check(agentId: string, n: number, violations: Violation[] = [], now: string | null = null): PolicyCheckEvent {
   return { type: "policy_check", agentId, action: { type: "sql", sql: `SELECT ${n}` }, now, decision: decision(violations) };
 }
 
 function signal(agentId: string, now: string | null = null): SignalEvent {
   return { type: "signal", agentId, signal: "SIGSTOP", policy: "approval", now };
-}
-
-function fakeClock(start = "2026-01-01T00:00:00.000Z", stepMs = 1000): () => Date {
-  let t = Date.parse(start);
-  return () => {
-    const d = new Date(t);
-    t += stepMs;
-    return d;
-  };
 }
 
 function filled(count: number, options: { chainId?: string } = {}): FlightRecorder {
