@@ -22,6 +22,22 @@ late_transfer := {
 	"facts": {"clock": {"minuteOfDayUtc": 1200, "weekdayUtc": 5}, "costUsdTotal": 0, "writes": true},
 }
 
+# PII sent to an outside domain: only pii fires.
+pii_message := {
+	"agentId": "a1",
+	"action": {"type": "message", "to": "x@gmail.com", "text": "ssn 123-45-6789"},
+	"context": {"role": "intern"},
+	"facts": {"message": {"recipientDomain": "gmail.com", "pii": ["ssn"]}, "costUsdTotal": 0, "writes": false},
+}
+
+# A tool the role may not call.
+forbidden_tool := {
+	"agentId": "a1",
+	"action": {"type": "tool_call", "tool": "issue_refund", "args": {}},
+	"context": {"role": "analyst"},
+	"facts": {"costUsdTotal": 0, "writes": false},
+}
+
 clean_select := {
 	"agentId": "a1",
 	"action": {"type": "sql", "sql": "SELECT 1"},
@@ -45,6 +61,8 @@ test_union_of_all_policies if {
 		["transactions", "approval_required"],
 		["business_hours", "outside_business_hours"],
 	} with input as late_transfer
+	pairs(kernel.violations) == {["pii", "external_recipient"]} with input as pii_message
+	pairs(kernel.violations) == {["tools", "tool_not_allowed"]} with input as forbidden_tool
 }
 
 test_union_keeps_full_violation_objects if {
@@ -68,8 +86,8 @@ test_every_default_policy_is_enabled_and_configured if {
 	}
 }
 
-# data.policy_kernel.policies lets the TypeScript side name the policies of a
-# bundle without reading its Wasm; it must list exactly the packages.
+# data.policy_kernel.policies names the policies of a bundle for the TypeScript
+# side and is what kernel.rego is generated from: it must list exactly the packages.
 test_declared_policies_match_packages if {
 	sort(data.policy_kernel.policies) == sort(object.keys(data.policies))
 }
@@ -109,6 +127,17 @@ test_missing_config_fails_closed if {
 			"effect": "block",
 			"description": "configuration data.policy_kernel.config.pii is missing",
 		},
+	}
+}
+
+test_every_policy_fails_closed_without_config if {
+	vs := kernel.violations with input as clean_select with data.policy_kernel.config as {}
+	{v.description | some v in vs} == {concat("", ["configuration data.policy_kernel.config.", name, " is missing"]) |
+		some name in data.policy_kernel.policies
+	}
+	every v in vs {
+		v.rule == "missing_config"
+		v.effect == "block"
 	}
 }
 

@@ -20,6 +20,10 @@ if [ -n "$stray" ]; then
 fi
 echo ok
 
+step "kernel.rego matches data.json"
+node scripts/gen-kernel-rego.mjs --check >"$tmp/gen.out" 2>&1 || { echo FAIL; cat "$tmp/gen.out"; exit 1; }
+echo ok
+
 step "opa fmt --list"
 unformatted="$("$opa" fmt --list rego/)"
 if [ -n "$unformatted" ]; then

@@ -104,9 +104,22 @@ export const SqlFactsSchema = z.object({
 });
 export type SqlFacts = z.infer<typeof SqlFactsSchema>;
 
+export const PiiKindSchema = z.enum(["card_number", "email", "ssn"]);
+export type PiiKind = z.infer<typeof PiiKindSchema>;
+
+export const MessageFactsSchema = z.object({
+  /** Lower-case domain after the last "@" of `to`, "" when there is none. */
+  recipientDomain: z.string(),
+  /** Kinds of personal data found in `text`, sorted; never the values. */
+  pii: z.array(PiiKindSchema),
+});
+export type MessageFacts = z.infer<typeof MessageFactsSchema>;
+
 /** Facts derived once in TypeScript so policies reason over structure, not text. */
 export const PolicyFactsSchema = z.object({
   sql: SqlFactsSchema.optional(),
+  /** For a `message` action. */
+  message: MessageFactsSchema.optional(),
   /** From `context.now`: minutes since 00:00 UTC and day of week (0 = Sunday). */
   clock: z.object({ minuteOfDayUtc: z.number().int(), weekdayUtc: z.number().int() }).optional(),
   /** `context.costUsd + context.spentUsd`, missing values counted as 0. */

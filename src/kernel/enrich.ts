@@ -1,4 +1,5 @@
-import type { Action, ActionBody, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
+import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
+import { messageFacts } from "./message-facts.js";
 import { analyzeSql } from "./sql-facts.js";
 
 const MS_PER_MINUTE = 60_000;
@@ -12,6 +13,13 @@ function sqlFactsOf(body: ActionBody): SqlFacts | undefined {
   const sql: unknown = (body as Record<string, unknown>)["sql"];
   if (typeof sql !== "string") return { statements: [], error: "action.sql is not a string", readOnly: false };
   return analyzeSql(sql);
+}
+
+/** Facts of a `message` action; none when `to` or `text` is not a string, so the pii policy fails closed. */
+function messageFactsOf(body: ActionBody): MessageFacts | undefined {
+  if (body.type !== "message") return undefined;
+  const { to, text } = body as Record<string, unknown>;
+  return typeof to === "string" && typeof text === "string" ? messageFacts(to, text) : undefined;
 }
 
 /**
@@ -34,15 +42,15 @@ function clockOf(now: string | undefined): PolicyFacts["clock"] {
 export function toPolicyInput(action: Action): PolicyInput {
   const { agentId, action: body, context } = action;
   const sql = sqlFactsOf(body);
+  const message = sql === undefined ? messageFactsOf(body) : undefined;
   const clock = clockOf(context.now);
   const costUsdTotal = (context.costUsd ?? 0) + (context.spentUsd ?? 0);
   const writes = (sql !== undefined && !sql.readOnly) || body.type === "transaction";
   // Absent facts are left out (not set to undefined) and keys keep the schema's order, so the
   // input JSON stays small and byte-stable; literals instead of spreads keep this fast.
   let facts: PolicyFacts;
-  if (sql !== undefined && clock !== undefined) facts = { sql, clock, costUsdTotal, writes };
-  else if (sql !== undefined) facts = { sql, costUsdTotal, writes };
-  else if (clock !== undefined) facts = { clock, costUsdTotal, writes };
-  else facts = { costUsdTotal, writes };
+  if (sql !== undefined) facts = clock !== undefined ? { sql, clock, costUsdTotal, writes } : { sql, costUsdTotal, writes };
+  else if (message !== undefined) facts = clock !== undefined ? { message, clock, costUsdTotal, writes } : { message, costUsdTotal, writes };
+  else facts = clock !== undefined ? { clock, costUsdTotal, writes } : { costUsdTotal, writes };
   return { agentId, action: body, context, facts };
 }

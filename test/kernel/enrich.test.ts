@@ -96,7 +96,31 @@ describe("toPolicyInput: shape", () => {
     });
     expect(PolicyInputSchema.safeParse(input).success).toBe(true);
     const message = enrich({ agentId: "a", action: { type: "message", to: "bob", text: "hi" } });
-    expect(Object.keys(message.facts)).toEqual(["costUsdTotal", "writes"]);
+    expect(message.facts).toEqual({ message: { recipientDomain: "", pii: [] }, costUsdTotal: 0, writes: false });
+    const transfer = enrich({ agentId: "a", action: { type: "transaction", amountUsd: 5, recipient: "acct" } });
+    expect(Object.keys(transfer.facts)).toEqual(["costUsdTotal", "writes"]);
+  });
+
+  it("adds message facts (recipient domain, PII kinds) and keeps the text out of them", () => {
+    const input = enrich({
+      agentId: "a",
+      action: { type: "message", to: "Eve <eve@Evil.Test>", text: "ssn 123-45-6789, mail bob@corp.io" },
+      context: { now: "2026-11-21T08:30:00Z" },
+    });
+    expect(input.facts).toEqual({
+      message: { recipientDomain: "evil.test", pii: ["email", "ssn"] },
+      clock: { minuteOfDayUtc: 510, weekdayUtc: 6 },
+      costUsdTotal: 0,
+      writes: false,
+    });
+    expect(Object.keys(input.facts)).toEqual(["message", "clock", "costUsdTotal", "writes"]);
+    expect(JSON.stringify(input.facts)).not.toContain("6789");
+    expect(PolicyInputSchema.safeParse(input).success).toBe(true);
+  });
+
+  it("leaves message facts out when an unvalidated message has no text, so the pii policy fails closed", () => {
+    const input = toPolicyInput({ agentId: "a", action: { type: "message", to: "x@gmail.com" }, context: {} });
+    expect(input.facts).not.toHaveProperty("message");
   });
 
   it("keeps the SQL text out of the facts and the key order stable", () => {
