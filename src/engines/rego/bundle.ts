@@ -34,9 +34,12 @@ export function readBundle(location: string): PolicyBundle {
       expected: "a bundle .tar.gz file or an unpacked bundle folder",
     });
   }
-  const files = isDirectory ? readFolder(location) : readTarGz(readBytes(location), location);
-  const sha256 = isDirectory ? hashFiles(files) : sha256Hex(readBytes(location));
-  return parseBundleFiles(files, location, sha256);
+  if (isDirectory) {
+    const files = readFolder(location);
+    return parseBundleFiles(files, location, hashFiles(files));
+  }
+  const archive = readBytes(location);
+  return parseBundleFiles(readTarGz(archive, location), location, sha256Hex(archive));
 }
 
 /** Builds a PolicyBundle from the files of an archive or folder. */
