@@ -15,6 +15,8 @@ export interface MeasureOptions {
   readonly warmupMs?: number;
   readonly sampleMs?: number;
   readonly throughputMs?: number;
+  /** Alternating rounds the sample and throughput time is split into (measureInterleaved). */
+  readonly rounds?: number;
 }
 
 type Call = (index: number) => unknown;
@@ -24,59 +26,123 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[index] ?? Number.NaN;
 }
 
+/** How many alternating rounds each row is measured in (see measureInterleaved). */
+export const DEFAULT_ROUNDS = 5;
+
+/** One row's measurement in progress: its call, whether it is async, and what it has gathered so far. */
+interface Meter {
+  readonly call: Call;
+  isAsync: boolean;
+  next: number;
+  readonly samples: number[];
+  count: number;
+  elapsedMs: number;
+  error?: unknown;
+}
+
+async function run(meter: Meter, corpusSize: number): Promise<void> {
+  const r = meter.call(meter.next++ % corpusSize);
+  if (meter.isAsync) await r;
+}
+
+async function warm(meter: Meter, corpusSize: number, ms: number): Promise<void> {
+  const first = meter.call(0);
+  meter.isAsync = first instanceof Promise;
+  if (meter.isAsync) await first;
+  const end = performance.now() + ms;
+  while (performance.now() < end) for (let k = 0; k < 64; k++) await run(meter, corpusSize);
+}
+
+/** Each call timed on its own, for p50/p99. A sync call is never awaited, so a sync peer pays no promise overhead. */
+async function sample(meter: Meter, corpusSize: number, ms: number): Promise<void> {
+  const { call, samples } = meter;
+  const end = performance.now() + ms;
+  if (meter.isAsync) {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await call(meter.next++ % corpusSize);
+      samples.push(performance.now() - t0);
+    }
+  } else {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      call(meter.next++ % corpusSize);
+      samples.push(performance.now() - t0);
+    }
+  }
+}
+
+/** An untimed loop, for calls per second. */
+async function throughput(meter: Meter, corpusSize: number, ms: number): Promise<void> {
+  const { call } = meter;
+  let count = 0;
+  const start = performance.now();
+  const end = start + ms;
+  if (meter.isAsync) {
+    while (performance.now() < end) for (let k = 0; k < 256; k++) await call(count++ % corpusSize);
+  } else {
+    while (performance.now() < end) for (let k = 0; k < 256; k++) call(count++ % corpusSize);
+  }
+  meter.elapsedMs += performance.now() - start;
+  meter.count += count;
+}
+
+function summarize(meter: Meter): Measurement {
+  const sorted = Float64Array.from(meter.samples).sort();
+  const sum = meter.samples.reduce((a, b) => a + b, 0);
+  return {
+    iterations: meter.samples.length + meter.count,
+    p50Us: percentile(sorted, 50) * 1000,
+    p99Us: percentile(sorted, 99) * 1000,
+    meanUs: (sum / meter.samples.length) * 1000,
+    opsPerSec: meter.count / (meter.elapsedMs / 1000),
+  };
+}
+
 /**
- * Measures `call(i)` (sync, or returning a promise that is awaited) over the corpus indexes:
- * warm-up, then each call timed on its own for p50/p99, then an untimed loop for throughput.
- * A sync call is never awaited, so a synchronous peer pays no promise overhead.
+ * Measures several calls over the corpus indexes, side by side: each is warmed up, then all of
+ * them are sampled in `rounds` alternating slices (A B C, A B C, ...), each slice timing calls
+ * one by one (p50/p99) and then an untimed loop (throughput). On a shared machine the load
+ * changes from second to second; alternating gives every row the same mix of quiet and busy
+ * moments, so the ratios between rows hold even when the absolute figures drift.
+ * A call that throws is reported as that row's error; the others go on.
  */
-export async function measure(call: Call, corpusSize: number, options: MeasureOptions = {}): Promise<Measurement> {
+export async function measureInterleaved(
+  calls: readonly Call[],
+  corpusSize: number,
+  options: MeasureOptions & { onRound?: (round: number, rounds: number) => void } = {},
+): Promise<Array<Measurement | { error: string }>> {
   const warmupMs = options.warmupMs ?? 700;
   const sampleMs = options.sampleMs ?? 1500;
   const throughputMs = options.throughputMs ?? 1000;
-  const first = call(0);
-  const isAsync = first instanceof Promise;
-  if (isAsync) await first;
-  const run = async (i: number): Promise<void> => {
-    const r = call(i % corpusSize);
-    if (isAsync) await r;
-  };
-
-  let i = 0;
-  const warmEnd = performance.now() + warmupMs;
-  while (performance.now() < warmEnd) for (let k = 0; k < 64; k++) await run(i++);
-
-  const samples: number[] = [];
-  const sampleEnd = performance.now() + sampleMs;
-  if (isAsync) {
-    while (performance.now() < sampleEnd) {
-      const t0 = performance.now();
-      await call(i++ % corpusSize);
-      samples.push(performance.now() - t0);
+  const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
+  const meters: Meter[] = calls.map((call) => ({ call, isAsync: false, next: 0, samples: [], count: 0, elapsedMs: 0 }));
+  const guarded = async (meter: Meter, step: () => Promise<void>): Promise<void> => {
+    if (meter.error !== undefined) return;
+    try {
+      await step();
+    } catch (error) {
+      meter.error = error ?? new Error("failed");
     }
-  } else {
-    while (performance.now() < sampleEnd) {
-      const t0 = performance.now();
-      call(i++ % corpusSize);
-      samples.push(performance.now() - t0);
-    }
-  }
-  const sorted = Float64Array.from(samples).sort();
-  const sum = samples.reduce((a, b) => a + b, 0);
-
-  let count = 0;
-  const tStart = performance.now();
-  const tEnd = tStart + throughputMs;
-  if (isAsync) {
-    while (performance.now() < tEnd) for (let k = 0; k < 256; k++) await call(count++ % corpusSize);
-  } else {
-    while (performance.now() < tEnd) for (let k = 0; k < 256; k++) call(count++ % corpusSize);
-  }
-  const elapsed = performance.now() - tStart;
-  return {
-    iterations: samples.length + count,
-    p50Us: percentile(sorted, 50) * 1000,
-    p99Us: percentile(sorted, 99) * 1000,
-    meanUs: (sum / samples.length) * 1000,
-    opsPerSec: count / (elapsed / 1000),
   };
+  for (const meter of meters) await guarded(meter, () => warm(meter, corpusSize, warmupMs));
+  for (let round = 1; round <= rounds; round++) {
+    for (const meter of meters) {
+      await guarded(meter, async () => {
+        await sample(meter, corpusSize, sampleMs / rounds);
+        await throughput(meter, corpusSize, throughputMs / rounds);
+      });
+    }
+    options.onRound?.(round, rounds);
+  }
+  return meters.map((meter) =>
+    meter.error !== undefined ? { error: meter.error instanceof Error ? meter.error.message : String(meter.error) } : summarize(meter),
+  );
+}
+
+/** Measures one call (warm-up, timed calls, untimed loop), as measureInterleaved does for several. */
+export async function measure(call: Call, corpusSize: number, options: MeasureOptions = {}): Promise<Measurement> {
+  const [result] = await measureInterleaved([call], corpusSize, { ...options, rounds: 1 });
+  if (result === undefined || "error" in result) throw new Error(result?.error ?? "no measurement");
+  return result;
 }

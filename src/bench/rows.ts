@@ -3,9 +3,10 @@ import { createJsonRulesEngine } from "../engines/json/index.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { GovernedEnvironment } from "../env/environment.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { costControlPolicy, toolsPolicy, transactionPolicy } from "../kernel/policies.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
-import { measure, type Measurement, type MeasureOptions } from "./measure.js";
+import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
 import { agtPolicies, agtSdkPeer } from "./peers/agt-sdk.js";
 import { defaultPredicate } from "./peers/predicate.js";
 import { plainJsonRulesEngine, stockOpaWasm } from "./peers/stock.js";
@@ -23,63 +24,78 @@ export interface Row {
   readonly error?: string;
 }
 
-type Progress = (row: Row) => void;
+type Progress = (message: string) => void;
 
-/** The in-process rows, measured one after the other in this process on the same corpus. */
+/** A row to measure: its label and the call it times (index into the corpus). */
+interface RowSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly what: string;
+  readonly call: (i: number) => unknown;
+}
+
+/**
+ * The in-process rows, on the same corpus in this process, measured side by side in
+ * alternating rounds (measureInterleaved), so the ratios between rows are comparable.
+ */
 export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<Row[]> {
-  const rows: Row[] = [];
-  const n = setup.actions.length;
-  const add = async (id: string, name: string, what: string, call: (i: number) => unknown): Promise<void> => {
-    let row: Row;
-    try {
-      row = { id, name, what, result: await measure(call, n, options) };
-    } catch (error) {
-      row = { id, name, what, error: error instanceof Error ? error.message : String(error) };
-    }
-    rows.push(row);
-    progress(row);
-  };
   const { actions, inputs } = setup;
+  const specs: RowSpec[] = [];
+  const failed: Row[] = [];
+  const spec = (id: string, name: string, what: string, call: (i: number) => unknown): void => {
+    specs.push({ id, name, what, call });
+  };
 
   const full = await createPolicyKernel();
-  await add("kernel_full", "kernel: full default (Rego + JSON rules)", "kernel.evaluate(raw action): validate, enrich, Rego, JSON rules, decision", (i) => full.evaluate(actions[i]));
+  spec("kernel_full", "kernel: full default (Rego + JSON rules)", "kernel.evaluate(raw action): validate, enrich, Rego, JSON rules, decision", (i) => full.evaluate(actions[i]));
   const regoOnly = await createPolicyKernel({ rules: false });
-  await add("kernel_rego", "kernel: Rego only", "kernel.evaluate(raw action) with rules: false", (i) => regoOnly.evaluate(actions[i]));
+  spec("kernel_rego", "kernel: Rego only", "kernel.evaluate(raw action) with rules: false", (i) => regoOnly.evaluate(actions[i]));
   const jsonOnly = await createPolicyKernel({ bundle: false });
-  await add("kernel_json", "kernel: JSON rules only", "kernel.evaluate(raw action) with bundle: false", (i) => jsonOnly.evaluate(actions[i]));
+  spec("kernel_json", "kernel: JSON rules only", "kernel.evaluate(raw action) with bundle: false", (i) => jsonOnly.evaluate(actions[i]));
+  // The SDK row's rule set, on this kernel: the like-for-like comparison.
+  const agtEquivalent = await createPolicyKernel({ policies: [toolsPolicy(), costControlPolicy(), transactionPolicy()] });
+  spec("kernel_agt_equivalent", "kernel: tools, cost, transactions only", "kernel.evaluate(raw action) with the three policies the SDK row runs", (i) => agtEquivalent.evaluate(actions[i]));
 
   const rego = await createRegoEngine({ bundle: setup.bundle, data: setup.data, entrypoint: DEFAULT_ENTRYPOINT });
-  await add("engine_rego", "Rego path (kernel's Rego engine)", "regoEngine.evaluate(enriched input): one Wasm call + result checks", (i) => rego.evaluate(inputs[i]!));
+  spec("engine_rego", "Rego path (kernel's Rego engine)", "regoEngine.evaluate(enriched input): one Wasm call + result checks", (i) => rego.evaluate(inputs[i]!));
   const stock = await stockOpaWasm(setup.bundle.wasm, setup.data, DEFAULT_ENTRYPOINT);
-  await add("stock_opa_wasm", "stock opa-wasm LoadedPolicy.evaluate", "same policy.wasm, data and enriched input", (i) => stock(inputs[i]!));
+  spec("stock_opa_wasm", "stock opa-wasm LoadedPolicy.evaluate", "same policy.wasm, data and enriched input", (i) => stock(inputs[i]!));
 
   const json = createJsonRulesEngine({ ruleSets: setup.ruleSets, config: setup.config });
-  await add("engine_json", "JSON rules path (kernel's JSON engine)", "jsonEngine.evaluateSync(enriched input), the call the kernel makes (all rules compiled)", (i) => json.evaluateSync(inputs[i]!));
-  await add("engine_json_promise", "JSON rules path, promise API", "await jsonEngine.evaluate(enriched input)", (i) => json.evaluate(inputs[i]!));
+  spec("engine_json", "JSON rules path (kernel's JSON engine)", "jsonEngine.evaluateSync(enriched input), the call the kernel makes (all rules compiled)", (i) => json.evaluateSync(inputs[i]!));
+  spec("engine_json_promise", "JSON rules path, promise API", "await jsonEngine.evaluate(enriched input)", (i) => json.evaluate(inputs[i]!));
   const plain = plainJsonRulesEngine(setup.ruleSets, setup.config);
-  await add("plain_json_rules_engine", "plain json-rules-engine run()", "same rules, same facts (agentId, action, context, facts, config)", (i) => plain(inputs[i]!));
+  spec("plain_json_rules_engine", "plain json-rules-engine run()", "same rules, same facts (agentId, action, context, facts, config)", (i) => plain(inputs[i]!));
 
   const kernelConfig = (setup.config as unknown) as Parameters<typeof agtPolicies>[0] & Parameters<typeof defaultPredicate>[0];
   const agt = await agtSdkPeer(kernelConfig);
-  if ("error" in agt) {
-    const row: Row = { id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error };
-    rows.push(row);
-    progress(row);
-  } else {
-    await add("agt_sdk", `@microsoft/agent-governance-sdk ${agt.version} evaluatePolicy`, "tools, cost, transactions as expression rules (deny-overrides), enriched input", (i) => agt.evaluate(inputs[i]!));
-  }
+  if ("error" in agt) failed.push({ id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error });
+  else spec("agt_sdk", `@microsoft/agent-governance-sdk ${agt.version} evaluatePolicy`, "tools, cost, transactions as expression rules (deny-overrides), enriched input", (i) => agt.evaluate(inputs[i]!));
   const predicate = defaultPredicate(kernelConfig);
-  await add("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
+  spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
+  const envStep = await envStepSpec(setup);
+  specs.push(envStep.spec);
 
-  rows.push(await envStepRow(setup, options, progress));
-  for (const k of [full, regoOnly, jsonOnly]) k.close();
+  progress(`measuring ${specs.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
+  const results = await measureInterleaved(
+    specs.map((s) => s.call),
+    actions.length,
+    { ...options, onRound: (round, rounds) => progress(`  round ${round}/${rounds} done`) },
+  );
+  const rows: Row[] = specs.map(({ id, name, what }, index) => {
+    const result = results[index]!;
+    return "error" in result ? { id, name, what, error: result.error } : { id, name, what, result };
+  });
+  for (const row of failed) rows.splice(row.id === "agt_sdk" ? rows.findIndex((r) => r.id === "ts_predicate") : rows.length, 0, row);
+  for (const k of [full, regoOnly, jsonOnly, agtEquivalent]) k.close();
+  envStep.close();
   rego.close();
   json.close();
   return rows;
 }
 
 /** A full governed step: kernel (with FlightRecorder) + executor + env reward + PolicyReward, resetting when episodes end. */
-async function envStepRow(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<Row> {
+async function envStepSpec(setup: BenchSetup): Promise<{ spec: RowSpec; close: () => void }> {
   const recorder = new FlightRecorder({ chainId: "bench", clock: () => new Date(0) });
   const kernel = await createPolicyKernel({ recorder });
   const policyReward = new PolicyReward(kernel);
@@ -96,21 +112,15 @@ async function envStepRow(setup: BenchSetup, options: MeasureOptions, progress: 
     executor: (state) => ({ result: { rows: 1 }, observation: { n: state.n + 1 } }),
     rewardFn: (_state, _action, outcome) => policyReward.reward({ success: outcome.success, violations: outcome.decision.violations }),
   });
-  const row: Row = {
+  const spec: RowSpec = {
     id: "env_step",
     name: "governed env.step",
     what: "GovernedEnvironment.step: kernel + FlightRecorder (decisions and executions) + executor + env reward + PolicyReward",
-    result: await measure(
-      (i) => {
-        cursor = i;
-        if (env.done) env.reset();
-        return env.step(bodies[i]!);
-      },
-      bodies.length,
-      options,
-    ),
+    call: (i) => {
+      cursor = i;
+      if (env.done) env.reset();
+      return env.step(bodies[i]!);
+    },
   };
-  progress(row);
-  kernel.close();
-  return row;
+  return { spec, close: () => kernel.close() };
 }

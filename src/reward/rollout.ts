@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { fromZodError, type PolicyKernelError } from "../errors.js";
-import { ViolationSchema } from "../schemas.js";
+import { SEVERITIES, ViolationSchema, ViolationSourceSchema, ViolationTypeSchema } from "../schemas.js";
 
 /**
  * The part of a rollout rewards read. A GovernedRollout fits it structurally; the reward
@@ -20,8 +20,50 @@ export interface Rewarder<R extends RewardRollout = RewardRollout> {
   reward(rollout: R): number;
 }
 
+const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
+const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
+const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
+const SIGNAL = /^SIG[A-Z]+$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** ViolationSchema's checks, hand-written: never true for a value the schema rejects (a property test holds it). */
+function isViolation(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  const { type, policy, rule, severity, description, blocked, penalty, source, signal } = value;
+  return (
+    TYPE_SET.has(type) &&
+    typeof policy === "string" &&
+    typeof rule === "string" &&
+    SEVERITY_SET.has(severity) &&
+    typeof description === "string" &&
+    typeof blocked === "boolean" &&
+    typeof penalty === "number" &&
+    Number.isFinite(penalty) &&
+    penalty >= 0 &&
+    SOURCE_SET.has(source) &&
+    (signal === undefined || (typeof signal === "string" && SIGNAL.test(signal)))
+  );
+}
+
+/**
+ * The schema's acceptance for the common case, without zod: a reward is computed on every
+ * training step, and parsing each violation through zod was most of PolicyReward's cost.
+ */
+export function isRewardRollout(rollout: unknown): boolean {
+  if (!isObject(rollout) || typeof rollout["success"] !== "boolean") return false;
+  const violations = rollout["violations"];
+  if (!Array.isArray(violations)) return false;
+  for (const violation of violations) if (!isViolation(violation)) return false;
+  return true;
+}
+
 /** Checks a rollout has what a reward reads; returns the error instead of throwing. */
 export function checkRollout(rollout: unknown): PolicyKernelError | undefined {
+  if (isRewardRollout(rollout)) return undefined;
+  // Rejected (or unusual): the schema decides, and says what is wrong.
   const parsed = RewardRolloutSchema.safeParse(rollout);
   return parsed.success ? undefined : fromZodError("invalid_input", parsed.error, { root: "rollout" });
 }
