@@ -517,7 +517,15 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
 }
 
 function definedOnly(context: ActionContext): ActionContext {
-  return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== undefined)) as ActionContext;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(context)) {
+    const value = (context as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    // Assigning "__proto__" would set the prototype instead of adding a member.
+    if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out as ActionContext;
 }
 
 // ---------------------------------------------------------------- factory

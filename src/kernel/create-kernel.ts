@@ -226,6 +226,7 @@ function withNow(raw: unknown, now: EvaluateOptions["now"]): unknown {
   if (now === undefined || !isPlainObject(raw)) return raw;
   const iso = now instanceof Date ? (Number.isNaN(now.getTime()) ? "Invalid Date" : now.toISOString()) : now;
   const context = isPlainObject(raw["context"]) ? raw["context"] : {};
+  if (context["now"] === iso) return raw; // already there (GovernedEnvironment passes both): no copy
   return { ...raw, context: { ...context, now: iso } };
 }
 
