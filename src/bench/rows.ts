@@ -41,7 +41,7 @@ interface RowSpec {
 export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<Row[]> {
   const { actions, inputs } = setup;
   const specs: RowSpec[] = [];
-  const failed: Row[] = [];
+  let agtError: Row | undefined;
   const spec = (id: string, name: string, what: string, call: (i: number) => unknown): void => {
     specs.push({ id, name, what, call });
   };
@@ -69,7 +69,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
 
   const kernelConfig = (setup.config as unknown) as Parameters<typeof agtPolicies>[0] & Parameters<typeof defaultPredicate>[0];
   const agt = await agtSdkPeer(kernelConfig);
-  if ("error" in agt) failed.push({ id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error });
+  if ("error" in agt) agtError = { id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error };
   else spec("agt_sdk", `@microsoft/agent-governance-sdk ${agt.version} evaluatePolicy`, "tools, cost, transactions as expression rules (deny-overrides), enriched input", (i) => agt.evaluate(inputs[i]!));
   const predicate = defaultPredicate(kernelConfig);
   spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
@@ -86,7 +86,8 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
     const result = results[index]!;
     return "error" in result ? { id, name, what, error: result.error } : { id, name, what, result };
   });
-  for (const row of failed) rows.splice(row.id === "agt_sdk" ? rows.findIndex((r) => r.id === "ts_predicate") : rows.length, 0, row);
+  // A peer that could not be loaded keeps its place in the table, before the floor.
+  if (agtError) rows.splice(rows.findIndex((r) => r.id === "ts_predicate"), 0, agtError);
   for (const k of [full, regoOnly, jsonOnly, agtEquivalent]) k.close();
   envStep.close();
   rego.close();
