@@ -142,7 +142,9 @@ export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 export const EffectSchema = z.enum(["block", "warn", "modify", "signal"]);
 export type Effect = z.infer<typeof EffectSchema>;
 
-export const SignalNameSchema = z.string().regex(/^SIG[A-Z]+$/, "a signal name such as SIGSTOP or SIGKILL");
+/** A signal name: SIG and capital letters (SIGSTOP, SIGKILL). */
+export const SIGNAL_NAME = /^SIG[A-Z]+$/;
+export const SignalNameSchema = z.string().regex(SIGNAL_NAME, "a signal name such as SIGSTOP or SIGKILL");
 
 /** One finding as a Rego rule or JSON rule emits it, before the kernel types it. */
 export const PolicyFindingSchema = z

@@ -139,10 +139,3 @@ export async function measureInterleaved(
     meter.error !== undefined ? { error: meter.error instanceof Error ? meter.error.message : String(meter.error) } : summarize(meter),
   );
 }
-
-/** Measures one call (warm-up, timed calls, untimed loop), as measureInterleaved does for several. */
-export async function measure(call: Call, corpusSize: number, options: MeasureOptions = {}): Promise<Measurement> {
-  const [result] = await measureInterleaved([call], corpusSize, { ...options, rounds: 1 });
-  if (result === undefined || "error" in result) throw new Error(result?.error ?? "no measurement");
-  return result;
-}

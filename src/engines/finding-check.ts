@@ -1,8 +1,7 @@
-import type { PolicyFinding } from "../schemas.js";
+import { EffectSchema, SEVERITIES, SIGNAL_NAME, type PolicyFinding } from "../schemas.js";
 
-const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
-const EFFECTS = new Set(["block", "warn", "modify", "signal"]);
-const SIGNAL = /^SIG[A-Z]+$/;
+const SEVERITY_SET: ReadonlySet<string> = new Set(SEVERITIES);
+const EFFECTS: ReadonlySet<string> = new Set(EffectSchema.options);
 
 /**
  * PolicyFindingSchema's acceptance, hand-written for the hot path: the same checks, and the same
@@ -15,10 +14,10 @@ export function checkFinding(value: unknown): PolicyFinding | undefined {
   const { policy, rule, severity, effect, description, signal, penalty } = v;
   if (typeof policy !== "string" || policy.length === 0) return undefined;
   if (typeof rule !== "string" || rule.length === 0) return undefined;
-  if (typeof severity !== "string" || !SEVERITIES.has(severity)) return undefined;
+  if (typeof severity !== "string" || !SEVERITY_SET.has(severity)) return undefined;
   if (typeof effect !== "string" || !EFFECTS.has(effect)) return undefined;
   if (typeof description !== "string") return undefined;
-  if (signal !== undefined && (typeof signal !== "string" || !SIGNAL.test(signal))) return undefined;
+  if (signal !== undefined && (typeof signal !== "string" || !SIGNAL_NAME.test(signal))) return undefined;
   if (penalty !== undefined && (typeof penalty !== "number" || !Number.isFinite(penalty) || penalty < 0)) return undefined;
   if (effect === "signal" && signal === undefined) return undefined;
   const finding: PolicyFinding = { policy, rule, severity: severity as PolicyFinding["severity"], effect: effect as PolicyFinding["effect"], description };

@@ -42,7 +42,7 @@ function clockOf(now: string | undefined): PolicyFacts["clock"] {
 export function toPolicyInput(action: Action): PolicyInput {
   const { agentId, action: body, context } = action;
   const sql = sqlFactsOf(body);
-  const message = sql === undefined ? messageFactsOf(body) : undefined;
+  const message = messageFactsOf(body);
   const clock = clockOf(context.now);
   const costUsdTotal = (context.costUsd ?? 0) + (context.spentUsd ?? 0);
   const writes = (sql !== undefined && !sql.readOnly) || body.type === "transaction";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fromZodError, type PolicyKernelError } from "../errors.js";
-import { SEVERITIES, ViolationSchema, ViolationSourceSchema, ViolationTypeSchema } from "../schemas.js";
+import { SEVERITIES, SIGNAL_NAME, ViolationSchema, ViolationSourceSchema, ViolationTypeSchema } from "../schemas.js";
+import { isPlainObject } from "../values.js";
 
 /**
  * The part of a rollout rewards read. A GovernedRollout fits it structurally; the reward
@@ -23,15 +24,10 @@ export interface Rewarder<R extends RewardRollout = RewardRollout> {
 const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
 const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
 const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
-const SIGNAL = /^SIG[A-Z]+$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** ViolationSchema's checks, hand-written: never true for a value the schema rejects (a property test holds it). */
 function isViolation(value: unknown): boolean {
-  if (!isObject(value)) return false;
+  if (!isPlainObject(value)) return false;
   const { type, policy, rule, severity, description, blocked, penalty, source, signal } = value;
   return (
     TYPE_SET.has(type) &&
@@ -44,7 +40,7 @@ function isViolation(value: unknown): boolean {
     Number.isFinite(penalty) &&
     penalty >= 0 &&
     SOURCE_SET.has(source) &&
-    (signal === undefined || (typeof signal === "string" && SIGNAL.test(signal)))
+    (signal === undefined || (typeof signal === "string" && SIGNAL_NAME.test(signal)))
   );
 }
 
@@ -53,7 +49,7 @@ function isViolation(value: unknown): boolean {
  * training step, and parsing each violation through zod was most of PolicyReward's cost.
  */
 export function isRewardRollout(rollout: unknown): boolean {
-  if (!isObject(rollout) || typeof rollout["success"] !== "boolean") return false;
+  if (!isPlainObject(rollout) || typeof rollout["success"] !== "boolean") return false;
   const violations = rollout["violations"];
   if (!Array.isArray(violations)) return false;
   for (const violation of violations) if (!isViolation(violation)) return false;

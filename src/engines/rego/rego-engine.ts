@@ -11,7 +11,8 @@ import { createWasmEvaluate } from "./wasm-eval.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
 // CommonJS object (the same module instance, so nothing is loaded twice).
-const opaWasm = createRequire(import.meta.url)("@open-policy-agent/opa-wasm") as { loadPolicySync: typeof LoadPolicySync };
+const require = createRequire(import.meta.url);
+const opaWasm = require("@open-policy-agent/opa-wasm") as { loadPolicySync: typeof LoadPolicySync };
 
 /** The aggregate entrypoint of the default library: every violation in ONE Wasm call. */
 export const DEFAULT_ENTRYPOINT = "kernel/violations";
@@ -156,7 +157,6 @@ let sdkBuiltinNames: Set<string> | undefined;
 /** The SDK ships a capabilities.json naming the builtins it implements in JavaScript. */
 function sdkBuiltins(): Set<string> {
   if (sdkBuiltinNames) return sdkBuiltinNames;
-  const require = createRequire(import.meta.url);
   const entry = require.resolve("@open-policy-agent/opa-wasm");
   const capabilities = JSON.parse(readFileSync(join(dirname(entry), "..", "capabilities.json"), "utf8")) as {
     builtins?: Array<{ name: string }>;
