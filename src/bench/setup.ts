@@ -2,8 +2,7 @@ import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { defaultBundlePath, defaultRulesPath } from "../kernel/defaults.js";
 import { toPolicyInput } from "../kernel/enrich.js";
-import { mergeData } from "../kernel/merge.js";
-import { isPlainObject } from "../values.js";
+import { effectiveData, readConfig } from "../kernel/effective-data.js";
 import { ActionSchema, type PolicyInput } from "../schemas.js";
 import { benchCorpus, type CorpusAction } from "./corpus.js";
 
@@ -29,10 +28,8 @@ export function benchSetup(): BenchSetup {
   const bundlePath = defaultBundlePath();
   const bundle = readBundle(bundlePath);
   const ruleSets = loadRuleSets([defaultRulesPath()]);
-  let config: Record<string, unknown> = {};
-  for (const set of ruleSets) if (set.config) config = mergeData(config, set.config);
-  const kernelData = isPlainObject(bundle.data["policy_kernel"]) ? bundle.data["policy_kernel"] : {};
-  config = mergeData(config, isPlainObject(kernelData["config"]) ? kernelData["config"] : {});
-  const data = { ...bundle.data, policy_kernel: { ...kernelData, config } };
+  // The kernel's own merge (no policy helpers, no override), so the engine rows see its data.
+  const data = effectiveData(bundle.data, ruleSets, undefined, [], {});
+  const config = readConfig(data);
   return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config };
 }

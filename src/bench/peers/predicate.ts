@@ -16,15 +16,9 @@ interface DefaultConfig {
   readonly rate_limit: { readonly block_at: number; readonly warn_at: number };
 }
 
-const PII = [
-  /[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/i,
-  /(?:^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?:$|[^0-9])/,
-  /(?:^|[^0-9])(?:[0-9]{13,16}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{5})(?:$|[^0-9])/,
-];
-
 /**
  * The default policy set (six Rego packages and two JSON rule sets) hand-written in TypeScript
- * over the same enriched input, reporting `policy/rule` names only: the floor no general engine
+ * over the same enriched input (SQL, PII and clock facts included, as the policies get them), reporting `policy/rule` names only: the floor no general engine
  * can beat, since it has no interpreter, no serialisation and no descriptions to build.
  */
 export function defaultPredicate(config: DefaultConfig): (input: PolicyInput) => PredicateResult {
@@ -66,10 +60,11 @@ export function defaultPredicate(config: DefaultConfig): (input: PolicyInput) =>
         break;
       }
       case "message": {
-        const text = body.text;
-        if (typeof text === "string" && PII.some((re) => re.test(text))) {
-          const parts = String(body.to).trim().split("@");
-          const domain = parts.length > 1 ? parts[parts.length - 1]!.trim().replace(/>+$/, "").toLowerCase() : "";
+        // The same facts the Rego pii policy reads (found once by the kernel's enrichment).
+        const message = facts.message;
+        if (!message) hit("pii/missing_facts", true);
+        else if (message.pii.length > 0) {
+          const domain = message.recipientDomain;
           const internal = domains.some((d) => domain === d || domain.endsWith(`.${d}`));
           if (internal) hit("pii/internal_recipient", false);
           else hit("pii/external_recipient", true);
