@@ -5,6 +5,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/**
+ * Code-unit order for sort(): the same on every host, unlike localeCompare, so anything hashed
+ * or written from a sorted list (bundle and rules hashes, reports) is byte-stable.
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** True for a value callable as a function (the only check zod can make on callbacks). */
 export function isFunction(value: unknown): value is (...args: never[]) => unknown {
   return typeof value === "function";

@@ -5,6 +5,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { FlightRecorder, type EntryType, type FlightRecorderEntry } from "./flight-recorder.js";
 import { optionsError } from "./options-error.js";
 import { entryToSpan, type Span } from "./span.js";
+import { compareCodeUnits } from "../values.js";
 
 /** Emitter options; unknown names and wrong types are errors (the reference silently dropped them). */
 export const EmitterOptionsSchema = z.strictObject({
@@ -207,7 +208,7 @@ export class FlightRecorderEmitter {
       totalViolations: violations,
       violationRate: checks === 0 ? 0 : violations / checks,
       violatingCheckRate: checks === 0 ? 0 : withViolations / checks,
-      policiesViolated: Object.fromEntries([...perPolicy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      policiesViolated: Object.fromEntries([...perPolicy].sort(([a], [b]) => compareCodeUnits(a, b))),
       violationsBySeverity: bySeverity,
     };
   }

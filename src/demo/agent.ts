@@ -1,4 +1,5 @@
 import type { Rng } from "../env/rng.js";
+import { compareCodeUnits } from "../values.js";
 
 /** Hyper-parameters of the tabular Q-learning agent. */
 export interface AgentConfig {
@@ -94,7 +95,7 @@ export class QLearningAgent {
 
   /** A copy of the value table, states sorted, for reports. */
   table(): Record<string, number[]> {
-    return Object.fromEntries([...this.#q.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, [...v]]));
+    return Object.fromEntries([...this.#q.entries()].sort(([a], [b]) => compareCodeUnits(a, b)).map(([k, v]) => [k, [...v]]));
   }
 
   #values(state: string): number[] {

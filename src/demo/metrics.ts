@@ -1,4 +1,5 @@
 import type { EpisodeRecord } from "./episode.js";
+import { compareCodeUnits } from "../values.js";
 
 /** Aggregates over a set of episodes; rates are in [0, 1]. */
 export interface EpisodeStats {
@@ -58,7 +59,7 @@ export function aggregate(records: readonly EpisodeRecord[]): EpisodeStats {
 function mergeCounts(maps: readonly Readonly<Record<string, number>>[]): Record<string, number> {
   const out = new Map<string, number>();
   for (const map of maps) for (const [key, count] of Object.entries(map)) out.set(key, (out.get(key) ?? 0) + count);
-  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries([...out].sort(([a], [b]) => compareCodeUnits(a, b)));
 }
 
 /** Trailing moving average (window `w`), for learning curves. */

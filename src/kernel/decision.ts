@@ -9,6 +9,7 @@ import {
   type ViolationSource,
   type ViolationType,
 } from "../schemas.js";
+import { compareCodeUnits } from "../values.js";
 
 const TYPE_OF_EFFECT: Record<PolicyFinding["effect"], ViolationType> = {
   block: "blocked",
@@ -56,16 +57,12 @@ export function kernelViolation(rule: string, description: string, source: Viola
 export function compareViolations(a: Violation, b: Violation): number {
   return (
     SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
-    compare(a.policy, b.policy) ||
-    compare(a.rule, b.rule) ||
-    compare(a.source, b.source) ||
-    compare(a.description, b.description) ||
-    compare(a.signal ?? "", b.signal ?? "")
+    compareCodeUnits(a.policy, b.policy) ||
+    compareCodeUnits(a.rule, b.rule) ||
+    compareCodeUnits(a.source, b.source) ||
+    compareCodeUnits(a.description, b.description) ||
+    compareCodeUnits(a.signal ?? "", b.signal ?? "")
   );
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Deny-overrides: one blocking violation denies; signals are the distinct signals raised, sorted. */

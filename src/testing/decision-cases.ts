@@ -5,6 +5,7 @@ import { z } from "zod";
 import { PolicyKernelError, fromZodError } from "../errors.js";
 import { SeveritySchema, type Decision } from "../schemas.js";
 import type { PolicyKernel } from "../kernel/types.js";
+import { compareCodeUnits } from "../values.js";
 
 /** What a case expects of a Decision; violations compare as a set of (policy, rule, severity). */
 export const ExpectationSchema = z.strictObject({
@@ -43,7 +44,7 @@ function expandPaths(paths: readonly string[]): string[] {
     }
     if (!isDirectory) files.push(path);
     else {
-      const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+      const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareCodeUnits(a.name, b.name));
       files.push(...expandPaths(entries.filter((e) => e.isDirectory() || CASE_EXTENSIONS.has(extname(e.name))).map((e) => join(path, e.name))));
     }
   }

@@ -290,8 +290,8 @@ function listRuleFiles(dir: string): string[] {
     throw new PolicyKernelError("io_error", `cannot list rule sets: ${(error as Error).message}`, { file: dir }, { cause: error });
   }
   const files: string[] = [];
-  // Plain `<` order, not localeCompare, so the load order (and rulesSha256) is the same everywhere.
-  for (const name of names.filter((n) => n.endsWith(".json")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+  // Default sort() is code-unit order, not locale order, so the load order (and rulesSha256) is the same everywhere.
+  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
     const file = join(dir, name);
     let isFile: boolean;
     try {

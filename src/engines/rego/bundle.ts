@@ -4,6 +4,7 @@ import { z } from "zod";
 import { sha256Hex } from "../../canonical-json.js";
 import { PolicyKernelError, fromZodError } from "../../errors.js";
 import { readTarGz, type TarFile } from "./tar.js";
+import { compareCodeUnits } from "../../values.js";
 
 const ManifestSchema = z.looseObject({
   revision: z.string().default(""),
@@ -76,7 +77,7 @@ function parseManifest(bytes: Uint8Array | undefined, location: string): BundleM
 /** Data files merge at the path of their folder, as OPA does (`/a/b/data.json` → data.a.b). */
 function mergeDataFiles(files: readonly TarFile[], location: string): Record<string, unknown> {
   const data: Record<string, unknown> = {};
-  const dataFiles = files.filter((file) => /(^|\/)data\.json$/.test(file.path)).sort((a, b) => a.path.localeCompare(b.path));
+  const dataFiles = files.filter((file) => /(^|\/)data\.json$/.test(file.path)).sort((a, b) => compareCodeUnits(a.path, b.path));
   for (const file of dataFiles) {
     const value = parseJson(file.bytes, `${location}:${file.path}`);
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -119,7 +120,8 @@ function readFolder(root: string): TarFile[] {
     }
   };
   walk(root);
-  return files.sort((a, b) => a.path.localeCompare(b.path));
+  // Code-unit order: the folder hash (bundleSha256) must not depend on the host locale.
+  return files.sort((a, b) => compareCodeUnits(a.path, b.path));
 }
 
 function hashFiles(files: readonly TarFile[]): string {
