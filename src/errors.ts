@@ -39,6 +39,16 @@ export class PolicyKernelError extends Error {
 }
 
 /** True when `error` is a PolicyKernelError (optionally of one code). */
+/**
+ * The text of anything thrown: an Error's message, the `message` of a plain object (opa-wasm
+ * throws `{message}` for aborts and missing builtins), else its string form.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error !== null && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  return String(error);
+}
+
 export function isPolicyKernelError(error: unknown, code?: ErrorCode): error is PolicyKernelError {
   return error instanceof PolicyKernelError && (code === undefined || error.code === code);
 }

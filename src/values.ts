@@ -5,6 +5,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** What a value is, for an error message: "an array of 3", "null", "object", "string"... */
+export function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return value === null ? "null" : typeof value;
+}
+
 /**
  * Code-unit order for sort(): the same on every host, unlike localeCompare, so anything hashed
  * or written from a sorted list (bundle and rules hashes, reports) is byte-stable.

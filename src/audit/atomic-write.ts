@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { PolicyKernelError } from "../errors.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 
 /**
  * Writes `data` to `path` atomically: a new temp file in the same folder (created with
@@ -27,7 +27,7 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     if (error instanceof PolicyKernelError) throw error;
-    throw new PolicyKernelError("io_error", `cannot write the file: ${describe(error)}`, { file: path }, { cause: error });
+    throw new PolicyKernelError("io_error", `cannot write the file: ${errorMessage(error)}`, { file: path }, { cause: error });
   }
   await syncFolder(dirname(path));
 }
@@ -38,7 +38,7 @@ async function refuseUnsafeDestination(path: string): Promise<void> {
     stats = await lstat(path);
   } catch (error) {
     if (isErrno(error, "ENOENT")) return;
-    throw new PolicyKernelError("io_error", `cannot inspect the destination: ${describe(error)}`, { file: path }, { cause: error });
+    throw new PolicyKernelError("io_error", `cannot inspect the destination: ${errorMessage(error)}`, { file: path }, { cause: error });
   }
   if (stats.isSymbolicLink()) {
     throw new PolicyKernelError("io_error", "refusing to write through a symbolic link", {
@@ -70,6 +70,3 @@ export function isErrno(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

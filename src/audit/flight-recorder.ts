@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
-import { PolicyKernelError, issuePath } from "../errors.js";
+import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
 import { DecisionSchema, SignalNameSchema, type Decision } from "../schemas.js";
 import { isErrno, writeFileAtomic } from "./atomic-write.js";
@@ -164,7 +164,7 @@ export function verifyEntries(entries: readonly unknown[], options: VerifyOption
     try {
       actual = computeEntryHash(raw as Record<string, unknown>);
     } catch (error) {
-      return fail(index, "invalid_entry", `cannot encode the entry: ${error instanceof Error ? error.message : String(error)}`);
+      return fail(index, "invalid_entry", `cannot encode the entry: ${errorMessage(error)}`);
     }
     if (actual !== entry.hash) return fail(index, "hash_mismatch", "hash does not match the entry's content");
     previous = entry.hash;
@@ -427,7 +427,7 @@ export function parseJsonl(text: string, location: { file?: string } = {}): Flig
     } catch (error) {
       throw new PolicyKernelError(
         "invalid_input",
-        `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+        `not valid JSON: ${errorMessage(error)}`,
         { file: location.file, field: `line ${lineNumber}` },
         { cause: error },
       );
@@ -453,7 +453,7 @@ export async function readJsonl(path: string): Promise<FlightRecorderEntry[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    const message = isErrno(error, "ENOENT") ? "file not found" : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
+    const message = isErrno(error, "ENOENT") ? "file not found" : `cannot read the file: ${errorMessage(error)}`;
     throw new PolicyKernelError("io_error", message, { file: path }, { cause: error });
   }
   return parseJsonl(text, { file: path });

@@ -14,6 +14,7 @@ import { defaultPredicate } from "./peers/predicate.js";
 import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
 import { inProcessRows, type Row } from "./rows.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
+import { errorMessage } from "../errors.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -86,7 +87,7 @@ else {
     const go = opaGoBench(opaBinary, join(findPackageRoot(), "rego"), `data.${DEFAULT_ENTRYPOINT.replaceAll("/", ".")}`, goInputs);
     goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
   } catch (error) {
-    goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: error instanceof Error ? error.message.split("\n")[0] ?? "failed" : String(error) };
+    goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: errorMessage(error).split("\n")[0] ?? "failed" };
   }
 }
 rows.splice(rows.findIndex((r) => r.id === "plain_json_rules_engine"), 0, goRow);

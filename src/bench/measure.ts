@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { errorMessage } from "../errors.js";
 
 /** Latency percentiles (µs) and single-core throughput of one benchmark row. */
 export interface Measurement {
@@ -136,6 +137,6 @@ export async function measureInterleaved(
     options.onRound?.(round, rounds);
   }
   return meters.map((meter) =>
-    meter.error !== undefined ? { error: meter.error instanceof Error ? meter.error.message : String(meter.error) } : summarize(meter),
+    meter.error !== undefined ? { error: errorMessage(meter.error) } : summarize(meter),
   );
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { isPolicyKernelError } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { BUILD_USAGE, buildCommand } from "./build-command.js";
 import { EVAL_USAGE, evalCommand } from "./eval-command.js";
 import { TEST_USAGE, testCommand } from "./test-command.js";
@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    const message = isPolicyKernelError(error) || error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(`policy-kernel ${name}: ${message}\n`);
     return 1;
   }

@@ -1,5 +1,6 @@
 import type { Database, SqlValue } from "sql.js";
 import type { ActionBody } from "../schemas.js";
+import { errorMessage } from "../errors.js";
 
 /** What running one action against the database produced. */
 export interface Execution {
@@ -22,7 +23,7 @@ export function executeAction(db: Database, body: ActionBody): Execution {
   try {
     return run(db, body);
   } catch (error) {
-    return { rows: [], changes: 0, error: error instanceof Error ? error.message : String(error) };
+    return { rows: [], changes: 0, error: errorMessage(error) };
   }
 }
 

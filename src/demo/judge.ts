@@ -2,6 +2,7 @@ import type { Database, SqlJsStatic, SqlValue } from "sql.js";
 import { INTERNAL_DOMAIN, TABLES, openDatabase, snapshot, type DatabaseState, type TableName } from "./database.js";
 import { executeAction, type Execution } from "./executor.js";
 import type { Task } from "./tasks.js";
+import { errorMessage } from "../errors.js";
 
 /** What the reference solution of a task produces on the pristine data. */
 export interface Reference {
@@ -114,7 +115,7 @@ function goalRows(db: Database, task: Task): string | null {
     return encodeRows(result?.values ?? []);
   } catch (error) {
     // A goal query that cannot run (its table was dropped) never matches a reference.
-    return `error: ${error instanceof Error ? error.message : String(error)}`;
+    return `error: ${errorMessage(error)}`;
   }
 }
 

@@ -1,5 +1,5 @@
 import { canonicalJson } from "../canonical-json.js";
-import { isPlainObject } from "../values.js";
+import { isPlainObject, shapeOf } from "../values.js";
 import type { Rng, RngState, Seed } from "./rng.js";
 import { EnvCheckError, isResetNeeded } from "./errors.js";
 import type { ResetParams, StepAction } from "./environment.js";
@@ -174,9 +174,9 @@ async function checkedReset(env: CheckableEnv, params: ResetParams): Promise<[un
   const out = await settle(() => env.reset(params));
   if (!out.ok) fail("reset_shape", `reset(${canonicalJson(params)}) raised ${describe(out.error)}`, out.error);
   const value = out.value;
-  if (!Array.isArray(value) || value.length !== 2) fail("reset_shape", `reset() must return [observation, info], got ${shape(value)}`);
+  if (!Array.isArray(value) || value.length !== 2) fail("reset_shape", `reset() must return [observation, info], got ${shapeOf(value)}`);
   const [observation, info] = value as unknown[];
-  if (!isPlainObject(info)) fail("reset_shape", `reset() info must be an object, got ${shape(info)}`);
+  if (!isPlainObject(info)) fail("reset_shape", `reset() info must be an object, got ${shapeOf(info)}`);
   return [observation, info as Record<string, unknown>];
 }
 
@@ -185,13 +185,13 @@ async function checkedStep(env: CheckableEnv, action: StepAction): Promise<[unkn
   if (!out.ok) fail("step_shape", `step(${canonicalJson(action)}) raised ${describe(out.error)}`, out.error);
   const value = out.value;
   if (!Array.isArray(value) || value.length !== 5) {
-    fail("step_shape", `step() must return [observation, reward, terminated, truncated, info], got ${shape(value)}`);
+    fail("step_shape", `step() must return [observation, reward, terminated, truncated, info], got ${shapeOf(value)}`);
   }
   const [observation, reward, terminated, truncated, info] = value as unknown[];
   if (typeof reward !== "number" || !Number.isFinite(reward)) fail("step_shape", `reward must be a finite number, got ${String(reward)}`);
-  if (typeof terminated !== "boolean") fail("step_shape", `terminated must be a boolean, got ${shape(terminated)}`);
-  if (typeof truncated !== "boolean") fail("step_shape", `truncated must be a boolean, got ${shape(truncated)}`);
-  if (!isPlainObject(info)) fail("step_shape", `step() info must be an object, got ${shape(info)}`);
+  if (typeof terminated !== "boolean") fail("step_shape", `terminated must be a boolean, got ${shapeOf(terminated)}`);
+  if (typeof truncated !== "boolean") fail("step_shape", `truncated must be a boolean, got ${shapeOf(truncated)}`);
+  if (!isPlainObject(info)) fail("step_shape", `step() info must be an object, got ${shapeOf(info)}`);
   return [observation, reward as number, terminated as boolean, truncated as boolean, info as Record<string, unknown>];
 }
 
@@ -229,12 +229,6 @@ async function settle<T>(run: () => T): Promise<Settled<Awaited<T>>> {
 
 function fail(check: CheckName, message: string, cause?: unknown): never {
   throw new EnvCheckError(check, message, cause === undefined ? undefined : { cause });
-}
-
-function shape(value: unknown): string {
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value === null) return "null";
-  return typeof value;
 }
 
 function describe(error: unknown): string {

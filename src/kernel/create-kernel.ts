@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
-import { PolicyKernelError, fromZodError, issuePath } from "../errors.js";
+import { PolicyKernelError, errorMessage, fromZodError, issuePath } from "../errors.js";
 import { createLogger } from "../logging.js";
 import { ActionSchema, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
@@ -182,7 +182,7 @@ class Kernel implements PolicyKernel {
   }
 
   private engineFailure(source: ViolationSource, error: unknown, agentId: string): Violation {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     this.logger.error({ agentId, engine: source, err: message }, this.failOpen ? "policy evaluation failed; failing open" : "policy evaluation failed; action denied");
     return kernelViolation("engine_error", `${source} engine could not evaluate: ${message}`, source, this.failOpen);
   }
@@ -197,7 +197,7 @@ class Kernel implements PolicyKernel {
         if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision });
       }
     } catch (error) {
-      this.logger.error({ err: error instanceof Error ? error.message : String(error) }, "audit sink failed");
+      this.logger.error({ err: errorMessage(error) }, "audit sink failed");
     }
   }
 }

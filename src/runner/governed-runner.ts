@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PolicyKernelError } from "../errors.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { createLogger, type Logger } from "../logging.js";
@@ -548,10 +548,6 @@ function nowString(now: string | Date | undefined): string | null {
 function toRolloutError(thrown: unknown): RolloutError {
   if (thrown instanceof Error) return { name: thrown.name, message: thrown.message };
   return { name: "NonError", message: errorMessage(thrown) };
-}
-
-function errorMessage(thrown: unknown): string {
-  return thrown instanceof Error ? thrown.message : String(thrown);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

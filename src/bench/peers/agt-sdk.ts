@@ -1,4 +1,5 @@
 import type { PolicyInput } from "../../schemas.js";
+import { errorMessage } from "../../errors.js";
 
 /** The slice of `@microsoft/agent-governance-sdk`'s PolicyEngine the benchmark calls. */
 interface AgtPolicyEngine {
@@ -49,7 +50,7 @@ export async function agtSdkPeer(config: Parameters<typeof agtPolicies>[0]): Pro
   try {
     sdk = (await import("@microsoft/agent-governance-sdk")) as unknown as typeof sdk;
   } catch (error) {
-    return { error: `@microsoft/agent-governance-sdk could not be loaded: ${error instanceof Error ? error.message : String(error)}` };
+    return { error: `@microsoft/agent-governance-sdk could not be loaded: ${errorMessage(error)}` };
   }
   const engine = new sdk.PolicyEngine([], "deny_overrides");
   for (const policy of agtPolicies(config)) engine.loadPolicy(policy);

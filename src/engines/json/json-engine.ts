@@ -1,6 +1,6 @@
 import { Almanac, Engine, Fact, Rule, type EngineResult, type RuleProperties, type RuleResult, type TopLevelCondition as EngineTopLevelCondition } from "json-rules-engine";
 import { canonicalJson, sha256Hex } from "../../canonical-json.js";
-import { issuePath, PolicyKernelError } from "../../errors.js";
+import { errorMessage, issuePath, PolicyKernelError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
 import { compileCondition, type CompiledCondition } from "./compiled.js";
@@ -135,10 +135,6 @@ class TrackedRule extends Rule {
       },
     );
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Whether a condition tree reads one of the custom facts (those always run on json-rules-engine). */
@@ -304,7 +300,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
         try {
           return await fn(input, params);
         } catch (error) {
-          throw new Error(`custom fact "${name}" failed: ${messageOf(error)}`, { cause: error });
+          throw new Error(`custom fact "${name}" failed: ${errorMessage(error)}`, { cause: error });
         }
       });
     }
@@ -341,7 +337,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
       // not whichever happened to reject first.
       if (tracker.failures.length > 0) await tracker.done;
       const [first] = [...tracker.failures].sort((a, b) => byReportOrder(a.rule, b.rule));
-      if (!first) throw new PolicyKernelError("engine_error", `JSON rules evaluation failed: ${messageOf(error)}`, {}, { cause: error });
+      if (!first) throw new PolicyKernelError("engine_error", `JSON rules evaluation failed: ${errorMessage(error)}`, {}, { cause: error });
       return { failure: first };
     }
     if (!closed && idle.length < maxIdle) idle.push(engine);
@@ -361,7 +357,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
       const { rule, error } = failures.sort((a, b) => byReportOrder(a.rule, b.rule))[0]!;
       throw new PolicyKernelError(
         "engine_error",
-        `rule set "${rule.ruleSetName}", rule "${rule.ruleName}" failed: ${messageOf(error)}`,
+        `rule set "${rule.ruleSetName}", rule "${rule.ruleName}" failed: ${errorMessage(error)}`,
         { file: rule.source },
         { cause: error },
       );

@@ -4,10 +4,11 @@ import { dirname, join } from "node:path";
 import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from "@open-policy-agent/opa-wasm";
 import { PolicyFindingSchema, type PolicyFinding, type PolicyInput } from "../../schemas.js";
 import { checkFinding } from "../finding-check.js";
-import { PolicyKernelError, issuePath } from "../../errors.js";
+import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
 import { createWasmEvaluate } from "./wasm-eval.js";
+import { shapeOf } from "../../values.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
 // CommonJS object (the same module instance, so nothing is loaded twice).
@@ -42,7 +43,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     // global makes Node load its whole fetch implementation (20-40 ms of a cold start).
     policy = opaWasm.loadPolicySync(bundle.wasm);
   } catch (error) {
-    throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${describe(error)}`, {
+    throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, {
       file: bundle.location,
       expected: "a module built by `opa build -t wasm`",
     });
@@ -50,7 +51,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   try {
     policy.setData(options.data ?? bundle.data);
   } catch (error) {
-    throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${describe(error)}`, { file: bundle.location });
+    throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${errorMessage(error)}`, { file: bundle.location });
   }
 
   const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
@@ -79,7 +80,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       try {
         resultSet = evaluateWasm(input);
       } catch (error) {
-        throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${describe(error)}`);
+        throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
       }
       return readFindings(resultSet, entrypoint);
     },
@@ -115,18 +116,6 @@ export function readFindings(resultSet: unknown, entrypoint: string): PolicyFind
     findings.push(parsed.data);
   }
   return findings;
-}
-
-function shapeOf(value: unknown): string {
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return value === null ? "null" : typeof value;
-}
-
-/** opa-wasm throws plain `{message}` objects for missing builtins and aborts; keep their text. */
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
-  return String(error);
 }
 
 interface WasmExports {
