@@ -3,7 +3,7 @@ import { PolicyKernelError } from "../errors.js";
 import { SEVERITIES, type Severity } from "../schemas.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { FlightRecorder, type EntryType, type FlightRecorderEntry } from "./flight-recorder.js";
-import { optionsError } from "./options-error.js";
+import { optionsError } from "../options.js";
 import { entryToSpan, type Span } from "./span.js";
 import { compareCodeUnits } from "../values.js";
 
@@ -76,7 +76,7 @@ export class FlightRecorderEmitter {
       throw new PolicyKernelError("invalid_config", "the emitter needs a FlightRecorder", { field: "recorder" });
     }
     const parsed = EmitterOptionsSchema.safeParse(options);
-    if (!parsed.success) throw optionsError(parsed.error, "emitter option");
+    if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
     this.#recorder = recorder;
     this.#options = Object.freeze(parsed.data);
   }
@@ -133,7 +133,7 @@ export class FlightRecorderEmitter {
   stream(options: StreamOptions = {}): AsyncGenerator<Span, void, undefined> {
     // Validated here, not inside the generator, so bad options fail at the call.
     const parsed = StreamOptionsSchema.safeParse(options);
-    if (!parsed.success) throw optionsError(parsed.error, "stream option");
+    if (!parsed.success) throw optionsError(parsed.error, "", StreamOptionsSchema);
     return this.#stream(parsed.data.signal, parsed.data.pollIntervalMs);
   }
 

@@ -7,7 +7,7 @@ import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js"
 import { DecisionSchema, SignalNameSchema, type Decision } from "../schemas.js";
 import { isErrno, writeFileAtomic } from "./atomic-write.js";
 import { toJsonValue, type JsonValue } from "./json-value.js";
-import { optionsError } from "./options-error.js";
+import { optionsError } from "../options.js";
 
 // ---------------------------------------------------------------- entry schemas
 
@@ -217,7 +217,7 @@ export class FlightRecorder implements KernelAuditSink {
 
   constructor(options: FlightRecorderOptions = {}) {
     const parsed = FlightRecorderOptionsSchema.safeParse(options);
-    if (!parsed.success) throw optionsError(parsed.error, "FlightRecorder options");
+    if (!parsed.success) throw optionsError(parsed.error, "", FlightRecorderOptionsSchema);
     this.#clock = parsed.data.clock ?? (() => new Date());
     // Random by default so two recorders fed identical events never share hashes or span ids.
     this.#chainId = parsed.data.chainId ?? randomUUID();
@@ -273,7 +273,7 @@ export class FlightRecorder implements KernelAuditSink {
   /** Records one executed tool call or action; throws PolicyKernelError "invalid_input" on a malformed record. */
   recordToolCall(record: ToolCallRecord): ToolCallEntry {
     const parsed = ToolCallRecordSchema.safeParse(record);
-    if (!parsed.success) throw optionsError(parsed.error, "tool call record", "invalid_input");
+    if (!parsed.success) throw optionsError(parsed.error, "", ToolCallRecordSchema, "invalid_input");
     const input = parsed.data;
     const body: Omit<ToolCallEntry, "seq" | "chainId" | "timestamp" | "prevHash" | "hash"> = {
       type: "tool_call",

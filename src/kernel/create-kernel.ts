@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
-import { PolicyKernelError, errorMessage, fromZodError, issuePath } from "../errors.js";
+import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
+import { optionsError } from "../options.js";
 import { createLogger } from "../logging.js";
 import { ActionSchema, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
@@ -53,7 +54,7 @@ export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
  */
 export async function createPolicyKernel(options: PolicyKernelOptions = {}): Promise<PolicyKernel> {
   const parsed = PolicyKernelOptionsSchema.safeParse(options);
-  if (!parsed.success) throw fromZodError("invalid_config", parsed.error, { root: "createPolicyKernel" });
+  if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
   const failOpen = opts.failOpen ?? false;

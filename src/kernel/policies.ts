@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fromZodError } from "../errors.js";
+import { optionsError } from "../options.js";
 
 /**
  * One policy to switch on, with its configuration in the snake_case shape the Rego
@@ -12,9 +12,9 @@ export interface PolicySpec {
   readonly mergeLists?: boolean;
 }
 
-function parse<T extends z.ZodType>(schema: T, options: unknown, helper: string): z.infer<T> {
+function parse<T extends z.ZodObject>(schema: T, options: unknown, helper: string): z.infer<T> {
   const result = schema.safeParse(options ?? {});
-  if (!result.success) throw fromZodError("invalid_config", result.error, { root: helper });
+  if (!result.success) throw optionsError(result.error, helper, schema);
   return result.data;
 }
 

@@ -454,7 +454,7 @@ describe("stream", () => {
     const emitter = new FlightRecorderEmitter(new FlightRecorder());
     expect(() => emitter.stream({ pollIntervalMs: 0 })).toThrow(PolicyKernelError);
     expect(() => emitter.stream({ pollIntervalMs: Number.NaN })).toThrow(/pollIntervalMs/);
-    expect(() => emitter.stream({ interval: 5 } as never)).toThrow(/unknown stream option name: interval/);
+    expect(() => emitter.stream({ interval: 5 } as never)).toThrow(/unknown option 'interval'/);
   });
 });
 
@@ -481,7 +481,7 @@ describe("createEmitter", () => {
     })();
     expect(isPolicyKernelError(error, "invalid_config")).toBe(true);
     expect((error as PolicyKernelError).field).toBe("include_signals");
-    expect((error as Error).message).toMatch(/unknown emitter option name: include_signals/);
+    expect((error as Error).message).toMatch(/unknown option 'include_signals'/);
   });
 
   it("rejects wrong types, empty prefixes and a missing recorder", () => {
