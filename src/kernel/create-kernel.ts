@@ -11,7 +11,7 @@ import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engin
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import type { KernelAuditSink } from "./audit-sink.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
-import { DEFAULT_REGO_POLICIES, defaultBundlePath, defaultRulesPath } from "./defaults.js";
+import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
 import { isFunction, isPlainObject } from "../values.js";
@@ -61,11 +61,10 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const specs = opts.policies;
 
   const bundle: PolicyBundle | undefined = opts.bundle === false ? undefined : readBundle(opts.bundle ?? defaultBundlePath());
-  const usesDefaultBundle = opts.bundle === undefined;
   const ruleSets: RuleSet[] = opts.rules === false ? [] : loadRuleSets(opts.rules ?? [defaultRulesPath()]);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
-  const regoPolicies = bundle ? (usesDefaultBundle ? [...DEFAULT_REGO_POLICIES] : declaredPolicies(bundle)) : [];
+  const regoPolicies = bundle ? declaredPolicies(bundle) : [];
   if (specs) checkSpecs(specs, [...regoPolicies, ...jsonPolicies]);
 
   const data = effectiveData(bundle?.data ?? {}, ruleSets, specs, regoPolicies, opts.data ?? {});
@@ -231,7 +230,7 @@ function withNow(raw: unknown, now: EvaluateOptions["now"]): unknown {
   return { ...raw, context: { ...context, now: iso } };
 }
 
-/** A custom bundle may list its policy names at `data.policy_kernel.policies`. */
+/** A bundle lists its policy names at `data.policy_kernel.policies` (the default one always does). */
 function declaredPolicies(bundle: PolicyBundle): string[] {
   const kernelData = bundle.data["policy_kernel"];
   const names = isPlainObject(kernelData) ? kernelData["policies"] : undefined;

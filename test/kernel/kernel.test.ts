@@ -5,7 +5,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { costControlPolicy, sqlPolicy, transactionPolicy } from "../../src/kernel/policies.js";
-import { defaultBundlePath } from "../../src/kernel/defaults.js";
+import { DEFAULT_JSON_POLICIES, DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../src/kernel/defaults.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { DecisionSchema } from "../../src/schemas.js";
 import type { KernelAuditEvent } from "../../src/kernel/audit-sink.js";
@@ -38,6 +38,8 @@ describe("default kernel", () => {
     expect(provenance.dataSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(provenance.rulesSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(kernel.policyNames).toEqual(["business_hours", "cost", "pii", "rate_limit", "read_only", "sql", "tools", "transactions"]);
+    // The Rego names come from the bundle's own data.policy_kernel.policies, as for any bundle.
+    expect(kernel.policyNames).toEqual([...DEFAULT_REGO_POLICIES, ...DEFAULT_JSON_POLICIES].sort());
   });
 
   it("combines Rego and JSON rules with deny-overrides and a deterministic order", async () => {
