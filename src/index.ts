@@ -70,7 +70,7 @@ export type { CompositeRewardOptions, RewardComponent } from "./reward/composite
 export type { RewardRollout, RewardFn, Rewarder } from "./reward/rollout.js";
 
 // Training layer: Gymnasium-style environment
-export { GovernedEnvironment, createGovernedEnv, stepReward } from "./env/environment.js";
+export { GovernedEnvironment, createGovernedEnv, runsAction, stepReward } from "./env/environment.js";
 export type {
   CreateGovernedEnvOptions,
   ContextFn,

@@ -1,5 +1,5 @@
 import type { Database } from "sql.js";
-import { GovernedEnvironment, type ToolCallRecorder } from "../env/environment.js";
+import { GovernedEnvironment, runsAction, type ToolCallRecorder } from "../env/environment.js";
 import type { Seed } from "../env/rng.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { RewardConfigInput } from "../reward/config.js";
@@ -8,7 +8,7 @@ import { fullMask } from "./agent.js";
 import { openDatabase } from "./database.js";
 import { executeAction, type Execution } from "./executor.js";
 import { grade, type Grade } from "./judge.js";
-import { wouldBlock, type KernelTap } from "./kernel-tap.js";
+import type { KernelTap } from "./kernel-tap.js";
 import { AGENT_ROLE, BASE_COST_USD, type Candidate, type Task } from "./tasks.js";
 import type { World } from "./world.js";
 
@@ -148,7 +148,9 @@ export async function runEpisode(
       const real = tap.lastDecision;
       total += reward;
       if (real.violations.length > 0) violatingProposals += 1;
-      if (wouldBlock(real)) deniedProposals += 1;
+      // What an enforcing environment would refuse, whatever this arm's environment was told.
+      const denied = !runsAction(real);
+      if (denied) deniedProposals += 1;
       for (const v of real.violations) {
         byPolicy[v.policy] = (byPolicy[v.policy] ?? 0) + 1;
         bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
@@ -156,7 +158,7 @@ export async function runEpisode(
       if (!info.blocked) {
         executed = true;
         if (real.violations.length > 0) executedViolating += 1;
-        if (wouldBlock(real)) executedDenied += 1;
+        if (denied) executedDenied += 1;
       } else mask[index] = false;
       const ended = terminated || truncated || !mask.some(Boolean);
       learn?.(task, index, reward, ended ? null : { state: task.id, mask: [...mask] });

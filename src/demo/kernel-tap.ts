@@ -43,11 +43,3 @@ export class KernelTap implements PolicyKernel {
   /** The tap does not own the kernel: closing is the creator's job. */
   close(): void {}
 }
-
-/** Signals that hold an action in the environment (as GovernedEnvironment treats them). */
-const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
-
-/** True when an enforcing environment would not run an action with this decision. */
-export function wouldBlock(decision: Decision): boolean {
-  return !decision.allowed || decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
-}

@@ -225,6 +225,11 @@ const DEFAULT_AGENT_ID = "agent";
 // SIGKILL stops the agent, SIGSTOP holds the action for an approval no training loop gives: neither runs.
 const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
 
+/** Whether GovernedEnvironment runs an action with this decision: allowed, and not held by SIGKILL or SIGSTOP. */
+export function runsAction(decision: Pick<Decision, "allowed" | "signals">): boolean {
+  return decision.allowed && !decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
+}
+
 /**
  * A Gymnasium-style environment whose every action passes the policy kernel first.
  *
@@ -384,8 +389,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
 
     const decision = await this.kernel.evaluate(action, now === undefined ? {} : { now });
     const killed = decision.signals.includes("SIGKILL");
-    const held = decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
-    const executed = decision.allowed && !held;
+    const executed = runsAction(decision);
 
     let result: TResult | undefined;
     let success = false;
