@@ -378,12 +378,10 @@ function kernelEventBody(event: KernelAuditEvent): EntryBody {
       };
     }
     case "signal": {
-      // SignalEvent carries no provenance yet; take a revision if the kernel adds one.
-      const revision = (event as { bundleRevision?: unknown }).bundleRevision;
       return {
         type: "signal",
         agentId: String(event.agentId),
-        bundleRevision: typeof revision === "string" ? revision : null,
+        bundleRevision: typeof event.bundleRevision === "string" ? event.bundleRevision : null,
         signal: String(event.signal),
         policy: String(event.policy),
       };

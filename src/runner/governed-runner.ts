@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
+import { buildDecision, kernelViolation } from "../kernel/decision.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { createLogger, type Logger } from "../logging.js";
 import {
   DecisionSchema,
-  DEFAULT_SEVERITY_PENALTY,
   type ActionBody,
   type ActionContext,
   type Decision,
@@ -410,7 +410,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const merged: ActionContext = { ...state.context, ...(context ?? {}) };
     const decision = await this.#evaluate({ agentId: state.agentId, action, context: merged }, state.now);
     state.decisions[index] = decision;
-    this.#report(state, action, merged, decision);
+    this.#report(state, action, decision);
 
     if (!decision.allowed) {
       state.blocked += 1;
@@ -457,7 +457,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const blocking = decision.violations.some((v) => v.blocked);
     if (decision.allowed && blocking) return { ...decision, allowed: false };
     if (!decision.allowed && !blocking) {
-      const reason = kernelViolation("deny_without_reason", "the kernel denied the action without a blocking violation");
+      const reason = kernelViolation("deny_without_reason", "the kernel denied the action without a blocking violation", "kernel", false);
       return { ...decision, violations: [...decision.violations, reason] };
     }
     return decision;
@@ -484,11 +484,11 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
 
   #failClosed(rule: string, description: string): Decision {
     const provenance = safeProvenance(this.kernel);
-    return { allowed: false, violations: [kernelViolation(rule, description)], signals: [], provenance };
+    return buildDecision([kernelViolation(rule, description, "kernel", false)], provenance);
   }
 
-  /** Logs, calls back and records one decision; none of these may break the step. */
-  #report(state: StepState, action: ActionBody, context: ActionContext, decision: Decision): void {
+  /** Logs and calls back for each violation of one decision; neither may break the step. */
+  #report(state: StepState, action: ActionBody, decision: Decision): void {
     const { log } = state;
     const info: ViolationInfo = {
       agentId: state.agentId,
@@ -513,22 +513,9 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   }
 }
 
-function kernelViolation(rule: string, description: string): Violation {
-  return {
-    type: "blocked",
-    policy: "kernel",
-    rule,
-    severity: "critical",
-    description,
-    blocked: true,
-    penalty: DEFAULT_SEVERITY_PENALTY.critical,
-    source: "kernel",
-  };
-}
-
 function firstBlocking(decision: Decision): Violation {
   // #evaluate guarantees a denied decision carries a blocking violation.
-  return decision.violations.find((v) => v.blocked) ?? kernelViolation("deny_without_reason", "denied");
+  return decision.violations.find((v) => v.blocked) ?? kernelViolation("deny_without_reason", "denied", "kernel", false);
 }
 
 function safeProvenance(kernel: PolicyKernel): Provenance {
