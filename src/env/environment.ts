@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { isFunction } from "../values.js";
+import { isFunction, isPlainObject } from "../values.js";
 import { createLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
@@ -267,9 +267,9 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   #episodeStep = 0;
   #episodeReward = 0;
   #episodeCritical = false;
-  // Env-tracked context: restarted by reset() only when config.resetKernelState.
-  #clockSteps = 0;
-  #actionsInWindow = 0;
+  // Env-tracked context: restarted by reset() only when config.resetKernelState. The logical
+  // clock and the rate-limit window both count the attempts since then.
+  #windowSteps = 0;
   #spentUsd = 0;
 
   #totalSteps = 0;
@@ -351,8 +351,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.#terminated = false;
     this.#truncated = false;
     if (this.config.resetKernelState) {
-      this.#clockSteps = 0;
-      this.#actionsInWindow = 0;
+      this.#windowSteps = 0;
       this.#spentUsd = 0;
     }
     this.#state = this.#taskGenerator(this.#rng, { episode: this.#episode, options: params.options });
@@ -430,8 +429,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     // State changes only after every callback returned, so a throwing callback leaves the episode as it was.
     this.#spentUsd += spent;
     // Every attempt counts toward the window: a blocked agent retrying in a loop is still rate-limited.
-    this.#actionsInWindow += 1;
-    this.#clockSteps += 1;
+    this.#windowSteps += 1;
     this.#episodeStep = step;
     this.#episodeReward += reward.total;
     this.#episodeCritical ||= critical;
@@ -478,12 +476,12 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
 
   /** Wraps a body with agentId and context; fills now/actionsInWindow/spentUsd only where the caller left them out. */
   #buildAction(input: StepAction, state: TState, step: number): Action {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    if (!isPlainObject(input)) {
       throw new EnvError("invalid_step", `step() takes an action body {type, ...} or {agentId, action, context}, got ${typeof input}`);
     }
     const tracked: ActionContext = {
-      now: new Date(this.#startMs + this.#clockSteps * this.config.secondsPerStep * 1000).toISOString(),
-      actionsInWindow: this.#actionsInWindow,
+      now: new Date(this.#startMs + this.#windowSteps * this.config.secondsPerStep * 1000).toISOString(),
+      actionsInWindow: this.#windowSteps,
       spentUsd: this.#spentUsd,
     };
     // A body has a string `type`; anything else is taken as a full action and left to the kernel to validate.
