@@ -25,8 +25,8 @@ export interface KernelFlagValues {
   "log-level"?: string;
 }
 
-/** Builds a kernel from CLI flags; with neither --bundle nor --rules it is the default library. */
-export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyKernel> {
+/** Kernel options from CLI flags; with neither --bundle nor --rules they select the default library. */
+export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOptions {
   const options: Record<string, unknown> = {};
   if (values["no-bundle"]) options["bundle"] = false;
   else if (values.bundle) options["bundle"] = values.bundle;
@@ -35,7 +35,12 @@ export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyK
   if (values.data) options["data"] = readJsonObject(values.data, "--data");
   if (values["fail-open"]) options["failOpen"] = true;
   if (values["log-level"]) options["logLevel"] = values["log-level"];
-  return createPolicyKernel(options as PolicyKernelOptions);
+  return options as PolicyKernelOptions;
+}
+
+/** Builds a kernel from CLI flags (see kernelOptionsFromFlags). */
+export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyKernel> {
+  return createPolicyKernel(kernelOptionsFromFlags(values));
 }
 
 /** Reads a JSON object from a file (or `-` for stdin), with errors that name the file. */

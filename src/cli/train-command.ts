@@ -5,16 +5,18 @@ import { ARMS, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
 import { DEMO_DEFAULTS, runDemo } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
+import { KERNEL_FLAGS, kernelOptionsFromFlags } from "./kernel-flags.js";
 
-export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--bundle PATH] [--rules PATH...] [--json] [--eval-window N] [--no-progress]
+export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
   (ungoverned) and once enforcing (governed), on the same seed; prints the comparison and writes a run folder.
   --episodes N     training episodes per arm (default ${DEMO_DEFAULTS.episodes})
   --seed S         integer seed of tasks, exploration and tie-breaks (default ${DEMO_DEFAULTS.seed})
   --arms LIST      comma-separated subset of ${ARMS.join(",")} (default both)
   --out DIR        run folder (default runs/<seed>): summary.json, timing.json, audit-<arm>.jsonl, spans-<arm>.json, report.html
-  --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
-  --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
+  --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library (--no-bundle: none)
+  --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules (--no-rules: none)
+  --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
   --no-progress    no progress bar or progress lines on stderr`;
@@ -57,8 +59,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       seed: { type: "string" },
       arms: { type: "string" },
       out: { type: "string" },
-      bundle: { type: "string" },
-      rules: { type: "string", multiple: true },
+      ...KERNEL_FLAGS,
       json: { type: "boolean" },
       "eval-window": { type: "string" },
       "no-progress": { type: "boolean" },
@@ -77,8 +78,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     arms,
     evalWindow,
     outDir,
-    ...(values.bundle !== undefined ? { bundle: values.bundle } : {}),
-    ...(values.rules !== undefined ? { rules: values.rules } : {}),
+    kernelOptions: kernelOptionsFromFlags(values),
     ...(onEpisode ? { onEpisode } : {}),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);

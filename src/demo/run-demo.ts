@@ -23,8 +23,8 @@ export interface DemoOptions {
   readonly evalRepeats?: number;
   /** Run folder; nothing is written when absent. */
   readonly outDir?: string;
-  readonly bundle?: string;
-  readonly rules?: readonly string[];
+  /** How each arm's kernel is built (bundle, rules, data…); the default library when absent. */
+  readonly kernelOptions?: PolicyKernelOptions;
   readonly agentConfig?: AgentConfig;
   readonly rewardConfig?: RewardConfigInput;
   readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
@@ -75,10 +75,7 @@ export interface DemoRun {
 export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const started = performance.now();
   const world = await createWorld();
-  const kernelOptions: PolicyKernelOptions = {
-    ...(options.bundle !== undefined ? { bundle: options.bundle } : {}),
-    ...(options.rules !== undefined ? { rules: [...options.rules] } : {}),
-  };
+  const kernelOptions: PolicyKernelOptions = options.kernelOptions ?? {};
   const evalKernel = await createPolicyKernel(kernelOptions);
   const agentConfig = options.agentConfig ?? DEFAULT_AGENT_CONFIG;
   const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});

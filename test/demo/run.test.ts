@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,22 @@ describe("train command: clear errors for bad values", () => {
     const error = await trainCommand(argv).catch((e: unknown) => e);
     expect(isPolicyKernelError(error, "invalid_input")).toBe(true);
     expect(String((error as Error).message)).toMatch(message);
+  });
+
+  it("takes the kernel flags eval takes (--data reaches the policies)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-train-data-"));
+    const data = join(dir, "data.json");
+    writeFileSync(data, JSON.stringify({ policy_kernel: { config: { cost: { max_cost_usd: 0 } } } }));
+    const write = process.stdout.write;
+    let out = "";
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    try {
+      expect(await trainCommand(["--episodes", "5", "--arms", "governed", "--no-progress", "--json", "--out", dir, "--data", data])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const summary = JSON.parse(out) as { arms: { governed: { training: { violationsByPolicy: Record<string, number> } } } };
+    expect(summary.arms.governed.training.violationsByPolicy["cost"]).toBeGreaterThan(0);
   });
 
   it("rejects an unknown option", async () => {
