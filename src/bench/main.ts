@@ -1,9 +1,11 @@
 // `make bench`: every row on the same corpus in one run, then cold start and 1M-decision memory
 // in child processes. Prints the table and writes bench/results.json.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../audit/atomic-write.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
 import { findPackageRoot } from "../kernel/defaults.js";
 import { DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
@@ -16,24 +18,36 @@ import { inProcessRows, type Row } from "./rows.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
 import { errorMessage } from "../errors.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
-};
-const quick = args.includes("--quick");
-const opaBinary = flag("--opa") || process.env["OPA"] || undefined;
-const decisions = Number(flag("--decisions") ?? (quick ? 100_000 : 1_000_000));
-const out = flag("--out") ?? join(findPackageRoot(), "bench", "results.json");
-const rounds = flag("--rounds");
-const options: MeasureOptions = {
-  ...(quick ? { warmupMs: 200, sampleMs: 400, throughputMs: 300, rounds: 3 } : {}),
-  ...(rounds === undefined ? {} : { rounds: Number(rounds) }),
-};
-if (options.rounds !== undefined && !(Number.isInteger(options.rounds) && options.rounds >= 1)) {
-  console.error(`bench: --rounds ${rounds}: expected an integer >= 1`);
+let flags: { quick?: boolean; opa?: string; decisions?: string; out?: string; rounds?: string };
+try {
+  // strict: a mistyped flag is an error, not silently the default.
+  flags = parseArgs({
+    options: { quick: { type: "boolean" }, opa: { type: "string" }, decisions: { type: "string" }, out: { type: "string" }, rounds: { type: "string" } },
+    strict: true,
+  }).values;
+} catch (error) {
+  console.error(`bench: ${errorMessage(error)} (flags: --quick, --opa PATH, --decisions N, --out FILE, --rounds N)`);
   process.exit(2);
 }
+
+/** A whole number >= 1 from a flag, or exit 2 naming the flag. */
+function positiveInt(raw: string | undefined, flag: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) {
+    console.error(`bench: ${flag} ${JSON.stringify(raw)}: expected a whole number >= 1`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
+const quick = flags.quick === true;
+const opaBinary = flags.opa || process.env["OPA"] || undefined;
+const decisions = positiveInt(flags.decisions, "--decisions", quick ? 100_000 : 1_000_000);
+const out = flags.out ?? join(findPackageRoot(), "bench", "results.json");
+const options: MeasureOptions = {
+  ...(quick ? { warmupMs: 200, sampleMs: 400, throughputMs: 300 } : {}),
+  rounds: positiveInt(flags.rounds, "--rounds", quick ? 3 : DEFAULT_ROUNDS),
+};
 const here = dirname(fileURLToPath(import.meta.url));
 
 function child(script: string, extra: readonly string[] = []): Record<string, unknown> {
@@ -84,7 +98,7 @@ let goRow: Row;
 if (!opaBinary) goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: "no opa binary (scripts/ensure-opa.sh needs Go to install it)" };
 else {
   try {
-    const go = opaGoBench(opaBinary, join(findPackageRoot(), "rego"), `data.${DEFAULT_ENTRYPOINT.replaceAll("/", ".")}`, goInputs);
+    const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), `data.${DEFAULT_ENTRYPOINT.replaceAll("/", ".")}`, goInputs);
     goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
   } catch (error) {
     goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: errorMessage(error).split("\n")[0] ?? "failed" };
@@ -131,6 +145,6 @@ const targets: TargetCheck[] = [
 const table = markdownTable(rows);
 console.log(`\n${machineLine(machine)}\n\n${table}\n\n${markdownTargets(targets)}`);
 mkdirSync(dirname(out), { recursive: true });
-const results = { machine, quick, rounds: options.rounds ?? DEFAULT_ROUNDS, corpus: { ...corpusStats, kinds: [...kinds] }, rows, opaGoInputs: goInputs.length, coldStart: cold, memory: { ...memory, rssGrowthMb }, targets, table };
-writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+const results = { machine, quick, rounds: options.rounds, corpus: { ...corpusStats, kinds: [...kinds] }, rows, opaGoInputs: goInputs.length, coldStart: cold, memory: { ...memory, rssGrowthMb }, targets, table };
+await writeFileAtomic(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${out}`);

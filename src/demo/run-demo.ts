@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { writeFileAtomic } from "../audit/atomic-write.js";
 import { join } from "node:path";
 import { readJsonl, verifyEntries } from "../audit/flight-recorder.js";
 import type { Seed } from "../env/rng.js";
@@ -166,7 +167,8 @@ async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun
     if (!check.valid) throw new Error(`audit trail ${path} does not verify: ${check.message}`);
     await r.emitter.exportToFile(join(dir, `spans-${r.arm}.json`));
   }
-  await writeFile(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFile(join(dir, "timing.json"), `${JSON.stringify(timing, null, 2)}\n`);
-  await writeFile(join(dir, "report.html"), renderReport(summary));
+  // The same atomic writer as the audit and span files: no torn file, never through a planted link.
+  await writeFileAtomic(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(dir, "timing.json"), `${JSON.stringify(timing, null, 2)}\n`);
+  await writeFileAtomic(join(dir, "report.html"), renderReport(summary));
 }

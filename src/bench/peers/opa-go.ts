@@ -21,10 +21,10 @@ interface OpaBenchJson {
 /**
  * Runs OPA's Go evaluator (`opa bench`, its own process, Go's benchmark loop) on the Rego and
  * data.json the bundle is built from (`rego/`, tests ignored) with each input, querying the same
- * aggregate entrypoint as the Wasm. (`-b` on the bundle would pick its policy.wasm.)
+ * aggregate entrypoint as the Wasm. (`-b` on the bundle would pick its policy.wasm.) `version` is
+ * the one describeMachine already read from `opa version`.
  */
-export function opaGoBench(opa: string, regoDir: string, query: string, inputs: readonly PolicyInput[]): OpaGoResult {
-  const version = /Version: (\S+)/.exec(execFileSync(opa, ["version"], { encoding: "utf8" }))?.[1] ?? "unknown";
+export function opaGoBench(opa: string, version: string, regoDir: string, query: string, inputs: readonly PolicyInput[]): OpaGoResult {
   const dir = mkdtempSync(join(tmpdir(), "opa-bench-"));
   try {
     const nsPerOp: number[] = [];
