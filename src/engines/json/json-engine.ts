@@ -137,15 +137,6 @@ class TrackedRule extends Rule {
   }
 }
 
-/** Whether a condition tree reads one of the custom facts (those always run on json-rules-engine). */
-function usesCustomFact(node: unknown, names: readonly string[]): boolean {
-  if (node === null || typeof node !== "object") return false;
-  if (Array.isArray(node)) return node.some((child) => usesCustomFact(child, names));
-  const record = node as Record<string, unknown>;
-  if (typeof record.fact === "string" && names.includes(record.fact)) return true;
-  return ["all", "any", "not", "value"].some((key) => Object.hasOwn(record, key) && usesCustomFact(record[key], names));
-}
-
 /** Rewrites `{condition: name}` into the named condition, as json-rules-engine's realize() would at run time. */
 function expandReferences(node: JsonCondition, named: Readonly<Record<string, JsonCondition>>): JsonCondition {
   if ("condition" in node) {
@@ -259,7 +250,8 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
         ruleName: rule.name,
         finding: rule.event.params,
         properties: { name: key, priority, conditions, event: { type: "violation", params: { ...rule.event.params } } },
-        compiled: options.fastPath === false || usesCustomFact(expanded, customFactNames) ? undefined : compileCondition(expanded, config),
+        // compileCondition itself declines trees that read a custom fact (it only knows the input facts and config).
+        compiled: options.fastPath === false ? undefined : compileCondition(expanded, config),
       });
     }
   }
