@@ -364,18 +364,8 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
   const evaluateSync = (input: PolicyInput): readonly PolicyFinding[] | undefined => {
     if (slowRules.length > 0) return undefined;
     if (closed) throw closedError();
-    const findings: PolicyFinding[] = [];
-    for (let i = 0; i < fastRules.length; i++) {
-      const rule = fastRules[i]!;
-      let fired: boolean;
-      try {
-        fired = (rule.compiled as CompiledCondition)(input);
-      } catch (error) {
-        return report([{ failure: { rule, error } }]);
-      }
-      if (fired) findings.push({ ...rule.finding });
-    }
-    return findings;
+    const outcome = runFast(input);
+    return "failure" in outcome ? report([outcome]) : outcome.fired.map((rule) => ({ ...rule.finding }));
   };
 
   const evaluate = async (input: PolicyInput): Promise<readonly PolicyFinding[]> => {
