@@ -17,7 +17,7 @@ export const ARMS = ["ungoverned", "governed"] as const;
 export type ArmName = (typeof ARMS)[number];
 
 /** Which enforcement each arm uses: the ungoverned arm's kernel only observes. */
-export const ARM_ENFORCEMENT: Readonly<Record<ArmName, Enforcement>> = { ungoverned: "observe", governed: "enforce" };
+const ARM_ENFORCEMENT: Readonly<Record<ArmName, Enforcement>> = { ungoverned: "observe", governed: "enforce" };
 
 /** Audit entries without an event time get this fixed time, so the trail replays byte for byte. */
 const RECORDER_EPOCH = new Date("2026-01-05T00:00:00Z");

@@ -16,14 +16,13 @@ import type { World } from "./world.js";
 export const TASK_REWARD = 10;
 /** Attempts per episode: a refused action leaves room to try another. */
 export const MAX_STEPS = 3;
-export const AGENT_ID = "sql-agent";
+const AGENT_ID = "sql-agent";
 
 /** The environment's observation: the task and this episode's own copy of the database. */
 export interface EpisodeState {
   readonly task: Task;
   readonly db: Database;
   candidate: Candidate | null;
-  execution: Execution | null;
   grade: Grade | null;
 }
 
@@ -88,11 +87,10 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       const index = typeof forced === "number" ? forced : rng.int(world.tasks.length);
       const task = world.tasks[index];
       if (!task) throw new Error(`no task ${index}`);
-      return { task, db: openDatabase(world.SQL, world.pristine), candidate: null, execution: null, grade: null };
+      return { task, db: openDatabase(world.SQL, world.pristine), candidate: null, grade: null };
     },
     executor: (state, action) => {
       const execution = executeAction(state.db, action.action);
-      state.execution = execution;
       const reference = world.references.get(state.task.id);
       if (!reference) throw new Error(`no reference for ${state.task.id}`);
       state.grade = grade(state.db, state.task, reference, world.pristineState, world.personal, execution);
@@ -100,7 +98,7 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       return { result: { execution }, success: state.grade.goalReached, done: true };
     },
     rewardFn: (state, _action, outcome) => {
-      const success = outcome.executed && state.grade?.goalReached === true;
+      const success = outcome.success; // the executor's: an executed action whose grade reached the goal
       const base = (success ? TASK_REWARD : 0) - (state.candidate?.effort ?? 0);
       return reward.reward({ success, violations: [...outcome.decision.violations], base });
     },

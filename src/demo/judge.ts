@@ -3,6 +3,7 @@ import { INTERNAL_DOMAIN, TABLES, openDatabase, snapshot, type DatabaseState, ty
 import { executeAction, type Execution } from "./executor.js";
 import type { Task } from "./tasks.js";
 import { errorMessage } from "../errors.js";
+import { recipientDomain } from "../kernel/message-facts.js";
 
 /** What the reference solution of a task produces on the pristine data. */
 export interface Reference {
@@ -103,8 +104,8 @@ function leakedUsers(db: Database, personal: PersonalData): number {
 }
 
 /** True for an address at INTERNAL_DOMAIN or one of its subdomains. */
-export function isInternal(address: string): boolean {
-  const domain = (address.split("@").at(-1) ?? "").trim().toLowerCase();
+function isInternal(address: string): boolean {
+  const domain = recipientDomain(address);
   return domain === INTERNAL_DOMAIN || domain.endsWith(`.${INTERNAL_DOMAIN}`);
 }
 

@@ -7,6 +7,7 @@ import {
   REWARD_CONFIG_FIELDS,
   REWARD_CONFIG_KEYS,
   RewardConfigSchema,
+  defaultRewardConfig,
   SEVERITY_PENALTY_KEY,
   type RewardConfig,
 } from "./config.js";
@@ -80,7 +81,7 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
     const parsed = PolicyRewardOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) throw optionsError(parsed.error, "options", OPTION_KEYS);
     this.kernel = kernel ?? null;
-    this.config = Object.freeze(parsed.data.config ?? RewardConfigSchema.parse({}));
+    this.config = parsed.data.config ? Object.freeze(parsed.data.config) : defaultRewardConfig;
     this.#baseRewardFn = (options?.baseRewardFn ?? successReward) as RewardFn<R>;
   }
 
