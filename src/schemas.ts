@@ -63,9 +63,13 @@ export type ActionBody =
   | z.infer<typeof TransactionActionSchema>
   | z.infer<typeof OtherActionSchema>;
 
+const ContextNowSchema = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" });
+/** The pattern `context.now` must match: zod's own, so a hand-written check cannot drift from the schema. */
+export const CONTEXT_NOW_PATTERN: RegExp = ContextNowSchema._zod.def.pattern ?? /(?!)/;
+
 /** Context fields the default policies read; anything else passes through untouched. */
 export const ActionContextSchema = z.looseObject({
-  now: z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" }).optional(),
+  now: ContextNowSchema.optional(),
   role: z.string().optional(),
   costUsd: z.number().finite().nonnegative().optional(),
   spentUsd: z.number().finite().nonnegative().optional(),

@@ -10,6 +10,7 @@ import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import type { KernelAuditSink } from "./audit-sink.js";
+import { readAction } from "./action-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
@@ -117,16 +118,21 @@ class Kernel implements PolicyKernel {
 
   /** The decision, synchronously unless an engine can only answer with a promise. */
   private decide(raw: unknown, options: EvaluateOptions): Decision | Promise<Decision> {
-    const parsed = ActionSchema.safeParse(options.now === undefined ? raw : withNow(raw, options.now));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issuePath(issue?.path ?? []);
-      const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
-      const decision = buildDecision([violation], this.provenance);
-      this.audit(describeRaw(raw), decision);
-      return decision;
+    const candidate = options.now === undefined ? raw : withNow(raw, options.now);
+    // The hand-written check takes the common case; zod decides the rest and names the field.
+    let action = readAction(candidate);
+    if (action === undefined) {
+      const parsed = ActionSchema.safeParse(candidate);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issuePath(issue?.path ?? []);
+        const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
+        const decision = buildDecision([violation], this.provenance);
+        this.audit(describeRaw(raw), decision);
+        return decision;
+      }
+      action = parsed.data;
     }
-    const action = parsed.data;
     const violations: Violation[] = [];
     if (this.closed) {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
