@@ -16,7 +16,9 @@ configured(name) if is_object(data.policy_kernel.config[name])
 
 # Fail closed: a policy that reads data.policy_kernel.config.<name> declares
 # needs_config := true. If a setData call replaced the bundle data without that
-# object, the policy would silently find nothing, so block instead.
+# object, the policy would silently find nothing, so block instead. The rules
+# below test the config first: it is nearly always there, and then the body
+# stops before evaluating (and memoizing) needs_config, about 9% of a decision.
 missing_config(name) := {
 	"policy": "kernel",
 	"rule": "missing_config",
@@ -31,9 +33,9 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("business_hours")
 	not disabled("business_hours")
 	data.policies.business_hours.needs_config == true
-	not configured("business_hours")
 	v := missing_config("business_hours")
 }
 
@@ -43,9 +45,9 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("cost")
 	not disabled("cost")
 	data.policies.cost.needs_config == true
-	not configured("cost")
 	v := missing_config("cost")
 }
 
@@ -55,9 +57,9 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("pii")
 	not disabled("pii")
 	data.policies.pii.needs_config == true
-	not configured("pii")
 	v := missing_config("pii")
 }
 
@@ -67,9 +69,9 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("sql")
 	not disabled("sql")
 	data.policies.sql.needs_config == true
-	not configured("sql")
 	v := missing_config("sql")
 }
 
@@ -79,9 +81,9 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("tools")
 	not disabled("tools")
 	data.policies.tools.needs_config == true
-	not configured("tools")
 	v := missing_config("tools")
 }
 
@@ -91,8 +93,8 @@ violations contains v if {
 }
 
 violations contains v if {
+	not configured("transactions")
 	not disabled("transactions")
 	data.policies.transactions.needs_config == true
-	not configured("transactions")
 	v := missing_config("transactions")
 }
