@@ -63,9 +63,16 @@ export type ActionBody =
   | z.infer<typeof TransactionActionSchema>
   | z.infer<typeof OtherActionSchema>;
 
+/** The regular expression a zod string format checks, so a hand-written check cannot drift from the schema. */
+export function patternOf(schema: z.ZodStringFormat): RegExp {
+  const pattern = schema._zod.def.pattern;
+  if (!pattern) throw new Error(`zod string format ${schema._zod.def.format} has no pattern`);
+  return pattern;
+}
+
 const ContextNowSchema = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" });
-/** The pattern `context.now` must match: zod's own, so a hand-written check cannot drift from the schema. */
-export const CONTEXT_NOW_PATTERN: RegExp = ContextNowSchema._zod.def.pattern ?? /(?!)/;
+/** The pattern `context.now` must match. */
+export const CONTEXT_NOW_PATTERN: RegExp = patternOf(ContextNowSchema);
 
 /** Context fields the default policies read; anything else passes through untouched. */
 export const ActionContextSchema = z.looseObject({

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../src/canonical-json.js";
+import { createHash } from "node:crypto";
+import { canonicalJson, sha256Hex } from "../src/canonical-json.js";
 
 /** The implementation before the audit-path speed-up, kept as the reference. */
 function reference(value: unknown): string {
@@ -56,6 +57,20 @@ describe("canonicalJson", () => {
         expect(outcome(canonicalJson, value)).toBe(outcome(reference, value));
       }),
       { numRuns: 20_000, seed: 7 },
+    );
+  });
+});
+
+describe("sha256Hex", () => {
+  it("gives the standard digest of text (as UTF-8) and of bytes", () => {
+    // FIPS 180-2 test vector for "abc".
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex(new Uint8Array([0x61, 0x62, 0x63]))).toBe(sha256Hex("abc"));
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme" }), (text) => {
+        expect(sha256Hex(text)).toBe(createHash("sha256").update(text, "utf8").digest("hex"));
+      }),
+      { numRuns: 2_000, seed: 3 },
     );
   });
 });

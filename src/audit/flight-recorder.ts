@@ -8,6 +8,8 @@ import { DecisionSchema, SignalNameSchema, type Decision } from "../schemas.js";
 import { isErrno, writeFileAtomic } from "./atomic-write.js";
 import { toJsonValue, type JsonValue } from "./json-value.js";
 import { optionsError } from "../options.js";
+import { patternOf } from "../schemas.js";
+import { isPlainObject } from "../values.js";
 
 // ---------------------------------------------------------------- entry schemas
 
@@ -87,6 +89,8 @@ export type ToolCallEntry = z.infer<typeof ToolCallEntrySchema>;
 export type EntryType = FlightRecorderEntry["type"];
 export const ENTRY_TYPES: readonly EntryType[] = ["policy_check", "signal", "tool_call"];
 
+const RecordNowSchema = z.iso.datetime({ offset: true });
+
 /** What the runner or environment reports for one executed tool call or action. */
 export const ToolCallRecordSchema = z.strictObject({
   agentId: z.string().min(1),
@@ -97,11 +101,47 @@ export const ToolCallRecordSchema = z.strictObject({
   error: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
   /** Logical start time of the call; the recorder's clock when absent. */
-  now: z.union([z.iso.datetime({ offset: true }), z.date()]).nullable().optional(),
+  now: z.union([RecordNowSchema, z.date()]).nullable().optional(),
   bundleRevision: z.string().nullable().optional(),
   metadata: EntryMetadataSchema.optional(),
 });
 export type ToolCallRecord = z.input<typeof ToolCallRecordSchema>;
+
+const TOOL_CALL_RECORD_KEYS: ReadonlySet<string> = new Set(Object.keys(ToolCallRecordSchema.shape));
+const RECORD_NOW_PATTERN = patternOf(RecordNowSchema);
+
+/**
+ * ToolCallRecordSchema's acceptance without zod, for the common case: never true for a value the
+ * schema rejects (a property test holds it). zod's output is the input itself for an accepted
+ * record (no defaults or transforms), so the record can be used as it is.
+ */
+export function isToolCallRecord(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) if (!TOOL_CALL_RECORD_KEYS.has(key)) return false;
+  const { agentId, tool, error, durationMs, now, bundleRevision, metadata } = value;
+  return (
+    typeof agentId === "string" &&
+    agentId.length > 0 &&
+    typeof tool === "string" &&
+    tool.length > 0 &&
+    (error === undefined || typeof error === "string") &&
+    (durationMs === undefined || (typeof durationMs === "number" && Number.isFinite(durationMs) && durationMs >= 0)) &&
+    (now === undefined || now === null || (typeof now === "string" ? RECORD_NOW_PATTERN.test(now) : now instanceof Date && !Number.isNaN(now.getTime()))) &&
+    (bundleRevision === undefined || bundleRevision === null || typeof bundleRevision === "string") &&
+    (metadata === undefined || isEntryMetadata(metadata))
+  );
+}
+
+/** EntryMetadataSchema's check. */
+function isEntryMetadata(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const member = value[key];
+    if (!(typeof member === "string" || typeof member === "boolean" || (typeof member === "number" && Number.isFinite(member)))) return false;
+  }
+  return true;
+}
 
 // ---------------------------------------------------------------- hashing and verification
 
@@ -272,9 +312,13 @@ export class FlightRecorder implements KernelAuditSink {
 
   /** Records one executed tool call or action; throws PolicyKernelError "invalid_input" on a malformed record. */
   recordToolCall(record: ToolCallRecord): ToolCallEntry {
-    const parsed = ToolCallRecordSchema.safeParse(record);
-    if (!parsed.success) throw optionsError(parsed.error, "", ToolCallRecordSchema, "invalid_input");
-    const input = parsed.data;
+    // Every executed step lands here: the hand-written check takes the common case, zod the rest.
+    let input = record as z.output<typeof ToolCallRecordSchema>;
+    if (!isToolCallRecord(record)) {
+      const parsed = ToolCallRecordSchema.safeParse(record);
+      if (!parsed.success) throw optionsError(parsed.error, "", ToolCallRecordSchema, "invalid_input");
+      input = parsed.data;
+    }
     const body: Omit<ToolCallEntry, "seq" | "chainId" | "timestamp" | "prevHash" | "hash"> = {
       type: "tool_call",
       agentId: input.agentId,
@@ -394,12 +438,24 @@ function kernelEventBody(event: KernelAuditEvent): EntryBody {
   }
 }
 
+// A step records its decision, signals and execution with the same `now` string: remember the
+// last conversion (about 1 µs each).
+let lastNowText: string | undefined;
+let lastNowIso: string | null = null;
+
 // Normalised to UTC with milliseconds so every entry has the same sortable timestamp form.
 function toIsoTimestamp(value: unknown): string | null {
-  let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === "string") ms = Date.parse(value);
-  else return null;
+  if (typeof value === "string") {
+    if (value !== lastNowText) {
+      lastNowIso = isoOf(Date.parse(value));
+      lastNowText = value;
+    }
+    return lastNowIso;
+  }
+  return value instanceof Date ? isoOf(value.getTime()) : null;
+}
+
+function isoOf(ms: number): string | null {
   if (!Number.isFinite(ms)) return null;
   const iso = new Date(ms).toISOString();
   // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
