@@ -6,7 +6,7 @@ import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
 import { DecisionSchema, SignalNameSchema, type Decision } from "../schemas.js";
 import { isErrno, writeFileAtomic } from "./atomic-write.js";
-import { toJsonValue, type JsonValue } from "./json-value.js";
+import { toJsonCopy, type JsonValue } from "./json-value.js";
 import { optionsError } from "../options.js";
 import { patternOf } from "../schemas.js";
 import { isPlainObject } from "../values.js";
@@ -302,8 +302,9 @@ export class FlightRecorder implements KernelAuditSink {
         });
         return;
       }
-      const body = kernelEventBody(event);
-      this.#append(body, event.now);
+      const copies = new Copier();
+      const body = kernelEventBody(event, copies);
+      this.#append(body, event.now, copies.stringifyCanonically);
     } catch (error) {
       this.#dropped++;
       this.#report(error);
@@ -319,18 +320,19 @@ export class FlightRecorder implements KernelAuditSink {
       if (!parsed.success) throw optionsError(parsed.error, "", ToolCallRecordSchema, "invalid_input");
       input = parsed.data;
     }
+    const copies = new Copier();
     const body: Omit<ToolCallEntry, "seq" | "chainId" | "timestamp" | "prevHash" | "hash"> = {
       type: "tool_call",
       agentId: input.agentId,
       bundleRevision: input.bundleRevision ?? null,
       tool: input.tool,
-      args: toJsonValue(input.args ?? {}),
-      ...(input.result === undefined ? {} : { result: toJsonValue(input.result) }),
+      args: copies.copy(input.args ?? {}),
+      ...(input.result === undefined ? {} : { result: copies.copy(input.result) }),
       ...(input.error === undefined ? {} : { error: input.error }),
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-      ...(input.metadata === undefined ? {} : { metadata: toJsonValue(input.metadata) as EntryMetadata }),
+      ...(input.metadata === undefined ? {} : { metadata: copies.copy(input.metadata) as EntryMetadata }),
     };
-    return this.#append(body, input.now ?? null) as ToolCallEntry;
+    return this.#append(body, input.now ?? null, copies.stringifyCanonically) as ToolCallEntry;
   }
 
   /** A snapshot of all entries, oldest first. */
@@ -370,7 +372,8 @@ export class FlightRecorder implements KernelAuditSink {
     return count;
   }
 
-  #append(body: EntryBody, now: unknown): FlightRecorderEntry {
+  /** `stringifiable`: every member of `body` is a primitive or a Copier copy that stringifies canonically. */
+  #append(body: EntryBody, now: unknown, stringifiable: boolean): FlightRecorderEntry {
     const unsigned = {
       seq: this.#entries.length,
       chainId: this.#chainId,
@@ -378,7 +381,7 @@ export class FlightRecorder implements KernelAuditSink {
       ...body,
       prevHash: this.head,
     };
-    const entry = Object.freeze({ ...unsigned, hash: sha256Hex(canonicalJson(unsigned)) }) as FlightRecorderEntry;
+    const entry = Object.freeze({ ...unsigned, hash: stringifiable ? hashSorted(unsigned) : sha256Hex(canonicalJson(unsigned)) }) as FlightRecorderEntry;
     this.#entries.push(entry);
     for (const listener of this.#listeners) {
       try {
@@ -407,17 +410,38 @@ export class FlightRecorder implements KernelAuditSink {
   }
 }
 
-function kernelEventBody(event: KernelAuditEvent): EntryBody {
+/** Deep JSON-safe copies for one entry, noting whether all of them stringify canonically. */
+class Copier {
+  stringifyCanonically = true;
+
+  copy(value: unknown): JsonValue {
+    const copy = toJsonCopy(value);
+    if (!copy.stringifiesCanonically) this.stringifyCanonically = false;
+    return copy.value;
+  }
+}
+
+/**
+ * computeEntryHash for an entry whose members are primitives and toJsonCopy copies (keys already
+ * in canonical order): the native JSON.stringify of the members in sorted order gives the same bytes.
+ */
+function hashSorted(unsigned: Readonly<Record<string, unknown>>): string {
+  const ordered: Record<string, unknown> = {};
+  for (const key of Object.keys(unsigned).sort()) ordered[key] = unsigned[key];
+  return sha256Hex(JSON.stringify(ordered));
+}
+
+function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
   switch (event.type) {
     case "policy_check": {
       // A JSON copy of a Decision is a Decision: every field of the schema is plain JSON.
-      const decision = toJsonValue(event.decision) as unknown as Decision;
+      const decision = copies.copy(event.decision) as unknown as Decision;
       const revision = decision.provenance?.bundleRevision;
       return {
         type: "policy_check",
         agentId: String(event.agentId),
         bundleRevision: typeof revision === "string" ? revision : null,
-        action: toJsonValue(event.action) as PolicyCheckEntry["action"],
+        action: copies.copy(event.action) as PolicyCheckEntry["action"],
         decision,
       };
     }

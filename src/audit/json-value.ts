@@ -12,14 +12,34 @@ const MAX_DEPTH = 64;
  * where JSON has an answer (undefined/functions/symbols dropped from objects and null in
  * arrays, non-finite numbers null, `toJSON` honoured) and otherwise records what it saw
  * (bigint as its decimal string, a cycle as "[Circular]", a throwing getter as "[Unreadable]")
- * so an audit entry can always be written and hashed.
+ * so an audit entry can always be written and hashed. Object keys come out in code-unit order.
  */
 export function toJsonValue(value: unknown): JsonValue {
-  return convert(value, new Set<object>(), 0) ?? null;
+  return toJsonCopy(value).value;
 }
 
+/**
+ * toJsonValue, and whether JSON.stringify of the copy is its canonical JSON: copies keep object
+ * keys in code-unit order, so it is unless some object key is an array index ("0", "12"), which
+ * JS objects list first whatever the insertion order. The recorder then hashes entries with the
+ * native encoder instead of canonicalJson (the largest cost of an audit entry).
+ */
+export function toJsonCopy(value: unknown): { readonly value: JsonValue; readonly stringifiesCanonically: boolean } {
+  const walk: Walk = { ancestors: new Set<object>(), indexKeys: false };
+  const copy = convert(value, walk, 0) ?? null;
+  return { value: copy, stringifiesCanonically: !walk.indexKeys };
+}
+
+interface Walk {
+  readonly ancestors: Set<object>;
+  /** Set when an object key is an array index, which defeats insertion order. */
+  indexKeys: boolean;
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
 // `undefined` means "no JSON form": the caller drops the member or writes null.
-function convert(value: unknown, ancestors: Set<object>, depth: number): JsonValue | undefined {
+function convert(value: unknown, walk: Walk, depth: number): JsonValue | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -37,6 +57,7 @@ function convert(value: unknown, ancestors: Set<object>, depth: number): JsonVal
   }
   if (value === null) return null;
   const object = value as object;
+  const ancestors = walk.ancestors;
   if (ancestors.has(object)) return "[Circular]";
   if (depth >= MAX_DEPTH) return "[MaxDepth]";
   ancestors.add(object);
@@ -44,18 +65,21 @@ function convert(value: unknown, ancestors: Set<object>, depth: number): JsonVal
     const toJson = readMember(object, "toJSON");
     if (typeof toJson === "function") {
       const replaced: unknown = callSafely(toJson as (this: unknown, key: string) => unknown, object);
-      return convert(replaced, ancestors, depth + 1);
+      return convert(replaced, walk, depth + 1);
     }
     if (Array.isArray(object)) {
       const items: JsonValue[] = [];
-      for (let i = 0; i < object.length; i++) items.push(convert(readMember(object, i), ancestors, depth + 1) ?? null);
+      for (let i = 0; i < object.length; i++) items.push(convert(readMember(object, i), walk, depth + 1) ?? null);
       Object.freeze(items);
       return items;
     }
     const out: Record<string, JsonValue> = {};
-    for (const key of Object.keys(object)) {
-      const member = convert(readMember(object, key), ancestors, depth + 1);
+    const keys = Object.keys(object);
+    if (keys.length > 1) keys.sort(); // code-unit order, as canonicalJson writes them
+    for (const key of keys) {
+      const member = convert(readMember(object, key), walk, depth + 1);
       if (member === undefined) continue;
+      if (!walk.indexKeys && ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1) walk.indexKeys = true;
       // Assigning "__proto__" would set the prototype instead of adding a member.
       if (key === "__proto__") Object.defineProperty(out, key, { value: member, enumerable: true, writable: true, configurable: true });
       else out[key] = member;
