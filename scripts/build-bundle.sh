@@ -59,12 +59,31 @@ revision="rego-$(
   for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
 )"
 
+entrypoint="kernel/violations"
+opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
+  "$opa" build -t wasm -e "$entrypoint" \
+    --capabilities "$caps" \
+    --revision "$revision" \
+    --ignore '*_test.rego' \
+    -o "$1" rego/
+}
+
+# Two passes: the first build's modules (opa build reformats them) are hashed into the input
+# projection (scripts/input-projection.mjs), which the final build carries in its data.json.
+opa_build "$tmp/first.tar.gz"
+mkdir -p "$tmp/first" "$tmp/src/rego"
+tar -xzf "$tmp/first.tar.gz" -C "$tmp/first" 2>/dev/null
+for f in $sources; do [ "$(basename "$f")" = data.json ] || cp "$f" "$tmp/src/rego/"; done
+node scripts/input-projection.mjs --opa "$opa" --src rego --entrypoint "$entrypoint" \
+  --modules "$tmp/first" --data-in rego/data.json --data-out "$tmp/src/rego/data.json"
 built="$tmp/bundle.tar.gz"
-"$opa" build -t wasm -e kernel/violations \
-  --capabilities "$caps" \
-  --revision "$revision" \
-  --ignore '*_test.rego' \
-  -o "$built" rego/
+(cd "$tmp/src" && opa_build "$built")
+mkdir -p "$tmp/final" && tar -xzf "$built" -C "$tmp/final" 2>/dev/null
+if ! diff -r -x data.json "$tmp/first" "$tmp/final" >/dev/null; then
+  echo "build-bundle: the final build differs from the first beyond data.json; the input projection would not match" >&2
+  diff -r -x data.json "$tmp/first" "$tmp/final" >&2 || true
+  exit 1
+fi
 
 # Belt and braces: the bundle must hold the Wasm, the data and no tests.
 listing="$(tar -tzPf "$built")" # -P: list names as stored, without a warning per leading "/"

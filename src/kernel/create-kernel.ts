@@ -76,6 +76,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   if (bundle) {
     const engine = await createRegoEngine({ bundle, data, entrypoint: opts.entrypoint ?? DEFAULT_ENTRYPOINT, policyNames: active(regoPolicies) });
     for (const problem of engine.diagnostics) logger.error({ bundle: bundle.location }, problem);
+    if (engine.projectionNote) logger.warn({ bundle: bundle.location }, engine.projectionNote);
     engines.push(engine);
   }
   const activeRuleSets = specs ? filterRuleSets(ruleSets, new Set(specs.map((s) => s.name))) : ruleSets;

@@ -22,6 +22,8 @@ export interface PolicyBundle {
   readonly data: Record<string, unknown>;
   /** SHA-256 of the archive bytes, or of the bundle files (sorted path + bytes) for a folder. */
   readonly sha256: string;
+  /** SHA-256 of the bundle's Rego modules (hashFiles over the `.rego` files); null when it holds none. */
+  readonly modulesSha256: string | null;
 }
 
 /** Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part. */
@@ -63,7 +65,9 @@ export function parseBundleFiles(files: readonly TarFile[], location: string, sh
       expected: "the policy.wasm that `opa build -t wasm` wrote",
     });
   }
-  return { location, manifest, wasm, data: mergeDataFiles(files, location), sha256 };
+  const modules = files.filter((file) => file.path.endsWith(".rego"));
+  const modulesSha256 = modules.length === 0 ? null : hashFiles([...modules].sort((a, b) => compareCodeUnits(a.path, b.path)));
+  return { location, manifest, wasm, data: mergeDataFiles(files, location), sha256, modulesSha256 };
 }
 
 function parseManifest(bytes: Uint8Array | undefined, location: string): BundleManifest {
@@ -124,6 +128,10 @@ function readFolder(root: string): TarFile[] {
   return files.sort((a, b) => compareCodeUnits(a.path, b.path));
 }
 
+/**
+ * SHA-256 over each file's path, length and bytes, in the given order. scripts/input-projection.mjs
+ * computes the same over a built bundle's modules: keep the two in step.
+ */
 function hashFiles(files: readonly TarFile[]): string {
   const parts: Uint8Array[] = [];
   for (const file of files) parts.push(Buffer.from(`${file.path}\0${file.bytes.length}\0`), file.bytes);

@@ -7,6 +7,7 @@ import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
+import { readInputProjection } from "./input-projection.js";
 import { createWasmEvaluate } from "./wasm-eval.js";
 import { shapeOf } from "../../values.js";
 
@@ -31,6 +32,10 @@ export interface RegoEngineOptions {
 export interface RegoEngine extends PolicyEngine {
   /** Problems found while preparing (missing entrypoint, builtins the host lacks). */
   readonly diagnostics: readonly string[];
+  /** The input paths sent to the Wasm (the bundle's verified input projection); null: the whole input. */
+  readonly inputPaths: readonly (readonly string[])[] | null;
+  /** Why a projection the bundle records is not used; undefined when there is nothing to say. */
+  readonly projectionNote: string | undefined;
 }
 
 /** Loads the bundle's Wasm once and returns an engine that evaluates the aggregate entrypoint. */
@@ -64,15 +69,19 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
 
+  const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint);
+  const project = projection?.project;
   // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate.
-  const fast = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId);
-  const evaluateWasm = fast ?? ((input: PolicyInput) => policy.evaluate(input, entrypointId));
+  const fast = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId, project);
+  const evaluateWasm = fast ?? ((input: PolicyInput) => policy.evaluate(project ? project(input) : input, entrypointId));
   let closed = false;
   return {
     source: "rego",
     policyNames: [...(options.policyNames ?? [])].sort(),
     provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
     diagnostics,
+    inputPaths: projection?.paths ?? null,
+    projectionNote,
     evaluate(input: PolicyInput): PolicyFinding[] {
       if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");
       if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");

@@ -1,0 +1,7 @@
+// Types for the functions tests import from input-projection.mjs.
+interface DepsTerm {
+  readonly type: string;
+  readonly value: unknown;
+}
+export function inputPathsFromDeps(deps: { readonly base?: readonly (readonly DepsTerm[])[] }): string[][] | null;
+export function modulesSha256(dir: string): string;

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Records which input paths a bundle's entrypoint can read, so the kernel sends the Wasm only
+// those (parsing the input JSON is the largest fixed cost of a Wasm evaluation).
+//
+// The paths come from `opa deps`; they are written to data.policy_kernel.input_projection with
+// the entrypoint and the SHA-256 of the Rego modules as `opa build` stored them (it reformats
+// them), which the kernel checks before it trusts the paths. build-bundle.sh runs this between
+// a first build (whose modules it hashes) and the final one.
+//
+//   node scripts/input-projection.mjs --opa OPA --src rego --entrypoint kernel/violations \
+//        --modules DIR --data-in rego/data.json --data-out OUT/data.json
+//     DIR: the first build unpacked (its .rego files are hashed as the kernel hashes them)
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+/**
+ * Input paths from `opa deps --format json` output: each base reference into `input`, cut at
+ * its first non-string term (input.facts[x] reads all of input.facts); paths covered by a
+ * shorter one are dropped. Null when the whole input is read (a bare `input`).
+ */
+export function inputPathsFromDeps(deps) {
+  const refs = (deps.base ?? []).filter((ref) => ref[0]?.type === "var" && ref[0]?.value === "input");
+  const paths = [];
+  for (const ref of refs) {
+    const path = [];
+    for (const term of ref.slice(1)) {
+      if (term.type !== "string") break;
+      path.push(term.value);
+    }
+    if (path.length === 0) return null;
+    paths.push(path);
+  }
+  const key = (path) => JSON.stringify(path);
+  const sorted = [...new Map(paths.map((p) => [key(p), p])).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return sorted.filter((path) => !sorted.some((other) => other.length < path.length && other.every((part, i) => part === path[i])));
+}
+
+/** hashFiles of src/engines/rego/bundle.ts over the `.rego` files of an unpacked bundle. */
+export function modulesSha256(dir) {
+  const files = [];
+  const walk = (folder) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const full = join(folder, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && entry.name.endsWith(".rego")) files.push({ path: `/${relative(dir, full).split(sep).join("/")}`, bytes: readFileSync(full) });
+    }
+  };
+  walk(dir);
+  if (files.length === 0) throw new Error(`${dir}: no .rego modules`);
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(`${file.path}\0${file.bytes.length}\0`).update(file.bytes);
+  return hash.digest("hex");
+}
+
+function main() {
+  const { values } = parseArgs({
+    options: {
+      opa: { type: "string" },
+      src: { type: "string" },
+      entrypoint: { type: "string" },
+      modules: { type: "string" },
+      "data-in": { type: "string" },
+      "data-out": { type: "string" },
+    },
+  });
+  for (const name of ["opa", "src", "entrypoint", "modules", "data-in", "data-out"]) {
+    if (!values[name]) fail(`--${name} is required`);
+  }
+  const query = `data.${values.entrypoint.split("/").join(".")}`;
+  let deps;
+  try {
+    deps = JSON.parse(execFileSync(values.opa, ["deps", "--format", "json", "--ignore", "*_test.rego", "-d", values.src, query], { encoding: "utf8" }));
+  } catch (error) {
+    fail(`opa deps ${query} failed: ${error.message}`);
+  }
+  const paths = inputPathsFromDeps(deps);
+  const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
+  const kernel = (data.policy_kernel ??= {});
+  if (paths === null) delete kernel.input_projection; // the whole input is read: nothing to record
+  else kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
+  const out = values["data-out"];
+  writeFileSync(`${out}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${out}.tmp`, out);
+  const shown = paths === null ? "the whole input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
+  console.error(`input-projection: ${query} reads ${shown}`);
+}
+
+function fail(message) {
+  console.error(`input-projection: ${message}`);
+  process.exit(1);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

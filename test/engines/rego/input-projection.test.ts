@@ -1,0 +1,130 @@
+import fc from "fast-check";
+import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { describe, expect, it } from "vitest";
+import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
+import { compileProjection, readInputProjection } from "../../../src/engines/rego/input-projection.js";
+import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
+import { defaultBundlePath } from "../../../src/kernel/defaults.js";
+import { toPolicyInput } from "../../../src/kernel/enrich.js";
+import { ActionSchema } from "../../../src/schemas.js";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { readTarGz } from "../../../src/engines/rego/tar.js";
+import { inputPathsFromDeps, modulesSha256 } from "../../../scripts/input-projection.mjs";
+import { actionArbitrary } from "../../generators/actions.js";
+
+const bundle = readBundle(defaultBundlePath());
+
+/** The same bundle with a changed input_projection record. */
+function withProjection(source: PolicyBundle, change: (record: Record<string, unknown>) => unknown): PolicyBundle {
+  const kernel = source.data["policy_kernel"] as Record<string, unknown>;
+  const record = structuredClone(kernel["input_projection"]) as Record<string, unknown>;
+  return { ...source, data: { ...source.data, policy_kernel: { ...kernel, input_projection: change(record) } } };
+}
+
+describe("compileProjection", () => {
+  const project = compileProjection([["action"], ["context", "role"], ["facts", "clock", "minute"], ["facts", "sql"]]);
+
+  it("keeps the listed paths whole and drops the rest", () => {
+    const input = {
+      agentId: "a",
+      action: { type: "sql", sql: "SELECT 1", extra: { deep: [1] } },
+      context: { role: "analyst", now: "2026-11-21T10:00:00Z", costUsd: 3 },
+      facts: { clock: { minute: 5, weekday: 2 }, sql: { statements: [{ kind: "SELECT" }] }, writes: false },
+    };
+    expect(project(input)).toEqual({
+      action: input.action,
+      context: { role: "analyst" },
+      facts: { clock: { minute: 5 }, sql: input.facts.sql },
+    });
+  });
+
+  it("leaves missing members missing and sends a non-object whole", () => {
+    expect(project({ action: { type: "x" } })).toEqual({ action: { type: "x" } });
+    expect(project({ context: { now: "t" }, facts: { clock: undefined } })).toEqual({ context: {}, facts: {} });
+    // A policy reading input.context.role of a context that is a string sees the same either way.
+    expect(project({ context: "odd", facts: [1, 2] })).toEqual({ context: "odd", facts: [1, 2] });
+    expect(project("not an object")).toBe("not an object");
+  });
+
+  it("keeps everything for a bare input or a __proto__ path, and a short path covers longer ones", () => {
+    const input = { a: { b: 1, c: 2 }, d: 3 };
+    expect(compileProjection([["a", "b"], []])(input)).toBe(input);
+    expect(compileProjection([["__proto__", "x"]])(input)).toBe(input);
+    expect(compileProjection([["a", "b"], ["a"]])(input)).toEqual({ a: { b: 1, c: 2 } });
+    expect(compileProjection([["a"], ["a", "b"]])(input)).toEqual({ a: { b: 1, c: 2 } });
+  });
+});
+
+describe("inputPathsFromDeps (scripts/input-projection.mjs)", () => {
+  const ref = (...parts: Array<string | { var: string }>) => [
+    { type: "var", value: "input" },
+    ...parts.map((part) => (typeof part === "string" ? { type: "string", value: part } : { type: "var", value: part.var })),
+  ];
+
+  it("cuts each reference at its first variable and drops covered paths", () => {
+    const deps = {
+      base: [ref("facts", "sql", "statements"), ref("facts", { var: "k" }, "x"), ref("action", "type"), ref("action"), [{ type: "var", value: "data" }, { type: "string", value: "x" }]],
+    };
+    expect(inputPathsFromDeps(deps)).toEqual([["action"], ["facts"]]);
+  });
+
+  it("is null when the whole input is read", () => {
+    expect(inputPathsFromDeps({ base: [ref("action"), ref({ var: "k" })] })).toBeNull();
+    expect(inputPathsFromDeps({ base: [ref()] })).toBeNull();
+    expect(inputPathsFromDeps({})).toEqual([]);
+  });
+});
+
+describe("the default bundle's input projection", () => {
+  it("is recorded, verified and used", async () => {
+    const engine = await createRegoEngine({ bundle });
+    expect(engine.projectionNote).toBeUndefined();
+    expect(engine.inputPaths).toContainEqual(["action"]);
+    expect(engine.inputPaths).toContainEqual(["context", "role"]);
+    expect(engine.inputPaths).not.toContainEqual(["agentId"]);
+  });
+
+  it("gives the findings of the whole input, on 3,000 generated actions and odd shapes", async () => {
+    const projected = await createRegoEngine({ bundle });
+    const stock = await loadPolicy(bundle.wasm);
+    stock.setData(bundle.data);
+    const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
+    const inputs = fc.sample(actionArbitrary, { numRuns: 3_000, seed: 31 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+    const odd = [{ ...inputs[0]!, context: "a string" }, { ...inputs[1]!, facts: [] }, { ...inputs[2]!, facts: { sql: { statements: "x" } } }];
+    let blocked = 0;
+    for (const input of [...inputs, ...odd]) {
+      const whole = (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+      const findings = await projected.evaluate(input as never);
+      expect(findings).toEqual(whole);
+      if (findings.length > 0) blocked++;
+    }
+    expect(blocked).toBeGreaterThan(500); // the corpus reaches the policies, not only allows
+  });
+
+  it("records the modules hash the kernel computes (script and kernel hash alike, archive and folder alike)", () => {
+    const recorded = (bundle.data["policy_kernel"] as { input_projection: { modules_sha256: string } }).input_projection.modules_sha256;
+    expect(bundle.modulesSha256).toBe(recorded);
+    const dir = mkdtempSync(join(tmpdir(), "projection-"));
+    try {
+      for (const file of readTarGz(readFileSync(defaultBundlePath()), "default")) {
+        mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+        writeFileSync(join(dir, file.path), file.bytes);
+      }
+      expect(modulesSha256(dir)).toBe(recorded);
+      expect(readBundle(dir).modulesSha256).toBe(recorded);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is not trusted for other modules, another entrypoint or a malformed record", () => {
+    expect(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection).not.toBeNull();
+    const otherModules = { ...bundle, modulesSha256: "f".repeat(64) };
+    expect(readInputProjection(otherModules, DEFAULT_ENTRYPOINT)).toEqual({ projection: null, note: expect.stringMatching(/other Rego modules/) });
+    expect(readInputProjection(bundle, "policies/sql/violations").note).toMatch(/computed for kernel\/violations/);
+    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, paths: "action" })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+    expect(readInputProjection(withProjection(bundle, () => undefined), DEFAULT_ENTRYPOINT)).toEqual({ projection: null });
+  });
+});
