@@ -50,6 +50,15 @@ const options: MeasureOptions = {
 };
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** Fresh processes the cold start is measured in (the median is reported). */
+const COLD_START_PROCESSES = 7;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 function child(script: string, extra: readonly string[] = []): Record<string, unknown> {
   const text = execFileSync(process.execPath, ["--expose-gc", join(here, script), ...extra], { encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(text.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
@@ -107,8 +116,18 @@ else {
 rows.splice(rows.findIndex((r) => r.id === "plain_json_rules_engine"), 0, goRow);
 console.log(goRow.error ? `  OPA Go: not run (${goRow.error})` : `  ${goRow.name}: ${(goRow.nsPerOp! / 1000).toFixed(2)} µs/op`);
 
-const cold = child("cold-start-child.js");
-console.log(`cold start: first createPolicyKernel ${Number(cold["firstMs"]).toFixed(1)} ms, warm median ${Number(cold["warmMedianMs"]).toFixed(1)} ms`);
+// One fresh process is one noisy sample on a shared machine: take the median of several.
+const coldRuns = Array.from({ length: quick ? 3 : COLD_START_PROCESSES }, () => child("cold-start-child.js"));
+const firstMs = coldRuns.map((run) => Number(run["firstMs"])).sort((a, b) => a - b);
+const cold = {
+  processes: coldRuns.length,
+  firstMs: median(firstMs),
+  firstMinMs: firstMs[0],
+  firstMaxMs: firstMs.at(-1),
+  warmMedianMs: median(coldRuns.map((run) => Number(run["warmMedianMs"]))),
+  runs: coldRuns,
+};
+console.log(`cold start: first createPolicyKernel ${cold.firstMs.toFixed(1)} ms (median of ${cold.processes} processes, ${cold.firstMinMs?.toFixed(1)}–${cold.firstMaxMs?.toFixed(1)}), warm median ${cold.warmMedianMs.toFixed(1)} ms`);
 const memory = child("memory-child.js", [String(decisions)]) as {
   decisions: number;
   seconds: number;
@@ -139,7 +158,7 @@ const targets: TargetCheck[] = [
   check("governed env.step >= 100,000 steps/s", get("env_step")?.result?.opsPerSec, (v) => v >= 100_000, (v) => `${Math.round(v).toLocaleString("en-US")} steps/s`),
   check(`${memory.decisions.toLocaleString("en-US")} decisions: RSS growth < 20 MB`, rssGrowthMb, (v) => v < 20, (v) => `${v.toFixed(1)} MB`),
   check("Wasm memory flat", memory.after.wasm - memory.before.wasm, (v) => v === 0, (v) => `${memory.before.wasm} -> ${memory.after.wasm} bytes (+${v})`),
-  check("cold start <= 20 ms", Number(cold["firstMs"]), (v) => v <= 20, (v) => `${v.toFixed(1)} ms first in a fresh process, ${Number(cold["warmMedianMs"]).toFixed(1)} ms warm median`),
+  check("cold start <= 20 ms", cold.firstMs, (v) => v <= 20, (v) => `${v.toFixed(1)} ms first in a fresh process (median of ${cold.processes}; ${cold.firstMinMs?.toFixed(1)}–${cold.firstMaxMs?.toFixed(1)}), ${cold.warmMedianMs.toFixed(1)} ms warm median`),
 ];
 
 const table = markdownTable(rows);
