@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fromZodError, type PolicyKernelError } from "../errors.js";
-import { SEVERITIES, SIGNAL_NAME, ViolationSchema, ViolationSourceSchema, ViolationTypeSchema } from "../schemas.js";
+import { isViolation } from "../decision-check.js";
+import { ViolationSchema } from "../schemas.js";
 import { isPlainObject } from "../values.js";
 
 /**
@@ -19,29 +20,6 @@ export type RewardFn<R extends RewardRollout = RewardRollout> = (rollout: R) => 
 /** Anything with a `reward(rollout)` method (PolicyReward, CompositeReward, your own). */
 export interface Rewarder<R extends RewardRollout = RewardRollout> {
   reward(rollout: R): number;
-}
-
-const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
-const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
-const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
-
-/** ViolationSchema's checks, hand-written: never true for a value the schema rejects (a property test holds it). */
-function isViolation(value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
-  const { type, policy, rule, severity, description, blocked, penalty, source, signal } = value;
-  return (
-    TYPE_SET.has(type) &&
-    typeof policy === "string" &&
-    typeof rule === "string" &&
-    SEVERITY_SET.has(severity) &&
-    typeof description === "string" &&
-    typeof blocked === "boolean" &&
-    typeof penalty === "number" &&
-    Number.isFinite(penalty) &&
-    penalty >= 0 &&
-    SOURCE_SET.has(source) &&
-    (signal === undefined || (typeof signal === "string" && SIGNAL_NAME.test(signal)))
-  );
 }
 
 /**

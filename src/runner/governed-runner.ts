@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
+import { readDecision } from "../decision-check.js";
 import { buildDecision, kernelViolation } from "../kernel/decision.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { createLogger, type Logger } from "../logging.js";
@@ -449,11 +450,13 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     } catch (thrown) {
       return this.#failClosed("evaluate_threw", `kernel.evaluate threw: ${errorMessage(thrown)}`);
     }
-    const parsed = DecisionSchema.safeParse(raw);
-    if (!parsed.success) {
-      return this.#failClosed("bad_decision", `kernel.evaluate returned no valid Decision: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    let decision = readDecision(raw);
+    if (!decision) {
+      // Rejected: the schema says what is wrong.
+      const parsed = DecisionSchema.safeParse(raw);
+      if (parsed.success) decision = parsed.data;
+      else return this.#failClosed("bad_decision", `kernel.evaluate returned no valid Decision: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     }
-    const decision = parsed.data;
     const blocking = decision.violations.some((v) => v.blocked);
     if (decision.allowed && blocking) return { ...decision, allowed: false };
     if (!decision.allowed && !blocking) {

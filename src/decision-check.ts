@@ -1,0 +1,70 @@
+// Hand-written acceptance of ViolationSchema and DecisionSchema for hot paths (every reward,
+// every runner step); property tests hold them equal to the schemas, which still explain rejections.
+import { SEVERITIES, SIGNAL_NAME, ViolationSourceSchema, ViolationTypeSchema, type Decision, type Provenance, type Violation } from "./schemas.js";
+import { isPlainObject } from "./values.js";
+
+const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
+const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
+const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
+
+/** ViolationSchema's checks: true exactly when the schema accepts the value. */
+export function isViolation(value: unknown): value is Violation {
+  if (!isPlainObject(value)) return false;
+  const { type, policy, rule, severity, description, blocked, penalty, source, signal } = value;
+  return (
+    TYPE_SET.has(type) &&
+    typeof policy === "string" &&
+    typeof rule === "string" &&
+    SEVERITY_SET.has(severity) &&
+    typeof description === "string" &&
+    typeof blocked === "boolean" &&
+    typeof penalty === "number" &&
+    Number.isFinite(penalty) &&
+    penalty >= 0 &&
+    SOURCE_SET.has(source) &&
+    (signal === undefined || (typeof signal === "string" && SIGNAL_NAME.test(signal)))
+  );
+}
+
+/**
+ * DecisionSchema's parse without zod: the Decision the schema would return (known keys only,
+ * fresh objects), or undefined exactly when the schema rejects the value.
+ */
+export function readDecision(value: unknown): Decision | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const { allowed, violations, signals, provenance } = value;
+  if (typeof allowed !== "boolean" || !Array.isArray(violations) || !Array.isArray(signals)) return undefined;
+  const copies: Violation[] = [];
+  for (const violation of violations) {
+    if (!isViolation(violation)) return undefined;
+    copies.push(copyViolation(violation));
+  }
+  for (const signal of signals) if (typeof signal !== "string" || !SIGNAL_NAME.test(signal)) return undefined;
+  const checked = readProvenance(provenance);
+  if (!checked) return undefined;
+  return { allowed, violations: copies, signals: [...signals] as string[], provenance: checked };
+}
+
+function copyViolation(v: Violation): Violation {
+  const copy: Violation = {
+    type: v.type,
+    policy: v.policy,
+    rule: v.rule,
+    severity: v.severity,
+    description: v.description,
+    blocked: v.blocked,
+    penalty: v.penalty,
+    source: v.source,
+  };
+  // zod keeps an optional key that is present, even when it holds undefined.
+  if ("signal" in v) copy.signal = v.signal;
+  return copy;
+}
+
+function readProvenance(value: unknown): Provenance | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = value;
+  const ok = (field: unknown): field is string | null => field === null || typeof field === "string";
+  if (!ok(bundleRevision) || !ok(bundleSha256) || !ok(dataSha256) || !ok(rulesSha256)) return undefined;
+  return { bundleRevision, bundleSha256, dataSha256, rulesSha256 };
+}
