@@ -1,6 +1,8 @@
 import { pino, destination, type Logger, type LevelWithSilent } from "pino";
 
 export type { Logger };
+
+const SILENT_STREAM = { write(): void {} };
 export type LogLevel = LevelWithSilent;
 
 /**
@@ -9,6 +11,8 @@ export type LogLevel = LevelWithSilent;
  */
 export function createLogger(options: { level?: LogLevel; logger?: Logger; name?: string } = {}): Logger {
   if (options.logger) return options.name ? options.logger.child({ component: options.name }) : options.logger;
-  const base = pino({ level: options.level ?? "silent", base: undefined }, destination(2));
+  const level = options.level ?? "silent";
+  // A silent logger writes nothing: skip opening a stderr stream (about 0.5 ms of a cold start).
+  const base = pino({ level, base: undefined }, level === "silent" ? SILENT_STREAM : destination(2));
   return options.name ? base.child({ component: options.name }) : base;
 }

@@ -63,6 +63,13 @@ export type ActionBody =
   | z.infer<typeof TransactionActionSchema>
   | z.infer<typeof OtherActionSchema>;
 
+/**
+ * Parse options for schemas parsed once per kernel or file (options, manifests, rule sets): zod
+ * would otherwise generate and compile a fast path for each object schema on its first parse,
+ * about 2-3 ms of a cold start, to speed up parses that never come.
+ */
+export const ONCE = { jitless: true } as const;
+
 /** The regular expression a zod string format checks, so a hand-written check cannot drift from the schema. */
 export function patternOf(schema: z.ZodStringFormat): RegExp {
   const pattern = schema._zod.def.pattern;

@@ -4,7 +4,7 @@ import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
 import { optionsError } from "../options.js";
 import { createLogger } from "../logging.js";
-import { ActionSchema, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
+import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
 import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
@@ -54,7 +54,7 @@ export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
  * after that, `evaluate` never throws.
  */
 export async function createPolicyKernel(options: PolicyKernelOptions = {}): Promise<PolicyKernel> {
-  const parsed = PolicyKernelOptionsSchema.safeParse(options);
+  const parsed = PolicyKernelOptionsSchema.safeParse(options, ONCE);
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { fromZodError, issuePath, PolicyKernelError } from "../../errors.js";
-import { PolicyFindingSchema } from "../../schemas.js";
+import { ONCE, PolicyFindingSchema } from "../../schemas.js";
 import { isPlainObject } from "../../values.js";
 import { literalValueProblem, OPERATOR_EXPECTATION, parseOperator } from "./operators.js";
 import { parsePath, PATH_EXPECTATION } from "./paths.js";
@@ -238,7 +238,7 @@ function checkReferenceCycles(named: Readonly<Record<string, unknown>>, fail: (p
  * PolicyKernelError "invalid_rules" naming `source`, the field path and what was expected.
  */
 export function parseRuleSet(value: unknown, source: string, options: RuleSetOptions = {}): RuleSet {
-  const result = RuleSetFileSchema.safeParse(value);
+  const result = RuleSetFileSchema.safeParse(value, ONCE);
   if (!result.success) throw fromZodError("invalid_rules", result.error, { file: source });
   const ruleSet = result.data;
   const knownFacts = new Set<string>([...JSON_RULES_FACTS, ...(options.customFacts ?? [])]);

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
+import { ONCE } from "../../schemas.js";
 import { join, relative, sep } from "node:path";
 import { z } from "zod";
 import { sha256Hex } from "../../canonical-json.js";
@@ -73,7 +74,7 @@ export function parseBundleFiles(files: readonly TarFile[], location: string, sh
 function parseManifest(bytes: Uint8Array | undefined, location: string): BundleManifest {
   if (!bytes) return ManifestSchema.parse({});
   const json = parseJson(bytes, `${location}:/.manifest`);
-  const result = ManifestSchema.safeParse(json);
+  const result = ManifestSchema.safeParse(json, ONCE);
   if (!result.success) throw fromZodError("invalid_bundle", result.error, { file: `${location}:/.manifest` });
   return result.data;
 }
