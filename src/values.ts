@@ -23,3 +23,46 @@ export function compareCodeUnits(a: string, b: string): number {
 export function isFunction(value: unknown): value is (...args: never[]) => unknown {
   return typeof value === "function";
 }
+
+/** What findNonJson accepts, for the `expected` of an error. */
+export const JSON_DATA_EXPECTED = "JSON data: objects, arrays, strings, finite numbers, booleans, null";
+
+/**
+ * Where a value stops being JSON data, as a path from the root and what was found there; undefined
+ * when it is JSON data (plain objects, arrays, strings, finite numbers, booleans, null; undefined
+ * members are dropped as JSON drops them). Policy data must be: Rego sees it as JSON, and a Date or
+ * a function would reach the JSON rules as something else.
+ */
+export function findNonJson(value: unknown, path: readonly PropertyKey[] = []): { path: PropertyKey[]; found: string } | undefined {
+  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [...path] }];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    const current = item.value;
+    switch (typeof current) {
+      case "string":
+      case "boolean":
+        continue;
+      case "number":
+        if (Number.isFinite(current)) continue;
+        return { path: item.path, found: String(current) };
+      case "object":
+        break;
+      default:
+        return { path: item.path, found: `a ${typeof current}` };
+    }
+    if (current === null) continue;
+    if (seen.has(current)) return { path: item.path, found: "a circular reference" };
+    seen.add(current);
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...item.path, i] });
+      continue;
+    }
+    const proto: unknown = Object.getPrototypeOf(current);
+    if (proto !== Object.prototype && proto !== null) return { path: item.path, found: `a ${current.constructor?.name ?? "non-plain"} object` };
+    for (const [key, member] of Object.entries(current).reverse()) {
+      if (member !== undefined) stack.push({ value: member, path: [...item.path, key] });
+    }
+  }
+  return undefined;
+}

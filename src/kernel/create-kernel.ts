@@ -15,7 +15,7 @@ import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
-import { isFunction, isPlainObject } from "../values.js";
+import { findNonJson, isFunction, isPlainObject, JSON_DATA_EXPECTED } from "../values.js";
 import type { PolicySpec } from "./policies.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
@@ -57,6 +57,13 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const parsed = PolicyKernelOptionsSchema.safeParse(options, ONCE);
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
+  const notJson = opts.data === undefined ? undefined : findNonJson(opts.data);
+  if (notJson) {
+    throw new PolicyKernelError("invalid_config", `${notJson.found} is not JSON data`, {
+      field: issuePath(notJson.path, "createPolicyKernel.data"),
+      expected: JSON_DATA_EXPECTED,
+    });
+  }
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
@@ -246,6 +253,13 @@ function declaredPolicies(bundle: PolicyBundle): string[] {
 
 function checkSpecs(specs: readonly PolicySpec[], known: readonly string[]): void {
   specs.forEach((spec, index) => {
+    const notJson = findNonJson(spec.config);
+    if (notJson) {
+      throw new PolicyKernelError("invalid_config", `${notJson.found} is not JSON data`, {
+        field: issuePath(notJson.path, `createPolicyKernel.policies[${index}].config`),
+        expected: JSON_DATA_EXPECTED,
+      });
+    }
     if (!known.includes(spec.name)) {
       throw new PolicyKernelError("invalid_config", `unknown policy "${spec.name}"`, {
         field: `createPolicyKernel.policies[${index}].name`,

@@ -111,6 +111,24 @@ describe("quick-start policy helpers", () => {
     await expect(createPolicyKernel({ recorder: {} } as never)).rejects.toThrow(/createPolicyKernel.recorder/);
     await expect(createPolicyKernel({ logger: { level: "info" } } as never)).rejects.toThrow(/createPolicyKernel.logger/);
   });
+
+  it("takes only JSON data as policy data: Rego sees JSON, and the JSON rules must see the same", async () => {
+    const data = (value: unknown) => ({ policy_kernel: { config: { rate_limit: { max: value } } } });
+    await expect(createPolicyKernel({ data: data(() => 1) })).rejects.toThrow(
+      "createPolicyKernel.data.policy_kernel.config.rate_limit.max: a function is not JSON data (expected JSON data: objects, arrays, strings, finite numbers, booleans, null)",
+    );
+    await expect(createPolicyKernel({ data: data(Number.NaN) })).rejects.toThrow(/config\.rate_limit\.max: NaN is not JSON data/);
+    await expect(createPolicyKernel({ data: { list: [1, new Date(0)] } })).rejects.toThrow(/createPolicyKernel\.data\.list\[1\]: a Date object/);
+    const loop: Record<string, unknown> = {};
+    loop["self"] = loop;
+    await expect(createPolicyKernel({ data: { loop } })).rejects.toThrow(/data\.loop\.self: a circular reference/);
+    await expect(createPolicyKernel({ policies: [{ name: "cost", config: { max_cost_usd: 10n } }] })).rejects.toThrow(
+      /createPolicyKernel\.policies\[0\]\.config\.max_cost_usd: a bigint is not JSON data/,
+    );
+    // What JSON drops is fine: an undefined member, a null prototype.
+    const kernel = await createPolicyKernel({ data: { policy_kernel: { config: { cost: Object.assign(Object.create(null), { max_cost_usd: 5 }), extra: undefined } } } });
+    expect((await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: { costUsd: 6 } })).allowed).toBe(false);
+  });
 });
 
 describe("fail closed", () => {

@@ -260,6 +260,12 @@ describe("missing facts and config", () => {
     expect(() => createJsonRulesEngine({ ruleSets: [set], config: {}, customFacts: { risk: () => 1 } })).not.toThrow();
     expect(() => createJsonRulesEngine({ ruleSets: [set], config: {}, customFacts: { context: () => 1 } })).toThrow(/custom fact "context" cannot be used/);
   });
+
+  it("names the field of a config value that is not JSON data (not a DataCloneError)", () => {
+    expect(() => createJsonRulesEngine({ ruleSets: [], config: { rate_limit: { block_at: () => 50 } } })).toThrow(
+      "config.rate_limit.block_at: a function is not JSON data (expected JSON data: objects, arrays, strings, finite numbers, booleans, null)",
+    );
+  });
 });
 
 describe("engine surface", () => {
