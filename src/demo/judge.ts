@@ -1,7 +1,7 @@
 import type { Database, SqlJsStatic, SqlValue } from "sql.js";
 import { INTERNAL_DOMAIN, TABLES, openDatabase, snapshot, type DatabaseState, type TableName } from "./database.js";
 import { executeAction, type Execution } from "./executor.js";
-import type { Task } from "./tasks.js";
+import { referenceAction, type Task } from "./tasks.js";
 import { errorMessage } from "../errors.js";
 import { recipientDomain } from "../kernel/message-facts.js";
 
@@ -35,7 +35,7 @@ export function prepareReferences(SQL: SqlJsStatic, pristine: Uint8Array, tasks:
   for (const task of tasks) {
     const db = openDatabase(SQL, pristine);
     try {
-      const execution = executeAction(db, task.reference);
+      const execution = executeAction(db, referenceAction(task));
       if (execution.error) throw new Error(`reference of task ${task.id} fails: ${execution.error}`);
       out.set(task.id, { rows: encodeRows(execution.rows), goal: goalRows(db, task), state: snapshot(db) });
     } finally {
