@@ -1,5 +1,5 @@
 import type { PolicyInput } from "../../schemas.js";
-import { parseOperator } from "./operators.js";
+import { inOperator, notInOperator, parseOperator, type JsonRulesOperator } from "./operators.js";
 import { parsePath, resolveSteps } from "./paths.js";
 import type { JsonCondition } from "./rule-set.js";
 
@@ -13,11 +13,12 @@ type Read = (input: PolicyInput) => unknown;
  * adapter's missing-safe `in`/`notIn` (operators.ts): `validator(fact) && cb(fact, value)`.
  */
 const numberValidator = (factValue: unknown): boolean => Number.parseFloat(factValue as string).toString() !== "NaN";
-const OPERATORS: Readonly<Record<string, (a: unknown, b: unknown) => boolean>> = {
+// Typed by the operator list, so an operator added there without a closure here does not compile.
+const OPERATORS: Readonly<Record<JsonRulesOperator, (a: unknown, b: unknown) => boolean>> = {
   equal: (a, b) => a === b,
   notEqual: (a, b) => a !== b,
-  in: (a, b) => (Array.isArray(b) || typeof b === "string") && b.indexOf(a as string) > -1,
-  notIn: (a, b) => (Array.isArray(b) || typeof b === "string") && b.indexOf(a as string) === -1,
+  in: inOperator,
+  notIn: notInOperator,
   contains: (a, b) => Array.isArray(a) && a.indexOf(b) > -1,
   doesNotContain: (a, b) => Array.isArray(a) && a.indexOf(b) === -1,
   lessThan: (a, b) => numberValidator(a) && (a as number) < (b as number),
@@ -89,9 +90,9 @@ export function compileCondition(node: JsonCondition, config: Readonly<Record<st
   if ("condition" in node) return undefined; // expanded before compiling; never reached for loaded sets
   const parsed = parseOperator(node.operator);
   if (!parsed || parsed.decorators.length > 0) return undefined;
-  const op = Object.hasOwn(OPERATORS, parsed.operator) ? OPERATORS[parsed.operator] : undefined;
+  const op = OPERATORS[parsed.operator];
   const left = compileRead(node.fact, node.path, config);
-  if (!op || !left) return undefined;
+  if (!left) return undefined;
   const value = node.value;
   if (isObject(value) && Object.hasOwn(value, "fact")) {
     const ref = value as { fact: unknown; path?: unknown };

@@ -97,6 +97,11 @@ function isArrayOrString(value: unknown): value is unknown[] | string {
   return Array.isArray(value) || typeof value === "string";
 }
 
+/** The missing-safe `in`: false (not a TypeError) when the value side is not an array or string. */
+export const inOperator = (a: unknown, b: unknown): boolean => isArrayOrString(b) && b.indexOf(a as string) > -1;
+/** The missing-safe `notIn`. */
+export const notInOperator = (a: unknown, b: unknown): boolean => isArrayOrString(b) && b.indexOf(a as string) === -1;
+
 /**
  * Replacements registered on every engine for the defaults that throw a TypeError when the value
  * side is missing (`in`/`notIn` call `value.indexOf`, `someValue`/`everyValue` call
@@ -107,8 +112,8 @@ function isArrayOrString(value: unknown): value is unknown[] | string {
 export function missingSafeOperators(): { operators: Operator[]; decorators: OperatorDecorator[] } {
   return {
     operators: [
-      new Operator("in", (a: unknown, b: unknown) => isArrayOrString(b) && b.indexOf(a as string) > -1),
-      new Operator("notIn", (a: unknown, b: unknown) => isArrayOrString(b) && b.indexOf(a as string) === -1),
+      new Operator("in", inOperator),
+      new Operator("notIn", notInOperator),
     ],
     decorators: [
       new OperatorDecorator(
