@@ -1,4 +1,5 @@
 import type { RuleSet } from "../engines/json/index.js";
+import { kernelSection } from "../engines/rego/bundle.js";
 import { isPlainObject } from "../values.js";
 import { mergeData } from "./merge.js";
 import type { PolicySpec } from "./policies.js";
@@ -21,27 +22,16 @@ export function effectiveData(
   if (specs) {
     for (const spec of specs) {
       const current = isPlainObject(config[spec.name]) ? (config[spec.name] as Record<string, unknown>) : {};
-      config[spec.name] = spec.mergeLists ? mergeAddingLists(current, spec.config) : mergeData(current, spec.config);
+      config[spec.name] = mergeData(current, spec.config, spec.mergeLists ? "union" : "replace");
     }
     for (const name of regoPolicies) if (!specs.some((s) => s.name === name)) disabled[name] = true;
   }
-  const kernelData = isPlainObject(bundleData["policy_kernel"]) ? bundleData["policy_kernel"] : {};
-  const withConfig = { ...bundleData, policy_kernel: { ...kernelData, config, ...(specs ? { disabled } : {}) } };
+  const withConfig = { ...bundleData, policy_kernel: { ...kernelSection(bundleData), config, ...(specs ? { disabled } : {}) } };
   return mergeData(withConfig, override);
 }
 
 /** `data.policy_kernel.config`, or {} when the data has none. */
 export function readConfig(data: Record<string, unknown>): Record<string, unknown> {
-  const kernelData = data["policy_kernel"];
-  const config = isPlainObject(kernelData) ? kernelData["config"] : undefined;
+  const config = kernelSection(data)["config"];
   return isPlainObject(config) ? config : {};
-}
-
-function mergeAddingLists(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(extra)) {
-    const current = out[key];
-    out[key] = Array.isArray(current) && Array.isArray(value) ? [...new Set([...current, ...value])] : value;
-  }
-  return out;
 }
