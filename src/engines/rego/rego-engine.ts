@@ -69,11 +69,13 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
 
+  // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
+  // gets only the input paths the bundle says its policies read.
+  const direct = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId);
+  const call = direct ?? ((input: unknown) => policy.evaluate(input, entrypointId));
   const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint);
   const project = projection?.project;
-  // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate.
-  const fast = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId, project);
-  const evaluateWasm = fast ?? ((input: PolicyInput) => policy.evaluate(project ? project(input) : input, entrypointId));
+  const evaluateWasm = project ? (input: PolicyInput) => call(project(input)) : call;
   let closed = false;
   return {
     source: "rego",

@@ -17,7 +17,7 @@ export type WasmEvaluate = (input: unknown) => unknown;
  * memory stays flat across evaluations. Undefined when the module predates ABI 1.2; the caller
  * then keeps `LoadedPolicy.evaluate`. Must be created after `setData` (it captures the data address).
  */
-export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, project?: (input: unknown) => unknown): WasmEvaluate | undefined {
+export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number): WasmEvaluate | undefined {
   const minor = Number(policy.minorVersion);
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as Partial<EvalExports>;
@@ -31,7 +31,7 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, pro
 
   return (input: unknown): unknown => {
     // Like the SDK: a falsy input is no input.
-    const text = input ? JSON.stringify(project ? project(input) : input) : "";
+    const text = input ? JSON.stringify(input) : "";
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     const room = inputAddr + text.length * 3 - memory.buffer.byteLength;
     if (room > 0) memory.grow(Math.ceil(room / PAGE));
