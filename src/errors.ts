@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { findNonJson } from "./values.js";
 
 /** The one error type of the kernel; `code` says what kind of failure it is. */
 export type ErrorCode =
@@ -38,7 +39,6 @@ export class PolicyKernelError extends Error {
   }
 }
 
-/** True when `error` is a PolicyKernelError (optionally of one code). */
 /**
  * The text of anything thrown: an Error's message, the `message` of a plain object (opa-wasm
  * throws `{message}` for aborts and missing builtins), else its string form.
@@ -49,6 +49,7 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/** True when `error` is a PolicyKernelError (optionally of one code). */
 export function isPolicyKernelError(error: unknown, code?: ErrorCode): error is PolicyKernelError {
   return error instanceof PolicyKernelError && (code === undefined || error.code === code);
 }
@@ -80,4 +81,14 @@ export function fromZodError(
   const field = issuePath(issue.path, location.root);
   const more = error.issues.length > 1 ? ` (+${error.issues.length - 1} more issue${error.issues.length > 2 ? "s" : ""})` : "";
   return new PolicyKernelError(code, `${issue.message}${more}`, { file: location.file, field });
+}
+
+/** Throws an "invalid_config" PolicyKernelError at the first place `value` is not JSON data (see findNonJson). */
+export function assertJsonData(value: unknown, field: string): void {
+  const problem = findNonJson(value);
+  if (!problem) return;
+  throw new PolicyKernelError("invalid_config", `${problem.found} is not JSON data`, {
+    field: issuePath(problem.path, field),
+    expected: "JSON data: objects, arrays, strings, finite numbers, booleans, null",
+  });
 }

@@ -24,9 +24,6 @@ export function isFunction(value: unknown): value is (...args: never[]) => unkno
   return typeof value === "function";
 }
 
-/** What findNonJson accepts, for the `expected` of an error. */
-export const JSON_DATA_EXPECTED = "JSON data: objects, arrays, strings, finite numbers, booleans, null";
-
 /**
  * Where a value stops being JSON data, as a path from the root and what was found there; undefined
  * when it is JSON data (plain objects, arrays, strings, finite numbers, booleans, null; undefined

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
-import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
+import { PolicyKernelError, assertJsonData, errorMessage, issuePath } from "../errors.js";
 import { optionsError } from "../options.js";
 import { createLogger } from "../logging.js";
 import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
-import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
+import { kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import type { KernelAuditSink } from "./audit-sink.js";
@@ -15,7 +15,7 @@ import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
-import { findNonJson, isFunction, isPlainObject, JSON_DATA_EXPECTED } from "../values.js";
+import { isFunction, isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
@@ -57,13 +57,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const parsed = PolicyKernelOptionsSchema.safeParse(options, ONCE);
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
-  const notJson = opts.data === undefined ? undefined : findNonJson(opts.data);
-  if (notJson) {
-    throw new PolicyKernelError("invalid_config", `${notJson.found} is not JSON data`, {
-      field: issuePath(notJson.path, "createPolicyKernel.data"),
-      expected: JSON_DATA_EXPECTED,
-    });
-  }
+  if (opts.data !== undefined) assertJsonData(opts.data, "createPolicyKernel.data");
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
@@ -246,20 +240,13 @@ function withNow(raw: unknown, now: EvaluateOptions["now"]): unknown {
 
 /** A bundle lists its policy names at `data.policy_kernel.policies` (the default one always does). */
 function declaredPolicies(bundle: PolicyBundle): string[] {
-  const kernelData = bundle.data["policy_kernel"];
-  const names = isPlainObject(kernelData) ? kernelData["policies"] : undefined;
+  const names = kernelSection(bundle.data)["policies"];
   return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : [];
 }
 
 function checkSpecs(specs: readonly PolicySpec[], known: readonly string[]): void {
   specs.forEach((spec, index) => {
-    const notJson = findNonJson(spec.config);
-    if (notJson) {
-      throw new PolicyKernelError("invalid_config", `${notJson.found} is not JSON data`, {
-        field: issuePath(notJson.path, `createPolicyKernel.policies[${index}].config`),
-        expected: JSON_DATA_EXPECTED,
-      });
-    }
+    assertJsonData(spec.config, `createPolicyKernel.policies[${index}].config`);
     if (!known.includes(spec.name)) {
       throw new PolicyKernelError("invalid_config", `unknown policy "${spec.name}"`, {
         field: `createPolicyKernel.policies[${index}].name`,

@@ -1,9 +1,8 @@
 import { Almanac, Engine, Fact, Rule, type EngineResult, type RuleProperties, type RuleResult, type TopLevelCondition as EngineTopLevelCondition } from "json-rules-engine";
 import { canonicalJson, sha256Hex } from "../../canonical-json.js";
-import { errorMessage, issuePath, PolicyKernelError } from "../../errors.js";
+import { assertJsonData, errorMessage, issuePath, PolicyKernelError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
-import { findNonJson, JSON_DATA_EXPECTED } from "../../values.js";
 import { compileCondition, type CompiledCondition } from "./compiled.js";
 import { missingSafeOperators } from "./operators.js";
 import { parsePath, resolvePath, resolveSteps } from "./paths.js";
@@ -228,13 +227,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
     return { source, ruleSet: parseRuleSet(ruleSetContent(set), source, { customFacts: customFactNames }) };
   });
   checkUniqueNames(ruleSets.map(({ ruleSet }) => ruleSet));
-  const notJson = findNonJson(options.config);
-  if (notJson) {
-    throw new PolicyKernelError("invalid_config", `${notJson.found} is not JSON data`, {
-      field: issuePath(notJson.path, "config"),
-      expected: JSON_DATA_EXPECTED,
-    });
-  }
+  assertJsonData(options.config, "config");
   // A private frozen copy: a caller mutating its config object later must not change decisions.
   const config = deepFreeze(structuredClone(options.config));
   for (const { ruleSet, source } of ruleSets) checkConfigPaths(ruleSet, source, config);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { sha256Hex } from "../../canonical-json.js";
 import { PolicyKernelError, fromZodError } from "../../errors.js";
 import { readTarGz, type TarFile } from "./tar.js";
-import { compareCodeUnits } from "../../values.js";
+import { compareCodeUnits, isPlainObject } from "../../values.js";
 
 const ManifestSchema = z.looseObject({
   revision: z.string().default(""),
@@ -25,6 +25,12 @@ export interface PolicyBundle {
   readonly sha256: string;
   /** SHA-256 of the bundle's Rego modules (hashFiles over the `.rego` files); null when it holds none. */
   readonly modulesSha256: string | null;
+}
+
+/** `data.policy_kernel`, the kernel's own section of policy data (policy list, config, switches), or {}. */
+export function kernelSection(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const section = data["policy_kernel"];
+  return isPlainObject(section) ? section : {};
 }
 
 /** Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part. */
@@ -47,7 +53,7 @@ export function readBundle(location: string): PolicyBundle {
 }
 
 /** Builds a PolicyBundle from the files of an archive or folder. */
-export function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
+function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
   const byPath = new Map(files.map((file) => [file.path, file.bytes]));
   const manifest = parseManifest(byPath.get("/.manifest"), location);
   const modulePath = manifest.wasm?.[0]?.module ?? "/policy.wasm";

@@ -1,5 +1,5 @@
 import { isPlainObject } from "../../values.js";
-import type { PolicyBundle } from "./bundle.js";
+import { kernelSection, type PolicyBundle } from "./bundle.js";
 
 /**
  * What `scripts/build-bundle.sh` records at `data.policy_kernel.input_projection`: the input
@@ -43,8 +43,7 @@ export type ProjectionResult =
  * from the new policy and let actions through.
  */
 export function readInputProjection(bundle: PolicyBundle, entrypoint: string): ProjectionResult {
-  const kernelData = bundle.data["policy_kernel"];
-  const raw = isPlainObject(kernelData) ? kernelData["input_projection"] : undefined;
+  const raw = kernelSection(bundle.data)["input_projection"];
   if (raw === undefined) return { projection: null };
   const record = readRecord(raw);
   if (!record) {
