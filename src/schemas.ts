@@ -38,7 +38,6 @@ export const KNOWN_ACTION_SCHEMAS = {
   transaction: TransactionActionSchema,
 } as const;
 export type KnownActionType = keyof typeof KNOWN_ACTION_SCHEMAS;
-export const KNOWN_ACTION_TYPES = Object.keys(KNOWN_ACTION_SCHEMAS) as KnownActionType[];
 
 /** Any other action type: passed to the policies, which decide. */
 export const OtherActionSchema = z.looseObject({ type: z.string().min(1) });
@@ -223,5 +222,3 @@ export const DecisionSchema = z.object({
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
-/** Result of an operation that can fail, in zod's shape. */
-export type Result<T, E = Error> = { success: true; data: T } | { success: false; error: E };

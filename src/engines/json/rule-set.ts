@@ -12,19 +12,11 @@ import { parsePath, PATH_EXPECTATION } from "./paths.js";
  * (`config`, the object Rego sees at `data.policy_kernel.config`).
  */
 export const JSON_RULES_FACTS = ["agentId", "action", "context", "facts", "config"] as const;
-export type JsonRulesFactName = (typeof JSON_RULES_FACTS)[number];
 
 // ---------------------------------------------------------------- condition types
 // Conditions are recursive and each kind is told apart by which key it has, which zod unions
 // report as one vague "invalid input" at the top. They are typed here and checked by a walker
 // that names the exact field (`rules[1].conditions.all[0].operator`).
-
-/** `{fact, path?, params?}` as a condition `value`: compare against another fact. */
-export interface FactReference {
-  readonly fact: string;
-  readonly path?: string;
-  readonly params?: Readonly<Record<string, unknown>>;
-}
 
 /** A leaf: `fact` (at `path`) `operator` `value`. */
 export interface FactCondition {
