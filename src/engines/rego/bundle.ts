@@ -20,6 +20,8 @@ export interface PolicyBundle {
   readonly location: string;
   readonly manifest: BundleManifest;
   readonly wasm: Uint8Array<ArrayBuffer>;
+  /** `wasm`, compiled. */
+  readonly module: WebAssembly.Module;
   readonly data: Record<string, unknown>;
   /** SHA-256 of the archive bytes, or of the bundle files (sorted path + bytes) for a folder. */
   readonly sha256: string;
@@ -66,7 +68,12 @@ function parseBundleFiles(files: readonly TarFile[], location: string, sha256: s
   }
   // A private copy: the Wasm runtime wants a plain ArrayBuffer, and callers may reuse theirs.
   const wasm = new Uint8Array(wasmBytes);
-  if (!WebAssembly.validate(wasm)) {
+  // Compiled here, once: this is the check that the bytes are a module, and the Rego engine
+  // instantiates the result instead of compiling (and so validating) the bytes again.
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(wasm);
+  } catch {
     throw new PolicyKernelError("invalid_bundle", `${modulePath} is not a valid WebAssembly module (truncated or corrupt)`, {
       file: location,
       expected: "the policy.wasm that `opa build -t wasm` wrote",
@@ -74,7 +81,7 @@ function parseBundleFiles(files: readonly TarFile[], location: string, sha256: s
   }
   const modules = files.filter((file) => file.path.endsWith(".rego"));
   const modulesSha256 = modules.length === 0 ? null : hashFiles([...modules].sort((a, b) => compareCodeUnits(a.path, b.path)));
-  return { location, manifest, wasm, data: mergeDataFiles(files, location), sha256, modulesSha256 };
+  return { location, manifest, wasm, module, data: mergeDataFiles(files, location), sha256, modulesSha256 };
 }
 
 function parseManifest(bytes: Uint8Array | undefined, location: string): BundleManifest {

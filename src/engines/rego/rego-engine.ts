@@ -46,7 +46,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   try {
     // Sync on purpose: the async loadPolicy tests `instanceof Response`, and touching that
     // global makes Node load its whole fetch implementation (20-40 ms of a cold start).
-    policy = opaWasm.loadPolicySync(bundle.wasm);
+    policy = opaWasm.loadPolicySync(bundle.module);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, {
       file: bundle.location,
