@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
+import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import {
   ENVIRONMENT_CONFIG_FIELDS,
   SEVERITY_SCALE,
@@ -386,7 +387,8 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     const action = this.#buildAction(input, state, step);
     const now = typeof action.context.now === "string" ? action.context.now : undefined;
 
-    const decision = await this.kernel.evaluate(action, now === undefined ? {} : { now });
+    // Fail closed on a kernel that throws or answers nonsense, as the runner does.
+    const decision = await evaluateFailClosed(this.kernel, action, now === undefined ? {} : { now });
     const killed = decision.signals.includes("SIGKILL");
     const executed = runsAction(decision);
 
@@ -406,15 +408,20 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
       if (outcome.observation !== undefined) observation = outcome.observation;
       const cost = action.context.costUsd;
       if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) spent = cost;
-      this.#recorder?.record({
-        type: "tool_call",
-        agentId: action.agentId,
-        action: action.action,
-        now: now ?? null,
-        result,
-        bundleRevision: decision.provenance.bundleRevision,
-        metadata: { episode, step, success },
-      });
+      try {
+        this.#recorder?.record({
+          type: "tool_call",
+          agentId: action.agentId,
+          action: action.action,
+          now: now ?? null,
+          result,
+          bundleRevision: decision.provenance.bundleRevision,
+          metadata: { episode, step, success },
+        });
+      } catch (err) {
+        // As in the kernel and the runner: a failing audit sink never breaks the step.
+        this.#logger.error({ err }, "recorder failed");
+      }
     }
     const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
     const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;

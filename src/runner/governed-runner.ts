@@ -1,18 +1,11 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { KernelAuditSink } from "../kernel/audit-sink.js";
-import { readDecision } from "../decision-check.js";
-import { buildDecision, kernelViolation } from "../kernel/decision.js";
+import { kernelViolation } from "../kernel/decision.js";
+import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { createLogger, type Logger } from "../logging.js";
-import {
-  DecisionSchema,
-  type ActionBody,
-  type ActionContext,
-  type Decision,
-  type Provenance,
-  type Violation,
-} from "../schemas.js";
+import type { ActionBody, ActionContext, Decision, Violation } from "../schemas.js";
 import {
   actionAgent,
   type ActionAgentInput,
@@ -129,7 +122,6 @@ export interface IterSummary {
 }
 
 const DEFAULT_AGENT_ID = "agent";
-const NULL_PROVENANCE: Provenance = { bundleRevision: null, bundleSha256: null, dataSha256: null, rulesSha256: null };
 
 /** Everything one step accumulates; never shared between steps, so concurrent steps cannot mix. */
 interface StepState {
@@ -409,7 +401,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
 
   async #decideAndExecute(state: StepState, index: number, action: ActionBody, context?: ActionContext): Promise<ActOutcome> {
     const merged: ActionContext = { ...state.context, ...(context ?? {}) };
-    const decision = await this.#evaluate({ agentId: state.agentId, action, context: merged }, state.now);
+    const decision = await evaluateFailClosed(this.kernel, { agentId: state.agentId, action, context: merged }, state.now === undefined ? undefined : { now: state.now });
     state.decisions[index] = decision;
     this.#report(state, action, decision);
 
@@ -438,34 +430,6 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     return { allowed: true, result, decision };
   }
 
-  /**
-   * Asks the kernel, conservatively: a throw or a malformed decision is a deny with a
-   * critical kernel violation (fail closed), and a decision that says allowed while carrying
-   * a blocking violation is a deny (deny overrides).
-   */
-  async #evaluate(request: { agentId: string; action: ActionBody; context: ActionContext }, now: string | Date | undefined): Promise<Decision> {
-    let raw: unknown;
-    try {
-      raw = await this.kernel.evaluate(request, now === undefined ? undefined : { now });
-    } catch (thrown) {
-      return this.#failClosed("evaluate_threw", `kernel.evaluate threw: ${errorMessage(thrown)}`);
-    }
-    let decision = readDecision(raw);
-    if (!decision) {
-      // Rejected: the schema says what is wrong.
-      const parsed = DecisionSchema.safeParse(raw);
-      if (parsed.success) decision = parsed.data;
-      else return this.#failClosed("bad_decision", `kernel.evaluate returned no valid Decision: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-    }
-    const blocking = decision.violations.some((v) => v.blocked);
-    if (decision.allowed && blocking) return { ...decision, allowed: false };
-    if (!decision.allowed && !blocking) {
-      const reason = kernelViolation("deny_without_reason", "the kernel denied the action without a blocking violation", "kernel", false);
-      return { ...decision, violations: [...decision.violations, reason] };
-    }
-    return decision;
-  }
-
   /** An executed action goes to the audit sink; a failing sink never breaks the step. */
   #recordExecution(state: StepState, action: ActionBody, now: string | null, decision: Decision, outcome: { result?: unknown; error?: string }): void {
     const recorder = this.#options.recorder;
@@ -483,11 +447,6 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     } catch (err) {
       state.log.error({ err }, "recorder failed");
     }
-  }
-
-  #failClosed(rule: string, description: string): Decision {
-    const provenance = safeProvenance(this.kernel);
-    return buildDecision([kernelViolation(rule, description, "kernel", false)], provenance);
   }
 
   /** Logs and calls back for each violation of one decision; neither may break the step. */
@@ -517,17 +476,8 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
 }
 
 function firstBlocking(decision: Decision): Violation {
-  // #evaluate guarantees a denied decision carries a blocking violation.
+  // evaluateFailClosed guarantees a denied decision carries a blocking violation.
   return decision.violations.find((v) => v.blocked) ?? kernelViolation("deny_without_reason", "denied", "kernel", false);
-}
-
-function safeProvenance(kernel: PolicyKernel): Provenance {
-  try {
-    const parsed = DecisionSchema.shape.provenance.safeParse(kernel.provenance);
-    return parsed.success ? parsed.data : NULL_PROVENANCE;
-  } catch {
-    return NULL_PROVENANCE;
-  }
 }
 
 function nowString(now: string | Date | undefined): string | null {

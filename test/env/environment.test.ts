@@ -694,3 +694,41 @@ describe("createGovernedEnv", () => {
     expect(() => createGovernedEnv(fakeKernel(), { maxSteps: -1 })).toThrow(/^maxSteps: /);
   });
 });
+
+describe("a kernel or recorder that misbehaves", () => {
+  it("fails closed when the kernel throws or answers something that is not a Decision", async () => {
+    for (const evaluate of [
+      async () => {
+        throw new Error("wasm trap");
+      },
+      async () => ({}) as Decision,
+      async () => ({ allowed: true, violations: [violation("critical", "x", true)], signals: [], provenance: PROVENANCE }),
+    ]) {
+      const executed: Action[] = [];
+      const kernel: PolicyKernel = { ...fakeKernel(), evaluate };
+      const env = new GovernedEnvironment<number, string>(kernel, { taskGenerator: () => 0, executor: (s, a) => (executed.push(a), { result: "ok", observation: s }) });
+      env.reset({ seed: 1 });
+      const [, , , , info] = await env.step(SELECT);
+      expect(info.blocked).toBe(true);
+      expect(info.decision.allowed).toBe(false);
+      expect(info.decision.violations.some((v) => v.blocked && v.severity === "critical")).toBe(true);
+      expect(executed).toEqual([]);
+    }
+  });
+
+  it("keeps stepping when the audit sink throws", async () => {
+    const env = new GovernedEnvironment<number, string>(fakeKernel(), {
+      taskGenerator: () => 0,
+      executor: (s) => ({ result: "ok", observation: s + 1 }),
+      recorder: {
+        record() {
+          throw new Error("disk full");
+        },
+      },
+    });
+    env.reset({ seed: 1 });
+    const [observation, , , , info] = await env.step(SELECT);
+    expect(info.blocked).toBe(false);
+    expect(observation).toBe(1);
+  });
+});
