@@ -1,4 +1,5 @@
 import { pino, destination, type Logger, type LevelWithSilent } from "pino";
+import { isFunction } from "./values.js";
 
 export type { Logger };
 
@@ -15,4 +16,11 @@ export function createLogger(options: { level?: LogLevel; logger?: Logger; name?
   // A silent logger writes nothing: skip opening a stderr stream (about 0.5 ms of a cold start).
   const base = pino({ level, base: undefined }, level === "silent" ? SILENT_STREAM : destination(2));
   return options.name ? base.child({ component: options.name }) : base;
+}
+
+/** What the kernel, runner and environment accept as a `logger` option: a pino Logger (the methods they call). */
+export function isLogger(value: unknown): value is Logger {
+  if (typeof value !== "object" || value === null) return false;
+  const logger = value as Record<string, unknown>;
+  return ["child", "debug", "info", "warn", "error", "isLevelEnabled"].every((method) => isFunction(logger[method]));
 }

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { isFunction, isPlainObject } from "../values.js";
-import { createLogger, type Logger } from "../logging.js";
+import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
-import type { KernelAuditSink } from "../kernel/audit-sink.js";
+import { isAuditSink, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import {
@@ -189,14 +189,10 @@ const OptionsShapeSchema = z.strictObject({
   agentId: z.string().min(1, "agentId must be a non-empty string").optional(),
   contextFn: fn("contextFn").optional(),
   logger: z
-    .custom<Logger>((v) => typeof v === "object" && v !== null && isFunction((v as { child?: unknown }).child), {
-      message: "logger must be a pino Logger",
-    })
+    .custom<Logger>(isLogger, { message: "logger must be a pino Logger" })
     .optional(),
   recorder: z
-    .custom<ToolCallRecorder>((v) => typeof v === "object" && v !== null && isFunction((v as { record?: unknown }).record), {
-      message: "recorder must be an audit sink with a record(event) method (a FlightRecorder)",
-    })
+    .custom<ToolCallRecorder>(isAuditSink, { message: "recorder must be an audit sink with a record(event) method (a FlightRecorder)" })
     .optional(),
 });
 const OPTION_NAMES = Object.keys(OptionsShapeSchema.shape);

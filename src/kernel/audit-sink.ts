@@ -46,3 +46,8 @@ export type KernelAuditEvent = PolicyCheckEvent | SignalEvent | ToolCallEvent;
 export interface KernelAuditSink {
   record(event: KernelAuditEvent): void;
 }
+
+/** What the kernel, runner and environment accept as a `recorder` option: an object with `record(event)`. */
+export function isAuditSink(value: unknown): value is KernelAuditSink {
+  return typeof value === "object" && value !== null && typeof (value as { record?: unknown }).record === "function";
+}

@@ -3,19 +3,19 @@ import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError, assertJsonData, errorMessage, issuePath } from "../errors.js";
 import { optionsError } from "../options.js";
-import { createLogger } from "../logging.js";
+import { createLogger, isLogger } from "../logging.js";
 import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
 import { kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
-import type { KernelAuditSink } from "./audit-sink.js";
+import { isAuditSink, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { toPolicyInput } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
-import { isFunction, isPlainObject } from "../values.js";
+import { isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
@@ -40,10 +40,10 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
   failOpen: z.boolean().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-  logger: z.custom<Logger>((value) => isPlainObject(value) && isFunction(value["child"]) && isFunction(value["error"]), "a pino logger").optional(),
+  logger: z.custom<Logger>(isLogger, "a pino logger").optional(),
   /** Receives an entry for every decision and signal (a FlightRecorder). */
   recorder: z
-    .custom<KernelAuditSink>((value) => isPlainObject(value) && isFunction(value["record"]), "an object with a record(event) method")
+    .custom<KernelAuditSink>(isAuditSink, "an object with a record(event) method")
     .optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
-import type { KernelAuditSink } from "../kernel/audit-sink.js";
+import { isAuditSink, type KernelAuditSink } from "../kernel/audit-sink.js";
 import { kernelViolation } from "../kernel/decision.js";
 import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
-import { createLogger, type Logger } from "../logging.js";
+import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { ActionBody, ActionContext, Decision, Violation } from "../schemas.js";
 import {
   actionAgent,
@@ -55,10 +55,6 @@ export interface ViolationInfo {
 /** Called once per violation, before the action executes; its errors are logged, never rethrown. */
 export type ViolationCallback = (violation: Violation, info: ViolationInfo) => unknown;
 
-const isLogger = (value: unknown): value is Logger =>
-  typeof value === "object" && value !== null && isFunction((value as Logger).child) && isFunction((value as Logger).warn);
-const isSink = (value: unknown): value is KernelAuditSink =>
-  typeof value === "object" && value !== null && isFunction((value as KernelAuditSink).record);
 
 /** Options of `new GovernedRunner(kernel, options)`; unknown keys are an error. */
 export const GovernedRunnerOptionsSchema = z.strictObject({
@@ -76,7 +72,7 @@ export const GovernedRunnerOptionsSchema = z.strictObject({
    * Decisions and signals are the kernel's to record: give the same FlightRecorder to
    * `createPolicyKernel({ recorder })` and here, and one chain holds decision then execution.
    */
-  recorder: z.custom<KernelAuditSink>(isSink, { message: "an audit sink with record(event)" }).optional(),
+  recorder: z.custom<KernelAuditSink>(isAuditSink, { message: "an audit sink with record(event)" }).optional(),
 });
 export type GovernedRunnerOptions = z.input<typeof GovernedRunnerOptionsSchema>;
 type ParsedRunnerOptions = z.output<typeof GovernedRunnerOptionsSchema>;
