@@ -9,7 +9,7 @@ import { isErrno, writeFileAtomic } from "./atomic-write.js";
 import { toJsonCopy, type JsonValue } from "./json-value.js";
 import { optionsError } from "../options.js";
 import { patternOf } from "../schemas.js";
-import { isPlainObject } from "../values.js";
+import { isFunction, isPlainObject } from "../values.js";
 
 // ---------------------------------------------------------------- entry schemas
 
@@ -24,15 +24,19 @@ export type EntryMetadata = Record<string, string | number | boolean>;
 // Not z.record: it silently drops a "__proto__" key (and leaves its value unchecked), and an
 // audit log must neither lose nor skip-check what it was given.
 export const EntryMetadataSchema = z.custom<EntryMetadata>(() => true).superRefine((value, ctx) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     ctx.addIssue({ code: "custom", message: "an object of strings, numbers and booleans" });
     return;
   }
   for (const [key, member] of Object.entries(value)) {
-    const ok = typeof member === "string" || typeof member === "boolean" || (typeof member === "number" && Number.isFinite(member));
-    if (!ok) ctx.addIssue({ code: "custom", path: [key], message: "a string, a finite number or a boolean" });
+    if (!isAttributeValue(member)) ctx.addIssue({ code: "custom", path: [key], message: "a string, a finite number or a boolean" });
   }
 });
+
+/** A metadata value: what a span attribute can hold. */
+function isAttributeValue(value: unknown): boolean {
+  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+}
 
 const entryBase = {
   /** Position in the chain, from 0; equals the entry's index in a complete log. */
@@ -134,13 +138,7 @@ export function isToolCallRecord(value: unknown): boolean {
 
 /** EntryMetadataSchema's check. */
 function isEntryMetadata(value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
-  for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
-    const member = value[key];
-    if (!(typeof member === "string" || typeof member === "boolean" || (typeof member === "number" && Number.isFinite(member)))) return false;
-  }
-  return true;
+  return isPlainObject(value) && Object.values(value).every(isAttributeValue);
 }
 
 // ---------------------------------------------------------------- hashing and verification
@@ -226,13 +224,13 @@ function fail(index: number, reason: VerifyFailureReason, message: string): Veri
 
 const FlightRecorderOptionsSchema = z.strictObject({
   /** Time for events without `now`; defaults to the wall clock. Pass a fake one for replayable logs. */
-  clock: z.custom<() => Date>((value) => typeof value === "function", "a function returning a Date").optional(),
+  clock: z.custom<() => Date>(isFunction, "a function returning a Date").optional(),
   /** Chain name hashed into every entry; a random UUID by default. Fix it for byte-identical replays. */
   chainId: z.string().min(1).optional(),
   /** Called synchronously after each entry is appended (streaming); its errors go to `onError`. */
-  onEntry: z.custom<(entry: FlightRecorderEntry) => void>((value) => typeof value === "function", "a function").optional(),
+  onEntry: z.custom<(entry: FlightRecorderEntry) => void>(isFunction, "a function").optional(),
   /** Told about events `record` could not store and listener failures; `record` itself never throws. */
-  onError: z.custom<(error: unknown) => void>((value) => typeof value === "function", "a function").optional(),
+  onError: z.custom<(error: unknown) => void>(isFunction, "a function").optional(),
 });
 /** Options of `new FlightRecorder`; unknown names are errors. */
 export type FlightRecorderOptions = z.input<typeof FlightRecorderOptionsSchema>;
@@ -479,9 +477,11 @@ function toIsoTimestamp(value: unknown): string | null {
   return value instanceof Date ? isoOf(value.getTime()) : null;
 }
 
-function isoOf(ms: number): string | null {
-  if (!Number.isFinite(ms)) return null;
-  const iso = new Date(ms).toISOString();
+/** `ms` since the epoch as a UTC ISO 8601 timestamp; null when it is not a time a log can carry. */
+export function isoOf(ms: number): string | null {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return null;
+  const iso = date.toISOString();
   // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
   return /^\d{4}-/.test(iso) ? iso : null;
 }

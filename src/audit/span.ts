@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { canonicalJson } from "../canonical-json.js";
-import type { FlightRecorderEntry, PolicyCheckEntry, SignalEntry, ToolCallEntry } from "./flight-recorder.js";
+import { isoOf, type FlightRecorderEntry, type PolicyCheckEntry, type SignalEntry, type ToolCallEntry } from "./flight-recorder.js";
 
 /** What a span attribute can hold (OpenTelemetry's scalar attribute values). */
 export const SpanAttributeValueSchema = z.union([z.string(), z.number(), z.boolean()]);
@@ -177,6 +177,5 @@ export function truncate(text: string, max = MAX_ATTRIBUTE_CHARS): { text: strin
 
 // A duration too large for a Date keeps the span at zero length rather than throwing.
 function addMilliseconds(iso: string, ms: number): string {
-  const end = new Date(Date.parse(iso) + ms);
-  return Number.isFinite(end.getTime()) && end.getUTCFullYear() <= 9999 ? end.toISOString() : iso;
+  return isoOf(Date.parse(iso) + ms) ?? iso;
 }
