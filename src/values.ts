@@ -63,3 +63,18 @@ export function findNonJson(value: unknown, path: readonly PropertyKey[] = []): 
   }
   return undefined;
 }
+
+/** Describes a non-number for an error message (`NaN`, `a string`, `a Promise`). */
+export function describeValue(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
+    return "a Promise (it must be synchronous)";
+  }
+  return `a ${typeof value}`;
+}
+
+/** Turns -0 into 0 so sums and stats compare and serialise as users expect. */
+export function noNegativeZero(value: number): number {
+  return value === 0 ? 0 : value;
+}

@@ -1,5 +1,5 @@
 import type { EpisodeRecord } from "./episode.js";
-import { compareCodeUnits } from "../values.js";
+import { compareCodeUnits, noNegativeZero } from "../values.js";
 
 /** Aggregates over a set of episodes; rates are in [0, 1]. */
 export interface EpisodeStats {
@@ -27,8 +27,7 @@ export interface EpisodeStats {
 /** Fixed precision for every fraction in summary.json, so it reads well and compares byte for byte. */
 export function round(value: number, digits = 4): number {
   const factor = 10 ** digits;
-  const rounded = Math.round(value * factor) / factor;
-  return rounded === 0 ? 0 : rounded;
+  return noNegativeZero(Math.round(value * factor) / factor);
 }
 
 /** Sums and rates over episodes. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { isFunction, isPlainObject } from "../values.js";
+import { describeValue, isFunction, isPlainObject } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
 import { isAuditSink, type KernelAuditSink } from "../kernel/audit-sink.js";
@@ -396,7 +396,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     if (executed) {
       const outcome = await this.#executor(state, action, { rng: this.#rng, step, episode });
       if (typeof outcome !== "object" || outcome === null) {
-        throw new EnvError("invalid_step", `executor must return {result, observation?, success?, done?}, got ${String(outcome)}`);
+        throw new EnvError("invalid_step", `executor must return {result, observation?, success?, done?}, got ${describeValue(outcome)}`);
       }
       result = outcome.result;
       success = outcome.success ?? outcome.result !== undefined;
@@ -422,7 +422,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
     const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;
     if (typeof base !== "number" || !Number.isFinite(base)) {
-      throw new EnvError("invalid_step", `rewardFn must return a finite number, got ${String(base)}`);
+      throw new EnvError("invalid_step", `rewardFn must return a finite number, got ${describeValue(base)}`);
     }
     const reward = stepReward(this.config, { base, violations: decision.violations, success });
     const critical = decision.violations.some((v) => v.severity === "critical");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { checkRollout, describeValue, noNegativeZero, type RewardFn, type RewardRollout, type Rewarder } from "./rollout.js";
+import { checkRollout, type RewardFn, type RewardRollout, type Rewarder } from "./rollout.js";
+import { describeValue, noNegativeZero } from "../values.js";
 import { optionsError } from "../options.js";
 import { isFunction } from "../values.js";
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { SeveritySchema, type Severity } from "../schemas.js";
 import { DEFAULT_REWARD_CONFIG, PenaltySchema, SEVERITY_PENALTY_KEY } from "./config.js";
-import { noNegativeZero } from "./rollout.js";
+import { noNegativeZero } from "../values.js";
 import { optionsError } from "../options.js";
 
 /** Per-severity penalties of `policyPenalty`; each <= 0, omitted ones take the RewardConfig default. */

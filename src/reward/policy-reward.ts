@@ -11,7 +11,8 @@ import {
   SEVERITY_PENALTY_KEY,
   type RewardConfig,
 } from "./config.js";
-import { checkRollout, describeValue, noNegativeZero, type RewardFn, type RewardRollout } from "./rollout.js";
+import { checkRollout, type RewardFn, type RewardRollout } from "./rollout.js";
+import { describeValue, noNegativeZero } from "../values.js";
 import { optionsError } from "../options.js";
 import { isFunction } from "../values.js";
 

@@ -41,18 +41,3 @@ export function checkRollout(rollout: unknown): PolicyKernelError | undefined {
   const parsed = RewardRolloutSchema.safeParse(rollout);
   return parsed.success ? undefined : fromZodError("invalid_input", parsed.error, { root: "rollout" });
 }
-
-/** Describes a non-number for an error message (`NaN`, `a string`, `a Promise`). */
-export function describeValue(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (value === null) return "null";
-  if (typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
-    return "a Promise (reward functions must be synchronous)";
-  }
-  return `a ${typeof value}`;
-}
-
-/** Turns -0 into 0 so sums and stats compare and serialise as users expect. */
-export function noNegativeZero(value: number): number {
-  return value === 0 ? 0 : value;
-}
