@@ -42,9 +42,8 @@ function encode(value: unknown): string {
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (i > 0) out += ",";
-          // A hole prints as nothing, as `map(...).join(",")` did.
-          if (item !== undefined) out += encode(item);
-          else if (i in value) out += "null";
+          // undefined, and a hole, print as null, as JSON.stringify writes them.
+          out += item === undefined ? "null" : encode(item);
         }
         return `${out}]`;
       }
