@@ -1,6 +1,7 @@
 // Child process of `make bench`: the first createPolicyKernel() of a fresh process (modules
 // already imported, nothing else warmed), then repeated ones. Prints one JSON line.
 import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { median } from "./measure.js";
 
 const t0 = performance.now();
 const first = await createPolicyKernel();
@@ -16,5 +17,4 @@ for (let i = 0; i < 15; i++) {
   again.push(performance.now() - t);
   kernel.close();
 }
-again.sort((a, b) => a - b);
-process.stdout.write(`${JSON.stringify({ firstMs, firstDecisionMs, warmMedianMs: again[Math.floor(again.length / 2)] })}\n`);
+process.stdout.write(`${JSON.stringify({ firstMs, firstDecisionMs, warmMedianMs: median(again) })}\n`);

@@ -44,7 +44,7 @@ export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyK
 }
 
 /** Reads a JSON object from a file (or `-` for stdin), with errors that name the file. */
-export function readJsonObject(path: string, flag: string): Record<string, unknown> {
+function readJsonObject(path: string, flag: string): Record<string, unknown> {
   const value = readJson(path);
   if (!isPlainObject(value)) {
     throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
@@ -70,4 +70,13 @@ export function readJson(path: string): unknown {
 /** `-` reads standard input; name it so in messages. */
 export function displayName(path: string): string {
   return path === "-" ? "<stdin>" : path;
+}
+
+/** A whole number from 1 to `max` from a flag, `fallback` when it is absent; a PolicyKernelError naming the flag otherwise. */
+export function positiveIntFlag(raw: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
+    throw new PolicyKernelError("invalid_input", `must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
+  }
+  return Number(raw);
 }

@@ -5,7 +5,7 @@ import { ARMS, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
 import { DEMO_DEFAULTS, runDemo } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
-import { KERNEL_FLAGS, kernelOptionsFromFlags } from "./kernel-flags.js";
+import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
 
 export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
@@ -23,13 +23,6 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
 
 const MAX_EPISODES = 1_000_000;
 
-function positiveInt(raw: string | undefined, flag: string, fallback: number, max = MAX_EPISODES): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
-    throw new PolicyKernelError("invalid_input", `must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
-  }
-  return Number(raw);
-}
 
 function parseSeed(raw: string | undefined): number {
   if (raw === undefined) return DEMO_DEFAULTS.seed;
@@ -65,10 +58,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
       "no-progress": { type: "boolean" },
     },
   });
-  const episodes = positiveInt(values.episodes, "--episodes", DEMO_DEFAULTS.episodes);
+  const episodes = positiveIntFlag(values.episodes, "--episodes", DEMO_DEFAULTS.episodes, MAX_EPISODES);
   const seed = parseSeed(values.seed);
   const arms = parseArms(values.arms);
-  const evalWindow = positiveInt(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
+  const evalWindow = positiveIntFlag(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
   const outDir = resolve(values.out ?? `runs/${seed}`);
   const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measureInterleaved } from "../../src/bench/measure.js";
+import { measureInterleaved, median } from "../../src/bench/measure.js";
 
 const fast = { warmupMs: 5, sampleMs: 30, throughputMs: 15 };
 
@@ -40,5 +40,13 @@ describe("measureInterleaved", () => {
     expect(results[0]).toEqual({ error: "policy exploded" });
     expect(results[1]).not.toHaveProperty("error");
     expect(calls).toBeGreaterThan(0);
+  });
+});
+
+describe("median", () => {
+  it("takes the middle value, or the mean of the two middle ones, whatever the order", () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
   });
 });
