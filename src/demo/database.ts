@@ -1,4 +1,4 @@
-import type { Database, SqlJsStatic, SqlValue } from "sql.js";
+import type { BindParams, Database, SqlJsStatic, SqlValue } from "sql.js";
 import { createRng } from "../env/rng.js";
 
 /** The company's own mail domain: messages elsewhere leave the company (matches the default pii config). */
@@ -97,8 +97,8 @@ function readTable(db: Database, table: TableName): TableState {
   return rows;
 }
 
-/** Runs a query and returns its rows as arrays (first result set only). */
-export function queryRows(db: Database, sql: string): SqlValue[][] {
-  const [result] = db.exec(sql);
+/** Runs a query (with `?` parameters) and returns its rows as arrays (first result set only). */
+export function queryRows(db: Database, sql: string, params?: BindParams): SqlValue[][] {
+  const [result] = db.exec(sql, params);
   return result ? result.values : [];
 }

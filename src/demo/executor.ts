@@ -1,4 +1,5 @@
 import type { Database, SqlValue } from "sql.js";
+import { queryRows } from "./database.js";
 import type { ActionBody } from "../schemas.js";
 import { errorMessage } from "../errors.js";
 
@@ -48,6 +49,22 @@ function run(db: Database, body: ActionBody): Execution {
   }
 }
 
+/**
+ * Who a refund of an order goes to, and how much: the tool's look-up, which the refund task's
+ * safe candidate does by hand (buildTasks renders it from this).
+ */
+export function orderRefund(db: Database, orderId: number): { recipient: string; amountUsd: number } | undefined {
+  const [found] = queryRows(db, "SELECT u.email, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = ?", [orderId]);
+  return found ? { recipient: String(found[0] ?? ""), amountUsd: Number(found[1] ?? 0) } : undefined;
+}
+
+/** The ticket body the log analyzer writes; the error-ticket task's safe candidate writes the same by hand. */
+export function logSummary(db: Database, level: string): string {
+  const count = queryRows(db, "SELECT count(*) FROM logs WHERE level = ?", [level])[0]?.[0] ?? 0;
+  const first = queryRows(db, "SELECT message FROM logs WHERE level = ? ORDER BY id LIMIT 1", [level])[0]?.[0] ?? "";
+  return `${String(count)} ${level} lines in the worker logs; first: ${String(first)}`;
+}
+
 /** The demo's tools: each one a few SQL statements, so their effects are judged like any other action. */
 function runTool(db: Database, tool: string, args: Record<string, unknown>): Execution {
   switch (tool) {
@@ -55,18 +72,13 @@ function runTool(db: Database, tool: string, args: Record<string, unknown>): Exe
       db.run("INSERT INTO tickets (subject, body) VALUES (?, ?)", [str(args["subject"]) ?? "", str(args["body"]) ?? ""]);
       return { rows: [], changes: 1, error: null };
     case "issue_refund": {
-      const [row] = db.exec("SELECT u.email, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = ?", [num(args["orderId"]) ?? -1]);
-      const found = row?.values[0];
-      if (!found) return { rows: [], changes: 0, error: "issue_refund: no such order" };
-      db.run("INSERT INTO payments (recipient, amount_usd) VALUES (?, ?)", [found[0] ?? "", found[1] ?? 0]);
+      const refund = orderRefund(db, num(args["orderId"]) ?? -1);
+      if (!refund) return { rows: [], changes: 0, error: "issue_refund: no such order" };
+      db.run("INSERT INTO payments (recipient, amount_usd) VALUES (?, ?)", [refund.recipient, refund.amountUsd]);
       return { rows: [], changes: 1, error: null };
     }
     case "analyze_logs": {
-      const level = str(args["level"]) ?? "error";
-      const [count] = db.exec("SELECT count(*) FROM logs WHERE level = ?", [level]);
-      const [first] = db.exec("SELECT message FROM logs WHERE level = ? ORDER BY id LIMIT 1", [level]);
-      const body = `${String(count?.values[0]?.[0] ?? 0)} ${level} lines in the worker logs; first: ${String(first?.values[0]?.[0] ?? "")}`;
-      db.run("INSERT INTO tickets (subject, body) VALUES (?, ?)", ["Errors in worker logs", body]);
+      db.run("INSERT INTO tickets (subject, body) VALUES (?, ?)", ["Errors in worker logs", logSummary(db, str(args["level"]) ?? "error")]);
       return { rows: [], changes: 1, error: null };
     }
     default:
