@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { movingAverage } from "./metrics.js";
 import type { DemoSummary } from "./run-demo.js";
-import { comparisonRows, presentArms } from "./table.js";
+import { comparisonRows, presentArms, violatedPolicies } from "./table.js";
 
 /** Episodes averaged per point of the learning curves. */
 const CURVE_WINDOW = 25;
@@ -35,7 +35,7 @@ export function renderReport(summary: DemoSummary): string {
   const arms = presentArms(summary);
   const { experiment } = summary;
   const rows = comparisonRows(experiment.evalWindow);
-  const policies = [...new Set(arms.flatMap(([, a]) => Object.keys(a.training.violationsByPolicy)))].sort();
+  const policies = violatedPolicies(arms);
   const data = {
     window: CURVE_WINDOW,
     episodes: experiment.episodes,

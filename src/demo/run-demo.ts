@@ -157,18 +157,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   return { summary, timing };
 }
 
+/** Writes the files `summary.files` names. */
 async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"], results: readonly ArmResult[]): Promise<void> {
   await mkdir(dir, { recursive: true });
+  const file = (key: string): string => {
+    const name = summary.files[key];
+    if (name === undefined) throw new Error(`summary.files names no ${key} file`); // filled together above
+    return join(dir, name);
+  };
   for (const r of results) {
-    const path = join(dir, `audit-${r.arm}.jsonl`);
+    const path = file(`audit-${r.arm}`);
     await r.recorder.writeJsonl(path);
     // Verify what is on disk, anchored to the in-memory head, not only the in-memory chain.
     const check = verifyEntries(await readJsonl(path), { expectedHead: r.recorder.head, expectedCount: r.recorder.size });
     if (!check.valid) throw new Error(`audit trail ${path} does not verify: ${check.message}`);
-    await r.emitter.exportToFile(join(dir, `spans-${r.arm}.json`));
+    await r.emitter.exportToFile(file(`spans-${r.arm}`));
   }
   // The same atomic writer as the audit and span files: no torn file, never through a planted link.
-  await writeFileAtomic(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFileAtomic(join(dir, "timing.json"), `${JSON.stringify(timing, null, 2)}\n`);
-  await writeFileAtomic(join(dir, "report.html"), renderReport(summary));
+  await writeFileAtomic(file("summary"), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(file("timing"), `${JSON.stringify(timing, null, 2)}\n`);
+  await writeFileAtomic(file("report"), renderReport(summary));
 }

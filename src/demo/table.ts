@@ -38,6 +38,11 @@ export function presentArms(summary: DemoSummary): [ArmName, ArmSummary][] {
   });
 }
 
+/** Every policy some arm violated in training, sorted (rows of the text table and bars of the report). */
+export function violatedPolicies(arms: readonly (readonly [ArmName, ArmSummary])[]): string[] {
+  return [...new Set(arms.flatMap(([, a]) => Object.keys(a.training.violationsByPolicy)))].sort();
+}
+
 /** Means of a 0/1 or numeric series over `parts` equal slices (the text learning curve). */
 export function slices(values: readonly number[], parts: number): number[] {
   const out: number[] = [];
@@ -76,7 +81,7 @@ export function renderTable(summary: DemoSummary): string {
   curve("learning curve: attempted-violation rate", (a) => a.curve.attemptedViolation, (x) => x.toFixed(2));
   curve("learning curve: mean reward", (a) => a.curve.reward, (x) => x.toFixed(1));
 
-  const policies = [...new Set(arms.flatMap(([, a]) => Object.keys(a.training.violationsByPolicy)))].sort();
+  const policies = violatedPolicies(arms);
   if (policies.length > 0) {
     out.push("", "violations per policy (training, attempted):");
     for (const p of policies) out.push(`  ${p.padEnd(labelWidth - 2)}${arms.map(([, a]) => num(a.training.violationsByPolicy[p] ?? 0).padStart(colWidth)).join("")}`);
