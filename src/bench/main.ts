@@ -12,7 +12,6 @@ import { DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { describeMachine } from "./machine.js";
 import { DEFAULT_ROUNDS, median, type MeasureOptions } from "./measure.js";
 import { opaGoBench } from "./peers/opa-go.js";
-import { defaultPredicate } from "./peers/predicate.js";
 import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
 import { inProcessRows, type Row } from "./rows.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
@@ -63,12 +62,11 @@ function child(script: string, extra: readonly string[] = []): Record<string, un
 /** The floor must decide like the kernel, or it is not the floor for the same checks. */
 async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: number; denied: number; meanBytes: number }> {
   const kernel = await createPolicyKernel();
-  const predicate = defaultPredicate(setup.config as unknown as Parameters<typeof defaultPredicate>[0]);
   let agree = 0;
   let denied = 0;
   for (let i = 0; i < setup.actions.length; i++) {
     const decision = await kernel.evaluate(setup.actions[i]);
-    const floor = predicate(setup.inputs[i]!);
+    const floor = setup.predicate(setup.inputs[i]!);
     const names = decision.violations.map((v) => `${v.policy}/${v.rule}`).sort();
     if (decision.allowed === floor.allowed && JSON.stringify(names) === JSON.stringify([...floor.fired].sort())) agree++;
     else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): kernel ${JSON.stringify(names)} floor ${JSON.stringify(floor.fired)}`);

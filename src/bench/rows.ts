@@ -7,8 +7,7 @@ import { costControlPolicy, toolsPolicy, transactionPolicy } from "../kernel/pol
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
 import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
-import { agtPolicies, agtSdkPeer } from "./peers/agt-sdk.js";
-import { defaultPredicate } from "./peers/predicate.js";
+import { agtSdkPeer } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
 
@@ -67,11 +66,10 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   const plain = plainJsonRulesEngine(setup.ruleSets, setup.config);
   spec("plain_json_rules_engine", "plain json-rules-engine run()", "same rules, same facts (agentId, action, context, facts, config)", (i) => plain(inputs[i]!));
 
-  const kernelConfig = (setup.config as unknown) as Parameters<typeof agtPolicies>[0] & Parameters<typeof defaultPredicate>[0];
-  const agt = await agtSdkPeer(kernelConfig);
+  const agt = await agtSdkPeer(setup.policyConfig);
   if ("error" in agt) agtError = { id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error };
   else spec("agt_sdk", `@microsoft/agent-governance-sdk ${agt.version} evaluatePolicy`, "tools, cost, transactions as expression rules (deny-overrides), enriched input", (i) => agt.evaluate(inputs[i]!));
-  const predicate = defaultPredicate(kernelConfig);
+  const { predicate } = setup;
   spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
   const envStep = await envStepSpec(setup);
   specs.push(envStep.spec);

@@ -5,6 +5,7 @@ import { toPolicyInput } from "../kernel/enrich.js";
 import { effectiveData, readConfig } from "../kernel/effective-data.js";
 import { ActionSchema, type PolicyInput } from "../schemas.js";
 import { benchCorpus, type CorpusAction } from "./corpus.js";
+import { defaultPredicate, type DefaultPolicyConfig, type PredicateResult } from "./peers/predicate.js";
 
 /** Everything every row shares: the corpus, its enriched inputs, the default bundle, rules and data. */
 export interface BenchSetup {
@@ -18,6 +19,10 @@ export interface BenchSetup {
   readonly data: Record<string, unknown>;
   /** `data.policy_kernel.config`, the `config` fact of the JSON rules. */
   readonly config: Record<string, unknown>;
+  /** The same object, typed as the shipped defaults are shaped (what the floor and the SDK row read). */
+  readonly policyConfig: DefaultPolicyConfig;
+  /** The floor: the default policies hand-written in TypeScript over `policyConfig`. */
+  readonly predicate: (input: PolicyInput) => PredicateResult;
 }
 
 /** Loads the shipped defaults and builds the corpus, as `createPolicyKernel()` would see them. */
@@ -31,5 +36,6 @@ export function benchSetup(): BenchSetup {
   // The kernel's own merge (no policy helpers, no override), so the engine rows see its data.
   const data = effectiveData(bundle.data, ruleSets, undefined, [], {});
   const config = readConfig(data);
-  return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config };
+  const policyConfig = config as unknown as DefaultPolicyConfig;
+  return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config, policyConfig, predicate: defaultPredicate(policyConfig) };
 }

@@ -6,7 +6,8 @@ export interface PredicateResult {
   readonly fired: string[];
 }
 
-interface DefaultConfig {
+/** The shipped default configuration, as the floor and the SDK row read it. */
+export interface DefaultPolicyConfig {
   readonly sql: { readonly deny: readonly string[] };
   readonly cost: { readonly max_cost_usd: number };
   readonly tools: { readonly allow: Readonly<Record<string, readonly string[]>> };
@@ -21,7 +22,7 @@ interface DefaultConfig {
  * over the same enriched input (SQL, PII and clock facts included, as the policies get them), reporting `policy/rule` names only: the floor no general engine
  * can beat, since it has no interpreter, no serialisation and no descriptions to build.
  */
-export function defaultPredicate(config: DefaultConfig): (input: PolicyInput) => PredicateResult {
+export function defaultPredicate(config: DefaultPolicyConfig): (input: PolicyInput) => PredicateResult {
   const deny = new Set(config.sql.deny.map((d) => d.trim().toUpperCase().split(" ").filter(Boolean).join(" ")));
   const tools = new Map(Object.entries(config.tools.allow).map(([role, list]) => [role, new Set(list)]));
   const domains = config.pii.internal_domains.map((d) => d.trim().toLowerCase()).filter(Boolean);
