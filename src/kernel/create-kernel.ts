@@ -71,7 +71,9 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
 
   const data = effectiveData(bundle?.data ?? {}, ruleSets, specs, regoPolicies, opts.data ?? {});
   const config = readConfig(data);
-  const active = (names: readonly string[]): string[] => names.filter((name) => !specs || specs.some((s) => s.name === name));
+  // `policies` given: only those are on; otherwise everything is.
+  const enabled = specs ? new Set(specs.map((s) => s.name)) : undefined;
+  const active = (names: readonly string[]): string[] => (enabled ? names.filter((name) => enabled.has(name)) : [...names]);
 
   const engines: PolicyEngine[] = [];
   if (bundle) {
@@ -80,7 +82,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     if (engine.projectionNote) logger.warn({ bundle: bundle.location }, engine.projectionNote);
     engines.push(engine);
   }
-  const activeRuleSets = specs ? filterRuleSets(ruleSets, new Set(specs.map((s) => s.name))) : ruleSets;
+  const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
 
   const provenance: Provenance = {
