@@ -5,6 +5,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 NPM_STAMP := node_modules/.install-stamp
+BUILD_STAMP := dist/.build-stamp
+BUILD_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
 
@@ -17,6 +19,8 @@ install: $(NPM_STAMP) ## npm packages (npm ci) and the compiled CLI
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+	@# npm ci's prepare script has just compiled src/: the build is current, no second tsc.
+	@mkdir -p dist && touch $(BUILD_STAMP)
 
 opa: ## the pinned OPA (scripts/opa-version.txt), installed with go install on first use
 	@scripts/ensure-opa.sh >/dev/null
@@ -24,8 +28,10 @@ opa: ## the pinned OPA (scripts/opa-version.txt), installed with go install on f
 browser: ## Debian's chromium for the report's browser test (apt-get, first run only)
 	@scripts/ensure-chromium.sh
 
-build: install ## compile TypeScript to dist/
+build: $(BUILD_STAMP) ## compile TypeScript to dist/ (when a source changed)
+$(BUILD_STAMP): $(NPM_STAMP) $(BUILD_SOURCES)
 	npx tsc -p tsconfig.build.json
+	@touch $@
 
 bundle: opa ## rebuild bundle/default.tar.gz from rego/ with the pinned OPA
 	scripts/build-bundle.sh
