@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { fromZodError } from "../errors.js";
-import type { Severity } from "../schemas.js";
+import { DEFAULT_SEVERITY_PENALTY, type Severity } from "../schemas.js";
 
 const rewardDelta = (field: string) =>
   z
@@ -40,15 +40,16 @@ export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
 export const ENVIRONMENT_CONFIG_FIELDS = Object.keys(EnvironmentConfigSchema.shape) as (keyof EnvironmentConfig)[];
 
 /**
- * How `violationPenalty` scales with severity. Strictly decreasing, so a low violation costs
- * less than a medium one (the reference scaled both by 1, teaching the agent nothing about which is worse).
+ * How `violationPenalty` scales with severity: the default penalties relative to medium
+ * (critical 10, high 5, medium 1, low 0.1). Strictly decreasing, so a low violation costs less
+ * than a medium one (the reference scaled both by 1, teaching the agent nothing about which is worse).
  */
-export const SEVERITY_SCALE: Readonly<Record<Severity, number>> = {
-  critical: 10,
-  high: 5,
+export const SEVERITY_SCALE: Readonly<Record<Severity, number>> = Object.freeze({
+  critical: DEFAULT_SEVERITY_PENALTY.critical / DEFAULT_SEVERITY_PENALTY.medium,
+  high: DEFAULT_SEVERITY_PENALTY.high / DEFAULT_SEVERITY_PENALTY.medium,
   medium: 1,
-  low: 0.1,
-};
+  low: DEFAULT_SEVERITY_PENALTY.low / DEFAULT_SEVERITY_PENALTY.medium,
+});
 
 /** Validates a config; throws an `invalid_config` PolicyKernelError naming the field (`config.maxSteps`). */
 export function parseEnvironmentConfig(input: unknown = {}, root = "config"): EnvironmentConfig {

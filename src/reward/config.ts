@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Severity } from "../schemas.js";
+import { DEFAULT_SEVERITY_PENALTY, type Severity } from "../schemas.js";
 
 /** A reward delta for one violation: a cost, so <= 0 (DESIGN's sign convention). */
 export const PenaltySchema = z
@@ -28,10 +28,11 @@ export const REWARD_CONFIG_FIELDS = {
 
 /** Default of every RewardConfig field (the tutorial's values). */
 export const DEFAULT_REWARD_CONFIG = Object.freeze({
-  criticalPenalty: -100,
-  highPenalty: -50,
-  mediumPenalty: -10,
-  lowPenalty: -1,
+  // The violations' own penalty magnitudes, as reward deltas (<= 0).
+  criticalPenalty: -DEFAULT_SEVERITY_PENALTY.critical,
+  highPenalty: -DEFAULT_SEVERITY_PENALTY.high,
+  mediumPenalty: -DEFAULT_SEVERITY_PENALTY.medium,
+  lowPenalty: -DEFAULT_SEVERITY_PENALTY.low,
   cleanBonus: 5,
   multiplicative: false,
   multiplicativeFactor: 0.5,
