@@ -37,7 +37,6 @@ export type CompositeRewardOptions<R extends RewardRollout = RewardRollout> = {
   components: readonly (readonly [RewardComponent<R>, number])[];
   normalize?: boolean;
 };
-const OPTION_KEYS = { "": Object.keys(CompositeRewardOptionsSchema.shape) };
 
 /** A weighted sum of reward components (task accuracy, governance, efficiency…). */
 export class CompositeReward<R extends RewardRollout = RewardRollout> {
@@ -48,7 +47,7 @@ export class CompositeReward<R extends RewardRollout = RewardRollout> {
   /** Creates a composite; throws `invalid_config` on no components, a non-finite weight or a zero-sum normalize. */
   constructor(options: CompositeRewardOptions<R>) {
     const parsed = CompositeRewardOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw optionsError(parsed.error, "options", OPTION_KEYS);
+    if (!parsed.success) throw optionsError(parsed.error, "options", CompositeRewardOptionsSchema);
     const raw = parsed.data.components.map(([, weight]) => weight);
     const sum = raw.reduce((acc, w) => acc + w, 0);
     this.weights = Object.freeze(parsed.data.normalize ? raw.map((w) => w / sum) : raw);

@@ -13,14 +13,13 @@ export const PolicyPenaltyOptionsSchema = z.strictObject({
   lowPenalty: PenaltySchema.default(DEFAULT_REWARD_CONFIG.lowPenalty),
 });
 export type PolicyPenaltyOptions = z.input<typeof PolicyPenaltyOptionsSchema>;
-const KEYS = { "": Object.keys(PolicyPenaltyOptionsSchema.shape) };
 
 const SeverityOnlySchema = z.array(z.looseObject({ severity: SeveritySchema }));
 
 /** Sum (<= 0) of per-severity penalties over `violations`; positive penalties and unknown options are errors. */
 export function policyPenalty(violations: readonly { readonly severity: Severity }[], options: PolicyPenaltyOptions = {}): number {
   const parsed = PolicyPenaltyOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw optionsError(parsed.error, "options", KEYS);
+  if (!parsed.success) throw optionsError(parsed.error, "options", PolicyPenaltyOptionsSchema);
   const checked = SeverityOnlySchema.safeParse(violations);
   if (!checked.success) {
     throw new PolicyKernelError("invalid_input", "policyPenalty needs an array of violations", {

@@ -76,7 +76,6 @@ export const GovernedRunnerOptionsSchema = z.strictObject({
 });
 export type GovernedRunnerOptions = z.input<typeof GovernedRunnerOptionsSchema>;
 type ParsedRunnerOptions = z.output<typeof GovernedRunnerOptionsSchema>;
-const RUNNER_OPTION_KEYS = { "": Object.keys(GovernedRunnerOptionsSchema.shape) };
 
 const isAbortSignal = (value: unknown): value is AbortSignal => value instanceof AbortSignal;
 
@@ -94,7 +93,6 @@ export const StepOptionsSchema = z.strictObject({
   signal: z.custom<AbortSignal>(isAbortSignal, { message: "an AbortSignal" }).optional(),
 });
 export type StepOptions = z.input<typeof StepOptionsSchema>;
-const STEP_OPTION_KEYS = { "": Object.keys(StepOptionsSchema.shape) };
 
 /** Options of `runner.iter`; unknown keys are an error. */
 export const IterOptionsSchema = z.strictObject({
@@ -107,7 +105,6 @@ export const IterOptionsSchema = z.strictObject({
   now: z.union([z.string(), z.date()]).optional(),
 });
 export type IterOptions = z.input<typeof IterOptionsSchema>;
-const ITER_OPTION_KEYS = { "": Object.keys(IterOptionsSchema.shape) };
 
 /** How an `iter` run ended. */
 export interface IterSummary {
@@ -165,7 +162,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       });
     }
     const parsed = GovernedRunnerOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw optionsError(parsed.error, "options", RUNNER_OPTION_KEYS);
+    if (!parsed.success) throw optionsError(parsed.error, "options", GovernedRunnerOptionsSchema);
     this.kernel = kernel;
     this.#options = parsed.data;
     this.#logger = createLogger({ logger: parsed.data.logger, name: "governed-runner" });
@@ -222,7 +219,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   async step(input: I, options: StepOptions = {}): Promise<GovernedRollout<I, O>> {
     this.#assertOpen();
     const parsed = StepOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw optionsError(parsed.error, "stepOptions", STEP_OPTION_KEYS);
+    if (!parsed.success) throw optionsError(parsed.error, "stepOptions", StepOptionsSchema);
     const opts = parsed.data;
     const agent = this.#agent;
     const agentId = opts.agentId ?? agent.agentId ?? DEFAULT_AGENT_ID;
@@ -301,7 +298,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   async iter(options: IterOptions = {}): Promise<IterSummary> {
     this.#assertOpen();
     const parsed = IterOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw optionsError(parsed.error, "iterOptions", ITER_OPTION_KEYS);
+    if (!parsed.success) throw optionsError(parsed.error, "iterOptions", IterOptionsSchema);
     const { signal, mode, now } = parsed.data;
     const [workerId, store] = this.#worker(parsed.data.workerId);
     let rollouts = 0;
@@ -311,7 +308,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       const raw = await store.dequeueTask();
       if (raw === undefined || raw === null) return { rollouts, violations, stoppedBy: "empty" };
       const task = TaskSchema.safeParse(raw);
-      if (!task.success) throw optionsError(task.error, "task", { "": Object.keys(TaskSchema.shape) });
+      if (!task.success) throw optionsError(task.error, "task", TaskSchema);
       const stepOptions: StepOptions = { mode: task.data.mode ?? mode, workerId, now, signal };
       if (task.data.taskId !== undefined) stepOptions.taskId = task.data.taskId;
       let rollout: GovernedRollout<I, O>;
