@@ -52,7 +52,12 @@ function expandPaths(paths: readonly string[]): string[] {
 }
 
 function loadCaseFile(file: string): DecisionCase[] {
-  const text = readFileSync(file, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new PolicyKernelError("io_error", `cannot read case file (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file });
+  }
   let raw: unknown;
   try {
     raw = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
