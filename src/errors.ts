@@ -11,7 +11,9 @@ export type ErrorCode =
   | "invalid_input"
   | "engine_error"
   | "opa_unavailable"
-  | "io_error";
+  | "io_error"
+  /** A flight recorder was asked for entries its `retain` window no longer holds in memory. */
+  | "not_retained";
 
 export interface ErrorLocation {
   /** File the bad value came from, when there is one. */

@@ -1,224 +1,31 @@
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
-import { PolicyKernelError, errorMessage, issuePath } from "../errors.js";
+import { PolicyKernelError } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
-import { DecisionSchema, SignalNameSchema, type Decision } from "../schemas.js";
-import { isErrno, writeFileAtomic } from "./atomic-write.js";
-import { toJsonCopy, type JsonValue } from "./json-value.js";
 import { optionsError } from "../options.js";
-import { patternOf } from "../schemas.js";
-import { isFunction, isPlainObject } from "../values.js";
+import type { Decision } from "../schemas.js";
+import { isFunction } from "../values.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import {
+  GENESIS_HASH,
+  ToolCallRecordSchema,
+  isToolCallRecord,
+  type EntryMetadata,
+  type FlightRecorderEntry,
+  type PolicyCheckEntry,
+  type SignalEntry,
+  type ToolCallEntry,
+  type ToolCallRecord,
+} from "./entries.js";
+import { toJsonCopy, type JsonValue } from "./json-value.js";
+import { JsonlAppender } from "./jsonl-appender.js";
+import { verifyEntries, type VerifyOptions, type VerifyResult } from "./verify.js";
 
-// ---------------------------------------------------------------- entry schemas
-
-/** prevHash of the first entry of every chain. */
-export const GENESIS_HASH = "0".repeat(64);
-
-export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 as 64 lower-case hex digits");
-
-/** Extra attributes of an entry; values are what a span attribute can hold. */
-export type EntryMetadata = Record<string, string | number | boolean>;
-
-// Not z.record: it silently drops a "__proto__" key (and leaves its value unchecked), and an
-// audit log must neither lose nor skip-check what it was given.
-export const EntryMetadataSchema = z.custom<EntryMetadata>(() => true).superRefine((value, ctx) => {
-  if (!isPlainObject(value)) {
-    ctx.addIssue({ code: "custom", message: "an object of strings, numbers and booleans" });
-    return;
-  }
-  for (const [key, member] of Object.entries(value)) {
-    if (!isAttributeValue(member)) ctx.addIssue({ code: "custom", path: [key], message: "a string, a finite number or a boolean" });
-  }
-});
-
-/** A metadata value: what a span attribute can hold. */
-function isAttributeValue(value: unknown): boolean {
-  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
-}
-
-const entryBase = {
-  /** Position in the chain, from 0; equals the entry's index in a complete log. */
-  seq: z.number().int().nonnegative(),
-  /** Names the chain, so identical events in two recorders still hash (and get span ids) apart. */
-  chainId: z.string().min(1),
-  agentId: z.string(),
-  /** Logical time (the event's `now`, else the recorder's clock), UTC ISO 8601. */
-  timestamp: z.iso.datetime({ message: "a UTC ISO 8601 date-time such as 2026-11-21T10:00:00.000Z" }),
-  /** Revision of the policy bundle behind the entry, null when unknown or when no bundle was loaded. */
-  bundleRevision: z.string().nullable(),
-  metadata: EntryMetadataSchema.optional(),
-  /** `hash` of the previous entry, GENESIS_HASH for seq 0. */
-  prevHash: Sha256HexSchema,
-  /** SHA-256 hex of the canonical JSON of this entry without `hash`. */
-  hash: Sha256HexSchema,
-};
-
-// Strict objects: a field added to a stored entry is an edit and must fail, not be stripped.
-export const PolicyCheckEntrySchema = z.strictObject({
-  ...entryBase,
-  type: z.literal("policy_check"),
-  /** The action as the kernel saw it (a malformed one is recorded too: it was denied). */
-  action: z.looseObject({ type: z.string() }),
-  decision: DecisionSchema,
-});
-export const SignalEntrySchema = z.strictObject({
-  ...entryBase,
-  type: z.literal("signal"),
-  signal: SignalNameSchema,
-  /** The policy that raised the signal. */
-  policy: z.string(),
-});
-export const ToolCallEntrySchema = z.strictObject({
-  ...entryBase,
-  type: z.literal("tool_call"),
-  tool: z.string().min(1),
-  args: z.json(),
-  result: z.json().optional(),
-  error: z.string().optional(),
-  durationMs: z.number().nonnegative().optional(),
-});
-
-/** One hash-chained audit entry. */
-export const FlightRecorderEntrySchema = z.discriminatedUnion("type", [
-  PolicyCheckEntrySchema,
-  SignalEntrySchema,
-  ToolCallEntrySchema,
-]);
-export type FlightRecorderEntry = z.infer<typeof FlightRecorderEntrySchema>;
-export type PolicyCheckEntry = z.infer<typeof PolicyCheckEntrySchema>;
-export type SignalEntry = z.infer<typeof SignalEntrySchema>;
-export type ToolCallEntry = z.infer<typeof ToolCallEntrySchema>;
-export type EntryType = FlightRecorderEntry["type"];
-export const ENTRY_TYPES: readonly EntryType[] = ["policy_check", "signal", "tool_call"];
-
-const RecordNowSchema = z.iso.datetime({ offset: true });
-
-/** What the runner or environment reports for one executed tool call or action. */
-export const ToolCallRecordSchema = z.strictObject({
-  agentId: z.string().min(1),
-  tool: z.string().min(1),
-  /** Any value; stored as a JSON-safe deep copy (see toJsonValue). */
-  args: z.unknown().optional(),
-  result: z.unknown().optional(),
-  error: z.string().optional(),
-  durationMs: z.number().nonnegative().optional(),
-  /** Logical start time of the call; the recorder's clock when absent. */
-  now: z.union([RecordNowSchema, z.date()]).nullable().optional(),
-  bundleRevision: z.string().nullable().optional(),
-  metadata: EntryMetadataSchema.optional(),
-});
-export type ToolCallRecord = z.input<typeof ToolCallRecordSchema>;
-
-const TOOL_CALL_RECORD_KEYS: ReadonlySet<string> = new Set(Object.keys(ToolCallRecordSchema.shape));
-const RECORD_NOW_PATTERN = patternOf(RecordNowSchema);
-
-/**
- * ToolCallRecordSchema's acceptance without zod, for the common case: never true for a value the
- * schema rejects (a property test holds it). zod's output is the input itself for an accepted
- * record (no defaults or transforms), so the record can be used as it is.
- */
-export function isToolCallRecord(value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
-  for (const key of Object.keys(value)) if (!TOOL_CALL_RECORD_KEYS.has(key)) return false;
-  const { agentId, tool, error, durationMs, now, bundleRevision, metadata } = value;
-  return (
-    typeof agentId === "string" &&
-    agentId.length > 0 &&
-    typeof tool === "string" &&
-    tool.length > 0 &&
-    (error === undefined || typeof error === "string") &&
-    (durationMs === undefined || (typeof durationMs === "number" && Number.isFinite(durationMs) && durationMs >= 0)) &&
-    (now === undefined || now === null || (typeof now === "string" ? RECORD_NOW_PATTERN.test(now) : now instanceof Date && !Number.isNaN(now.getTime()))) &&
-    (bundleRevision === undefined || bundleRevision === null || typeof bundleRevision === "string") &&
-    (metadata === undefined || isEntryMetadata(metadata))
-  );
-}
-
-/** EntryMetadataSchema's check. */
-function isEntryMetadata(value: unknown): boolean {
-  return isPlainObject(value) && Object.values(value).every(isAttributeValue);
-}
-
-// ---------------------------------------------------------------- hashing and verification
-
-/** The hash an entry must carry: SHA-256 hex of the canonical JSON of the entry minus `hash`. */
-export function computeEntryHash(entry: Readonly<Record<string, unknown>>): string {
-  const { hash: _hash, ...unsigned } = entry;
-  return sha256Hex(canonicalJson(unsigned));
-}
-
-export type VerifyFailureReason =
-  | "invalid_entry"
-  | "chain_id_mismatch"
-  | "seq_mismatch"
-  | "prev_hash_mismatch"
-  | "hash_mismatch"
-  | "count_mismatch"
-  | "head_mismatch";
-
-export type VerifyResult =
-  | { readonly valid: true; readonly count: number; readonly head: string }
-  | { readonly valid: false; readonly index: number; readonly reason: VerifyFailureReason; readonly message: string };
-
-/**
- * A chain alone cannot see entries cut off its end: anchor it with the head hash (or the
- * count) saved elsewhere, e.g. `recorder.head` published after each episode.
- */
-export interface VerifyOptions {
-  readonly expectedHead?: string;
-  readonly expectedCount?: number;
-}
-
-/**
- * Checks a whole log: shape, one chainId, seq = index, each prevHash = previous hash (genesis
- * first) and each hash recomputed. Reports the first bad index; any edited, removed, inserted or
- * reordered entry fails. Truncation at the end needs `expectedHead` or `expectedCount`.
- */
-export function verifyEntries(entries: readonly unknown[], options: VerifyOptions = {}): VerifyResult {
-  let previous = GENESIS_HASH;
-  let chainId: string | undefined;
-  for (let index = 0; index < entries.length; index++) {
-    const raw = entries[index];
-    const parsed = FlightRecorderEntrySchema.safeParse(raw);
-    if (!parsed.success) {
-      return fail(index, "invalid_entry", describeIssue(parsed.error, raw).text);
-    }
-    const entry = parsed.data;
-    chainId ??= entry.chainId;
-    if (entry.chainId !== chainId) {
-      return fail(index, "chain_id_mismatch", `entry belongs to chain ${entry.chainId}, not ${chainId}`);
-    }
-    if (entry.seq !== index) {
-      return fail(index, "seq_mismatch", `seq ${entry.seq} at position ${index}: an entry was removed, inserted or moved`);
-    }
-    if (entry.prevHash !== previous) {
-      return fail(index, "prev_hash_mismatch", "prevHash is not the previous entry's hash");
-    }
-    // Hash what was given, not zod's output: the schema strips unknown nested fields, and an
-    // added nested field must count as an edit.
-    let actual: string;
-    try {
-      actual = computeEntryHash(raw as Record<string, unknown>);
-    } catch (error) {
-      return fail(index, "invalid_entry", `cannot encode the entry: ${errorMessage(error)}`);
-    }
-    if (actual !== entry.hash) return fail(index, "hash_mismatch", "hash does not match the entry's content");
-    previous = entry.hash;
-  }
-  if (options.expectedCount !== undefined && options.expectedCount !== entries.length) {
-    return fail(entries.length, "count_mismatch", `expected ${options.expectedCount} entries, found ${entries.length}`);
-  }
-  if (options.expectedHead !== undefined && options.expectedHead !== previous) {
-    return fail(entries.length, "head_mismatch", "the last hash is not the expected head: entries are missing or were replaced");
-  }
-  return { valid: true, count: entries.length, head: previous };
-}
-
-function fail(index: number, reason: VerifyFailureReason, message: string): VerifyResult {
-  return { valid: false, index, reason, message };
-}
+// The audit log's whole public surface stays importable from this one module.
+export * from "./entries.js";
+export * from "./jsonl.js";
+export * from "./verify.js";
 
 // ---------------------------------------------------------------- the recorder
 
@@ -229,8 +36,19 @@ const FlightRecorderOptionsSchema = z.strictObject({
   chainId: z.string().min(1).optional(),
   /** Called synchronously after each entry is appended (streaming); its errors go to `onError`. */
   onEntry: z.custom<(entry: FlightRecorderEntry) => void>(isFunction, "a function").optional(),
-  /** Told about events `record` could not store and listener failures; `record` itself never throws. */
+  /** Told about events `record` could not store, listener failures and failed writes to `jsonlPath`; `record` itself never throws. */
   onError: z.custom<(error: unknown) => void>(isFunction, "a function").optional(),
+  /**
+   * Appends every entry to this new JSON Lines file as it is recorded (an existing file is an
+   * error). Lines are written in batches: all are on disk after `flush()`/`close()`, at most
+   * 200 ms after recording, and at normal process exit.
+   */
+  jsonlPath: z.string().min(1).optional(),
+  /**
+   * Keep only the newest `retain` entries in memory (the rest are in `jsonlPath`, which this
+   * needs); by default every entry stays. An entry leaves memory only once it is written.
+   */
+  retain: z.number().int().positive().optional(),
 });
 /** Options of `new FlightRecorder`; unknown names are errors. */
 export type FlightRecorderOptions = z.input<typeof FlightRecorderOptionsSchema>;
@@ -246,20 +64,34 @@ type EntryBody =
  * after recording it cannot change (or break) the chain.
  */
 export class FlightRecorder implements KernelAuditSink {
-  readonly #entries: FlightRecorderEntry[] = [];
+  /** The entries still in memory; #entries[0] has seq #base. */
+  #entries: FlightRecorderEntry[] = [];
+  #base = 0;
+  readonly #retain: number | undefined;
+  readonly #log: JsonlAppender | undefined;
   readonly #clock: () => Date;
   readonly #chainId: string;
   readonly #listeners = new Set<(entry: FlightRecorderEntry) => void>();
   readonly #onError: ((error: unknown) => void) | undefined;
   #dropped = 0;
+  #closed = false;
 
   constructor(options: FlightRecorderOptions = {}) {
     const parsed = FlightRecorderOptionsSchema.safeParse(options);
     if (!parsed.success) throw optionsError(parsed.error, "", FlightRecorderOptionsSchema);
+    const { jsonlPath, retain } = parsed.data;
+    if (retain !== undefined && jsonlPath === undefined) {
+      throw new PolicyKernelError("invalid_config", "retain drops old entries from memory, so they must be kept on disk", {
+        field: "retain",
+        expected: "jsonlPath set as well, naming the file that keeps every entry",
+      });
+    }
+    this.#retain = retain;
+    this.#onError = parsed.data.onError;
+    this.#log = jsonlPath === undefined ? undefined : new JsonlAppender(jsonlPath, (error) => this.#report(error));
     this.#clock = parsed.data.clock ?? (() => new Date());
     // Random by default so two recorders fed identical events never share hashes or span ids.
     this.#chainId = parsed.data.chainId ?? randomUUID();
-    this.#onError = parsed.data.onError;
     if (parsed.data.onEntry) this.#listeners.add(parsed.data.onEntry);
   }
 
@@ -268,9 +100,21 @@ export class FlightRecorder implements KernelAuditSink {
     return this.#chainId;
   }
 
-  /** Number of entries recorded. */
+  /** Number of entries recorded (also those no longer in memory). */
   get size(): number {
-    return this.#entries.length;
+    return this.#base + this.#entries.length;
+  }
+
+  /** The seq of the oldest entry still in memory: 0 unless `retain` let older ones go. */
+  get firstRetainedSeq(): number {
+    if (this.#retain === undefined || this.#log === undefined) return 0;
+    // Never past what is on disk: an unwritten entry stays readable here.
+    return Math.max(this.#base, Math.min(this.size - this.#retain, this.#log.writtenLines));
+  }
+
+  /** The JSON Lines file every entry is appended to (the `jsonlPath` option), if any. */
+  get jsonlPath(): string | undefined {
+    return this.#log?.path;
   }
 
   /** Hash of the last entry (GENESIS_HASH when empty): publish it to anchor the log against truncation. */
@@ -333,14 +177,23 @@ export class FlightRecorder implements KernelAuditSink {
     return this.#append(body, input.now ?? null, copies.stringifyCanonically) as ToolCallEntry;
   }
 
-  /** A snapshot of all entries, oldest first. */
+  /**
+   * A snapshot of all entries, oldest first. Throws PolicyKernelError "not_retained" once `retain`
+   * has let entries go: a partial list must not pass for the whole log (read `jsonlPath` instead).
+   */
   entries(): readonly FlightRecorderEntry[] {
-    return Object.freeze(this.#entries.slice());
+    return this.entriesSince(0);
   }
 
-  /** Entries with `seq >= seq`, oldest first (cheap incremental reads for emitters). */
+  /**
+   * Entries with `seq >= seq`, oldest first (cheap incremental reads for emitters). Throws
+   * PolicyKernelError "not_retained" when some of them are no longer in memory.
+   */
   entriesSince(seq: number): readonly FlightRecorderEntry[] {
-    return Object.freeze(this.#entries.slice(Math.max(0, Math.trunc(seq))));
+    const from = Math.max(0, Math.trunc(seq));
+    const first = this.firstRetainedSeq;
+    if (from < first) throw this.#notRetained(`entries from seq ${from}`);
+    return Object.freeze(this.#entries.slice(from - this.#base));
   }
 
   /** Calls `listener` after each new entry; returns the function that unsubscribes it. */
@@ -353,34 +206,70 @@ export class FlightRecorder implements KernelAuditSink {
     };
   }
 
-  /** Verifies this recorder's own chain (see verifyEntries). */
+  /**
+   * Verifies this recorder's own chain (see verifyEntries). Once `retain` has let entries go it
+   * checks the entries still in memory, from the first one's `prevHash` (use `verifyJsonl` on
+   * `jsonlPath` for the whole log); `count` is still the number of entries recorded.
+   */
   verify(options: VerifyOptions = {}): VerifyResult {
-    return verifyEntries(this.#entries, options);
+    const first = this.firstRetainedSeq;
+    const window = this.#entries.slice(first - this.#base);
+    const start = first === 0 ? options.start : { seq: first, prevHash: window[0]?.prevHash ?? GENESIS_HASH };
+    return verifyEntries(window, { ...options, start });
   }
 
-  /** The log as JSON Lines: one canonical-JSON entry per line, each line ending in "\n". */
+  /** The log as JSON Lines: one canonical-JSON entry per line, each line ending in "\n" ("not_retained" as `entries`). */
   toJsonl(): string {
-    return this.#entries.map((entry) => `${canonicalJson(entry)}\n`).join("");
+    return this.entries().map((entry) => `${canonicalJson(entry)}\n`).join("");
   }
 
   /** Writes `toJsonl()` atomically (temp file + rename), refusing a symlink destination; returns the entry count. */
   async writeJsonl(path: string): Promise<number> {
-    const count = this.#entries.length;
-    await writeFileAtomic(path, this.toJsonl());
+    const text = this.toJsonl();
+    const count = this.size;
+    await writeFileAtomic(path, text);
     return count;
+  }
+
+  /** Writes every recorded entry to `jsonlPath` now; PolicyKernelError "io_error" naming the file when that fails. */
+  flush(): void {
+    this.#log?.flush();
+  }
+
+  /**
+   * Flushes and closes `jsonlPath`; later events are refused (`record` drops and reports them,
+   * `recordToolCall` throws). Without `jsonlPath` it only refuses later events. Closing twice is a no-op.
+   */
+  close(): void {
+    this.#log?.close();
+    this.#closed = true;
   }
 
   /** `stringifiable`: every member of `body` is a primitive or a Copier copy that stringifies canonically. */
   #append(body: EntryBody, now: unknown, stringifiable: boolean): FlightRecorderEntry {
+    if (this.#closed) {
+      throw new PolicyKernelError("io_error", "the flight recorder was closed; it records nothing more", { file: this.#log?.path });
+    }
     const unsigned = {
-      seq: this.#entries.length,
+      seq: this.size,
       chainId: this.#chainId,
       timestamp: this.#timestamp(now),
       ...body,
       prevHash: this.head,
     };
-    const entry = Object.freeze({ ...unsigned, hash: stringifiable ? hashSorted(unsigned) : sha256Hex(canonicalJson(unsigned)) }) as FlightRecorderEntry;
+    let hash: string;
+    let line: string | undefined;
+    if (stringifiable) {
+      // One stringify serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
+      const [before, after] = sortedMembersAround(unsigned, "hash");
+      hash = sha256Hex(jsonObject(before, after));
+      if (this.#log) line = jsonObject(before, `"hash":"${hash}"`, after);
+    } else {
+      hash = sha256Hex(canonicalJson(unsigned));
+    }
+    const entry = Object.freeze({ ...unsigned, hash }) as FlightRecorderEntry;
     this.#entries.push(entry);
+    if (this.#log) this.#write(line ?? canonicalJson(entry));
     for (const listener of this.#listeners) {
       try {
         listener(entry);
@@ -389,6 +278,30 @@ export class FlightRecorder implements KernelAuditSink {
       }
     }
     return entry;
+  }
+
+  #write(line: string): void {
+    try {
+      this.#log?.append(`${line}\n`);
+    } catch (error) {
+      // The entry stays in memory (it is not evicted until written) and the next write retries it.
+      this.#report(error);
+    }
+    const first = this.firstRetainedSeq;
+    // Evict in large steps so the array is not shifted on every entry.
+    if (first - this.#base >= Math.max(1024, this.#retain ?? 0)) {
+      this.#entries = this.#entries.slice(first - this.#base);
+      this.#base = first;
+    }
+  }
+
+  #notRetained(what: string): PolicyKernelError {
+    const first = this.firstRetainedSeq;
+    return new PolicyKernelError(
+      "not_retained",
+      `${what} were asked for, but only seq ${first} onwards is still in memory (retain: ${String(this.#retain)})`,
+      { file: this.#log?.path, expected: `seq >= ${first}, or read the whole log from the file (readJsonl, verifyJsonl)` },
+    );
   }
 
   #timestamp(now: unknown): string {
@@ -420,13 +333,21 @@ class Copier {
 }
 
 /**
- * computeEntryHash for an entry whose members are primitives and toJsonCopy copies (keys already
- * in canonical order): the native JSON.stringify of the members in sorted order gives the same bytes.
+ * canonicalJson for an entry whose members are primitives and toJsonCopy copies (keys already
+ * in canonical order): the native JSON.stringify of the members in sorted order gives the same
+ * bytes. Returned as the members sorting before `key` and those after it (each without braces),
+ * so a member `key` can be put in its place without stringifying the rest again.
  */
-function hashSorted(unsigned: Readonly<Record<string, unknown>>): string {
-  const ordered: Record<string, unknown> = {};
-  for (const key of Object.keys(unsigned).sort()) ordered[key] = unsigned[key];
-  return sha256Hex(JSON.stringify(ordered));
+function sortedMembersAround(entry: Readonly<Record<string, unknown>>, key: string): [before: string, after: string] {
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  for (const name of Object.keys(entry).sort()) (name < key ? before : after)[name] = entry[name];
+  return [JSON.stringify(before).slice(1, -1), JSON.stringify(after).slice(1, -1)];
+}
+
+/** An object's JSON from member lists (each "" or members without braces). */
+function jsonObject(...members: string[]): string {
+  return `{${members.filter((part) => part !== "").join(",")}}`;
 }
 
 function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
@@ -484,81 +405,6 @@ export function isoOf(ms: number): string | null {
   const iso = date.toISOString();
   // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
   return /^\d{4}-/.test(iso) ? iso : null;
-}
-
-// ---------------------------------------------------------------- JSON Lines
-
-/** Parses JSON Lines text into entries (shape only; call verifyEntries for the chain); errors name line and field. */
-export function parseJsonl(text: string, location: { file?: string } = {}): FlightRecorderEntry[] {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  const entries: FlightRecorderEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const lineNumber = i + 1;
-    const line = (lines[i] ?? "").replace(/\r$/, "");
-    if (line.trim() === "") {
-      throw new PolicyKernelError("invalid_input", "empty line", { file: location.file, field: `line ${lineNumber}` });
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch (error) {
-      throw new PolicyKernelError(
-        "invalid_input",
-        `not valid JSON: ${errorMessage(error)}`,
-        { file: location.file, field: `line ${lineNumber}` },
-        { cause: error },
-      );
-    }
-    const parsed = FlightRecorderEntrySchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = describeIssue(parsed.error, raw);
-      throw new PolicyKernelError("invalid_input", issue.message, {
-        file: location.file,
-        field: `line ${lineNumber}: ${issue.field}`,
-        expected: issue.expected,
-      });
-    }
-    // Keep the parsed JSON itself: zod strips unknown nested fields, which would change the hash.
-    entries.push(raw as FlightRecorderEntry);
-  }
-  return entries;
-}
-
-/** Reads a JSON Lines log written by `writeJsonl`; PolicyKernelError "invalid_input" names file, line and field. */
-export async function readJsonl(path: string): Promise<FlightRecorderEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const message = isErrno(error, "ENOENT") ? "file not found" : `cannot read the file: ${errorMessage(error)}`;
-    throw new PolicyKernelError("io_error", message, { file: path }, { cause: error });
-  }
-  return parseJsonl(text, { file: path });
-}
-
-// ---------------------------------------------------------------- error helpers
-
-interface DescribedIssue {
-  readonly field: string;
-  readonly message: string;
-  readonly expected: string | undefined;
-  readonly text: string;
-}
-
-function describeIssue(error: z.ZodError, raw: unknown): DescribedIssue {
-  const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-  // zod's message for a bad discriminator is only "Invalid input"; say what would be valid.
-  if (!ENTRY_TYPES.includes(type as EntryType)) {
-    const message = `unknown entry type ${JSON.stringify(type) ?? "undefined"}`;
-    const expected = ENTRY_TYPES.join(", ");
-    return { field: "type", message, expected: `one of ${expected}`, text: `type: ${message} (expected one of ${expected})` };
-  }
-  const issue = error.issues[0];
-  if (!issue) return { field: "(root)", message: "invalid entry", expected: undefined, text: "invalid entry" };
-  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
-  const field = issuePath(keys.length > 0 ? [...issue.path, keys[0] ?? ""] : issue.path);
-  return { field, message: issue.message, expected: undefined, text: `${field}: ${issue.message}` };
 }
 
 export type { JsonValue };

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createJsonRulesEngine } from "../engines/json/index.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
@@ -73,6 +76,8 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
   const envStep = await envStepSpec(setup);
   specs.push(envStep.spec);
+  const envStepStreamed = await envStepSpec(setup, { retain: STREAMED_RETAIN });
+  specs.push(envStepStreamed.spec);
 
   progress(`measuring ${specs.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
   const results = await measureInterleaved(
@@ -88,14 +93,27 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   if (agtError) rows.splice(rows.findIndex((r) => r.id === "ts_predicate"), 0, agtError);
   for (const k of [full, regoOnly, jsonOnly, agtEquivalent]) k.close();
   envStep.close();
+  envStepStreamed.close();
   rego.close();
   json.close();
   return rows;
 }
 
-/** A full governed step: kernel (with FlightRecorder) + executor + env reward + PolicyReward, resetting when episodes end. */
-async function envStepSpec(setup: BenchSetup): Promise<{ spec: RowSpec; close: () => void }> {
-  const recorder = new FlightRecorder({ chainId: "bench", clock: () => new Date(0) });
+/** The in-memory window of the streamed env.step row: what a long training run would keep. */
+const STREAMED_RETAIN = 10_000;
+
+/**
+ * A full governed step: kernel (with FlightRecorder) + executor + env reward + PolicyReward,
+ * resetting when episodes end. With `streamed`, the recorder appends every entry to a JSON Lines
+ * file in a temporary folder and keeps `retain` entries in memory, as a long training run would.
+ */
+async function envStepSpec(setup: BenchSetup, streamed?: { retain: number }): Promise<{ spec: RowSpec; close: () => void }> {
+  const folder = streamed ? mkdtempSync(join(tmpdir(), "policy-kernel-bench-")) : undefined;
+  const recorder = new FlightRecorder({
+    chainId: "bench",
+    clock: () => new Date(0),
+    ...(folder && streamed ? { jsonlPath: join(folder, "audit.jsonl"), retain: streamed.retain } : {}),
+  });
   const kernel = await createPolicyKernel({ recorder });
   const policyReward = new PolicyReward(kernel);
   const bodies = setup.corpus.map((entry) => (entry.action as { action: ActionBody }).action);
@@ -111,15 +129,28 @@ async function envStepSpec(setup: BenchSetup): Promise<{ spec: RowSpec; close: (
     executor: (state) => ({ result: { rows: 1 }, observation: { n: state.n + 1 } }),
     rewardFn: (_state, _action, outcome) => policyReward.reward({ success: outcome.success, violations: outcome.decision.violations }),
   });
-  const spec: RowSpec = {
-    id: "env_step",
-    name: "governed env.step",
-    what: "GovernedEnvironment.step: kernel + FlightRecorder (decisions and executions) + executor + env reward + PolicyReward",
-    call: (i) => {
-      cursor = i;
-      if (env.done) env.reset();
-      return env.step(bodies[i]!);
-    },
+  const spec: RowSpec = streamed
+    ? {
+        id: "env_step_streamed",
+        name: "governed env.step, audit streamed to disk",
+        what: `as env.step, the FlightRecorder appending every entry to a JSONL file and keeping ${streamed.retain.toLocaleString("en-US")} in memory`,
+        call: step,
+      }
+    : {
+        id: "env_step",
+        name: "governed env.step",
+        what: "GovernedEnvironment.step: kernel + FlightRecorder (decisions and executions, all kept in memory) + executor + env reward + PolicyReward",
+        call: step,
+      };
+  function step(i: number): unknown {
+    cursor = i;
+    if (env.done) env.reset();
+    return env.step(bodies[i]!);
+  }
+  const close = (): void => {
+    kernel.close();
+    recorder.close();
+    if (folder) rmSync(folder, { recursive: true, force: true });
   };
-  return { spec, close: () => kernel.close() };
+  return { spec, close };
 }

@@ -1,0 +1,99 @@
+import { open, readFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { PolicyKernelError, errorMessage } from "../errors.js";
+import { isErrno } from "./atomic-write.js";
+import { FlightRecorderEntrySchema, describeIssue, type FlightRecorderEntry } from "./entries.js";
+import { ChainCheck, fail, type VerifyOptions, type VerifyResult } from "./verify.js";
+
+// ---------------------------------------------------------------- JSON Lines
+
+/** Parses JSON Lines text into entries (shape only; call verifyEntries for the chain); errors name line and field. */
+export function parseJsonl(text: string, location: { file?: string } = {}): FlightRecorderEntry[] {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const entries: FlightRecorderEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const lineNumber = i + 1;
+    const line = (lines[i] ?? "").replace(/\r$/, "");
+    if (line.trim() === "") {
+      throw new PolicyKernelError("invalid_input", "empty line", { file: location.file, field: `line ${lineNumber}` });
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (error) {
+      throw new PolicyKernelError(
+        "invalid_input",
+        `not valid JSON: ${errorMessage(error)}`,
+        { file: location.file, field: `line ${lineNumber}` },
+        { cause: error },
+      );
+    }
+    const parsed = FlightRecorderEntrySchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = describeIssue(parsed.error, raw);
+      throw new PolicyKernelError("invalid_input", issue.message, {
+        file: location.file,
+        field: `line ${lineNumber}: ${issue.field}`,
+        expected: issue.expected,
+      });
+    }
+    // Keep the parsed JSON itself: zod strips unknown nested fields, which would change the hash.
+    entries.push(raw as FlightRecorderEntry);
+  }
+  return entries;
+}
+
+/**
+ * Verifies a JSON Lines log file (`jsonlPath` or `writeJsonl`) as verifyEntries does, reading it
+ * line by line so a log of any length needs little memory. A line that is not JSON fails as
+ * "invalid_entry" naming the line; an unreadable file is PolicyKernelError "io_error".
+ */
+export async function verifyJsonl(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  let input;
+  try {
+    // Opened first, so a missing file is an error here rather than inside the line reader.
+    input = (await open(path, "r")).createReadStream({ encoding: "utf8" });
+  } catch (error) {
+    throw readError(path, error);
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const chain = new ChainCheck(options.start);
+  let lineNumber = 0;
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(line);
+      } catch (error) {
+        return fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`);
+      }
+      const failure = chain.next(raw);
+      if (failure) return failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` };
+    }
+  } catch (error) {
+    throw readError(path, error);
+  } finally {
+    lines.close();
+    // Also on an early return: the file handle closes with its stream.
+    input.destroy();
+  }
+  return chain.end(options);
+}
+
+function readError(path: string, error: unknown): PolicyKernelError {
+  const message = isErrno(error, "ENOENT") ? "file not found" : `cannot read the file: ${errorMessage(error)}`;
+  return new PolicyKernelError("io_error", message, { file: path }, { cause: error });
+}
+
+/** Reads a JSON Lines log written by `writeJsonl`; PolicyKernelError "invalid_input" names file, line and field. */
+export async function readJsonl(path: string): Promise<FlightRecorderEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw readError(path, error);
+  }
+  return parseJsonl(text, { file: path });
+}
