@@ -8,8 +8,12 @@ config := data.policy_kernel.config.tools
 
 known_role if config.allow[input.context.role]
 
-# Never undefined, so a malformed action still yields a violation.
-tool := object.get(input.action, "tool", null)
+# Never undefined, so a malformed action still yields a violation. Read as a field, not through
+# object.get(input.action, ...): that hands OPA the whole action, so the kernel's input projection
+# would have to send it all (SQL text, message bodies) to the Wasm on every decision.
+default tool := null
+
+tool := input.action.tool
 
 violations contains v if {
 	input.action.type == "tool_call"

@@ -81,9 +81,13 @@ describe("the default bundle's input projection", () => {
   it("is recorded, verified and used", async () => {
     const engine = await createRegoEngine({ bundle });
     expect(engine.projectionNote).toBeUndefined();
-    expect(engine.inputPaths).toContainEqual(["action"]);
+    expect(engine.inputPaths).toContainEqual(["action", "type"]);
+    expect(engine.inputPaths).toContainEqual(["action", "tool"]);
     expect(engine.inputPaths).toContainEqual(["context", "role"]);
     expect(engine.inputPaths).not.toContainEqual(["agentId"]);
+    // The policies read the SQL and the message through their facts: the raw text never crosses into the Wasm.
+    expect(engine.inputPaths).not.toContainEqual(["action"]);
+    expect(engine.inputPaths.filter((path) => path[0] === "action")).toEqual([["action", "amountUsd"], ["action", "tool"], ["action", "type"]]);
   });
 
   it("gives the findings of the whole input, on 3,000 generated actions and odd shapes", async () => {
