@@ -7,6 +7,11 @@
 // them), which the kernel checks before it trusts the paths. build-bundle.sh runs this between
 // a first build (whose modules it hashes) and the final one.
 //
+// For the generated aggregate (kernel/violations), whose rules skip a policy that
+// data.policy_kernel.disabled switches off, it also records each policy's own paths, so a
+// kernel running some of the policies sends only what those read. They are recorded only when
+// together they cover every path of the entrypoint (kernel.rego itself reads no input).
+//
 //   node scripts/input-projection.mjs --opa OPA --src rego --entrypoint kernel/violations \
 //        --modules DIR --data-in rego/data.json --data-out OUT/data.json
 //     DIR: the first build unpacked (its .rego files are hashed as the kernel hashes them)
@@ -37,6 +42,11 @@ export function inputPathsFromDeps(deps) {
   const key = (path) => JSON.stringify(path);
   const sorted = [...new Map(paths.map((p) => [key(p), p])).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return sorted.filter((path) => !sorted.some((other) => other.length < path.length && other.every((part, i) => part === path[i])));
+}
+
+/** True when every path of `needed` is one of `paths` or lies under one of them. */
+export function coversPaths(paths, needed) {
+  return needed.every((path) => paths.some((have) => have.length <= path.length && have.every((part, i) => part === path[i])));
 }
 
 /** hashFiles of src/engines/rego/bundle.ts over the `.rego` files of an unpacked bundle. */
@@ -71,23 +81,44 @@ function main() {
   for (const name of ["opa", "src", "entrypoint", "modules", "data-in", "data-out"]) {
     if (!values[name]) fail(`--${name} is required`);
   }
+  const depsOf = (query) => {
+    try {
+      return inputPathsFromDeps(JSON.parse(execFileSync(values.opa, ["deps", "--format", "json", "--ignore", "*_test.rego", "-d", values.src, query], { encoding: "utf8" })));
+    } catch (error) {
+      fail(`opa deps ${query} failed: ${error.message}`);
+    }
+  };
   const query = `data.${values.entrypoint.split("/").join(".")}`;
-  let deps;
-  try {
-    deps = JSON.parse(execFileSync(values.opa, ["deps", "--format", "json", "--ignore", "*_test.rego", "-d", values.src, query], { encoding: "utf8" }));
-  } catch (error) {
-    fail(`opa deps ${query} failed: ${error.message}`);
-  }
-  const paths = inputPathsFromDeps(deps);
+  const paths = depsOf(query);
   const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
   const kernel = (data.policy_kernel ??= {});
   if (paths === null) delete kernel.input_projection; // the whole input is read: nothing to record
-  else kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
+  else {
+    kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
+    const policies = values.entrypoint === AGGREGATE_ENTRYPOINT ? perPolicyPaths(kernel.policies, depsOf) : null;
+    if (policies && coversPaths(Object.values(policies).flat(), paths)) kernel.input_projection.policies = policies;
+  }
   const out = values["data-out"];
   writeFileSync(`${out}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   const shown = paths === null ? "the whole input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
-  console.error(`input-projection: ${query} reads ${shown}`);
+  const perPolicy = kernel.input_projection?.policies ? `; per policy for ${Object.keys(kernel.input_projection.policies).length} policies` : "";
+  console.error(`input-projection: ${query} reads ${shown}${perPolicy}`);
+}
+
+/** The generated aggregate: kernel.rego, from scripts/gen-kernel-rego.mjs. */
+const AGGREGATE_ENTRYPOINT = "kernel/violations";
+
+/** {name: paths} for each listed policy's violations; null when one reads the whole input or names are missing. */
+function perPolicyPaths(names, depsOf) {
+  if (!Array.isArray(names) || names.length === 0) return null;
+  const policies = {};
+  for (const name of [...names].sort()) {
+    const paths = depsOf(`data.policies.${name}.violations`);
+    if (paths === null) return null;
+    policies[name] = paths;
+  }
+  return policies;
 }
 
 function fail(message) {

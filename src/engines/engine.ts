@@ -1,4 +1,5 @@
 import type { PolicyFinding, PolicyInput, Provenance } from "../schemas.js";
+import type { FactsRead } from "./facts-read.js";
 
 /** Where a finding came from; the kernel stamps it on each violation. */
 export type EngineSource = "rego" | "json";
@@ -21,6 +22,8 @@ export interface PolicyEngine {
    * `evaluate`. Throws where `evaluate` would throw or reject.
    */
   evaluateSync?(input: PolicyInput): readonly PolicyFinding[] | undefined;
+  /** The enrichment facts its policies can read; absent means all of them. */
+  readonly factsRead?: FactsRead;
   /** Releases what the engine holds; calling it twice is fine. */
   close(): void;
 }

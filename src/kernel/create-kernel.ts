@@ -13,7 +13,8 @@ import { isAuditSink, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
-import { toPolicyInput } from "./enrich.js";
+import { factNeedsOf, toPolicyInput, type FactNeeds } from "./enrich.js";
+import { unionFactsRead } from "../engines/facts-read.js";
 import { effectiveData, readConfig } from "./effective-data.js";
 import { isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
@@ -95,7 +96,9 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const policyNames = [...new Set(engines.flatMap((e) => e.policyNames))].sort();
   logger.info({ policies: policyNames, provenance }, "policy kernel ready");
 
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder);
+  // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis and PII scan.
+  const needs = factNeedsOf(unionFactsRead(engines.map((e) => e.factsRead)));
+  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs);
 }
 
 class Kernel implements PolicyKernel {
@@ -108,6 +111,7 @@ class Kernel implements PolicyKernel {
     private readonly failOpen: boolean,
     private readonly logger: Logger,
     private readonly recorder: KernelAuditSink | undefined,
+    private readonly needs: FactNeeds,
   ) {}
 
   evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
@@ -142,7 +146,7 @@ class Kernel implements PolicyKernel {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
       return this.finish(action, violations);
     }
-    const input = toPolicyInput(action);
+    const input = toPolicyInput(action, this.needs);
     const engines = this.engines;
     for (let index = 0; index < engines.length; index++) {
       const engine = engines[index]!;

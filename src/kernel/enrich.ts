@@ -1,3 +1,4 @@
+import type { FactsRead } from "../engines/facts-read.js";
 import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
 import { messageFacts } from "./message-facts.js";
 import { analyzeSql } from "./sql-facts.js";
@@ -38,14 +39,33 @@ function clockOf(now: string | undefined): PolicyFacts["clock"] {
   };
 }
 
-/** Turns a validated Action into the small PolicyInput the engines evaluate (facts computed once here). */
-export function toPolicyInput(action: Action): PolicyInput {
+/** The facts worth computing: the SQL analysis, PII detection and clock cost real time per action. */
+export interface FactNeeds {
+  readonly sql: boolean;
+  readonly message: boolean;
+  readonly clock: boolean;
+}
+
+export const ALL_FACTS: FactNeeds = Object.freeze({ sql: true, message: true, clock: true });
+
+/** What to compute for engines that read `read`; `writes` is derived from the SQL analysis, so it needs it. */
+export function factNeedsOf(read: FactsRead): FactNeeds {
+  if (read === "all") return ALL_FACTS;
+  return { sql: read.has("sql") || read.has("writes"), message: read.has("message"), clock: read.has("clock") };
+}
+
+/**
+ * Turns a validated Action into the small PolicyInput the engines evaluate (facts computed once
+ * here). Facts `needs` leaves out are absent; without the SQL analysis, `writes` takes any SQL
+ * as a write (the side that blocks), though no engine that reads it gets such an input.
+ */
+export function toPolicyInput(action: Action, needs: FactNeeds = ALL_FACTS): PolicyInput {
   const { agentId, action: body, context } = action;
-  const sql = sqlFactsOf(body);
-  const message = messageFactsOf(body);
-  const clock = clockOf(context.now);
+  const sql = needs.sql ? sqlFactsOf(body) : undefined;
+  const message = needs.message ? messageFactsOf(body) : undefined;
+  const clock = needs.clock ? clockOf(context.now) : undefined;
   const costUsdTotal = (context.costUsd ?? 0) + (context.spentUsd ?? 0);
-  const writes = (sql !== undefined && !sql.readOnly) || body.type === "transaction";
+  const writes = (sql === undefined ? body.type === "sql" : !sql.readOnly) || body.type === "transaction";
   // Absent facts are left out (not set to undefined) and keys keep the schema's order, so the
   // input JSON stays small and byte-stable; literals instead of spreads keep this fast.
   let facts: PolicyFacts;

@@ -3,7 +3,8 @@ import { canonicalJson, sha256Hex } from "../../canonical-json.js";
 import { assertJsonData, errorMessage, issuePath, PolicyKernelError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
-import { compileCondition, type CompiledCondition } from "./compiled.js";
+import { compileCondition, factsReadByCondition, type CompiledCondition } from "./compiled.js";
+import { unionFactsRead, type FactsRead } from "../facts-read.js";
 import { missingSafeOperators } from "./operators.js";
 import { parsePath, resolvePath, resolveSteps } from "./paths.js";
 import { checkUniqueNames, JSON_RULES_FACTS, parseRuleSet, ruleSetContent, type JsonCondition, type RuleSet } from "./rule-set.js";
@@ -233,6 +234,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
   for (const { ruleSet, source } of ruleSets) checkConfigPaths(ruleSet, source, config);
 
   const prepared: PreparedRule[] = [];
+  const reads: FactsRead[] = [];
   for (const { source, ruleSet } of ruleSets) {
     const named = (ruleSet.conditions ?? {}) as Readonly<Record<string, JsonCondition>>;
     for (const rule of ruleSet.rules) {
@@ -241,6 +243,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
       const priority = rule.priority ?? 1;
       // Validated above: the expanded tree has json-rules-engine's condition shape.
       const expanded = expandReferences(rule.conditions, named);
+      reads.push(factsReadByCondition(expanded));
       const conditions = expanded as unknown as EngineTopLevelCondition;
       prepared.push({
         key,
@@ -263,6 +266,8 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
   const byKey = new Map(slowRules.map((rule) => [rule.key, rule]));
   const trackers = new WeakMap<Almanac, RunTracker>();
   const policyNames = [...new Set(prepared.map((rule) => rule.finding.policy))].sort();
+  // A rule on json-rules-engine may use custom facts, which can read anything: then all facts.
+  const factsRead = slowRules.length > 0 ? "all" : unionFactsRead(reads);
   const rulesSha256 = ruleSets.length === 0 ? null : sha256Hex(canonicalJson(ruleSets.map(({ ruleSet }) => ruleSetContent(ruleSet))));
 
   // json-rules-engine keeps run state on the Engine (`status`), so two in-flight runs on one
@@ -379,6 +384,7 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
     source: "json",
     policyNames,
     provenance: { rulesSha256 },
+    factsRead,
     evaluate,
     evaluateSync,
     close(): void {

@@ -10,20 +10,32 @@ import { kernelSection, type PolicyBundle } from "./bundle.js";
 interface ProjectionRecord {
   readonly entrypoint: string;
   readonly modulesSha256: string;
-  readonly paths: readonly (readonly string[])[];
+  readonly paths: Paths;
+  /** Each policy's own paths (the generated aggregate only): together they cover `paths`. */
+  readonly policies: Readonly<Record<string, Paths>> | undefined;
 }
 
-/** `{entrypoint, modules_sha256, paths}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
+type Paths = readonly (readonly string[])[];
+
+/** `{entrypoint, modules_sha256, paths, policies?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): ProjectionRecord | undefined {
-  if (!isPlainObject(raw) || Object.keys(raw).length !== 3) return undefined;
-  const { entrypoint, modules_sha256: modulesSha256, paths } = raw;
+  if (!isPlainObject(raw)) return undefined;
+  const { entrypoint, modules_sha256: modulesSha256, paths, policies, ...rest } = raw;
+  if (Object.keys(rest).length > 0) return undefined;
   if (typeof entrypoint !== "string" || entrypoint.length === 0) return undefined;
   if (typeof modulesSha256 !== "string" || !/^[0-9a-f]{64}$/.test(modulesSha256)) return undefined;
-  if (!Array.isArray(paths)) return undefined;
-  for (const path of paths) {
-    if (!Array.isArray(path) || path.length === 0 || !path.every((part) => typeof part === "string")) return undefined;
-  }
-  return { entrypoint, modulesSha256, paths: paths as string[][] };
+  if (!isPathList(paths)) return undefined;
+  if (policies !== undefined && !(isPlainObject(policies) && Object.values(policies).every(isPathList))) return undefined;
+  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, Paths> | undefined };
+}
+
+function isPathList(value: unknown): value is Paths {
+  return Array.isArray(value) && value.every((path) => Array.isArray(path) && path.length > 0 && path.every((part) => typeof part === "string"));
+}
+
+/** True when every path of `needed` is one of `paths` or lies under one of them. */
+function coversPaths(paths: Paths, needed: Paths): boolean {
+  return needed.every((path) => paths.some((have) => have.length <= path.length && have.every((part, i) => part === path[i])));
 }
 
 /** Sends only what the policies read; a missing path stays missing, so the policies see the same. */
@@ -41,8 +53,12 @@ export type ProjectionResult =
  * exactly the Rego modules the bundle holds. A bundle rebuilt around a copied data.json, with a
  * policy added, fails that check and gets the whole input: a stale projection would hide input
  * from the new policy and let actions through.
+ *
+ * With per-policy paths (the generated aggregate, which skips a policy whose
+ * `data.policy_kernel.disabled[name]` is true), `data` is what the Wasm evaluates with: the
+ * policies it switches off are dropped, and only the paths of the others are sent.
  */
-export function readInputProjection(bundle: PolicyBundle, entrypoint: string): ProjectionResult {
+export function readInputProjection(bundle: PolicyBundle, entrypoint: string, data: unknown = bundle.data): ProjectionResult {
   const raw = kernelSection(bundle.data)["input_projection"];
   if (raw === undefined) return { projection: null };
   const record = readRecord(raw);
@@ -56,7 +72,21 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string): P
   if (modulesSha256 !== bundle.modulesSha256) {
     return { projection: null, note: "the input projection was computed from other Rego modules than the bundle holds; the whole input is sent" };
   }
-  return { projection: { paths, project: compileProjection(paths) } };
+  const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
+  const sent = record.policies ? enabledPaths(record.policies, paths, disabled) : paths;
+  return { projection: { paths: sent, project: compileProjection(sent) } };
+}
+
+/** The paths of the policies `disabled` leaves on, when the per-policy record covers the entrypoint; else all of `paths`. */
+function enabledPaths(policies: Readonly<Record<string, Paths>>, paths: Paths, disabled: unknown): Paths {
+  // A record whose policies do not account for every path is not one the build script wrote: trust only `paths`.
+  if (!coversPaths(Object.values(policies).flat(), paths)) return paths;
+  // kernel.rego's test is `disabled[name] == true`: anything else leaves the policy on.
+  const off = (name: string): boolean => isPlainObject(disabled) && Object.hasOwn(disabled, name) && disabled[name] === true;
+  const kept = Object.entries(policies).filter(([name]) => !off(name)).flatMap(([, own]) => own);
+  // Each kept path is under one of `paths` (each policy is part of the entrypoint); keep the shortest forms, sorted.
+  const unique = [...new Map(kept.map((path) => [JSON.stringify(path), path])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, path]) => path);
+  return unique.filter((path) => !unique.some((other) => other !== path && other.length < path.length && coversPaths([other], [path])));
 }
 
 /** A node of the path tree: WHOLE keeps the value as it is. */

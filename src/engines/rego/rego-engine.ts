@@ -8,6 +8,7 @@ import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
 import { readInputProjection } from "./input-projection.js";
+import { factsReadByPaths } from "../facts-read.js";
 import { createWasmEvaluate } from "./wasm-eval.js";
 import { shapeOf } from "../../values.js";
 
@@ -73,7 +74,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   // gets only the input paths the bundle says its policies read.
   const direct = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId);
   const call = direct ?? ((input: unknown) => policy.evaluate(input, entrypointId));
-  const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint);
+  const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint, options.data ?? bundle.data);
   const project = projection?.project;
   const evaluateWasm = project ? (input: PolicyInput) => call(project(input)) : call;
   let closed = false;
@@ -83,6 +84,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
     diagnostics,
     inputPaths: projection?.paths ?? null,
+    factsRead: factsReadByPaths(projection?.paths ?? null),
     projectionNote,
     evaluate(input: PolicyInput): PolicyFinding[] {
       if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { readTarGz } from "../../../src/engines/rego/tar.js";
-import { inputPathsFromDeps, modulesSha256 } from "../../../scripts/input-projection.mjs";
+import { coversPaths, inputPathsFromDeps, modulesSha256 } from "../../../scripts/input-projection.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
 
 const bundle = readBundle(defaultBundlePath());
@@ -87,7 +87,7 @@ describe("the default bundle's input projection", () => {
     expect(engine.inputPaths).not.toContainEqual(["agentId"]);
     // The policies read the SQL and the message through their facts: the raw text never crosses into the Wasm.
     expect(engine.inputPaths).not.toContainEqual(["action"]);
-    expect(engine.inputPaths.filter((path) => path[0] === "action")).toEqual([["action", "amountUsd"], ["action", "tool"], ["action", "type"]]);
+    expect((engine.inputPaths ?? []).filter((path) => path[0] === "action")).toEqual([["action", "amountUsd"], ["action", "tool"], ["action", "type"]]);
   });
 
   it("gives the findings of the whole input, on 3,000 generated actions and odd shapes", async () => {
@@ -130,5 +130,54 @@ describe("the default bundle's input projection", () => {
     expect(readInputProjection(bundle, "policies/sql/violations").note).toMatch(/computed for kernel\/violations/);
     expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, paths: "action" })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
     expect(readInputProjection(withProjection(bundle, () => undefined), DEFAULT_ENTRYPOINT)).toEqual({ projection: null });
+    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, policies: { sql: "facts" } })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, extra: 1 })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+  });
+});
+
+describe("per-policy input projection", () => {
+  const policies = (bundle.data["policy_kernel"] as { input_projection: { policies: Record<string, string[][]> } }).input_projection.policies;
+  const disabling = (...names: string[]): Record<string, unknown> => {
+    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
+    return { ...bundle.data, policy_kernel: { ...kernel, disabled: Object.fromEntries(names.map((name) => [name, true])) } };
+  };
+
+  it("is recorded for every policy of the default library, and together they cover the entrypoint's paths", () => {
+    expect(Object.keys(policies).sort()).toEqual(["business_hours", "cost", "pii", "sql", "tools", "transactions"]);
+    expect(policies["cost"]).toEqual([["facts", "costUsdTotal"]]);
+    expect(coversPaths(Object.values(policies).flat(), readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths)).toBe(true);
+  });
+
+  it("sends only what the policies left on read, as data.policy_kernel.disabled decides", () => {
+    const three = readInputProjection(bundle, DEFAULT_ENTRYPOINT, disabling("sql", "pii", "business_hours")).projection!;
+    expect(three.paths).toEqual([["action", "amountUsd"], ["action", "tool"], ["action", "type"], ["context", "role"], ["facts", "costUsdTotal"]]);
+    // Anything but `true` leaves a policy on, as kernel.rego's `disabled[name] == true` does.
+    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
+    const notReally = { ...bundle.data, policy_kernel: { ...kernel, disabled: { sql: "yes", pii: 1, tools: false } } };
+    expect(readInputProjection(bundle, DEFAULT_ENTRYPOINT, notReally).projection!.paths).toEqual(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths);
+  });
+
+  it("falls back to the entrypoint's paths when the per-policy record does not cover them", () => {
+    const partial = withProjection(bundle, (r) => ({ ...r, policies: { cost: [["facts", "costUsdTotal"]] } }));
+    expect(readInputProjection(partial, DEFAULT_ENTRYPOINT, disabling("sql")).projection!.paths).toEqual(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths);
+  });
+
+  it("gives the findings of the whole input with policies switched off, on 3,000 generated actions", async () => {
+    for (const off of [["sql", "pii", "business_hours"], ["tools", "transactions"], ["cost", "sql", "tools", "transactions", "business_hours"]]) {
+      const data = disabling(...off);
+      const projected = await createRegoEngine({ bundle, data });
+      const stock = await loadPolicy(bundle.wasm);
+      stock.setData(data);
+      const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
+      const inputs = fc.sample(actionArbitrary, { numRuns: 1_000, seed: 37 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+      let found = 0;
+      for (const input of inputs) {
+        const whole = (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+        const findings = await projected.evaluate(input);
+        expect(findings).toEqual(whole);
+        found += findings.length;
+      }
+      expect(found).toBeGreaterThan(50);
+    }
   });
 });

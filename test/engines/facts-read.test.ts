@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { factsReadByPaths, unionFactsRead } from "../../src/engines/facts-read.js";
+import { factsReadByCondition } from "../../src/engines/json/compiled.js";
+import { createJsonRulesEngine } from "../../src/engines/json/index.js";
+import { loadRuleSets } from "../../src/engines/json/rule-set.js";
+import { defaultRulesPath } from "../../src/kernel/defaults.js";
+import { factNeedsOf } from "../../src/kernel/enrich.js";
+
+// What rules/rate_limit.json reads from the kernel configuration.
+const CONFIG = { rate_limit: { block_at: 50, warn_at: 40 } };
+const names = (read: ReturnType<typeof factsReadByPaths>): string[] | "all" => (read === "all" ? "all" : [...read].sort());
+
+describe("factsReadByPaths (the Rego engine's input projection)", () => {
+  it("names the facts under input.facts and ignores other paths", () => {
+    expect(names(factsReadByPaths([["action", "type"], ["facts", "sql"], ["facts", "clock", "minuteOfDayUtc"], ["context", "role"]]))).toEqual(["clock", "sql"]);
+    expect(names(factsReadByPaths([["action"]]))).toEqual([]);
+  });
+
+  it("is all for the whole input, all of input.facts, or a fact it does not know", () => {
+    expect(factsReadByPaths(null)).toBe("all");
+    expect(factsReadByPaths([[]])).toBe("all");
+    expect(factsReadByPaths([["facts"]])).toBe("all");
+    expect(factsReadByPaths([["facts", "weather"]])).toBe("all");
+  });
+});
+
+describe("factsReadByCondition (JSON rules)", () => {
+  it("reads fact paths on both sides of a comparison, through all, any and not", () => {
+    const read = factsReadByCondition({
+      all: [
+        { fact: "context", path: "$.readOnly", operator: "equal", value: true },
+        { any: [{ fact: "facts", path: "$.writes", operator: "equal", value: true }] },
+        { not: { fact: "config", path: "$.x", operator: "equal", value: { fact: "facts", path: "$['costUsdTotal']" } } },
+      ],
+    });
+    expect(names(read)).toEqual(["costUsdTotal", "writes"]);
+  });
+
+  it("is all for facts read whole, an index step, a named-condition reference or a custom fact's tree it cannot see", () => {
+    expect(factsReadByCondition({ all: [{ fact: "facts", operator: "equal", value: 1 }] })).toBe("all");
+    expect(factsReadByCondition({ all: [{ fact: "facts", path: "$[0]", operator: "equal", value: 1 }] })).toBe("all");
+    expect(factsReadByCondition({ all: [{ condition: "named" }] })).toBe("all");
+    expect(factsReadByCondition({ all: [{ fact: "context", operator: "equal", value: { fact: 7 } }] })).toBe("all");
+  });
+
+  it("gives the default rules' engine {writes}, and all once a rule runs on json-rules-engine", () => {
+    const ruleSets = loadRuleSets([defaultRulesPath()]);
+    expect(names(createJsonRulesEngine({ ruleSets, config: CONFIG }).factsRead!)).toEqual(["writes"]);
+    expect(createJsonRulesEngine({ ruleSets, config: CONFIG, fastPath: false }).factsRead).toBe("all");
+  });
+});
+
+describe("unionFactsRead and factNeedsOf (the kernel)", () => {
+  it("unites the engines' facts; an engine that does not say reads all", () => {
+    expect(names(unionFactsRead([new Set(["sql"] as const), new Set(["writes"] as const)]))).toEqual(["sql", "writes"]);
+    expect(unionFactsRead([new Set(["sql"] as const), undefined])).toBe("all");
+    expect(unionFactsRead([new Set(["sql"] as const), "all"])).toBe("all");
+    expect(names(unionFactsRead([]))).toEqual([]);
+  });
+
+  it("computes the SQL analysis for writes, and everything for all", () => {
+    expect(factNeedsOf(new Set(["writes"] as const))).toEqual({ sql: true, message: false, clock: false });
+    expect(factNeedsOf(new Set(["costUsdTotal", "message"] as const))).toEqual({ sql: false, message: true, clock: false });
+    expect(factNeedsOf("all")).toEqual({ sql: true, message: true, clock: true });
+  });
+});

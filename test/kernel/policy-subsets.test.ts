@@ -1,0 +1,81 @@
+// A kernel running some of the policies computes only the facts and sends only the input paths
+// those read: its decisions must be the whole kernel's, restricted to those policies.
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
+import type { PolicyKernel } from "../../src/kernel/types.js";
+import { toPolicyInput, ALL_FACTS } from "../../src/kernel/enrich.js";
+import {
+  businessHoursPolicy,
+  costControlPolicy,
+  piiPolicy,
+  rateLimitPolicy,
+  readOnlyPolicy,
+  sqlPolicy,
+  toolsPolicy,
+  transactionPolicy,
+  type PolicySpec,
+} from "../../src/kernel/policies.js";
+import { ActionSchema, type Decision } from "../../src/schemas.js";
+import { actionArbitrary } from "../generators/actions.js";
+
+const SUBSETS: Record<string, () => PolicySpec[]> = {
+  "tools, cost, transactions": () => [toolsPolicy(), costControlPolicy(), transactionPolicy()],
+  "read_only alone (JSON rules reading facts.writes)": () => [readOnlyPolicy()],
+  "sql and read_only": () => [sqlPolicy(), readOnlyPolicy()],
+  "pii and business_hours": () => [piiPolicy(), businessHoursPolicy()],
+  "rate_limit and cost (no SQL, message or clock facts)": () => [rateLimitPolicy(), costControlPolicy()],
+};
+
+let whole: PolicyKernel;
+beforeAll(async () => {
+  whole = await createPolicyKernel();
+});
+afterAll(() => whole.close());
+
+/** The whole kernel's decision restricted to `names` (kernel-raised violations always count). */
+function restricted(decision: Decision, names: ReadonlySet<string>): Pick<Decision, "allowed" | "violations" | "signals"> {
+  const violations = decision.violations.filter((v) => v.source === "kernel" || names.has(v.policy));
+  return { allowed: !violations.some((v) => v.blocked), violations, signals: violations.flatMap((v) => (v.signal ? [v.signal] : [])) };
+}
+
+describe("a kernel running some of the policies", () => {
+  for (const [label, specs] of Object.entries(SUBSETS)) {
+    it(`decides as the whole kernel restricted to them: ${label}, 2,000 generated actions`, async () => {
+      const kernel = await createPolicyKernel({ policies: specs() });
+      const names = new Set(kernel.policyNames);
+      const actions = fc.sample(actionArbitrary, { numRuns: 2_000, seed: 53 });
+      let violations = 0;
+      for (const action of actions) {
+        const decision = await kernel.evaluate(action);
+        expect({ allowed: decision.allowed, violations: decision.violations, signals: decision.signals }).toEqual(restricted(await whole.evaluate(action), names));
+        violations += decision.violations.filter((v) => v.source !== "kernel").length;
+      }
+      // The corpus reaches these policies (not only the kernel's own checks): the lists compared are not empty.
+      expect(violations).toBeGreaterThan(20);
+      kernel.close();
+    });
+  }
+});
+
+describe("toPolicyInput with fact needs", () => {
+  const action = ActionSchema.parse({
+    agentId: "a",
+    action: { type: "sql", sql: "DELETE FROM users WHERE id = 1" },
+    context: { now: "2026-11-21T10:30:00Z", costUsd: 2, spentUsd: 3 },
+  });
+
+  it("computes every fact by default", () => {
+    const input = toPolicyInput(action);
+    expect(Object.keys(input.facts).sort()).toEqual(["clock", "costUsdTotal", "sql", "writes"]);
+    expect(input).toEqual(toPolicyInput(action, ALL_FACTS));
+  });
+
+  it("leaves out what is not needed, and takes unanalysed SQL as a write", () => {
+    const input = toPolicyInput(action, { sql: false, message: false, clock: false });
+    expect(input.facts).toEqual({ costUsdTotal: 5, writes: true });
+    const select = ActionSchema.parse({ agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: {} });
+    expect(toPolicyInput(select, { sql: false, message: false, clock: false }).facts.writes).toBe(true);
+    expect(toPolicyInput(select).facts.writes).toBe(false);
+  });
+});
