@@ -99,7 +99,8 @@ export { checkEnv, DEFAULT_CHECK_ACTIONS } from "./env/check-env.js";
 export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
 
 // Audit: hash-chained flight recorder and span emitter
-export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
+export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
+export { summarizeJsonl, summarizeEntries } from "./audit/violation-summary.js";
 export type { FlightRecorderEntry, FlightRecorderOptions, PolicyCheckEntry, SignalEntry, ToolCallEntry, ToolCallRecord, VerifyResult, VerifyOptions } from "./audit/flight-recorder.js";
 export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema } from "./audit/emitter.js";
 export type { EmitterOptions, EmitToStoreResult, SpanStore, StreamOptions, ViolationSummary } from "./audit/emitter.js";

@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { SEVERITIES, type Severity } from "../schemas.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { FlightRecorder, type EntryType, type FlightRecorderEntry } from "./flight-recorder.js";
+import { FlightRecorder, type FlightRecorderEntry } from "./flight-recorder.js";
 import { optionsError } from "../options.js";
 import { entryToSpan, type Span } from "./span.js";
-import { compareCodeUnits } from "../values.js";
+import { summarizeEntries, type ViolationSummary } from "./violation-summary.js";
 
 /** Emitter options; unknown names and wrong types are errors (the reference silently dropped them). */
 export const EmitterOptionsSchema = z.strictObject({
@@ -38,29 +37,6 @@ export interface EmitToStoreResult {
   readonly failures: readonly { readonly spanId: string; readonly error: unknown }[];
 }
 
-/**
- * Aggregate view of the recorder's policy checks. Counts every entry of the recorder,
- * whatever the emitter's include options (those only filter spans).
- */
-export interface ViolationSummary {
-  /** All entries: policy checks, signals and tool calls. */
-  readonly totalEntries: number;
-  readonly entriesByType: Readonly<Record<EntryType, number>>;
-  readonly policyChecks: number;
-  readonly deniedChecks: number;
-  /** Policy checks with at least one violation (warnings included). */
-  readonly checksWithViolations: number;
-  /** Violations across all policy checks. */
-  readonly totalViolations: number;
-  /** totalViolations / policyChecks (violations per decision; can exceed 1), 0 without checks. */
-  readonly violationRate: number;
-  /** checksWithViolations / policyChecks (share of decisions with a violation, 0..1), 0 without checks. */
-  readonly violatingCheckRate: number;
-  /** Violations per policy, keys sorted. */
-  readonly policiesViolated: Readonly<Record<string, number>>;
-  /** Violations per severity, most severe first. */
-  readonly violationsBySeverity: Readonly<Record<Severity, number>>;
-}
 
 /**
  * Turns FlightRecorder entries into spans for stores, files and live streams. One cursor
@@ -177,40 +153,12 @@ export class FlightRecorderEmitter {
     }
   }
 
-  /** Violation counts and rates over all recorder entries (see ViolationSummary for exact definitions). */
+  /**
+   * Violation counts and rates over all recorder entries (see ViolationSummary for exact
+   * definitions). Throws "not_retained" once `retain` let entries go: use `summarizeJsonl` on the file.
+   */
   getViolationSummary(): ViolationSummary {
-    const entries = this.#recorder.entries();
-    const entriesByType: Record<EntryType, number> = { policy_check: 0, signal: 0, tool_call: 0 };
-    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-    const perPolicy = new Map<string, number>();
-    let denied = 0;
-    let withViolations = 0;
-    let violations = 0;
-    for (const entry of entries) {
-      entriesByType[entry.type]++;
-      if (entry.type !== "policy_check") continue;
-      const { decision } = entry;
-      if (!decision.allowed) denied++;
-      if (decision.violations.length > 0) withViolations++;
-      for (const violation of decision.violations) {
-        violations++;
-        bySeverity[violation.severity]++;
-        perPolicy.set(violation.policy, (perPolicy.get(violation.policy) ?? 0) + 1);
-      }
-    }
-    const checks = entriesByType.policy_check;
-    return {
-      totalEntries: entries.length,
-      entriesByType,
-      policyChecks: checks,
-      deniedChecks: denied,
-      checksWithViolations: withViolations,
-      totalViolations: violations,
-      violationRate: checks === 0 ? 0 : violations / checks,
-      violatingCheckRate: checks === 0 ? 0 : withViolations / checks,
-      policiesViolated: Object.fromEntries([...perPolicy].sort(([a], [b]) => compareCodeUnits(a, b))),
-      violationsBySeverity: bySeverity,
-    };
+    return summarizeEntries(this.#recorder.entries());
   }
 
   #toSpans(entries: readonly FlightRecorderEntry[]): Span[] {
@@ -249,3 +197,5 @@ function storeMethod(store: unknown): (span: Span) => Promise<unknown> {
     expected: "an object with emitSpan(span) or addSpan(span)",
   });
 }
+
+export type { ViolationSummary };

@@ -300,7 +300,7 @@ export class FlightRecorder implements KernelAuditSink {
     return new PolicyKernelError(
       "not_retained",
       `${what} were asked for, but only seq ${first} onwards is still in memory (retain: ${String(this.#retain)})`,
-      { file: this.#log?.path, expected: `seq >= ${first}, or read the whole log from the file (readJsonl, verifyJsonl)` },
+      { file: this.#log?.path, expected: `seq >= ${first}, or read the whole log from the file (streamJsonl, summarizeJsonl, verifyJsonl)` },
     );
   }
 

@@ -11,45 +11,41 @@ import { ChainCheck, fail, type VerifyOptions, type VerifyResult } from "./verif
 export function parseJsonl(text: string, location: { file?: string } = {}): FlightRecorderEntry[] {
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
-  const entries: FlightRecorderEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const lineNumber = i + 1;
-    const line = (lines[i] ?? "").replace(/\r$/, "");
-    if (line.trim() === "") {
-      throw new PolicyKernelError("invalid_input", "empty line", { file: location.file, field: `line ${lineNumber}` });
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch (error) {
-      throw new PolicyKernelError(
-        "invalid_input",
-        `not valid JSON: ${errorMessage(error)}`,
-        { file: location.file, field: `line ${lineNumber}` },
-        { cause: error },
-      );
-    }
-    const parsed = FlightRecorderEntrySchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = describeIssue(parsed.error, raw);
-      throw new PolicyKernelError("invalid_input", issue.message, {
-        file: location.file,
-        field: `line ${lineNumber}: ${issue.field}`,
-        expected: issue.expected,
-      });
-    }
-    // Keep the parsed JSON itself: zod strips unknown nested fields, which would change the hash.
-    entries.push(raw as FlightRecorderEntry);
-  }
-  return entries;
+  return lines.map((line, i) => parseJsonlLine(line, i + 1, location.file));
 }
 
 /**
- * Verifies a JSON Lines log file (`jsonlPath` or `writeJsonl`) as verifyEntries does, reading it
- * line by line so a log of any length needs little memory. A line that is not JSON fails as
- * "invalid_entry" naming the line; an unreadable file is PolicyKernelError "io_error".
+ * The entries of a JSON Lines log file, read line by line so a log of any length needs little
+ * memory; errors as `readJsonl` (PolicyKernelError "invalid_input" naming file, line and field).
  */
-export async function verifyJsonl(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function* streamJsonl(path: string): AsyncGenerator<FlightRecorderEntry, void, undefined> {
+  let lineNumber = 0;
+  for await (const line of jsonlLines(path)) yield parseJsonlLine(line, ++lineNumber, path);
+}
+
+/** One line as an entry (shape only); PolicyKernelError "invalid_input" naming the line and field. */
+function parseJsonlLine(text: string, lineNumber: number, file: string | undefined): FlightRecorderEntry {
+  const line = text.replace(/\r$/, "");
+  if (line.trim() === "") {
+    throw new PolicyKernelError("invalid_input", "empty line", { file, field: `line ${lineNumber}` });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (error) {
+    throw new PolicyKernelError("invalid_input", `not valid JSON: ${errorMessage(error)}`, { file, field: `line ${lineNumber}` }, { cause: error });
+  }
+  const parsed = FlightRecorderEntrySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = describeIssue(parsed.error, raw);
+    throw new PolicyKernelError("invalid_input", issue.message, { file, field: `line ${lineNumber}: ${issue.field}`, expected: issue.expected });
+  }
+  // Keep the parsed JSON itself: zod strips unknown nested fields, which would change the hash.
+  return raw as FlightRecorderEntry;
+}
+
+/** The lines of a file, read as a stream; PolicyKernelError "io_error" naming the file when it cannot be read. */
+async function* jsonlLines(path: string): AsyncGenerator<string, void, undefined> {
   let input;
   try {
     // Opened first, so a missing file is an error here rather than inside the line reader.
@@ -58,26 +54,35 @@ export async function verifyJsonl(path: string, options: VerifyOptions = {}): Pr
     throw readError(path, error);
   }
   const lines = createInterface({ input, crlfDelay: Infinity });
-  const chain = new ChainCheck(options.start);
-  let lineNumber = 0;
   try {
-    for await (const line of lines) {
-      lineNumber++;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch (error) {
-        return fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`);
-      }
-      const failure = chain.next(raw);
-      if (failure) return failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` };
-    }
+    for await (const line of lines) yield line;
   } catch (error) {
     throw readError(path, error);
   } finally {
     lines.close();
-    // Also on an early return: the file handle closes with its stream.
+    // Also when the reader stops early: the file handle closes with its stream.
     input.destroy();
+  }
+}
+
+/**
+ * Verifies a JSON Lines log file (`jsonlPath` or `writeJsonl`) as verifyEntries does, reading it
+ * line by line so a log of any length needs little memory. A line that is not JSON fails as
+ * "invalid_entry" naming the line; an unreadable file is PolicyKernelError "io_error".
+ */
+export async function verifyJsonl(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const chain = new ChainCheck(options.start);
+  let lineNumber = 0;
+  for await (const line of jsonlLines(path)) {
+    lineNumber++;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (error) {
+      return fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`);
+    }
+    const failure = chain.next(raw);
+    if (failure) return failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` };
   }
   return chain.end(options);
 }

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { FlightRecorderEmitter } from "../../src/audit/emitter.js";
-import { FlightRecorder, readJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { FlightRecorder, readJsonl, streamJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { summarizeJsonl } from "../../src/audit/violation-summary.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { decision, fakeClock, violation } from "./fixtures.js";
 
@@ -241,5 +242,38 @@ describe("verifyJsonl", () => {
     const missing = join(dir, "missing.jsonl");
     await expect(verifyJsonl(missing)).rejects.toThrow(`${missing}: file not found`);
     await expect(verifyJsonl(dir)).rejects.toMatchObject({ code: "io_error", file: dir });
+  });
+});
+
+describe("reading a long log from its file", () => {
+  it("summarizeJsonl gives the summary an unbounded recorder's emitter gives for the same events", async () => {
+    const { recorder, path } = streaming("summary.jsonl", { retain: 20 });
+    const unbounded = new FlightRecorder({ chainId: "stream", clock: fakeClock() });
+    fill(recorder, 3_000);
+    fill(unbounded, 3_000);
+    recorder.close();
+    const summary = await summarizeJsonl(path);
+    expect(summary).toEqual(new FlightRecorderEmitter(unbounded).getViolationSummary());
+    expect(summary.totalEntries).toBe(3_000);
+    expect(summary.totalViolations).toBeGreaterThan(0);
+  });
+
+  it("streamJsonl yields readJsonl's entries one at a time, and names the file and line of a bad one", async () => {
+    const { recorder, path } = streaming("entries.jsonl");
+    fill(recorder, 50);
+    recorder.close();
+    const streamed: FlightRecorderEntry[] = [];
+    for await (const entry of streamJsonl(path)) streamed.push(entry);
+    expect(streamed).toEqual(await readJsonl(path));
+    const lines = (await readFile(path, "utf8")).split("\n");
+    lines[2] = '{"type":"policy_check"}';
+    await writeFile(path + ".bad", lines.join("\n"));
+    const read = async (): Promise<number> => {
+      let n = 0;
+      for await (const _ of streamJsonl(path + ".bad")) n++;
+      return n;
+    };
+    await expect(read()).rejects.toMatchObject({ code: "invalid_input", file: path + ".bad", field: expect.stringMatching(/^line 3: /) });
+    await expect(summarizeJsonl(join(dir, "none.jsonl"))).rejects.toMatchObject({ code: "io_error", message: expect.stringContaining("file not found") });
   });
 });
