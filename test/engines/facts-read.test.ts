@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { factsReadByPaths, unionFactsRead } from "../../src/engines/facts-read.js";
-import { factsReadByCondition } from "../../src/engines/json/compiled.js";
+import { factsReadByCondition } from "../../src/engines/json/fact-reads.js";
 import { createJsonRulesEngine } from "../../src/engines/json/index.js";
 import { loadRuleSets } from "../../src/engines/json/rule-set.js";
 import { defaultRulesPath } from "../../src/kernel/defaults.js";

@@ -1,5 +1,4 @@
-import type { PolicyFacts, PolicyInput } from "../../schemas.js";
-import { factsReadByPaths, type FactsRead } from "../facts-read.js";
+import type { PolicyInput } from "../../schemas.js";
 import { inOperator, notInOperator, parseOperator, type JsonRulesOperator } from "./operators.js";
 import { parsePath, resolveSteps } from "./paths.js";
 import type { JsonCondition } from "./rule-set.js";
@@ -103,31 +102,4 @@ export function compileCondition(node: JsonCondition, config: Readonly<Record<st
     return (input) => op(left(input), right(input));
   }
   return (input) => op(left(input), value);
-}
-
-/**
- * The enrichment facts an expanded condition tree reads (`fact: "facts"` with a `$.name…` path,
- * on either side of a comparison); "all" when one reads `facts` whole or the tree has a part
- * this walker does not know.
- */
-export function factsReadByCondition(node: JsonCondition): FactsRead {
-  const paths: string[][] = [];
-  const visit = (child: JsonCondition): boolean => {
-    if ("all" in child) return child.all.every(visit);
-    if ("any" in child) return child.any.every(visit);
-    if ("not" in child) return visit(child.not);
-    if ("condition" in child) return false;
-    const value = child.value;
-    const ref = isObject(value) && Object.hasOwn(value, "fact") ? (value as { fact: unknown; path?: unknown }) : undefined;
-    return note(child.fact, child.path) && (ref === undefined || note(ref.fact, ref.path));
-  };
-  const note = (fact: unknown, path: unknown): boolean => {
-    if (fact !== "facts") return typeof fact === "string";
-    const steps = typeof path === "string" ? parsePath(path) : undefined;
-    const first = steps?.[0];
-    if (first?.kind !== "member") return false;
-    paths.push(["facts", first.name as keyof PolicyFacts]);
-    return true;
-  };
-  return visit(node) ? factsReadByPaths(paths) : "all";
 }

@@ -3,7 +3,8 @@ import { canonicalJson, sha256Hex } from "../../canonical-json.js";
 import { assertJsonData, errorMessage, issuePath, PolicyKernelError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
-import { compileCondition, factsReadByCondition, type CompiledCondition } from "./compiled.js";
+import { compileCondition, type CompiledCondition } from "./compiled.js";
+import { factReads, factsReadByCondition } from "./fact-reads.js";
 import { unionFactsRead, type FactsRead } from "../facts-read.js";
 import { missingSafeOperators } from "./operators.js";
 import { parsePath, resolvePath, resolveSteps } from "./paths.js";
@@ -152,23 +153,6 @@ function expandReferences(node: JsonCondition, named: Readonly<Record<string, Js
   return node;
 }
 
-/** Every place a rule set reads `config` at a path, with the field path for messages. */
-function* configPaths(node: unknown, path: readonly PropertyKey[]): Generator<{ path: string; field: readonly PropertyKey[] }> {
-  if (node === null || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const [index, child] of node.entries()) yield* configPaths(child, [...path, index]);
-    return;
-  }
-  const record = node as Record<string, unknown>;
-  if (record.fact === "config" && typeof record.path === "string") yield { path: record.path, field: [...path, "path"] };
-  for (const key of ["all", "any", "not"]) {
-    if (Object.hasOwn(record, key)) yield* configPaths(record[key], [...path, key]);
-  }
-  // Only a fact reference is resolved; a literal value that merely looks like one inside an array is data.
-  const value = record.value;
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) yield* configPaths(value, [...path, "value"]);
-}
-
 /**
  * A rule reading a config value the configuration does not have would compare against
  * undefined and never fire: a silent fail-open. The Rego side blocks on missing config
@@ -180,12 +164,13 @@ function checkConfigPaths(ruleSet: RuleSet, source: string, config: Readonly<Rec
     ...ruleSet.rules.map((rule, index): [readonly PropertyKey[], unknown] => [["rules", index, "conditions"], rule.conditions]),
   ];
   for (const [root, condition] of roots) {
-    for (const { path, field } of configPaths(condition, root)) {
+    for (const { fact, path, field } of factReads(condition, root)) {
+      if (fact !== "config" || typeof path !== "string") continue;
       const steps = parsePath(path);
       if (steps && resolveSteps(config, steps) === undefined) {
         throw new PolicyKernelError("invalid_config", `the configuration has no value at ${path} (config${path.slice(1)})`, {
           file: source,
-          field: issuePath(field),
+          field: issuePath([...field, "path"]),
           expected: "the kernel configuration to define every config value the rules read",
         });
       }
