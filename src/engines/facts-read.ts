@@ -1,4 +1,4 @@
-import type { PolicyFacts } from "../schemas.js";
+import { PolicyFactsSchema, type PolicyFacts } from "../schemas.js";
 
 /**
  * Which enrichment facts (`input.facts.*`) an engine's policies can read: the names, or "all"
@@ -7,7 +7,7 @@ import type { PolicyFacts } from "../schemas.js";
  */
 export type FactsRead = ReadonlySet<keyof PolicyFacts> | "all";
 
-const FACT_NAMES: ReadonlySet<string> = new Set<keyof PolicyFacts>(["sql", "message", "clock", "costUsdTotal", "writes"]);
+const FACT_NAMES: ReadonlySet<string> = new Set(Object.keys(PolicyFactsSchema.shape));
 
 /** The facts named by input paths (`["facts", "sql", ...]`); "all" for the whole input, all facts, or an unknown fact. */
 export function factsReadByPaths(paths: readonly (readonly string[])[] | null): FactsRead {

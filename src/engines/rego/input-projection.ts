@@ -83,10 +83,14 @@ function enabledPaths(policies: Readonly<Record<string, Paths>>, paths: Paths, d
   if (!coversPaths(Object.values(policies).flat(), paths)) return paths;
   // kernel.rego's test is `disabled[name] == true`: anything else leaves the policy on.
   const off = (name: string): boolean => isPlainObject(disabled) && Object.hasOwn(disabled, name) && disabled[name] === true;
-  const kept = Object.entries(policies).filter(([name]) => !off(name)).flatMap(([, own]) => own);
-  // Each kept path is under one of `paths` (each policy is part of the entrypoint); keep the shortest forms, sorted.
-  const unique = [...new Map(kept.map((path) => [JSON.stringify(path), path])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, path]) => path);
-  return unique.filter((path) => !unique.some((other) => other !== path && other.length < path.length && coversPaths([other], [path])));
+  return minimalPaths(Object.entries(policies).flatMap(([name, own]) => (off(name) ? [] : own)));
+}
+
+/** Sorted, each once, none lying under another: the form the build script records. */
+function minimalPaths(paths: Paths): Paths {
+  const byKey = new Map(paths.map((path) => [JSON.stringify(path), path]));
+  const sorted = [...byKey.keys()].sort().map((key) => byKey.get(key)!);
+  return sorted.filter((path) => !sorted.some((other) => other.length < path.length && coversPaths([other], [path])));
 }
 
 /** A node of the path tree: WHOLE keeps the value as it is. */
