@@ -76,7 +76,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
   const envStep = await envStepSpec(setup);
   specs.push(envStep.spec);
-  const envStepStreamed = await envStepSpec(setup, { retain: STREAMED_RETAIN });
+  const envStepStreamed = await envStepSpec(setup, { streamed: true });
   specs.push(envStepStreamed.spec);
 
   progress(`measuring ${specs.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
@@ -105,15 +105,12 @@ const STREAMED_RETAIN = 10_000;
 /**
  * A full governed step: kernel (with FlightRecorder) + executor + env reward + PolicyReward,
  * resetting when episodes end. With `streamed`, the recorder appends every entry to a JSON Lines
- * file in a temporary folder and keeps `retain` entries in memory, as a long training run would.
+ * file in a temporary folder and keeps STREAMED_RETAIN entries in memory, as a long training run would.
  */
-async function envStepSpec(setup: BenchSetup, streamed?: { retain: number }): Promise<{ spec: RowSpec; close: () => void }> {
+async function envStepSpec(setup: BenchSetup, { streamed = false } = {}): Promise<{ spec: RowSpec; close: () => void }> {
   const folder = streamed ? mkdtempSync(join(tmpdir(), "policy-kernel-bench-")) : undefined;
-  const recorder = new FlightRecorder({
-    chainId: "bench",
-    clock: () => new Date(0),
-    ...(folder && streamed ? { jsonlPath: join(folder, "audit.jsonl"), retain: streamed.retain } : {}),
-  });
+  const stream = folder === undefined ? {} : { jsonlPath: join(folder, "audit.jsonl"), retain: STREAMED_RETAIN };
+  const recorder = new FlightRecorder({ chainId: "bench", clock: () => new Date(0), ...stream });
   const kernel = await createPolicyKernel({ recorder });
   const policyReward = new PolicyReward(kernel);
   const bodies = setup.corpus.map((entry) => (entry.action as { action: ActionBody }).action);
@@ -129,11 +126,11 @@ async function envStepSpec(setup: BenchSetup, streamed?: { retain: number }): Pr
     executor: (state) => ({ result: { rows: 1 }, observation: { n: state.n + 1 } }),
     rewardFn: (_state, _action, outcome) => policyReward.reward({ success: outcome.success, violations: outcome.decision.violations }),
   });
-  const spec: RowSpec = streamed
+  const spec: RowSpec = folder
     ? {
         id: "env_step_streamed",
         name: "governed env.step, audit streamed to disk",
-        what: `as env.step, the FlightRecorder appending every entry to a JSONL file and keeping ${streamed.retain.toLocaleString("en-US")} in memory`,
+        what: `as env.step, the FlightRecorder appending every entry to a JSONL file and keeping ${STREAMED_RETAIN.toLocaleString("en-US")} in memory`,
         call: step,
       }
     : {
