@@ -198,4 +198,3 @@ function storeMethod(store: unknown): (span: Span) => Promise<unknown> {
   });
 }
 
-export type { ViolationSummary };
