@@ -10,6 +10,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import {
   GENESIS_HASH,
   ToolCallRecordSchema,
+  computeEntryHash,
   isToolCallRecord,
   type EntryMetadata,
   type FlightRecorderEntry,
@@ -265,7 +266,7 @@ export class FlightRecorder implements KernelAuditSink {
       hash = sha256Hex(jsonObject(before, after));
       if (this.#log) line = jsonObject(before, `"hash":"${hash}"`, after);
     } else {
-      hash = sha256Hex(canonicalJson(unsigned));
+      hash = computeEntryHash(unsigned);
     }
     const entry = Object.freeze({ ...unsigned, hash }) as FlightRecorderEntry;
     this.#entries.push(entry);
