@@ -77,10 +77,8 @@ export class JsonlAppender {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#fd === undefined) {
-      if (this.pendingLines > 0) throw this.#closedError();
-      return;
-    }
+    // Closed: close() flushed everything first (a failing flush leaves the file open), so nothing is pending.
+    if (this.#fd === undefined) return;
     try {
       // The rest of a failed write first: it holds older lines.
       if (this.#carry) this.#write(this.#fd, this.#carry);
