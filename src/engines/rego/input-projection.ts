@@ -1,5 +1,6 @@
 import { isPlainObject } from "../../values.js";
 import { kernelSection, type PolicyBundle } from "./bundle.js";
+import { compileProjectedJson, compileProjection } from "./projection-tree.js";
 
 /**
  * What `scripts/build-bundle.sh` records at `data.policy_kernel.input_projection`: the input
@@ -42,6 +43,8 @@ function coversPaths(paths: Paths, needed: Paths): boolean {
 export interface InputProjection {
   readonly paths: readonly (readonly string[])[];
   readonly project: (input: unknown) => unknown;
+  /** `JSON.stringify(project(input))` ("" for a falsy input), written without the projected copy. */
+  readonly projectedJson: (input: unknown) => string;
 }
 
 export type ProjectionResult =
@@ -74,7 +77,7 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
   }
   const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
   const sent = record.policies ? enabledPaths(record.policies, paths, disabled) : paths;
-  return { projection: { paths: sent, project: compileProjection(sent) } };
+  return { projection: { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent) } };
 }
 
 /** The paths of the policies `disabled` leaves on, when the per-policy record covers the entrypoint; else all of `paths`. */
@@ -91,48 +94,4 @@ function minimalPaths(paths: Paths): Paths {
   const byKey = new Map(paths.map((path) => [JSON.stringify(path), path]));
   const sorted = [...byKey.keys()].sort().map((key) => byKey.get(key)!);
   return sorted.filter((path) => !sorted.some((other) => other.length < path.length && coversPaths([other], [path])));
-}
-
-/** A node of the path tree: WHOLE keeps the value as it is. */
-type PathTree = typeof WHOLE | Map<string, PathTree>;
-const WHOLE = Symbol("whole");
-
-/** Builds the function that keeps only `paths` of an input (a path covers everything below it). */
-export function compileProjection(paths: readonly (readonly string[])[]): (input: unknown) => unknown {
-  // Assigning "__proto__" would set a prototype, not a member: keep such inputs whole.
-  if (paths.some((path) => path.includes("__proto__"))) return (input) => input;
-  let root: PathTree = new Map();
-  for (const path of paths) {
-    if (path.length === 0) root = WHOLE;
-    if (root === WHOLE) break;
-    let node: Map<string, PathTree> = root;
-    for (let i = 0; i < path.length; i++) {
-      const key = path[i]!;
-      const last = i === path.length - 1;
-      const child = node.get(key);
-      if (child === WHOLE) break; // already kept whole
-      if (last) {
-        node.set(key, WHOLE);
-        break;
-      }
-      const next = child ?? new Map<string, PathTree>();
-      node.set(key, next);
-      node = next;
-    }
-  }
-  const tree = root;
-  return (input) => keep(input, tree);
-}
-
-function keep(value: unknown, tree: PathTree): unknown {
-  // Only objects are narrowed: anything else (an array, a string where an object was expected)
-  // goes whole, which can only show the policies more, never less.
-  if (tree === WHOLE || !isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of tree) {
-    if (!Object.hasOwn(value, key)) continue;
-    const member = value[key];
-    if (member !== undefined) out[key] = keep(member, child);
-  }
-  return out;
 }

@@ -72,11 +72,11 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
 
   // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
   // gets only the input paths the bundle says its policies read.
-  const direct = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId);
-  const call = direct ?? ((input: unknown) => policy.evaluate(input, entrypointId));
   const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint, options.data ?? bundle.data);
+  const direct = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId, projection?.projectedJson);
+  const viaSdk = (input: unknown): unknown => policy.evaluate(input, entrypointId);
   const project = projection?.project;
-  const evaluateWasm = project ? (input: PolicyInput) => call(project(input)) : call;
+  const evaluateWasm = direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
   let closed = false;
   return {
     source: "rego",

@@ -16,8 +16,9 @@ export type WasmEvaluate = (input: unknown) => unknown;
  * at the heap pointer left after the data, and `opa_eval` resets the heap to just past it, so
  * memory stays flat across evaluations. Undefined when the module predates ABI 1.2; the caller
  * then keeps `LoadedPolicy.evaluate`. Must be created after `setData` (it captures the data address).
+ * `toJson` writes the input's text: by default the whole input, as the SDK sends it.
  */
-export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number): WasmEvaluate | undefined {
+export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJson: (input: unknown) => string = wholeJson): WasmEvaluate | undefined {
   const minor = Number(policy.minorVersion);
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as Partial<EvalExports>;
@@ -30,8 +31,7 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number): Wa
   let view = Buffer.from(buffer);
 
   return (input: unknown): unknown => {
-    // Like the SDK: a falsy input is no input.
-    const text = input ? JSON.stringify(input) : "";
+    const text = toJson(input);
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     const room = inputAddr + text.length * 3 - memory.buffer.byteLength;
     if (room > 0) memory.grow(Math.ceil(room / PAGE));
@@ -49,4 +49,9 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number): Wa
     const end = view.indexOf(0, resultAddr);
     return JSON.parse(view.toString("utf8", resultAddr, end < 0 ? view.length : end));
   };
+}
+
+/** Like the SDK: a falsy input is no input. */
+function wholeJson(input: unknown): string {
+  return input ? JSON.stringify(input) : "";
 }
