@@ -61,7 +61,7 @@ revision="rego-$(
 
 entrypoint="kernel/violations"
 opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
-  "$opa" build -t wasm -e "$entrypoint" \
+  "$opa" build -t wasm -e "$entrypoint" -e kernel/policy_violations -e kernel/config_violations \
     --capabilities "$caps" \
     --revision "$revision" \
     --ignore '*_test.rego' \

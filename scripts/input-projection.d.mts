@@ -6,3 +6,4 @@ interface DepsTerm {
 export function inputPathsFromDeps(deps: { readonly base?: readonly (readonly DepsTerm[])[] }): string[][] | null;
 export function modulesSha256(dir: string): string;
 export function coversPaths(paths: readonly (readonly string[])[], needed: readonly (readonly string[])[]): boolean;
+export function isDataOnlyRule(deps: { readonly base?: readonly (readonly DepsTerm[])[]; readonly virtual?: readonly (readonly DepsTerm[])[] }, entrypoint: string): boolean;

@@ -10,7 +10,9 @@
 // For the generated aggregate (kernel/violations), whose rules skip a policy that
 // data.policy_kernel.disabled switches off, it also records each policy's own paths, so a
 // kernel running some of the policies sends only what those read. They are recorded only when
-// together they cover every path of the entrypoint (kernel.rego itself reads no input).
+// together they cover every path of the entrypoint (kernel.rego itself reads no input). And it
+// records `split` when the aggregate's config half (kernel/config_violations) reads no input:
+// the kernel then evaluates that half once per engine, not once per decision.
 //
 //   node scripts/input-projection.mjs --opa OPA --src rego --entrypoint kernel/violations \
 //        --modules DIR --data-in rego/data.json --data-out OUT/data.json
@@ -81,13 +83,14 @@ function main() {
   for (const name of ["opa", "src", "entrypoint", "modules", "data-in", "data-out"]) {
     if (!values[name]) fail(`--${name} is required`);
   }
-  const depsOf = (query) => {
+  const rawDeps = (query) => {
     try {
-      return inputPathsFromDeps(JSON.parse(execFileSync(values.opa, ["deps", "--format", "json", "--ignore", "*_test.rego", "-d", values.src, query], { encoding: "utf8" })));
+      return JSON.parse(execFileSync(values.opa, ["deps", "--format", "json", "--ignore", "*_test.rego", "-d", values.src, query], { encoding: "utf8" }));
     } catch (error) {
       fail(`opa deps ${query} failed: ${error.message}`);
     }
   };
+  const depsOf = (query) => inputPathsFromDeps(rawDeps(query));
   const query = `data.${values.entrypoint.split("/").join(".")}`;
   const paths = depsOf(query);
   const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
@@ -97,17 +100,35 @@ function main() {
     kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
     const policies = values.entrypoint === AGGREGATE_ENTRYPOINT ? perPolicyPaths(kernel.policies, depsOf) : null;
     if (policies && coversPaths(Object.values(policies).flat(), paths)) kernel.input_projection.policies = policies;
+    if (values.entrypoint === AGGREGATE_ENTRYPOINT && isDataOnlyRule(rawDeps(`data.${SPLIT.config.split("/").join(".")}`), SPLIT.config)) {
+      kernel.input_projection.split = SPLIT;
+    }
   }
   const out = values["data-out"];
   writeFileSync(`${out}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   const shown = paths === null ? "the whole input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
   const perPolicy = kernel.input_projection?.policies ? `; per policy for ${Object.keys(kernel.input_projection.policies).length} policies` : "";
-  console.error(`input-projection: ${query} reads ${shown}${perPolicy}`);
+  const split = kernel.input_projection?.split ? `; ${SPLIT.config} reads no input` : "";
+  console.error(`input-projection: ${query} reads ${shown}${perPolicy}${split}`);
 }
 
 /** The generated aggregate: kernel.rego, from scripts/gen-kernel-rego.mjs. */
 const AGGREGATE_ENTRYPOINT = "kernel/violations";
+
+/**
+ * The aggregate's two halves (kernel.rego): the kernel evaluates the data-only one once per
+ * engine and the other per decision. Recorded only when the config half reads no input.
+ */
+const SPLIT = { policies: "kernel/policy_violations", config: "kernel/config_violations" };
+
+/** True when `opa deps` shows `entrypoint` is a rule (not an absent base document) that reads no input at all. */
+export function isDataOnlyRule(deps, entrypoint) {
+  const ref = ["data", ...entrypoint.split("/")];
+  const same = (terms) => terms.length === ref.length && terms.every((term, i) => (i === 0 ? term.type === "var" : term.type === "string") && term.value === ref[i]);
+  const readsInput = (deps.base ?? []).some((terms) => terms[0]?.type === "var" && terms[0]?.value === "input");
+  return !readsInput && (deps.virtual ?? []).some(same);
+}
 
 /** {name: paths} for each listed policy's violations; null when one reads the whole input or names are missing. */
 function perPolicyPaths(names, depsOf) {

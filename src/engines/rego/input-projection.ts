@@ -14,6 +14,17 @@ interface ProjectionRecord {
   readonly paths: Paths;
   /** Each policy's own paths (the generated aggregate only): together they cover `paths`. */
   readonly policies: Readonly<Record<string, Paths>> | undefined;
+  /** The aggregate's halves, when its config half reads no input (the generated aggregate only). */
+  readonly split: AggregateSplit | undefined;
+}
+
+/**
+ * The generated aggregate is the union of these two entrypoints, and `config` depends on data
+ * alone: the engine evaluates it once, when it loads the data, and `policies` per decision.
+ */
+export interface AggregateSplit {
+  readonly policies: string;
+  readonly config: string;
 }
 
 type Paths = readonly (readonly string[])[];
@@ -21,13 +32,20 @@ type Paths = readonly (readonly string[])[];
 /** `{entrypoint, modules_sha256, paths, policies?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): ProjectionRecord | undefined {
   if (!isPlainObject(raw)) return undefined;
-  const { entrypoint, modules_sha256: modulesSha256, paths, policies, ...rest } = raw;
+  const { entrypoint, modules_sha256: modulesSha256, paths, policies, split, ...rest } = raw;
   if (Object.keys(rest).length > 0) return undefined;
   if (typeof entrypoint !== "string" || entrypoint.length === 0) return undefined;
   if (typeof modulesSha256 !== "string" || !/^[0-9a-f]{64}$/.test(modulesSha256)) return undefined;
   if (!isPathList(paths)) return undefined;
   if (policies !== undefined && !(isPlainObject(policies) && Object.values(policies).every(isPathList))) return undefined;
-  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, Paths> | undefined };
+  if (split !== undefined && !isSplit(split)) return undefined;
+  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, Paths> | undefined, split };
+}
+
+function isSplit(value: unknown): value is AggregateSplit {
+  if (!isPlainObject(value)) return false;
+  const { policies, config, ...rest } = value;
+  return Object.keys(rest).length === 0 && typeof policies === "string" && policies.length > 0 && typeof config === "string" && config.length > 0;
 }
 
 function isPathList(value: unknown): value is Paths {
@@ -48,8 +66,8 @@ export interface InputProjection {
 }
 
 export type ProjectionResult =
-  | { readonly projection: InputProjection; readonly note?: undefined }
-  | { readonly projection: null; readonly note?: string };
+  | { readonly projection: InputProjection; readonly note?: undefined; readonly split?: AggregateSplit }
+  | { readonly projection: null; readonly note?: string; readonly split?: undefined };
 
 /**
  * The bundle's recorded projection, trusted only when it was computed for this entrypoint from
@@ -66,7 +84,7 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
   if (raw === undefined) return { projection: null };
   const record = readRecord(raw);
   if (!record) {
-    return { projection: null, note: "data.policy_kernel.input_projection is malformed (expected {entrypoint, modules_sha256, paths}); the whole input is sent" };
+    return { projection: null, note: "data.policy_kernel.input_projection is malformed (expected {entrypoint, modules_sha256, paths, policies?, split?}); the whole input is sent" };
   }
   const { entrypoint: recordedFor, modulesSha256, paths } = record;
   if (recordedFor !== entrypoint) {
@@ -77,7 +95,8 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
   }
   const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
   const sent = record.policies ? enabledPaths(record.policies, paths, disabled) : paths;
-  return { projection: { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent) } };
+  const projection = { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent) };
+  return record.split ? { projection, split: record.split } : { projection };
 }
 
 /** The paths of the policies `disabled` leaves on, when the per-policy record covers the entrypoint; else all of `paths`. */

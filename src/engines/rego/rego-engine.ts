@@ -7,7 +7,8 @@ import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
-import { readInputProjection } from "./input-projection.js";
+import { readInputProjection, type AggregateSplit } from "./input-projection.js";
+import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
 import { createWasmEvaluate } from "./wasm-eval.js";
 import { shapeOf } from "../../values.js";
@@ -37,6 +38,10 @@ export interface RegoEngine extends PolicyEngine {
   readonly inputPaths: readonly (readonly string[])[] | null;
   /** Why a projection the bundle records is not used; undefined when there is nothing to say. */
   readonly projectionNote: string | undefined;
+  /** The entrypoint evaluated per decision: `entrypoint`, or the input half of a split aggregate. */
+  readonly decisionEntrypoint: string;
+  /** The data-only half's findings, evaluated at load and part of every result (a missing config). */
+  readonly configFindings: readonly PolicyFinding[];
 }
 
 /** Loads the bundle's Wasm once and returns an engine that evaluates the aggregate entrypoint. */
@@ -70,19 +75,26 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
 
+  const { projection, note: projectionNote, split } = readInputProjection(bundle, entrypoint, options.data ?? bundle.data);
+  // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
+  // engine's life. Each decision then evaluates only the half that reads the input.
+  const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
+  const decisionEntrypoint = configHalf ? configHalf.policiesId : entrypointId;
   // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
   // gets only the input paths the bundle says its policies read.
-  const { projection, note: projectionNote } = readInputProjection(bundle, entrypoint, options.data ?? bundle.data);
-  const direct = entrypointId === undefined ? undefined : createWasmEvaluate(policy, entrypointId, projection?.projectedJson);
-  const viaSdk = (input: unknown): unknown => policy.evaluate(input, entrypointId);
+  const direct = decisionEntrypoint === undefined ? undefined : createWasmEvaluate(policy, decisionEntrypoint, projection?.projectedJson);
+  const viaSdk = (input: unknown): unknown => policy.evaluate(input, decisionEntrypoint);
   const project = projection?.project;
   const evaluateWasm = direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
+  const configFindings = configHalf?.findings ?? [];
   let closed = false;
   return {
     source: "rego",
     policyNames: [...(options.policyNames ?? [])].sort(),
     provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
     diagnostics,
+    decisionEntrypoint: configHalf ? split!.policies : entrypoint,
+    configFindings,
     inputPaths: projection?.paths ?? null,
     factsRead: factsReadByPaths(projection?.paths ?? null),
     projectionNote,
@@ -95,12 +107,38 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       } catch (error) {
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
       }
-      return readFindings(resultSet, entrypoint);
+      const findings = readFindings(resultSet, entrypoint);
+      return configFindings.length === 0 ? findings : unionFindings(findings, configFindings);
     },
     close() {
       closed = true;
     },
   };
+}
+
+/**
+ * The split aggregate's data-only half evaluated with no input, or undefined to evaluate the
+ * whole aggregate per decision instead: when either half is missing from the module or this
+ * evaluation fails (then every decision meets the failure, and fails closed).
+ */
+function evaluateConfigHalf(policy: LoadedPolicy, entrypoints: Record<string, number>, split: AggregateSplit): { policiesId: number; findings: PolicyFinding[] } | undefined {
+  const policiesId = entrypoints[split.policies];
+  const configId = entrypoints[split.config];
+  if (policiesId === undefined || configId === undefined) return undefined;
+  try {
+    const direct = createWasmEvaluate(policy, configId);
+    const resultSet = direct ? direct(undefined) : policy.evaluate(undefined, configId);
+    return { policiesId, findings: readFindings(resultSet, split.config) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Both halves' findings as the aggregate's set has them: each value once. */
+function unionFindings(findings: PolicyFinding[], more: readonly PolicyFinding[]): PolicyFinding[] {
+  const seen = new Set(findings.map(canonicalJson));
+  for (const finding of more) if (!seen.has(canonicalJson(finding))) findings.push(finding);
+  return findings;
 }
 
 /** Checks the result set is `[{result: [finding...]}]` and every finding has the contract's shape. */

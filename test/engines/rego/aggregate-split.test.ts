@@ -1,0 +1,102 @@
+import fc from "fast-check";
+import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { describe, expect, it } from "vitest";
+import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
+import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
+import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
+import { canonicalJson } from "../../../src/canonical-json.js";
+import { DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../../src/kernel/defaults.js";
+import { toPolicyInput } from "../../../src/kernel/enrich.js";
+import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
+import { isDataOnlyRule } from "../../../scripts/input-projection.mjs";
+import { actionArbitrary } from "../../generators/actions.js";
+
+const bundle = readBundle(defaultBundlePath());
+const kernelData = bundle.data["policy_kernel"] as Record<string, unknown> & { config: Record<string, unknown> };
+const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 300, seed: 53 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+
+/** kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle. */
+async function stockAggregate(data: Record<string, unknown>): Promise<(input: PolicyInput) => string[]> {
+  const stock = await loadPolicy(bundle.wasm);
+  stock.setData(data);
+  const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
+  return (input) => ((stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result.map(canonicalJson) as string[]).sort();
+}
+
+/** Bundle data with some policies' config replaced (undefined: removed) and some policies disabled. */
+function variant(config: Record<string, unknown>, disabled: readonly string[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...kernelData.config };
+  for (const [name, value] of Object.entries(config)) {
+    if (value === undefined) delete merged[name];
+    else merged[name] = value;
+  }
+  return { ...bundle.data, policy_kernel: { ...kernelData, config: merged, disabled: Object.fromEntries(disabled.map((name) => [name, true])) } };
+}
+
+const policyName = fc.constantFrom(...DEFAULT_REGO_POLICIES);
+const dataVariant = fc.record({
+  config: fc.dictionary(policyName, fc.constantFrom(undefined, null, "text", [], 7), { maxKeys: 3 }),
+  disabled: fc.uniqueArray(policyName, { maxLength: 3 }),
+});
+
+describe("the aggregate split: config half once per engine, input half per decision", () => {
+  it("is recorded for the default bundle, whose config half reads no input", async () => {
+    const { split } = readInputProjection(bundle, DEFAULT_ENTRYPOINT);
+    expect(split).toEqual({ policies: "kernel/policy_violations", config: "kernel/config_violations" });
+    const engine = await createRegoEngine({ bundle });
+    expect(engine.decisionEntrypoint).toBe("kernel/policy_violations");
+    expect(engine.configFindings).toEqual([]);
+  });
+
+  it("gives kernel/violations' findings with configs missing or malformed and policies off, on generated data", async () => {
+    const variants = fc.sample(dataVariant, { numRuns: 24, seed: 59 });
+    let missing = 0;
+    for (const { config, disabled } of variants) {
+      const data = variant(config, disabled);
+      const engine = await createRegoEngine({ bundle, data });
+      const oracle = await stockAggregate(data);
+      for (const input of inputs.slice(0, 60)) {
+        expect(engine.evaluate(input).map(canonicalJson).sort()).toEqual(oracle(input));
+      }
+      missing += engine.configFindings.length;
+    }
+    expect(missing).toBeGreaterThan(10); // the variants reach the config half, not only the policies
+  });
+
+  it("blocks every decision when a config is missing, naming it", async () => {
+    const engine = await createRegoEngine({ bundle, data: variant({ sql: undefined }, []) });
+    expect(engine.configFindings).toEqual([
+      { policy: "kernel", rule: "missing_config", severity: "critical", effect: "block", description: "configuration data.policy_kernel.config.sql is missing" },
+    ]);
+    for (const input of inputs.slice(0, 20)) expect(engine.evaluate(input)).toContainEqual(engine.configFindings[0]);
+  });
+
+  it("evaluates the whole aggregate per decision when the recorded halves are not in the module", async () => {
+    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
+    const record = kernel["input_projection"] as Record<string, unknown>;
+    const absent: PolicyBundle = {
+      ...bundle,
+      data: { ...bundle.data, policy_kernel: { ...kernel, input_projection: { ...record, split: { policies: "kernel/nope", config: "kernel/config_violations" } } } },
+    };
+    const engine = await createRegoEngine({ bundle: absent, data: variant({ pii: undefined }, []) });
+    expect(engine.decisionEntrypoint).toBe(DEFAULT_ENTRYPOINT);
+    expect(engine.configFindings).toEqual([]);
+    const oracle = await stockAggregate(variant({ pii: undefined }, []));
+    for (const input of inputs.slice(0, 40)) expect(engine.evaluate(input).map(canonicalJson).sort()).toEqual(oracle(input));
+    const malformed = { ...absent, data: { ...absent.data, policy_kernel: { ...kernel, input_projection: { ...record, split: { policies: 3 } } } } };
+    expect(readInputProjection(malformed, DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+  });
+});
+
+describe("isDataOnlyRule (build script)", () => {
+  const term = (value: string, type = "string") => ({ type, value });
+  const ref = (...parts: string[]) => [term(parts[0]!, "var"), ...parts.slice(1).map((part) => term(part))];
+
+  it("is true only for a rule that exists and reads no input", () => {
+    const rule = ref("data", "kernel", "config_violations");
+    expect(isDataOnlyRule({ base: [ref("data", "policy_kernel", "config")], virtual: [rule] }, "kernel/config_violations")).toBe(true);
+    expect(isDataOnlyRule({ base: [ref("input", "context", "role")], virtual: [rule] }, "kernel/config_violations")).toBe(false);
+    // An undefined rule shows up as a base document, not a virtual one.
+    expect(isDataOnlyRule({ base: [rule] }, "kernel/config_violations")).toBe(false);
+  });
+});
