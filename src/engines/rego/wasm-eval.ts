@@ -32,17 +32,18 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
 
   return (input: unknown): unknown => {
     const text = toJson(input);
-    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-    const room = inputAddr + text.length * 3 - memory.buffer.byteLength;
-    if (room > 0) memory.grow(Math.ceil(room / PAGE));
-    if (buffer !== memory.buffer) {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit. A grown memory detaches the old buffer
+    // (its byteLength turns 0), so one length test covers both; `memory.buffer` is a slower getter.
+    if (inputAddr + text.length * 3 > buffer.byteLength) {
+      const room = inputAddr + text.length * 3 - memory.buffer.byteLength;
+      if (room > 0) memory.grow(Math.ceil(room / PAGE));
       buffer = memory.buffer;
       view = Buffer.from(buffer);
     }
     const length = text.length === 0 ? 0 : view.write(text, inputAddr);
     const resultAddr = opaEval(0, entrypoint, dataAddr, length === 0 ? 0 : inputAddr, length, inputAddr + length, 0);
     // Evaluation may have grown the memory, which detaches the old buffer.
-    if (buffer !== memory.buffer) {
+    if (buffer.byteLength === 0) {
       buffer = memory.buffer;
       view = Buffer.from(buffer);
     }

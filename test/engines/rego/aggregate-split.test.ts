@@ -56,7 +56,7 @@ describe("the aggregate split: config half once per engine, input half per decis
       const engine = await createRegoEngine({ bundle, data });
       const oracle = await stockAggregate(data);
       for (const input of inputs.slice(0, 60)) {
-        expect(engine.evaluate(input).map(canonicalJson).sort()).toEqual(oracle(input));
+        expect((await engine.evaluate(input)).map(canonicalJson).sort()).toEqual(oracle(input));
       }
       missing += engine.configFindings.length;
     }
@@ -68,7 +68,7 @@ describe("the aggregate split: config half once per engine, input half per decis
     expect(engine.configFindings).toEqual([
       { policy: "kernel", rule: "missing_config", severity: "critical", effect: "block", description: "configuration data.policy_kernel.config.sql is missing" },
     ]);
-    for (const input of inputs.slice(0, 20)) expect(engine.evaluate(input)).toContainEqual(engine.configFindings[0]);
+    for (const input of inputs.slice(0, 20)) expect(await engine.evaluate(input)).toContainEqual(engine.configFindings[0]);
   });
 
   it("evaluates the whole aggregate per decision when the recorded halves are not in the module", async () => {
@@ -82,7 +82,7 @@ describe("the aggregate split: config half once per engine, input half per decis
     expect(engine.decisionEntrypoint).toBe(DEFAULT_ENTRYPOINT);
     expect(engine.configFindings).toEqual([]);
     const oracle = await stockAggregate(variant({ pii: undefined }, []));
-    for (const input of inputs.slice(0, 40)) expect(engine.evaluate(input).map(canonicalJson).sort()).toEqual(oracle(input));
+    for (const input of inputs.slice(0, 40)) expect((await engine.evaluate(input)).map(canonicalJson).sort()).toEqual(oracle(input));
     const malformed = { ...absent, data: { ...absent.data, policy_kernel: { ...kernel, input_projection: { ...record, split: { policies: 3 } } } } };
     expect(readInputProjection(malformed, DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
   });
