@@ -91,7 +91,7 @@ function main() {
     }
   };
   const depsOf = (query) => inputPathsFromDeps(rawDeps(query));
-  const query = `data.${values.entrypoint.split("/").join(".")}`;
+  const query = queryOf(values.entrypoint);
   const paths = depsOf(query);
   const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
   const kernel = (data.policy_kernel ??= {});
@@ -100,7 +100,7 @@ function main() {
     kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
     const policies = values.entrypoint === AGGREGATE_ENTRYPOINT ? perPolicyPaths(kernel.policies, depsOf) : null;
     if (policies && coversPaths(Object.values(policies).flat(), paths)) kernel.input_projection.policies = policies;
-    if (values.entrypoint === AGGREGATE_ENTRYPOINT && isDataOnlyRule(rawDeps(`data.${SPLIT.config.split("/").join(".")}`), SPLIT.config)) {
+    if (values.entrypoint === AGGREGATE_ENTRYPOINT && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {
       kernel.input_projection.split = SPLIT;
     }
   }
@@ -111,6 +111,11 @@ function main() {
   const perPolicy = kernel.input_projection?.policies ? `; per policy for ${Object.keys(kernel.input_projection.policies).length} policies` : "";
   const split = kernel.input_projection?.split ? `; ${SPLIT.config} reads no input` : "";
   console.error(`input-projection: ${query} reads ${shown}${perPolicy}${split}`);
+}
+
+/** The reference an entrypoint names: kernel/violations is data.kernel.violations. */
+function queryOf(entrypoint) {
+  return `data.${entrypoint.split("/").join(".")}`;
 }
 
 /** The generated aggregate: kernel.rego, from scripts/gen-kernel-rego.mjs. */

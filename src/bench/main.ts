@@ -8,8 +8,6 @@ import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../audit/atomic-write.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
 import { findPackageRoot } from "../kernel/defaults.js";
-import { DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
-import { readInputProjection } from "../engines/rego/input-projection.js";
 import { describeMachine } from "./machine.js";
 import { DEFAULT_ROUNDS, median, type MeasureOptions } from "./measure.js";
 import { opaGoBench } from "./peers/opa-go.js";
@@ -84,7 +82,7 @@ console.log(`policy-kernel bench — ${machineLine(machine)}`);
 const corpusStats = await checkFloor(setup);
 console.log(`corpus: ${corpusStats.total} actions, mean ${Math.round(corpusStats.meanBytes)} bytes, ${corpusStats.denied} denied; floor agrees with the kernel on ${corpusStats.agree}/${corpusStats.total}`);
 
-const rows: Row[] = await inProcessRows(setup, options, (message) => console.log(message));
+const { rows, regoEntrypoint } = await inProcessRows(setup, options, (message) => console.log(message));
 for (const row of rows) {
   const r = row.result;
   console.log(row.error ? `  ${row.name}: not run (${row.error})` : `  ${row.name}: p50 ${r?.p50Us.toFixed(2)} µs, p99 ${r?.p99Us.toFixed(2)} µs, ${Math.round(r?.opsPerSec ?? 0)} ops/s`);
@@ -102,10 +100,9 @@ let goRow: Row;
 if (!opaBinary) goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: "no opa binary (scripts/ensure-opa.sh needs Go to install it)" };
 else {
   try {
-    // What the kernel evaluates per decision: the generated aggregate's input half when split.
-    const entrypoint = readInputProjection(setup.bundle, DEFAULT_ENTRYPOINT).split?.policies ?? DEFAULT_ENTRYPOINT;
-    const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), `data.${entrypoint.replaceAll("/", ".")}`, goInputs);
-    goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${entrypoint}, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
+    // What the kernel's Rego engine evaluates per decision (the generated aggregate's input half).
+    const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), `data.${regoEntrypoint.replaceAll("/", ".")}`, goInputs);
+    goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${regoEntrypoint}, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
   } catch (error) {
     goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: errorMessage(error).split("\n")[0] ?? "failed" };
   }

@@ -36,11 +36,17 @@ interface RowSpec {
   readonly call: (i: number) => unknown;
 }
 
+export interface InProcessRows {
+  readonly rows: Row[];
+  /** The entrypoint the Rego engine evaluates per decision, for the peer measured in its own process. */
+  readonly regoEntrypoint: string;
+}
+
 /**
  * The in-process rows, on the same corpus in this process, measured side by side in
  * alternating rounds (measureInterleaved), so the ratios between rows are comparable.
  */
-export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<Row[]> {
+export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<InProcessRows> {
   const { actions, inputs } = setup;
   const specs: RowSpec[] = [];
   let agtError: Row | undefined;
@@ -97,7 +103,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   envStepStreamed.close();
   rego.close();
   json.close();
-  return rows;
+  return { rows, regoEntrypoint: rego.decisionEntrypoint };
 }
 
 /** The in-memory window of the streamed env.step row: what a long training run would keep. */

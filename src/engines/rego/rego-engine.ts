@@ -79,11 +79,12 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
   // engine's life. Each decision then evaluates only the half that reads the input.
   const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
-  const decisionEntrypoint = configHalf ? configHalf.policiesId : entrypointId;
+  // What each decision evaluates: the input half when split, else the entrypoint asked for.
+  const perDecision = configHalf?.policies ?? { name: entrypoint, id: entrypointId };
   // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
   // gets only the input paths the bundle says its policies read.
-  const direct = decisionEntrypoint === undefined ? undefined : createWasmEvaluate(policy, decisionEntrypoint, projection?.projectedJson);
-  const viaSdk = (input: unknown): unknown => policy.evaluate(input, decisionEntrypoint);
+  const direct = perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
+  const viaSdk = (input: unknown): unknown => policy.evaluate(input, perDecision.id);
   const project = projection?.project;
   const evaluateWasm = direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
   const configFindings = configHalf?.findings ?? [];
@@ -93,7 +94,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     policyNames: [...(options.policyNames ?? [])].sort(),
     provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
     diagnostics,
-    decisionEntrypoint: configHalf ? split!.policies : entrypoint,
+    decisionEntrypoint: perDecision.name,
     configFindings,
     inputPaths: projection?.paths ?? null,
     factsRead: factsReadByPaths(projection?.paths ?? null),
@@ -121,14 +122,18 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
  * whole aggregate per decision instead: when either half is missing from the module or this
  * evaluation fails (then every decision meets the failure, and fails closed).
  */
-function evaluateConfigHalf(policy: LoadedPolicy, entrypoints: Record<string, number>, split: AggregateSplit): { policiesId: number; findings: PolicyFinding[] } | undefined {
+function evaluateConfigHalf(
+  policy: LoadedPolicy,
+  entrypoints: Record<string, number>,
+  split: AggregateSplit,
+): { policies: { name: string; id: number }; findings: PolicyFinding[] } | undefined {
   const policiesId = entrypoints[split.policies];
   const configId = entrypoints[split.config];
   if (policiesId === undefined || configId === undefined) return undefined;
   try {
     const direct = createWasmEvaluate(policy, configId);
     const resultSet = direct ? direct(undefined) : policy.evaluate(undefined, configId);
-    return { policiesId, findings: readFindings(resultSet, split.config) };
+    return { policies: { name: split.policies, id: policiesId }, findings: readFindings(resultSet, split.config) };
   } catch {
     return undefined;
   }
