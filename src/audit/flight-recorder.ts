@@ -9,6 +9,9 @@ import { isFunction } from "../values.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import {
   GENESIS_HASH,
+  PolicyCheckEntrySchema,
+  SignalEntrySchema,
+  ToolCallEntrySchema,
   ToolCallRecordSchema,
   computeEntryHash,
   isToolCallRecord,
@@ -260,15 +263,17 @@ export class FlightRecorder implements KernelAuditSink {
     };
     let hash: string;
     let line: string | undefined;
-    if (stringifiable) {
+    const around = stringifiable ? membersAroundHash(unsigned) : undefined;
+    if (around) {
       // One stringify serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
-      const [before, after] = sortedMembersAround(unsigned, "hash");
+      const [before, after] = around;
       hash = sha256Hex(jsonObject(before, after));
       if (this.#log) line = jsonObject(before, `"hash":"${hash}"`, after);
     } else {
       hash = computeEntryHash(unsigned);
     }
-    const entry = Object.freeze({ ...unsigned, hash }) as FlightRecorderEntry;
+    // The object built above becomes the entry: no second copy to add `hash`.
+    const entry = Object.freeze(Object.assign(unsigned, { hash })) as FlightRecorderEntry;
     this.#entries.push(entry);
     if (this.#log) this.#write(line ?? canonicalJson(entry));
     for (const listener of this.#listeners) {
@@ -333,17 +338,34 @@ class Copier {
   }
 }
 
+/** Every member an entry of any type can have except `hash`, in code-unit order (canonicalJson's). */
+const ENTRY_MEMBERS: readonly string[] = [
+  ...new Set([PolicyCheckEntrySchema, SignalEntrySchema, ToolCallEntrySchema].flatMap((schema) => Object.keys(schema.shape))),
+]
+  .filter((name) => name !== "hash")
+  .sort();
+
 /**
  * canonicalJson for an entry whose members are primitives and toJsonCopy copies (keys already
- * in canonical order): the native JSON.stringify of the members in sorted order gives the same
- * bytes. Returned as the members sorting before `key` and those after it (each without braces),
- * so a member `key` can be put in its place without stringifying the rest again.
+ * in canonical order): the native JSON.stringify of each member, in sorted order, gives the same
+ * bytes. Returned as the members sorting before "hash" and those after it (each without braces),
+ * so `hash` can be put in its place without stringifying the rest again. Undefined when the entry
+ * has a member outside ENTRY_MEMBERS (the caller then falls back to canonicalJson).
  */
-function sortedMembersAround(entry: Readonly<Record<string, unknown>>, key: string): [before: string, after: string] {
-  const before: Record<string, unknown> = {};
-  const after: Record<string, unknown> = {};
-  for (const name of Object.keys(entry).sort()) (name < key ? before : after)[name] = entry[name];
-  return [JSON.stringify(before).slice(1, -1), JSON.stringify(after).slice(1, -1)];
+function membersAroundHash(entry: Readonly<Record<string, unknown>>): [before: string, after: string] | undefined {
+  let before = "";
+  let after = "";
+  let written = 0;
+  for (const name of ENTRY_MEMBERS) {
+    const value = entry[name];
+    if (value === undefined) continue;
+    written++;
+    // Member names are plain identifiers: no escaping needed.
+    const member = `"${name}":${JSON.stringify(value)}`;
+    if (name < "hash") before = before === "" ? member : `${before},${member}`;
+    else after = after === "" ? member : `${after},${member}`;
+  }
+  return written === Object.keys(entry).length ? [before, after] : undefined;
 }
 
 /** An object's JSON from member lists (each "" or members without braces). */

@@ -25,18 +25,25 @@ export function toJsonValue(value: unknown): JsonValue {
  * native encoder instead of canonicalJson (the largest cost of an audit entry).
  */
 export function toJsonCopy(value: unknown): { readonly value: JsonValue; readonly stringifiesCanonically: boolean } {
-  const walk: Walk = { ancestors: new Set<object>(), indexKeys: false };
+  const walk: Walk = { ancestors: [], indexKeys: false };
   const copy = convert(value, walk, 0) ?? null;
   return { value: copy, stringifiesCanonically: !walk.indexKeys };
 }
 
 interface Walk {
-  readonly ancestors: Set<object>;
+  /** The objects being copied, outermost first: a short stack (depth is capped), cheaper than a Set. */
+  readonly ancestors: object[];
   /** Set when an object key is an array index, which defeats insertion order. */
   indexKeys: boolean;
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+/** A key JS objects list before all others ("0" to "4294967294"); most keys fail at the first character. */
+function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  return first >= 0x30 && first <= 0x39 && ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+}
 
 // `undefined` means "no JSON form": the caller drops the member or writes null.
 function convert(value: unknown, walk: Walk, depth: number): JsonValue | undefined {
@@ -58,9 +65,9 @@ function convert(value: unknown, walk: Walk, depth: number): JsonValue | undefin
   if (value === null) return null;
   const object = value as object;
   const ancestors = walk.ancestors;
-  if (ancestors.has(object)) return "[Circular]";
+  if (ancestors.includes(object)) return "[Circular]";
   if (depth >= MAX_DEPTH) return "[MaxDepth]";
-  ancestors.add(object);
+  ancestors.push(object);
   try {
     const toJson = readMember(object, "toJSON");
     if (typeof toJson === "function") {
@@ -79,7 +86,7 @@ function convert(value: unknown, walk: Walk, depth: number): JsonValue | undefin
     for (const key of keys) {
       const member = convert(readMember(object, key), walk, depth + 1);
       if (member === undefined) continue;
-      if (!walk.indexKeys && ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1) walk.indexKeys = true;
+      if (!walk.indexKeys && isArrayIndex(key)) walk.indexKeys = true;
       // Assigning "__proto__" would set the prototype instead of adding a member.
       if (key === "__proto__") Object.defineProperty(out, key, { value: member, enumerable: true, writable: true, configurable: true });
       else out[key] = member;
@@ -89,7 +96,7 @@ function convert(value: unknown, walk: Walk, depth: number): JsonValue | undefin
     // A revoked Proxy throws even from Array.isArray or Object.keys.
     return UNREADABLE;
   } finally {
-    ancestors.delete(object);
+    ancestors.pop();
   }
 }
 

@@ -490,10 +490,10 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     // A body has a string `type`; anything else is taken as a full action and left to the kernel to validate.
     if (typeof (input as { type?: unknown }).type === "string") {
       const extra = this.#contextFn ? this.#contextFn(state, { step, episode: this.#episode }) : {};
-      return { agentId: this.agentId, action: input as ActionBody, context: { ...tracked, ...definedOnly(extra) } };
+      return { agentId: this.agentId, action: input as ActionBody, context: assignDefined(tracked, extra) };
     }
     const full = input as ActionInput;
-    return { agentId: full.agentId, action: full.action, context: { ...tracked, ...definedOnly(full.context ?? {}) } };
+    return { agentId: full.agentId, action: full.action, context: assignDefined(tracked, full.context ?? {}) };
   }
 
   /** Aggregates over every episode so far. */
@@ -521,8 +521,9 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   }
 }
 
-function definedOnly(context: ActionContext): ActionContext {
-  const out: Record<string, unknown> = {};
+/** `target` with the defined members of `context` written over it (one object per step, no spreads). */
+function assignDefined(target: ActionContext, context: ActionContext): ActionContext {
+  const out = target as Record<string, unknown>;
   for (const key of Object.keys(context)) {
     const value = (context as Record<string, unknown>)[key];
     if (value === undefined) continue;
@@ -530,7 +531,7 @@ function definedOnly(context: ActionContext): ActionContext {
     if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     else out[key] = value;
   }
-  return out as ActionContext;
+  return target;
 }
 
 // ---------------------------------------------------------------- factory

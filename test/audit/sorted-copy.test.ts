@@ -33,14 +33,24 @@ describe("toJsonValue copies: JSON.stringify gives their canonical JSON", () => 
   it("keeps every entry's hash the canonical one, whatever the recorded values", () => {
     const recorder = new FlightRecorder({ chainId: "c", clock: () => new Date(0) });
     fc.assert(
-      fc.property(values, values, fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.boolean(), fc.integer())), (args, result, metadata) => {
-        const entry = recorder.recordToolCall({ agentId: "a", tool: "t", args, result, metadata });
-        expect(entry.hash).toBe(computeEntryHash(entry));
-        expect(recorder.droppedEvents).toBe(0);
-        recorder.record({ type: "policy_check", agentId: "a", action: { type: "x", payload: args }, now: null, decision: { allowed: true, violations: [], signals: [], provenance: { bundleRevision: null, bundleSha256: null, rulesSha256: null, dataSha256: "0".repeat(64) }, extra: result } as never });
-      }),
+      fc.property(
+        values,
+        values,
+        fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.boolean(), fc.integer())),
+        fc.option(fc.string(), { nil: undefined }),
+        fc.option(fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }), { nil: undefined }),
+        (args, result, metadata, error, durationMs) => {
+          // Every member an entry can have is drawn: the recorder writes each in its sorted place.
+          const entry = recorder.recordToolCall({ agentId: "a", tool: "t", args, result, metadata, ...(error === undefined ? {} : { error }), ...(durationMs === undefined ? {} : { durationMs }) });
+          expect(entry.hash).toBe(computeEntryHash(entry));
+          expect(recorder.droppedEvents).toBe(0);
+          recorder.record({ type: "policy_check", agentId: "a", action: { type: "x", payload: args }, now: null, decision: { allowed: true, violations: [], signals: [], provenance: { bundleRevision: null, bundleSha256: null, rulesSha256: null, dataSha256: "0".repeat(64) }, extra: result } as never });
+          recorder.record({ type: "signal", agentId: "a", signal: "SIGSTOP", policy: String(error), now: null, bundleRevision: error ?? null });
+        },
+      ),
       { numRuns: 2_000, seed: 22 },
     );
-    expect(recorder.verify()).toEqual({ valid: true, count: 4_000, head: recorder.head });
+    for (const entry of recorder.entries()) expect(entry.hash).toBe(computeEntryHash(entry));
+    expect(recorder.verify()).toEqual({ valid: true, count: 6_000, head: recorder.head });
   });
 });
