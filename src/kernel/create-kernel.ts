@@ -86,13 +86,14 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
 
-  const provenance: Provenance = {
+  // Every decision shares this object: frozen, so editing one decision's provenance cannot rewrite the next.
+  const provenance: Provenance = Object.freeze({
     bundleRevision: null,
     bundleSha256: null,
     rulesSha256: null,
     ...Object.assign({}, ...engines.map((e) => e.provenance)),
     dataSha256: sha256Hex(canonicalJson(data)),
-  };
+  });
   const policyNames = [...new Set(engines.flatMap((e) => e.policyNames))].sort();
   logger.info({ policies: policyNames, provenance }, "policy kernel ready");
 

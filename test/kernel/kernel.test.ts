@@ -31,6 +31,15 @@ describe("default kernel", () => {
     expect(DecisionSchema.parse(allowed)).toEqual(allowed);
   });
 
+  it("shares one frozen provenance: editing a decision's cannot change the next decision's", async () => {
+    const first = await kernel.evaluate(sql("SELECT 1"));
+    expect(() => {
+      (first.provenance as { bundleRevision: string | null }).bundleRevision = "edited";
+    }).toThrow(TypeError);
+    expect((await kernel.evaluate(sql("SELECT 2"))).provenance).toEqual(kernel.provenance);
+    expect(kernel.provenance.bundleRevision).toMatch(/^rego-[0-9a-f]{16}$/);
+  });
+
   it("stamps provenance: bundle revision and hashes of bundle, data and rules", async () => {
     const { provenance } = await kernel.evaluate(sql("SELECT 1"));
     expect(provenance.bundleRevision).toMatch(/^rego-[0-9a-f]{16}$/);
