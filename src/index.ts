@@ -102,7 +102,7 @@ export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
 export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
 export { summarizeJsonl, summarizeEntries, type ViolationSummary } from "./audit/violation-summary.js";
 export type { FlightRecorderEntry, FlightRecorderOptions, PolicyCheckEntry, SignalEntry, ToolCallEntry, ToolCallRecord, VerifyResult, VerifyOptions } from "./audit/flight-recorder.js";
-export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema } from "./audit/emitter.js";
+export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema, exportJsonlSpans } from "./audit/emitter.js";
 export type { EmitterOptions, EmitToStoreResult, SpanStore, StreamOptions } from "./audit/emitter.js";
 export { SpanSchema, entryToSpan, MAX_ATTRIBUTE_CHARS } from "./audit/span.js";
 export type { Span, SpanEvent, SpanAttributes } from "./audit/span.js";

@@ -4,12 +4,16 @@ import { lstat, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 
+/** Text written in pieces of about this many UTF-16 units when `data` is a stream. */
+const WRITE_CHUNK = 1 << 20;
+
 /**
  * Writes `data` to `path` atomically: a new temp file in the same folder (created with
  * O_EXCL|O_NOFOLLOW, so it can never be a pre-planted file or link), fsync, then rename over
  * the destination. Refuses when the destination is a symbolic link or not a regular file.
+ * `data` may be a stream of text pieces, so a file of any size is written in little memory.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | AsyncIterable<string>): Promise<void> {
   await refuseUnsafeDestination(path);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   // O_NOFOLLOW is 0 where the platform lacks it (Windows); O_EXCL alone still refuses an existing link there.
@@ -17,7 +21,18 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   try {
     const handle = await open(temp, flags, 0o666);
     try {
-      await handle.writeFile(data, "utf8");
+      if (typeof data === "string") await handle.writeFile(data, "utf8");
+      else {
+        let pending = "";
+        for await (const piece of data) {
+          pending += piece;
+          if (pending.length >= WRITE_CHUNK) {
+            await handle.writeFile(pending, "utf8");
+            pending = "";
+          }
+        }
+        await handle.writeFile(pending, "utf8");
+      }
       await handle.sync();
     } finally {
       await handle.close();

@@ -3,7 +3,9 @@ import { PolicyKernelError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { FlightRecorder, type FlightRecorderEntry } from "./flight-recorder.js";
 import { optionsError } from "../options.js";
+import { streamJsonl } from "./jsonl.js";
 import { entryToSpan, type Span } from "./span.js";
+import { spanArrayJson } from "./span-file.js";
 import { summarizeEntries, type ViolationSummary } from "./violation-summary.js";
 
 /** Emitter options; unknown names and wrong types are errors (the reference silently dropped them). */
@@ -98,7 +100,7 @@ export class FlightRecorderEmitter {
   /** Writes all spans as a JSON array, atomically, refusing a symlink destination; returns the span count. */
   async exportToFile(path: string): Promise<number> {
     const spans = this.getSpans();
-    await writeFileAtomic(path, `${JSON.stringify(spans, null, 2)}\n`);
+    await writeFileAtomic(path, spanArrayJson(spans));
     return spans.length;
   }
 
@@ -168,15 +170,43 @@ export class FlightRecorderEmitter {
   }
 
   #includes(entry: FlightRecorderEntry): boolean {
-    switch (entry.type) {
-      case "policy_check":
-        return this.#options.includePolicyChecks;
-      case "signal":
-        return this.#options.includeSignals;
-      case "tool_call":
-        return this.#options.includeToolCalls;
+    return keepsEntry(this.#options, entry);
+  }
+}
+
+/** Whether the include options turn this entry into a span. */
+export function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorderEntry): boolean {
+  switch (entry.type) {
+    case "policy_check":
+      return options.includePolicyChecks;
+    case "signal":
+      return options.includeSignals;
+    case "tool_call":
+      return options.includeToolCalls;
+  }
+}
+
+/**
+ * Writes the spans of a JSON Lines audit log (FlightRecorder `jsonlPath` or `writeJsonl`) to
+ * `outPath`, byte for byte what `FlightRecorderEmitter.exportToFile` writes for the same entries,
+ * reading the log line by line: the way to export a log that `retain` let leave memory.
+ * Atomic, refusing a symlink destination; returns the span count. A malformed log line is
+ * PolicyKernelError "invalid_input" naming file and line, and `outPath` is then left untouched.
+ */
+export async function exportJsonlSpans(jsonlPath: string, outPath: string, options: EmitterOptions = {}): Promise<number> {
+  const parsed = EmitterOptionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
+  const resolved = parsed.data;
+  let count = 0;
+  async function* spans(): AsyncGenerator<Span, void, undefined> {
+    for await (const entry of streamJsonl(jsonlPath)) {
+      if (!keepsEntry(resolved, entry)) continue;
+      count++;
+      yield entryToSpan(entry, resolved);
     }
   }
+  await writeFileAtomic(outPath, spanArrayJson(spans()));
+  return count;
 }
 
 /** Validates options (strictly: unknown names are errors) and returns a new emitter. */

@@ -1,4 +1,3 @@
-import { FlightRecorderEmitter } from "../audit/emitter.js";
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
@@ -36,7 +35,16 @@ export interface ArmOptions {
   readonly agentConfig: AgentConfig;
   readonly rewardConfig: RewardConfigInput;
   readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
+  /**
+   * Stream the audit trail to this new JSON Lines file as the arm runs, keeping only the newest
+   * AUDIT_RETAIN entries in memory: a long run neither grows without bound nor loses its trail
+   * when it stops early. In memory only when absent.
+   */
+  readonly auditJsonlPath?: string;
 }
+
+/** Audit entries a streamed arm keeps in memory (the file has them all). */
+export const AUDIT_RETAIN = 10_000;
 
 /** The greedy choice for one task after training. */
 export interface PolicyChoice {
@@ -58,17 +66,24 @@ export interface ArmResult {
   readonly learnedPolicy: readonly PolicyChoice[];
   readonly rewardStats: PolicyRewardStats;
   readonly curve: { readonly reward: number[]; readonly attemptedViolation: number[]; readonly accurate: number[] };
+  /** Closed when the arm streamed its trail (`auditJsonlPath`): the file is complete. */
   readonly recorder: FlightRecorder;
-  readonly emitter: FlightRecorderEmitter;
+}
+
+/** The span options of an arm's trail (one trace prefix per arm). */
+export function armSpanOptions(arm: ArmName): { readonly traceIdPrefix: string } {
+  return { traceIdPrefix: `demo-${arm}` };
 }
 
 /** Trains one arm from scratch (fresh kernel, recorder, agent) and evaluates it greedily before and after. */
 export async function runArm(options: ArmOptions): Promise<ArmResult> {
   const { arm, world, seed, episodes } = options;
   const enforcement = ARM_ENFORCEMENT[arm];
-  const recorder = new FlightRecorder({ chainId: `policy-kernel-demo/${arm}/${String(seed)}`, clock: () => RECORDER_EPOCH });
-  const kernel = await createPolicyKernel({ ...options.kernelOptions, recorder });
+  const stream = options.auditJsonlPath === undefined ? {} : { jsonlPath: options.auditJsonlPath, retain: AUDIT_RETAIN };
+  const recorder = new FlightRecorder({ chainId: `policy-kernel-demo/${arm}/${String(seed)}`, clock: () => RECORDER_EPOCH, ...stream });
+  let kernel: PolicyKernel | undefined;
   try {
+    kernel = await createPolicyKernel({ ...options.kernelOptions, recorder });
     const tap = new KernelTap(kernel, enforcement);
     const { env, reward } = createDemoEnvironment({
       world,
@@ -133,9 +148,10 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
         accurate: records.map((r) => (r.grade.accurate ? 1 : 0)),
       },
       recorder,
-      emitter: new FlightRecorderEmitter(recorder, { traceIdPrefix: `demo-${arm}` }),
     };
   } finally {
-    kernel.close();
+    kernel?.close();
+    // Every entry on disk, also when the arm failed: the partial trail is what explains the failure.
+    if (options.auditJsonlPath !== undefined) recorder.close();
   }
 }

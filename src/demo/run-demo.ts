@@ -1,13 +1,14 @@
-import { mkdir } from "node:fs/promises";
-import { writeFileAtomic } from "../audit/atomic-write.js";
+import { lstat, mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { readJsonl, verifyEntries } from "../audit/flight-recorder.js";
+import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
+import { FlightRecorderEmitter, exportJsonlSpans } from "../audit/emitter.js";
+import { verifyJsonl } from "../audit/flight-recorder.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
 import { DEFAULT_AGENT_CONFIG, type AgentConfig } from "./agent.js";
-import { ARMS, runArm, type ArmName, type ArmResult, type PolicyChoice } from "./arm.js";
+import { ARMS, armSpanOptions, runArm, type ArmName, type ArmResult, type PolicyChoice } from "./arm.js";
 import { MAX_STEPS, TASK_REWARD } from "./episode.js";
 import { round, type EpisodeStats } from "./metrics.js";
 import { renderReport } from "./report-html.js";
@@ -84,9 +85,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const arms = ARMS.filter((arm) => options.arms.includes(arm));
   const results: ArmResult[] = [];
   const armMs: Partial<Record<ArmName, number>> = {};
+  if (options.outDir) await mkdir(options.outDir, { recursive: true });
   try {
     for (const arm of arms) {
       const t0 = performance.now();
+      const auditJsonlPath = options.outDir === undefined ? undefined : await freshPartialTrail(options.outDir, arm);
       results.push(
         await runArm({
           arm,
@@ -100,6 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
           agentConfig,
           rewardConfig,
           ...(options.onEpisode ? { onEpisode: options.onEpisode } : {}),
+          ...(auditJsonlPath === undefined ? {} : { auditJsonlPath }),
         }),
       );
       armMs[arm] = Math.round(performance.now() - t0);
@@ -120,7 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   }
   const armSummaries: Partial<Record<ArmName, ArmSummary>> = {};
   for (const r of results) {
-    const verified = r.recorder.verify({ expectedCount: r.recorder.size });
+    const trail = options.outDir === undefined ? trailInMemory(r) : await finishStreamedTrail(options.outDir, r);
     armSummaries[r.arm] = {
       enforcement: r.enforcement,
       lastWindow: r.lastWindow,
@@ -129,8 +133,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       greedyAfter: r.greedyAfter,
       learnedPolicy: r.learnedPolicy,
       rewardStats: Object.fromEntries(Object.entries(r.rewardStats).map(([k, v]) => [k, round(v)])),
-      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: verified.valid },
-      spans: r.emitter.getSpans().length,
+      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: trail.verified },
+      spans: trail.spans,
       curve: r.curve,
     };
   }
@@ -153,26 +157,63 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     files,
   };
   const timing = { totalMs: Math.round(performance.now() - started), arms: armMs };
-  if (options.outDir) await writeRunFolder(options.outDir, summary, timing, results);
+  if (options.outDir) await writeRunFolder(options.outDir, summary, timing);
   return { summary, timing };
 }
 
-/** Writes the files `summary.files` names. */
-async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"], results: readonly ArmResult[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/** An arm's audit trail as summary.json reports it. */
+interface TrailCheck {
+  readonly verified: boolean;
+  readonly spans: number;
+}
+
+function trailInMemory(r: ArmResult): TrailCheck {
+  return {
+    verified: r.recorder.verify({ expectedCount: r.recorder.size }).valid,
+    spans: new FlightRecorderEmitter(r.recorder, armSpanOptions(r.arm)).getSpans().length,
+  };
+}
+
+const partialTrailName = (arm: ArmName): string => `audit-${arm}.jsonl.partial`;
+
+/**
+ * The path an arm streams its trail to while it runs. A partial trail already there is an
+ * interrupted earlier run's: it is kept, renamed audit-<arm>.interrupted-<its mtime>.jsonl.
+ */
+async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
+  const path = join(dir, partialTrailName(arm));
+  let modified: Date;
+  try {
+    modified = (await lstat(path)).mtime;
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return path;
+    throw error;
+  }
+  const stamp = modified.toISOString().replace(/[:.]/g, "-");
+  await rename(path, join(dir, `audit-${arm}.interrupted-${stamp}.jsonl`));
+  return path;
+}
+
+/**
+ * A finished arm's streamed trail: verified on disk against the recorder's head and count,
+ * its spans exported from the file, then renamed to audit-<arm>.jsonl (replacing a previous run's).
+ */
+async function finishStreamedTrail(dir: string, r: ArmResult): Promise<TrailCheck> {
+  const partial = join(dir, partialTrailName(r.arm));
+  const check = await verifyJsonl(partial, { expectedHead: r.recorder.head, expectedCount: r.recorder.size });
+  if (!check.valid) throw new Error(`audit trail ${partial} does not verify: ${check.message}`);
+  const spans = await exportJsonlSpans(partial, join(dir, `spans-${r.arm}.json`), armSpanOptions(r.arm));
+  await rename(partial, join(dir, `audit-${r.arm}.jsonl`));
+  return { verified: true, spans };
+}
+
+/** Writes the files `summary.files` names that the arms did not already write (their audit and span files). */
+async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"]): Promise<void> {
   const file = (key: string): string => {
     const name = summary.files[key];
     if (name === undefined) throw new Error(`summary.files names no ${key} file`); // filled together above
     return join(dir, name);
   };
-  for (const r of results) {
-    const path = file(`audit-${r.arm}`);
-    await r.recorder.writeJsonl(path);
-    // Verify what is on disk, anchored to the in-memory head, not only the in-memory chain.
-    const check = verifyEntries(await readJsonl(path), { expectedHead: r.recorder.head, expectedCount: r.recorder.size });
-    if (!check.valid) throw new Error(`audit trail ${path} does not verify: ${check.message}`);
-    await r.emitter.exportToFile(file(`spans-${r.arm}`));
-  }
   // The same atomic writer as the audit and span files: no torn file, never through a planted link.
   await writeFileAtomic(file("summary"), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFileAtomic(file("timing"), `${JSON.stringify(timing, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -77,6 +77,36 @@ describe("train: a short run end to end", () => {
     expect(executed).toBe(governed.training.executedActions);
     // The ungoverned arm's trail records the same kind of denials, and their execution.
     expect(run.summary.arms.ungoverned!.training.executedDenied).toBeGreaterThan(0);
+  });
+});
+
+describe("train: the audit trail is streamed to the run folder as the arms run", () => {
+  it("leaves exactly the files summary.json names, and no partial trail", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-files-"));
+    const { summary } = await runDemo({ ...SHORT, episodes: 20, outDir: dir });
+    expect(readdirSync(dir).sort()).toEqual(Object.values(summary.files).sort());
+  });
+
+  it("a run stopped early keeps every entry recorded so far, verifiable; the next run keeps it aside", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-stopped-"));
+    const stop = new Error("stopped at episode 12");
+    const onEpisode = (_arm: string, done: number): void => {
+      if (done === 12) throw stop;
+    };
+    await expect(runDemo({ ...SHORT, arms: ["governed"], outDir: dir, onEpisode })).rejects.toBe(stop);
+    const partial = join(dir, "audit-governed.jsonl.partial");
+    const entries = await readJsonl(partial);
+    // 12 training episodes (each a decision and, when allowed, its execution) plus the greedy evaluation before them.
+    expect(entries.filter((e) => e.type === "policy_check").length).toBeGreaterThanOrEqual(12);
+    expect(verifyEntries(entries)).toMatchObject({ valid: true, count: entries.length });
+    const stopped = readFileSync(partial);
+
+    const { summary } = await runDemo({ ...SHORT, arms: ["governed"], outDir: dir });
+    const kept = readdirSync(dir).filter((name) => /^audit-governed\.interrupted-.+\.jsonl$/.test(name));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(dir, kept[0]!)).equals(stopped)).toBe(true);
+    expect(readdirSync(dir)).not.toContain("audit-governed.jsonl.partial");
+    expect(summary.arms.governed?.audit.verified).toBe(true);
   });
 });
 
