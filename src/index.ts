@@ -99,7 +99,7 @@ export { checkEnv, DEFAULT_CHECK_ACTIONS } from "./env/check-env.js";
 export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
 
 // Audit: hash-chained flight recorder and span emitter
-export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
+export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, streamVerifiedJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
 export { summarizeJsonl, summarizeEntries, type ViolationSummary } from "./audit/violation-summary.js";
 export type { FlightRecorderEntry, FlightRecorderOptions, PolicyCheckEntry, SignalEntry, ToolCallEntry, ToolCallRecord, VerifyResult, VerifyOptions } from "./audit/flight-recorder.js";
 export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema, exportJsonlSpans } from "./audit/emitter.js";

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { FlightRecorder, type FlightRecorderEntry } from "./flight-recorder.js";
+import { FlightRecorder, type FlightRecorderEntry, type VerifyOptions } from "./flight-recorder.js";
 import { optionsError } from "../options.js";
-import { streamJsonl } from "./jsonl.js";
+import { streamVerifiedJsonl } from "./jsonl.js";
 import { entryToSpan, type Span } from "./span.js";
 import { spanArrayJson } from "./span-file.js";
 import { summarizeEntries, type ViolationSummary } from "./violation-summary.js";
@@ -132,7 +132,7 @@ export class FlightRecorderEmitter {
             // getNewSpans may have run while we were suspended at a yield: skip what it took.
             if (entry.seq < this.#cursor) continue;
             this.#cursor = entry.seq + 1;
-            if (this.#includes(entry)) yield entryToSpan(entry, this.#options);
+            if (keepsEntry(this.#options, entry)) yield entryToSpan(entry, this.#options);
           }
         }
         if (stopping) return;
@@ -165,13 +165,10 @@ export class FlightRecorderEmitter {
 
   #toSpans(entries: readonly FlightRecorderEntry[]): Span[] {
     const spans: Span[] = [];
-    for (const entry of entries) if (this.#includes(entry)) spans.push(entryToSpan(entry, this.#options));
+    for (const entry of entries) if (keepsEntry(this.#options, entry)) spans.push(entryToSpan(entry, this.#options));
     return spans;
   }
 
-  #includes(entry: FlightRecorderEntry): boolean {
-    return keepsEntry(this.#options, entry);
-  }
 }
 
 /** Whether the include options turn this entry into a span. */
@@ -189,17 +186,19 @@ export function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorde
 /**
  * Writes the spans of a JSON Lines audit log (FlightRecorder `jsonlPath` or `writeJsonl`) to
  * `outPath`, byte for byte what `FlightRecorderEmitter.exportToFile` writes for the same entries,
- * reading the log line by line: the way to export a log that `retain` let leave memory.
- * Atomic, refusing a symlink destination; returns the span count. A malformed log line is
- * PolicyKernelError "invalid_input" naming file and line, and `outPath` is then left untouched.
+ * reading the log once, line by line: the way to export a log that `retain` let leave memory.
+ * The chain is verified on the way (`verify`: as verifyJsonl's options, e.g. the expected head
+ * and count), so only a log that verifies is exported. Atomic, refusing a symlink destination;
+ * returns the span count. A malformed or broken log is PolicyKernelError "invalid_input" naming
+ * the file and the failing line, and `outPath` is then left untouched.
  */
-export async function exportJsonlSpans(jsonlPath: string, outPath: string, options: EmitterOptions = {}): Promise<number> {
+export async function exportJsonlSpans(jsonlPath: string, outPath: string, options: EmitterOptions = {}, verify: VerifyOptions = {}): Promise<number> {
   const parsed = EmitterOptionsSchema.safeParse(options);
   if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
   const resolved = parsed.data;
   let count = 0;
   async function* spans(): AsyncGenerator<Span, void, undefined> {
-    for await (const entry of streamJsonl(jsonlPath)) {
+    for await (const entry of streamVerifiedJsonl(jsonlPath, verify)) {
       if (!keepsEntry(resolved, entry)) continue;
       count++;
       yield entryToSpan(entry, resolved);

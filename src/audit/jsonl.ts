@@ -72,6 +72,27 @@ async function* jsonlLines(path: string): AsyncGenerator<string, void, undefined
  */
 export async function verifyJsonl(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const chain = new ChainCheck(options.start);
+  for await (const step of chainWalk(path, chain)) if ("failure" in step) return step.failure;
+  return chain.end(options);
+}
+
+/**
+ * The entries of a JSON Lines log file, each yielded once the chain up to it verifies (as
+ * verifyJsonl checks it, count and head at the end included), in one read of the file. A log that
+ * does not verify is PolicyKernelError "invalid_input" naming the file and the failure.
+ */
+export async function* streamVerifiedJsonl(path: string, options: VerifyOptions = {}): AsyncGenerator<FlightRecorderEntry, void, undefined> {
+  const chain = new ChainCheck(options.start);
+  for await (const step of chainWalk(path, chain)) {
+    if ("failure" in step) throw notVerified(path, step.failure);
+    yield step.entry;
+  }
+  const end = chain.end(options);
+  if (!end.valid) throw notVerified(path, end);
+}
+
+/** Each line checked against `chain`: its entry, or the failure (naming the line) that ends the walk. */
+async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ entry: FlightRecorderEntry } | { failure: VerifyResult }, void, undefined> {
   let lineNumber = 0;
   for await (const line of jsonlLines(path)) {
     lineNumber++;
@@ -79,12 +100,22 @@ export async function verifyJsonl(path: string, options: VerifyOptions = {}): Pr
     try {
       raw = JSON.parse(line);
     } catch (error) {
-      return fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`);
+      yield { failure: fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`) };
+      return;
     }
     const failure = chain.next(raw);
-    if (failure) return failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` };
+    if (failure) {
+      yield { failure: failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` } };
+      return;
+    }
+    // The parsed JSON itself, as streamJsonl yields it (zod's output would drop unknown nested fields).
+    yield { entry: raw as FlightRecorderEntry };
   }
-  return chain.end(options);
+}
+
+function notVerified(path: string, failure: VerifyResult): PolicyKernelError {
+  const message = failure.valid ? "verified" : `${failure.reason}: ${failure.message}`;
+  return new PolicyKernelError("invalid_input", `the log does not verify: ${message}`, { file: path, expected: "an unbroken hash chain" });
 }
 
 function readError(path: string, error: unknown): PolicyKernelError {

@@ -2,7 +2,6 @@ import { lstat, mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
 import { FlightRecorderEmitter, exportJsonlSpans } from "../audit/emitter.js";
-import { verifyJsonl } from "../audit/flight-recorder.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
@@ -195,14 +194,14 @@ async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
 }
 
 /**
- * A finished arm's streamed trail: verified on disk against the recorder's head and count,
- * its spans exported from the file, then renamed to audit-<arm>.jsonl (replacing a previous run's).
+ * A finished arm's streamed trail: its spans exported from the file in the same read that
+ * verifies it against the recorder's head and count, then renamed to audit-<arm>.jsonl
+ * (replacing a previous run's).
  */
 async function finishStreamedTrail(dir: string, r: ArmResult): Promise<TrailCheck> {
   const partial = join(dir, partialTrailName(r.arm));
-  const check = await verifyJsonl(partial, { expectedHead: r.recorder.head, expectedCount: r.recorder.size });
-  if (!check.valid) throw new Error(`audit trail ${partial} does not verify: ${check.message}`);
-  const spans = await exportJsonlSpans(partial, join(dir, `spans-${r.arm}.json`), armSpanOptions(r.arm));
+  const anchor = { expectedHead: r.recorder.head, expectedCount: r.recorder.size };
+  const spans = await exportJsonlSpans(partial, join(dir, `spans-${r.arm}.json`), armSpanOptions(r.arm), anchor);
   await rename(partial, join(dir, `audit-${r.arm}.jsonl`));
   return { verified: true, spans };
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { FlightRecorderEmitter } from "../../src/audit/emitter.js";
-import { FlightRecorder, readJsonl, streamJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { FlightRecorder, readJsonl, streamJsonl, streamVerifiedJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
 import { summarizeJsonl } from "../../src/audit/violation-summary.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { decision, fakeClock, violation } from "./fixtures.js";
@@ -275,5 +275,27 @@ describe("reading a long log from its file", () => {
     };
     await expect(read()).rejects.toMatchObject({ code: "invalid_input", file: path + ".bad", field: expect.stringMatching(/^line 3: /) });
     await expect(summarizeJsonl(join(dir, "none.jsonl"))).rejects.toMatchObject({ code: "io_error", message: expect.stringContaining("file not found") });
+  });
+
+  it("streamVerifiedJsonl yields the same entries once the chain verifies, and stops at the first break", async () => {
+    const { recorder, path } = streaming("verified.jsonl");
+    fill(recorder, 50);
+    recorder.close();
+    const collect = async (file: string, options = {}): Promise<FlightRecorderEntry[]> => {
+      const out: FlightRecorderEntry[] = [];
+      for await (const entry of streamVerifiedJsonl(file, options)) out.push(entry);
+      return out;
+    };
+    expect(await collect(path, { expectedHead: recorder.head, expectedCount: recorder.size })).toEqual(await readJsonl(path));
+    await expect(collect(path, { expectedHead: "0".repeat(64) })).rejects.toMatchObject({ code: "invalid_input", file: path, message: expect.stringContaining("head_mismatch") });
+    const lines = (await readFile(path, "utf8")).split("\n");
+    [lines[6], lines[7]] = [lines[7]!, lines[6]!];
+    await writeFile(path + ".moved", lines.join("\n"));
+    const seen: number[] = [];
+    const walk = async (): Promise<void> => {
+      for await (const entry of streamVerifiedJsonl(path + ".moved")) seen.push(entry.seq);
+    };
+    await expect(walk()).rejects.toMatchObject({ code: "invalid_input", message: expect.stringMatching(/seq_mismatch: line 7: /) });
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]); // nothing past the break is handed out
   });
 });

@@ -90,6 +90,26 @@ describe("exportJsonlSpans: the span file of an audit log, read from its JSON Li
     expect(await readFile(out, "utf8")).toBe("previous export\n");
   });
 
+  it("exports only a log that verifies: an edited line or a wrong anchor leaves the destination as it was", async () => {
+    const log = join(dir, "edited.jsonl");
+    const recorder = streamedRecorder(log, 10);
+    recorder.close();
+    const out = join(dir, "spans.json");
+    const anchor = { expectedHead: recorder.head, expectedCount: recorder.size };
+    expect(await exportJsonlSpans(log, out, {}, anchor)).toBe(recorder.size);
+    await writeFile(out, "previous export\n");
+
+    const wrongCount = await exportJsonlSpans(log, out, {}, { ...anchor, expectedCount: recorder.size + 1 }).catch((e: unknown) => e);
+    expect(String(wrongCount)).toMatch(/does not verify: count_mismatch/);
+    const lines = (await readFile(log, "utf8")).split("\n");
+    lines[4] = lines[4]!.replace('"agentId":"agent-', '"agentId":"someone-');
+    await writeFile(log, lines.join("\n"));
+    const edited: unknown = await exportJsonlSpans(log, out, {}, anchor).catch((e: unknown) => e);
+    expect(isPolicyKernelError(edited) && edited.code).toBe("invalid_input");
+    expect(String(edited)).toMatch(/hash_mismatch: line 5/);
+    expect(await readFile(out, "utf8")).toBe("previous export\n");
+  });
+
   it("rejects unknown options by name", async () => {
     await expect(exportJsonlSpans(join(dir, "none.jsonl"), join(dir, "x.json"), { includeEverything: true } as never)).rejects.toThrow(/includeEverything/);
   });
