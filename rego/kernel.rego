@@ -108,3 +108,84 @@ config_violations contains v if {
 	data.policies.transactions.needs_config == true
 	v := missing_config("transactions")
 }
+
+# Per action type. A policy whose every violations rule has the guard
+# input.action.type == "<type>" finds nothing for an action of another type
+# (scripts/action-scopes.mjs reads the guards from the policies' syntax), so
+# each such type gets an entrypoint with only the policies that can fire for
+# it, and violations_of_other_types holds the unscoped ones, for every other
+# type. The kernel reads action_scopes once, at load, then evaluates per
+# decision the entrypoint of the action's type: the same set policy_violations
+# gives, without the policies that would find nothing.
+
+# METADATA
+# entrypoint: true
+action_scopes := {
+	"types": {
+		"message": ["cost", "pii"],
+		"sql": ["cost", "sql"],
+		"tool_call": ["cost", "tools"],
+		"transaction": ["business_hours", "cost", "transactions"],
+	},
+	"other": ["cost"],
+}
+
+# METADATA
+# entrypoint: true
+violations_of_type.message contains v if {
+	not disabled("cost")
+	some v in data.policies.cost.violations
+}
+
+violations_of_type.message contains v if {
+	not disabled("pii")
+	some v in data.policies.pii.violations
+}
+
+# METADATA
+# entrypoint: true
+violations_of_type.sql contains v if {
+	not disabled("cost")
+	some v in data.policies.cost.violations
+}
+
+violations_of_type.sql contains v if {
+	not disabled("sql")
+	some v in data.policies.sql.violations
+}
+
+# METADATA
+# entrypoint: true
+violations_of_type.tool_call contains v if {
+	not disabled("cost")
+	some v in data.policies.cost.violations
+}
+
+violations_of_type.tool_call contains v if {
+	not disabled("tools")
+	some v in data.policies.tools.violations
+}
+
+# METADATA
+# entrypoint: true
+violations_of_type.transaction contains v if {
+	not disabled("business_hours")
+	some v in data.policies.business_hours.violations
+}
+
+violations_of_type.transaction contains v if {
+	not disabled("cost")
+	some v in data.policies.cost.violations
+}
+
+violations_of_type.transaction contains v if {
+	not disabled("transactions")
+	some v in data.policies.transactions.violations
+}
+
+# METADATA
+# entrypoint: true
+violations_of_other_types contains v if {
+	not disabled("cost")
+	some v in data.policies.cost.violations
+}

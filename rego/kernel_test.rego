@@ -164,3 +164,31 @@ well_formed(inp) if {
 		is_signal == is_string(object.get(v, "signal", null))
 	}
 }
+
+# An action of a type no policy guards for: only the unscoped cost policy can fire.
+browse_over_budget := {
+	"agentId": "a1",
+	"action": {"type": "browse", "url": "https://example.com"},
+	"context": {"role": "analyst"},
+	"facts": {"costUsdTotal": 150, "writes": false},
+}
+
+# The per-type entrypoints leave out only policies that cannot fire for the type:
+# each gives what policy_violations gives, on actions where several policies fire.
+test_per_type_entrypoints_match_policy_violations if {
+	every doc in [drop_over_budget, late_transfer, pii_message, forbidden_tool, clean_select] {
+		kernel.violations_of_type[doc.action.type] == kernel.policy_violations with input as doc
+	}
+	kernel.violations_of_other_types == kernel.policy_violations with input as browse_over_budget
+	pairs(kernel.violations_of_other_types) == {["cost", "budget_exceeded"]} with input as browse_over_budget
+}
+
+test_action_scopes_name_every_policy_for_every_type if {
+	every names in kernel.action_scopes.types {
+		every name in kernel.action_scopes.other {
+			name in names
+		}
+		count(names) > count(kernel.action_scopes.other)
+	}
+	{name | some names in kernel.action_scopes.types; some name in names} == {name | some name in data.policy_kernel.policies}
+}

@@ -36,11 +36,12 @@ if [ -n "$stray" ]; then
   exit 1
 fi
 
-# The aggregate entrypoint is generated from data.json's policy list: refresh it
-# (or, under --check, fail when it is stale, since the bundle would be too).
-if [ "$check" = 1 ]; then node scripts/gen-kernel-rego.mjs --check; else node scripts/gen-kernel-rego.mjs; fi
-
 opa="$(scripts/ensure-opa.sh)"
+
+# The aggregate entrypoint is generated from data.json's policy list and the policies'
+# action-type guards: refresh it (or, under --check, fail when it is stale, since the
+# bundle would be too). Its per-type entrypoints carry `entrypoint: true` annotations.
+if [ "$check" = 1 ]; then node scripts/gen-kernel-rego.mjs --opa "$opa" --check; else node scripts/gen-kernel-rego.mjs --opa "$opa"; fi
 version="$(tr -d '[:space:]' < scripts/opa-version.txt)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

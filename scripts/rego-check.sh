@@ -21,7 +21,7 @@ fi
 echo ok
 
 step "kernel.rego matches data.json"
-node scripts/gen-kernel-rego.mjs --check >"$tmp/gen.out" 2>&1 || { echo FAIL; cat "$tmp/gen.out"; exit 1; }
+node scripts/gen-kernel-rego.mjs --opa "$opa" --check >"$tmp/gen.out" 2>&1 || { echo FAIL; cat "$tmp/gen.out"; exit 1; }
 echo ok
 
 step "opa fmt --list"

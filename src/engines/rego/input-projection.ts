@@ -27,7 +27,7 @@ export interface AggregateSplit {
   readonly config: string;
 }
 
-type Paths = readonly (readonly string[])[];
+export type Paths = readonly (readonly string[])[];
 
 /** `{entrypoint, modules_sha256, paths, policies?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): ProjectionRecord | undefined {
@@ -63,6 +63,12 @@ export interface InputProjection {
   readonly project: (input: unknown) => unknown;
   /** `JSON.stringify(project(input))` ("" for a falsy input), written without the projected copy. */
   readonly projectedJson: (input: unknown) => string;
+  /**
+   * The paths some of the policies read, for an entrypoint that evaluates only those (the
+   * generated aggregate's per-action-type ones); `paths` when the bundle records no per-policy
+   * paths or names a policy it has none for. Policies switched off by `disabled` read nothing.
+   */
+  readonly pathsOf: (names: readonly string[]) => Paths;
 }
 
 export type ProjectionResult =
@@ -94,18 +100,20 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
     return { projection: null, note: "the input projection was computed from other Rego modules than the bundle holds; the whole input is sent" };
   }
   const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
-  const sent = record.policies ? enabledPaths(record.policies, paths, disabled) : paths;
-  const projection = { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent) };
+  // A record whose policies do not account for every path is not one the build script wrote: trust only `paths`.
+  const policies = record.policies && coversPaths(Object.values(record.policies).flat(), paths) ? record.policies : undefined;
+  const pathsOf = policies ? (names: readonly string[]) => enabledPaths(policies, names, disabled) ?? paths : () => paths;
+  const sent = policies ? pathsOf(Object.keys(policies)) : paths;
+  const projection = { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent), pathsOf };
   return record.split ? { projection, split: record.split } : { projection };
 }
 
-/** The paths of the policies `disabled` leaves on, when the per-policy record covers the entrypoint; else all of `paths`. */
-function enabledPaths(policies: Readonly<Record<string, Paths>>, paths: Paths, disabled: unknown): Paths {
-  // A record whose policies do not account for every path is not one the build script wrote: trust only `paths`.
-  if (!coversPaths(Object.values(policies).flat(), paths)) return paths;
+/** The paths of those of `names` that `disabled` leaves on; undefined when one has no recorded paths. */
+function enabledPaths(policies: Readonly<Record<string, Paths>>, names: readonly string[], disabled: unknown): Paths | undefined {
+  if (!names.every((name) => Object.hasOwn(policies, name))) return undefined;
   // kernel.rego's test is `disabled[name] == true`: anything else leaves the policy on.
   const off = (name: string): boolean => isPlainObject(disabled) && Object.hasOwn(disabled, name) && disabled[name] === true;
-  return minimalPaths(Object.entries(policies).flatMap(([name, own]) => (off(name) ? [] : own)));
+  return minimalPaths(names.flatMap((name) => (off(name) ? [] : policies[name]!)));
 }
 
 /** Sorted, each once, none lying under another: the form the build script records. */

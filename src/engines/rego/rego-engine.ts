@@ -7,10 +7,12 @@ import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
-import { readInputProjection, type AggregateSplit } from "./input-projection.js";
+import { readInputProjection, type AggregateSplit, type InputProjection } from "./input-projection.js";
+import { compileProjectedJson } from "./projection-tree.js";
+import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
-import { createWasmEvaluate } from "./wasm-eval.js";
+import { createWasmEvaluate, wholeJson } from "./wasm-eval.js";
 import { shapeOf } from "../../values.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
@@ -40,6 +42,11 @@ export interface RegoEngine extends PolicyEngine {
   readonly projectionNote: string | undefined;
   /** The entrypoint evaluated per decision: `entrypoint`, or the input half of a split aggregate. */
   readonly decisionEntrypoint: string;
+  /**
+   * When the split aggregate has per-action-type entrypoints: the one evaluated for each type
+   * (`*`: any other type) in place of `decisionEntrypoint`, which they add up to. Else null.
+   */
+  readonly actionTypeEntrypoints: Readonly<Record<string, string>> | null;
   /** The data-only half's findings, evaluated at load and part of every result (a missing config). */
   readonly configFindings: readonly PolicyFinding[];
 }
@@ -84,9 +91,12 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
   // gets only the input paths the bundle says its policies read.
   const direct = perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
+  // Better still, the split aggregate's entrypoint for the action's type, with only the policies
+  // that can fire for it, each sent only the paths those read.
+  const scoped = direct && configHalf ? createScopedEvaluate(policy, entrypoints, options.data ?? bundle.data, projectedJsonOf(projection)) : undefined;
   const viaSdk = (input: unknown): unknown => policy.evaluate(input, perDecision.id);
   const project = projection?.project;
-  const evaluateWasm = direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
+  const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
   const configFindings = configHalf?.findings ?? [];
   let closed = false;
   return {
@@ -95,6 +105,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     provenance: { bundleRevision: bundle.manifest.revision || null, bundleSha256: bundle.sha256 },
     diagnostics,
     decisionEntrypoint: perDecision.name,
+    actionTypeEntrypoints: scoped?.entrypoints ?? null,
     configFindings,
     inputPaths: projection?.paths ?? null,
     factsRead: factsReadByPaths(projection?.paths ?? null),
@@ -137,6 +148,15 @@ function evaluateConfigHalf(
   } catch {
     return undefined;
   }
+}
+
+/** The input text for an entrypoint evaluating only `names`: their recorded paths, or everything the projection sends. */
+function projectedJsonOf(projection: InputProjection | null): (names: readonly string[]) => (input: unknown) => string {
+  if (!projection) return () => wholeJson;
+  return (names) => {
+    const paths = projection.pathsOf(names);
+    return paths === projection.paths ? projection.projectedJson : compileProjectedJson(paths);
+  };
 }
 
 /** Both halves' findings as the aggregate's set has them: each value once. */

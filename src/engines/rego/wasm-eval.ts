@@ -53,6 +53,6 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
 }
 
 /** Like the SDK: a falsy input is no input. */
-function wholeJson(input: unknown): string {
+export function wholeJson(input: unknown): string {
   return input ? JSON.stringify(input) : "";
 }
