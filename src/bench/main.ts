@@ -145,7 +145,10 @@ const targets: TargetCheck[] = [
   check("full kernel decision p50 <= 5 µs", p50("kernel_full"), (v) => v <= 5, (v) => `${v.toFixed(2)} µs`),
   check("full kernel decision p99 <= 25 µs", get("kernel_full")?.result?.p99Us, (v) => v <= 25, (v) => `${v.toFixed(2)} µs`),
   check("Rego path p50 <= 3 µs", p50("engine_rego"), (v) => v <= 3, (v) => `${v.toFixed(2)} µs (kernel Rego-only evaluate incl. validation and enrichment: ${p50("kernel_rego")?.toFixed(2)} µs)`),
-  check("Rego path >= 2x faster than stock opa-wasm evaluate", ratio("stock_opa_wasm", "engine_rego"), (v) => v >= 2, x),
+  check("Rego path >= 2x faster than stock opa-wasm evaluate", ratio("stock_opa_wasm", "engine_rego"), (v) => v >= 2, (v) => {
+    const typed = ratio("stock_opa_wasm_typed", "engine_rego");
+    return typed === undefined ? x(v) : `${x(v)}; ${typed.toFixed(1)}x when the stock SDK also gets the per-type entrypoint`;
+  }),
   check("Rego path faster than OPA's Go evaluator", ratio("opa_go", "engine_rego"), (v) => v > 1, x),
   check("JSON rules >= 100x faster than plain json-rules-engine", ratio("plain_json_rules_engine", "engine_json"), (v) => v >= 100, x),
   check("kernel >= 5x faster than the agent-governance SDK on equivalent rules", ratio("agt_sdk", "kernel_agt_equivalent"), (v) => v >= 5, (v) => `${x(v)}: kernel with tools, cost, transactions vs the SDK with the same three (raw action in, the SDK gets pre-enriched input); full 8-policy kernel ${ratio("agt_sdk", "kernel_full")?.toFixed(1)}x`),

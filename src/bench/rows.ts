@@ -11,7 +11,7 @@ import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
 import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
 import { agtSdkPeer } from "./peers/agt-sdk.js";
-import { plainJsonRulesEngine, stockOpaWasm } from "./peers/stock.js";
+import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
 
 /** One row of the table: what was measured, on what, and the figures (or why it could not run). */
@@ -69,6 +69,10 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   // The entrypoint the engine evaluates per decision (the generated aggregate's input half).
   const stock = await stockOpaWasm(setup.bundle.wasm, setup.data, rego.decisionEntrypoint);
   spec("stock_opa_wasm", "stock opa-wasm LoadedPolicy.evaluate", `same policy.wasm entrypoint (${rego.decisionEntrypoint}), data and enriched input`, (i) => stock(inputs[i]!));
+  if (rego.actionTypeEntrypoints) {
+    const typed = await stockOpaWasmByType(setup.bundle.wasm, setup.data, rego.actionTypeEntrypoints);
+    spec("stock_opa_wasm_typed", "stock opa-wasm, per-type entrypoint", "the same, on the entrypoint the Rego path picks for the action's type (kernel/violations_of_type/<type>)", (i) => typed(inputs[i]!));
+  }
 
   const json = createJsonRulesEngine({ ruleSets: setup.ruleSets, config: setup.config });
   spec("engine_json", "JSON rules path (kernel's JSON engine)", "jsonEngine.evaluateSync(enriched input), the call the kernel makes (all rules compiled)", (i) => json.evaluateSync(inputs[i]!));

@@ -13,6 +13,23 @@ export async function stockOpaWasm(wasm: Uint8Array, data: Record<string, unknow
 }
 
 /**
+ * The same, on the entrypoint the kernel's Rego engine picks for the action's type
+ * (`entrypoints[type]`, else `entrypoints["*"]`): what is left of the Rego path's lead over the
+ * stock SDK once both leave out the policies that cannot fire.
+ */
+export async function stockOpaWasmByType(
+  wasm: Uint8Array,
+  data: Record<string, unknown>,
+  entrypoints: Readonly<Record<string, string>>,
+): Promise<(input: PolicyInput) => unknown> {
+  const byType = new Map<string, (input: PolicyInput) => unknown>();
+  for (const [type, entrypoint] of Object.entries(entrypoints)) byType.set(type, await stockOpaWasm(wasm, data, entrypoint));
+  const other = byType.get("*");
+  if (!other) throw new Error('no entrypoint for "*" (every other action type)');
+  return (input) => (byType.get(input.action.type) ?? other)(input);
+}
+
+/**
  * Plain json-rules-engine: one Engine with the rule sets' rules as written (named conditions left
  * for the engine to resolve), its default path resolver, the facts the adapter supplies.
  * `run()` per input; the rules have no shared state, so one Engine serves sequential runs.
