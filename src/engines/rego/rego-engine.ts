@@ -36,7 +36,7 @@ export interface RegoEngineOptions {
 export interface RegoEngine extends PolicyEngine {
   /** Problems found while preparing (missing entrypoint, builtins the host lacks). */
   readonly diagnostics: readonly string[];
-  /** The input paths sent to the Wasm (the bundle's verified input projection); null: the whole input. */
+  /** The input paths sent to the Wasm (the bundle's verified input projection; with per-type entrypoints, each gets those of its policies); null: the whole input. */
   readonly inputPaths: readonly (readonly string[])[] | null;
   /** Why a projection the bundle records is not used; undefined when there is nothing to say. */
   readonly projectionNote: string | undefined;
