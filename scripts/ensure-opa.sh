@@ -6,7 +6,15 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="$(tr -d '[:space:]' < "$root/scripts/opa-version.txt")"
 
-if command -v opa >/dev/null 2>&1 && opa version 2>/dev/null | grep -qx "Version: ${version#v}"; then
+# True when binary $1 reports the pinned version. Its output is read whole first: with pipefail,
+# `opa version | grep -q` fails whenever grep exits before opa has written its last line (SIGPIPE).
+is_pinned() {
+  local out
+  out="$("$1" version 2>/dev/null)" || return 1
+  grep -qx "Version: ${version#v}" <<<"$out"
+}
+
+if command -v opa >/dev/null 2>&1 && is_pinned opa; then
   command -v opa
   exit 0
 fi
@@ -29,5 +37,5 @@ rm -rf "$tmp" && mkdir -p "$tmp"
 GOBIN="$tmp" CGO_ENABLED=0 go install "github.com/open-policy-agent/opa@$version" >&2
 mv "$tmp/opa" "$dest.opa" 2>/dev/null || true
 mkdir -p "$dest" && mv "$dest.opa" "$dest/opa" && rm -rf "$tmp"
-"$dest/opa" version | grep -qx "Version: ${version#v}" || { echo "ensure-opa: installed binary is not OPA $version" >&2; exit 1; }
+is_pinned "$dest/opa" || { echo "ensure-opa: installed binary is not OPA $version ($("$dest/opa" version 2>&1 | head -1))" >&2; exit 1; }
 echo "$dest/opa"
