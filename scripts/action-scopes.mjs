@@ -17,8 +17,8 @@ import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
-/** Action types that can name an entrypoint (kernel/violations_of_type/<type>). */
-const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A plain Rego identifier: a policy name, or an action type that can name an entrypoint (kernel/violations_of_type/<type>). */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * `opa parse --format json` of every policy module in `dir`: the *.rego files but the tests and
@@ -81,8 +81,8 @@ export function actionScopes(guards) {
   return { types: scopes, other: unscoped };
 }
 
-/** The leading string terms of a reference (after its head variable, kept as a string). */
-function groundPath(terms) {
+/** The leading string terms of a reference in `opa parse`/`opa deps` JSON, after its head variable (kept as a string). */
+export function groundPath(terms) {
   const path = [];
   for (const [index, term] of terms.entries()) {
     if (index === 0 ? term.type !== "var" : term.type !== "string") break;
@@ -121,7 +121,7 @@ function guardType(expr) {
   const [operator, left, right] = expr.terms;
   if (!(operator.type === "ref" && operator.value.length === 1 && operator.value[0].value === "equal")) return null;
   const constant = isActionType(left) ? right : isActionType(right) ? left : null;
-  if (constant?.type !== "string" || !TYPE_NAME.test(constant.value)) return null;
+  if (constant?.type !== "string" || !IDENTIFIER.test(constant.value)) return null;
   return constant.value;
 }
 

@@ -23,6 +23,7 @@ import { readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { groundPath } from "./action-scopes.mjs";
 
 /**
  * Input paths from `opa deps --format json` output: each base reference into `input`, cut at
@@ -33,11 +34,7 @@ export function inputPathsFromDeps(deps) {
   const refs = (deps.base ?? []).filter((ref) => ref[0]?.type === "var" && ref[0]?.value === "input");
   const paths = [];
   for (const ref of refs) {
-    const path = [];
-    for (const term of ref.slice(1)) {
-      if (term.type !== "string") break;
-      path.push(term.value);
-    }
+    const path = groundPath(ref).slice(1); // after `input`
     if (path.length === 0) return null;
     paths.push(path);
   }
@@ -130,7 +127,7 @@ const SPLIT = { policies: "kernel/policy_violations", config: "kernel/config_vio
 /** True when `opa deps` shows `entrypoint` is a rule (not an absent base document) that reads no input at all. */
 export function isDataOnlyRule(deps, entrypoint) {
   const ref = ["data", ...entrypoint.split("/")];
-  const same = (terms) => terms.length === ref.length && terms.every((term, i) => (i === 0 ? term.type === "var" : term.type === "string") && term.value === ref[i]);
+  const same = (terms) => terms.length === ref.length && groundPath(terms).join("/") === ref.join("/");
   const readsInput = (deps.base ?? []).some((terms) => terms[0]?.type === "var" && terms[0]?.value === "input");
   return !readsInput && (deps.virtual ?? []).some(same);
 }

@@ -1,9 +1,8 @@
 // Hand-written acceptance of ViolationSchema and DecisionSchema for hot paths (every reward,
 // every runner step); property tests hold them equal to the schemas, which still explain rejections.
-import { SEVERITIES, SIGNAL_NAME, ViolationSourceSchema, ViolationTypeSchema, type Decision, type Provenance, type Violation } from "./schemas.js";
+import { ViolationSourceSchema, ViolationTypeSchema, isSeverity, isSignalName, type Decision, type Provenance, type Violation } from "./schemas.js";
 import { isPlainObject } from "./values.js";
 
-const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
 const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
 const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
 
@@ -15,14 +14,14 @@ export function isViolation(value: unknown): value is Violation {
     TYPE_SET.has(type) &&
     typeof policy === "string" &&
     typeof rule === "string" &&
-    SEVERITY_SET.has(severity) &&
+    isSeverity(severity) &&
     typeof description === "string" &&
     typeof blocked === "boolean" &&
     typeof penalty === "number" &&
     Number.isFinite(penalty) &&
     penalty >= 0 &&
     SOURCE_SET.has(source) &&
-    (signal === undefined || (typeof signal === "string" && SIGNAL_NAME.test(signal)))
+    (signal === undefined || isSignalName(signal))
   );
 }
 
@@ -39,7 +38,7 @@ export function readDecision(value: unknown): Decision | undefined {
     if (!isViolation(violation)) return undefined;
     copies.push(copyViolation(violation));
   }
-  for (const signal of signals) if (typeof signal !== "string" || !SIGNAL_NAME.test(signal)) return undefined;
+  for (const signal of signals) if (!isSignalName(signal)) return undefined;
   const checked = readProvenance(provenance);
   if (!checked) return undefined;
   return { allowed, violations: copies, signals: [...signals] as string[], provenance: checked };

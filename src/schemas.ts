@@ -4,6 +4,9 @@ import { z } from "zod";
 export const SeveritySchema = z.enum(["critical", "high", "medium", "low"]);
 export type Severity = z.infer<typeof SeveritySchema>;
 export const SEVERITIES: readonly Severity[] = SeveritySchema.options;
+const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES);
+/** SeveritySchema's acceptance without zod, for the hand-written checks on hot paths. */
+export const isSeverity = (value: unknown): value is Severity => SEVERITY_SET.has(value);
 
 /** Cost magnitude (>= 0) a violation carries unless its policy sets one. */
 export const DEFAULT_SEVERITY_PENALTY: Readonly<Record<Severity, number>> = {
@@ -162,6 +165,8 @@ export type Effect = z.infer<typeof EffectSchema>;
 /** A signal name: SIG and capital letters (SIGSTOP, SIGKILL). */
 export const SIGNAL_NAME = /^SIG[A-Z]+$/;
 export const SignalNameSchema = z.string().regex(SIGNAL_NAME, "a signal name such as SIGSTOP or SIGKILL");
+/** SignalNameSchema's acceptance without zod. */
+export const isSignalName = (value: unknown): value is string => typeof value === "string" && SIGNAL_NAME.test(value);
 
 /** One finding as a Rego rule or JSON rule emits it, before the kernel types it. */
 export const PolicyFindingSchema = z

@@ -30,8 +30,8 @@ export function isFunction(value: unknown): value is (...args: never[]) => unkno
  * members are dropped as JSON drops them). Policy data must be: Rego sees it as JSON, and a Date or
  * a function would reach the JSON rules as something else.
  */
-export function findNonJson(value: unknown, path: readonly PropertyKey[] = []): { path: PropertyKey[]; found: string } | undefined {
-  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [...path] }];
+export function findNonJson(value: unknown): { path: PropertyKey[]; found: string } | undefined {
+  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }];
   const seen = new Set<object>();
   while (stack.length > 0) {
     const item = stack.pop()!;
@@ -77,4 +77,13 @@ export function describeValue(value: unknown): string {
 /** Turns -0 into 0 so sums and stats compare and serialise as users expect. */
 export function noNegativeZero(value: number): number {
   return value === 0 ? 0 : value;
+}
+
+/** `ms` since the epoch as a UTC ISO 8601 timestamp; null when it is not a time a log can carry. */
+export function isoOf(ms: number): string | null {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return null;
+  const iso = date.toISOString();
+  // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
+  return /^\d{4}-/.test(iso) ? iso : null;
 }

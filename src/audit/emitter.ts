@@ -53,10 +53,8 @@ export class FlightRecorderEmitter {
     if (!(recorder instanceof FlightRecorder)) {
       throw new PolicyKernelError("invalid_config", "the emitter needs a FlightRecorder", { field: "recorder" });
     }
-    const parsed = EmitterOptionsSchema.safeParse(options);
-    if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
     this.#recorder = recorder;
-    this.#options = Object.freeze(parsed.data);
+    this.#options = resolveEmitterOptions(options);
   }
 
   /** The validated options, defaults filled in. */
@@ -172,7 +170,7 @@ export class FlightRecorderEmitter {
 }
 
 /** Whether the include options turn this entry into a span. */
-export function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorderEntry): boolean {
+function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorderEntry): boolean {
   switch (entry.type) {
     case "policy_check":
       return options.includePolicyChecks;
@@ -181,6 +179,13 @@ export function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorde
     case "tool_call":
       return options.includeToolCalls;
   }
+}
+
+/** The options validated (PolicyKernelError "invalid_config" naming the field), defaults filled in, frozen. */
+function resolveEmitterOptions(options: EmitterOptions): ResolvedEmitterOptions {
+  const parsed = EmitterOptionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
+  return Object.freeze(parsed.data);
 }
 
 /**
@@ -193,9 +198,7 @@ export function keepsEntry(options: ResolvedEmitterOptions, entry: FlightRecorde
  * the file and the failing line, and `outPath` is then left untouched.
  */
 export async function exportJsonlSpans(jsonlPath: string, outPath: string, options: EmitterOptions = {}, verify: VerifyOptions = {}): Promise<number> {
-  const parsed = EmitterOptionsSchema.safeParse(options);
-  if (!parsed.success) throw optionsError(parsed.error, "", EmitterOptionsSchema);
-  const resolved = parsed.data;
+  const resolved = resolveEmitterOptions(options);
   let count = 0;
   async function* spans(): AsyncGenerator<Span, void, undefined> {
     for await (const entry of streamVerifiedJsonl(jsonlPath, verify)) {

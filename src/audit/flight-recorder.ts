@@ -5,7 +5,7 @@ import { PolicyKernelError } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
 import { optionsError } from "../options.js";
 import type { Decision } from "../schemas.js";
-import { isFunction } from "../values.js";
+import { isFunction, isoOf } from "../values.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import {
   GENESIS_HASH,
@@ -263,9 +263,10 @@ export class FlightRecorder implements KernelAuditSink {
     };
     let hash: string;
     let line: string | undefined;
-    const around = stringifiable ? membersAroundHash(unsigned) : undefined;
+    // Copies whose keys are already in canonical order stringify natively; the others member by member.
+    const around = membersAroundHash(unsigned, stringifiable ? JSON.stringify : canonicalJson);
     if (around) {
-      // One stringify serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
+      // One encoding serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
       const [before, after] = around;
       hash = sha256Hex(jsonObject(before, after));
       if (this.#log) line = jsonObject(before, `"hash":"${hash}"`, after);
@@ -346,13 +347,13 @@ const ENTRY_MEMBERS: readonly string[] = [
   .sort();
 
 /**
- * canonicalJson for an entry whose members are primitives and toJsonCopy copies (keys already
- * in canonical order): the native JSON.stringify of each member, in sorted order, gives the same
- * bytes. Returned as the members sorting before "hash" and those after it (each without braces),
- * so `hash` can be put in its place without stringifying the rest again. Undefined when the entry
- * has a member outside ENTRY_MEMBERS (the caller then falls back to canonicalJson).
+ * canonicalJson of an entry, as the members sorting before "hash" and those after it (each
+ * without braces), so `hash` can be put in its place without encoding the rest again. Each member
+ * is encoded by `encode`: canonicalJson, or the native JSON.stringify when the members are
+ * primitives and toJsonCopy copies with keys already in canonical order (same bytes). Undefined
+ * when the entry has a member outside ENTRY_MEMBERS (the caller then hashes it whole).
  */
-function membersAroundHash(entry: Readonly<Record<string, unknown>>): [before: string, after: string] | undefined {
+function membersAroundHash(entry: Readonly<Record<string, unknown>>, encode: (value: unknown) => string | undefined): [before: string, after: string] | undefined {
   let before = "";
   let after = "";
   let written = 0;
@@ -361,7 +362,7 @@ function membersAroundHash(entry: Readonly<Record<string, unknown>>): [before: s
     if (value === undefined) continue;
     written++;
     // Member names are plain identifiers: no escaping needed.
-    const member = `"${name}":${JSON.stringify(value)}`;
+    const member = `"${name}":${encode(value)}`;
     if (name < "hash") before = before === "" ? member : `${before},${member}`;
     else after = after === "" ? member : `${after},${member}`;
   }
@@ -419,15 +420,6 @@ function toIsoTimestamp(value: unknown): string | null {
     return lastNowIso;
   }
   return value instanceof Date ? isoOf(value.getTime()) : null;
-}
-
-/** `ms` since the epoch as a UTC ISO 8601 timestamp; null when it is not a time a log can carry. */
-export function isoOf(ms: number): string | null {
-  const date = new Date(ms);
-  if (Number.isNaN(date.getTime())) return null;
-  const iso = date.toISOString();
-  // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
-  return /^\d{4}-/.test(iso) ? iso : null;
 }
 
 export type { JsonValue };

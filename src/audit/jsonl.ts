@@ -1,9 +1,9 @@
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { isErrno } from "./atomic-write.js";
 import { FlightRecorderEntrySchema, describeIssue, type FlightRecorderEntry } from "./entries.js";
-import { ChainCheck, fail, type VerifyOptions, type VerifyResult } from "./verify.js";
+import { ChainCheck, fail, type VerifyFailure, type VerifyOptions, type VerifyResult } from "./verify.js";
 
 // ---------------------------------------------------------------- JSON Lines
 
@@ -92,7 +92,7 @@ export async function* streamVerifiedJsonl(path: string, options: VerifyOptions 
 }
 
 /** Each line checked against `chain`: its entry, or the failure (naming the line) that ends the walk. */
-async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ entry: FlightRecorderEntry } | { failure: VerifyResult }, void, undefined> {
+async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ entry: FlightRecorderEntry } | { failure: VerifyFailure }, void, undefined> {
   let lineNumber = 0;
   for await (const line of jsonlLines(path)) {
     lineNumber++;
@@ -105,7 +105,7 @@ async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ ent
     }
     const failure = chain.next(raw);
     if (failure) {
-      yield { failure: failure.valid ? failure : { ...failure, message: `line ${lineNumber}: ${failure.message}` } };
+      yield { failure: { ...failure, message: `line ${lineNumber}: ${failure.message}` } };
       return;
     }
     // The parsed JSON itself, as streamJsonl yields it (zod's output would drop unknown nested fields).
@@ -113,9 +113,8 @@ async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ ent
   }
 }
 
-function notVerified(path: string, failure: VerifyResult): PolicyKernelError {
-  const message = failure.valid ? "verified" : `${failure.reason}: ${failure.message}`;
-  return new PolicyKernelError("invalid_input", `the log does not verify: ${message}`, { file: path, expected: "an unbroken hash chain" });
+function notVerified(path: string, failure: VerifyFailure): PolicyKernelError {
+  return new PolicyKernelError("invalid_input", `the log does not verify: ${failure.reason}: ${failure.message}`, { file: path, expected: "an unbroken hash chain" });
 }
 
 function readError(path: string, error: unknown): PolicyKernelError {
@@ -125,11 +124,7 @@ function readError(path: string, error: unknown): PolicyKernelError {
 
 /** Reads a JSON Lines log written by `writeJsonl`; PolicyKernelError "invalid_input" names file, line and field. */
 export async function readJsonl(path: string): Promise<FlightRecorderEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw readError(path, error);
-  }
-  return parseJsonl(text, { file: path });
+  const entries: FlightRecorderEntry[] = [];
+  for await (const entry of streamJsonl(path)) entries.push(entry);
+  return entries;
 }

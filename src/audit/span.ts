@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { canonicalJson } from "../canonical-json.js";
-import { isoOf, type FlightRecorderEntry, type PolicyCheckEntry, type SignalEntry, type ToolCallEntry } from "./flight-recorder.js";
+import type { FlightRecorderEntry, PolicyCheckEntry, SignalEntry, ToolCallEntry } from "./flight-recorder.js";
+import { isoOf } from "../values.js";
 
 /** What a span attribute can hold (OpenTelemetry's scalar attribute values). */
 export const SpanAttributeValueSchema = z.union([z.string(), z.number(), z.boolean()]);

@@ -14,7 +14,15 @@ export type VerifyFailureReason =
 
 export type VerifyResult =
   | { readonly valid: true; readonly count: number; readonly head: string }
-  | { readonly valid: false; readonly index: number; readonly reason: VerifyFailureReason; readonly message: string };
+  | VerifyFailure;
+
+/** A log that does not verify: the first bad index, why, and what was found there. */
+export interface VerifyFailure {
+  readonly valid: false;
+  readonly index: number;
+  readonly reason: VerifyFailureReason;
+  readonly message: string;
+}
 
 /**
  * A chain alone cannot see entries cut off its end: anchor it with the head hash (or the
@@ -55,7 +63,7 @@ export class ChainCheck {
   }
 
   /** Checks the next entry: a failure result, or undefined when it extends the chain. */
-  next(raw: unknown): VerifyResult | undefined {
+  next(raw: unknown): VerifyFailure | undefined {
     const index = this.#index;
     const parsed = FlightRecorderEntrySchema.safeParse(raw);
     if (!parsed.success) {
@@ -100,6 +108,6 @@ export class ChainCheck {
   }
 }
 
-export function fail(index: number, reason: VerifyFailureReason, message: string): VerifyResult {
+export function fail(index: number, reason: VerifyFailureReason, message: string): VerifyFailure {
   return { valid: false, index, reason, message };
 }

@@ -28,7 +28,7 @@ export interface ViolationSummary {
 }
 
 /** Counts entries one at a time, so a log of any length can be summarised as it is read. */
-export class ViolationTally {
+class ViolationTally {
   readonly #entriesByType: Record<EntryType, number> = { policy_check: 0, signal: 0, tool_call: 0 };
   readonly #bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   readonly #perPolicy = new Map<string, number>();

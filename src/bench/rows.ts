@@ -28,13 +28,11 @@ export interface Row {
 
 type Progress = (message: string) => void;
 
-/** A row to measure: its label and the call it times (index into the corpus). */
-interface RowSpec {
-  readonly id: string;
-  readonly name: string;
-  readonly what: string;
-  readonly call: (i: number) => unknown;
-}
+/** A row to measure: its label and the call it times (index into the corpus), or why it cannot run. */
+type RowSpec = { readonly id: string; readonly name: string; readonly what: string } & (
+  | { readonly call: (i: number) => unknown; readonly error?: undefined }
+  | { readonly call?: undefined; readonly error: string }
+);
 
 export interface InProcessRows {
   readonly rows: Row[];
@@ -49,7 +47,6 @@ export interface InProcessRows {
 export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, progress: Progress): Promise<InProcessRows> {
   const { actions, inputs } = setup;
   const specs: RowSpec[] = [];
-  let agtError: Row | undefined;
   const spec = (id: string, name: string, what: string, call: (i: number) => unknown): void => {
     specs.push({ id, name, what, call });
   };
@@ -80,8 +77,9 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   const plain = plainJsonRulesEngine(setup.ruleSets, setup.config);
   spec("plain_json_rules_engine", "plain json-rules-engine run()", "same rules, same facts (agentId, action, context, facts, config)", (i) => plain(inputs[i]!));
 
-  const agt = await agtSdkPeer(setup.policyConfig);
-  if ("error" in agt) agtError = { id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error };
+  const agt = await agtSdkPeer(setup.config);
+  // A peer that could not be loaded keeps its place in the table, with why.
+  if ("error" in agt) specs.push({ id: "agt_sdk", name: "@microsoft/agent-governance-sdk evaluatePolicy", what: "tools/cost/transactions rules", error: agt.error });
   else spec("agt_sdk", `@microsoft/agent-governance-sdk ${agt.version} evaluatePolicy`, "tools, cost, transactions as expression rules (deny-overrides), enriched input", (i) => agt.evaluate(inputs[i]!));
   const { predicate } = setup;
   spec("ts_predicate", "hand-written TypeScript predicate (floor)", "all 8 default policies as plain TS over the enriched input; names only", (i) => predicate(inputs[i]!));
@@ -90,18 +88,15 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   const envStepStreamed = await envStepSpec(setup, { streamed: true });
   specs.push(envStepStreamed.spec);
 
-  progress(`measuring ${specs.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
-  const results = await measureInterleaved(
-    specs.map((s) => s.call),
-    actions.length,
-    { ...options, onRound: (round, rounds) => progress(`  round ${round}/${rounds} done`) },
-  );
-  const rows: Row[] = specs.map(({ id, name, what }, index) => {
-    const result = results[index]!;
+  const calls = specs.flatMap((s) => (s.call ? [s.call] : []));
+  progress(`measuring ${calls.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
+  const results = await measureInterleaved(calls, actions.length, { ...options, onRound: (round, rounds) => progress(`  round ${round}/${rounds} done`) });
+  let next = 0;
+  const rows: Row[] = specs.map(({ id, name, what, error }) => {
+    if (error !== undefined) return { id, name, what, error };
+    const result = results[next++]!;
     return "error" in result ? { id, name, what, error: result.error } : { id, name, what, result };
   });
-  // A peer that could not be loaded keeps its place in the table, before the floor.
-  if (agtError) rows.splice(rows.findIndex((r) => r.id === "ts_predicate"), 0, agtError);
   for (const k of [full, regoOnly, jsonOnly, agtEquivalent]) k.close();
   envStep.close();
   envStepStreamed.close();

@@ -17,11 +17,9 @@ export interface BenchSetup {
   readonly ruleSets: readonly RuleSet[];
   /** The data the default kernel gives the Wasm (bundle data, rule-set config merged under it). */
   readonly data: Record<string, unknown>;
-  /** `data.policy_kernel.config`, the `config` fact of the JSON rules. */
-  readonly config: Record<string, unknown>;
-  /** The same object, typed as the shipped defaults are shaped (what the floor and the SDK row read). */
-  readonly policyConfig: DefaultPolicyConfig;
-  /** The floor: the default policies hand-written in TypeScript over `policyConfig`. */
+  /** `data.policy_kernel.config`, the `config` fact of the JSON rules, shaped as the shipped defaults (what the floor and the SDK row read). */
+  readonly config: Record<string, unknown> & DefaultPolicyConfig;
+  /** The floor: the default policies hand-written in TypeScript over `config`. */
   readonly predicate: (input: PolicyInput) => PredicateResult;
 }
 
@@ -35,7 +33,6 @@ export function benchSetup(): BenchSetup {
   const ruleSets = loadRuleSets([defaultRulesPath()]);
   // The kernel's own merge (no policy helpers, no override), so the engine rows see its data.
   const data = effectiveData(bundle.data, ruleSets, undefined, [], {});
-  const config = readConfig(data);
-  const policyConfig = config as unknown as DefaultPolicyConfig;
-  return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config, policyConfig, predicate: defaultPredicate(policyConfig) };
+  const config = readConfig(data) as Record<string, unknown> & DefaultPolicyConfig;
+  return { corpus, actions, inputs, bundlePath, bundle, ruleSets, data, config, predicate: defaultPredicate(config) };
 }

@@ -44,7 +44,7 @@ export interface ArmOptions {
 }
 
 /** Audit entries a streamed arm keeps in memory (the file has them all). */
-export const AUDIT_RETAIN = 10_000;
+const AUDIT_RETAIN = 10_000;
 
 /** The greedy choice for one task after training. */
 export interface PolicyChoice {

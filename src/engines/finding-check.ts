@@ -1,6 +1,5 @@
-import { EffectSchema, SEVERITIES, SIGNAL_NAME, type PolicyFinding } from "../schemas.js";
+import { EffectSchema, isSeverity, isSignalName, type PolicyFinding } from "../schemas.js";
 
-const SEVERITY_SET: ReadonlySet<string> = new Set(SEVERITIES);
 const EFFECTS: ReadonlySet<string> = new Set(EffectSchema.options);
 
 /**
@@ -14,13 +13,13 @@ export function checkFinding(value: unknown): PolicyFinding | undefined {
   const { policy, rule, severity, effect, description, signal, penalty } = v;
   if (typeof policy !== "string" || policy.length === 0) return undefined;
   if (typeof rule !== "string" || rule.length === 0) return undefined;
-  if (typeof severity !== "string" || !SEVERITY_SET.has(severity)) return undefined;
+  if (!isSeverity(severity)) return undefined;
   if (typeof effect !== "string" || !EFFECTS.has(effect)) return undefined;
   if (typeof description !== "string") return undefined;
-  if (signal !== undefined && (typeof signal !== "string" || !SIGNAL_NAME.test(signal))) return undefined;
+  if (signal !== undefined && !isSignalName(signal)) return undefined;
   if (penalty !== undefined && (typeof penalty !== "number" || !Number.isFinite(penalty) || penalty < 0)) return undefined;
   if (effect === "signal" && signal === undefined) return undefined;
-  const finding: PolicyFinding = { policy, rule, severity: severity as PolicyFinding["severity"], effect: effect as PolicyFinding["effect"], description };
+  const finding: PolicyFinding = { policy, rule, severity, effect: effect as PolicyFinding["effect"], description };
   if (signal !== undefined) finding.signal = signal;
   if (penalty !== undefined) finding.penalty = penalty;
   return finding;

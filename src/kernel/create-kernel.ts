@@ -186,7 +186,8 @@ class Kernel implements PolicyKernel {
 
   private finish(action: Action, violations: Violation[]): Decision {
     const decision = buildDecision(violations, this.provenance);
-    this.audit({ agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
+    // Most training kernels record nothing: build the audit subject only for a recorder.
+    if (this.recorder) this.audit({ agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
     return decision;
   }
 

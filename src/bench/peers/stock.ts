@@ -1,14 +1,12 @@
-import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { Engine } from "json-rules-engine";
 import type { PolicyInput } from "../../schemas.js";
 import type { RuleSet } from "../../engines/json/rule-set.js";
 
 /** The stock opa-wasm SDK on the same policy.wasm and data: `LoadedPolicy.evaluate(input, entrypoint)`. */
 export async function stockOpaWasm(wasm: Uint8Array, data: Record<string, unknown>, entrypoint: string): Promise<(input: PolicyInput) => unknown> {
-  const policy = await loadPolicy(wasm);
-  policy.setData(data);
-  const id = (policy.entrypoints as Record<string, number>)[entrypoint];
-  if (id === undefined) throw new Error(`entrypoint ${entrypoint} not in policy.wasm`);
+  const { policy, idOf } = await loadStock(wasm, data);
+  const id = idOf(entrypoint);
   return (input) => policy.evaluate(input, id);
 }
 
@@ -22,11 +20,24 @@ export async function stockOpaWasmByType(
   data: Record<string, unknown>,
   entrypoints: Readonly<Record<string, string>>,
 ): Promise<(input: PolicyInput) => unknown> {
-  const byType = new Map<string, (input: PolicyInput) => unknown>();
-  for (const [type, entrypoint] of Object.entries(entrypoints)) byType.set(type, await stockOpaWasm(wasm, data, entrypoint));
-  const other = byType.get("*");
-  if (!other) throw new Error('no entrypoint for "*" (every other action type)');
-  return (input) => (byType.get(input.action.type) ?? other)(input);
+  const { policy, idOf } = await loadStock(wasm, data);
+  const ids = new Map(Object.entries(entrypoints).map(([type, entrypoint]) => [type, idOf(entrypoint)]));
+  const other = ids.get("*");
+  if (other === undefined) throw new Error('no entrypoint for "*" (every other action type)');
+  return (input) => policy.evaluate(input, ids.get(input.action.type) ?? other);
+}
+
+/** One SDK instance with the data set, and the id of an entrypoint it must have. */
+async function loadStock(wasm: Uint8Array, data: Record<string, unknown>): Promise<{ policy: LoadedPolicy; idOf: (entrypoint: string) => number }> {
+  const policy = await loadPolicy(wasm);
+  policy.setData(data);
+  const known = policy.entrypoints as Record<string, number>;
+  const idOf = (entrypoint: string): number => {
+    const id = known[entrypoint];
+    if (id === undefined) throw new Error(`entrypoint ${entrypoint} not in policy.wasm`);
+    return id;
+  };
+  return { policy, idOf };
 }
 
 /**

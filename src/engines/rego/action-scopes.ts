@@ -1,6 +1,6 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { isPlainObject } from "../../values.js";
-import { createWasmEvaluate, type WasmEvaluate } from "./wasm-eval.js";
+import { createWasmEvaluate, evaluateWithoutInput, type WasmEvaluate } from "./wasm-eval.js";
 
 /**
  * The generated aggregate's per-action-type entrypoints (scripts/gen-kernel-rego.mjs): a policy
@@ -9,9 +9,9 @@ import { createWasmEvaluate, type WasmEvaluate } from "./wasm-eval.js";
  * and one more holds the unscoped policies for every other type. `kernel/action_scopes` says
  * which policies each has. Together they give exactly what `kernel/policy_violations` gives.
  */
-export const ACTION_SCOPES_ENTRYPOINT = "kernel/action_scopes";
-export const OTHER_TYPES_ENTRYPOINT = "kernel/violations_of_other_types";
-export const typeEntrypoint = (type: string): string => `kernel/violations_of_type/${type}`;
+const ACTION_SCOPES_ENTRYPOINT = "kernel/action_scopes";
+const OTHER_TYPES_ENTRYPOINT = "kernel/violations_of_other_types";
+const typeEntrypoint = (type: string): string => `kernel/violations_of_type/${type}`;
 
 /** The policies that can fire for an action of each scoped type, and for any other type. */
 export interface ActionScopes {
@@ -45,7 +45,7 @@ export function createScopedEvaluate(
   if (isPlainObject(data) && Object.hasOwn(data, "policies")) return undefined;
   let scopes: ActionScopes | undefined;
   try {
-    scopes = readScopes(createWasmEvaluate(policy, scopesId)?.(undefined));
+    scopes = readScopes(evaluateWithoutInput(policy, scopesId));
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import { compileProjectedJson } from "./projection-tree.js";
 import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
-import { createWasmEvaluate, wholeJson } from "./wasm-eval.js";
+import { createWasmEvaluate, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
 import { shapeOf } from "../../values.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
@@ -98,6 +98,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const project = projection?.project;
   const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
   const configFindings = configHalf?.findings ?? [];
+  const keyedConfigFindings = configFindings.map((finding) => ({ finding, key: canonicalJson(finding) }));
   let closed = false;
   return {
     source: "rego",
@@ -120,7 +121,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
       }
       const findings = readFindings(resultSet, entrypoint);
-      return configFindings.length === 0 ? findings : unionFindings(findings, configFindings);
+      return keyedConfigFindings.length === 0 ? findings : unionFindings(findings, keyedConfigFindings);
     },
     close() {
       closed = true;
@@ -142,9 +143,7 @@ function evaluateConfigHalf(
   const configId = entrypoints[split.config];
   if (policiesId === undefined || configId === undefined) return undefined;
   try {
-    const direct = createWasmEvaluate(policy, configId);
-    const resultSet = direct ? direct(undefined) : policy.evaluate(undefined, configId);
-    return { policies: { name: split.policies, id: policiesId }, findings: readFindings(resultSet, split.config) };
+    return { policies: { name: split.policies, id: policiesId }, findings: readFindings(evaluateWithoutInput(policy, configId), split.config) };
   } catch {
     return undefined;
   }
@@ -159,10 +158,10 @@ function projectedJsonOf(projection: InputProjection | null): (names: readonly s
   };
 }
 
-/** Both halves' findings as the aggregate's set has them: each value once. */
-function unionFindings(findings: PolicyFinding[], more: readonly PolicyFinding[]): PolicyFinding[] {
+/** Both halves' findings as the aggregate's set has them: each value once. `more` comes with its findings' canonical JSON, computed once at load. */
+function unionFindings(findings: PolicyFinding[], more: readonly { finding: PolicyFinding; key: string }[]): PolicyFinding[] {
   const seen = new Set(findings.map(canonicalJson));
-  for (const finding of more) if (!seen.has(canonicalJson(finding))) findings.push(finding);
+  for (const { finding, key } of more) if (!seen.has(key)) findings.push(finding);
   return findings;
 }
 

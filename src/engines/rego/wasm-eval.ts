@@ -56,3 +56,9 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
 export function wholeJson(input: unknown): string {
   return input ? JSON.stringify(input) : "";
 }
+
+/** One evaluation of `entrypoint` with no input (a data-only rule, read once at load): the direct call, else the SDK's. */
+export function evaluateWithoutInput(policy: LoadedPolicy, entrypoint: number): unknown {
+  const direct = createWasmEvaluate(policy, entrypoint);
+  return direct ? direct(undefined) : policy.evaluate(undefined, entrypoint);
+}

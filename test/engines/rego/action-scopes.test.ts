@@ -7,7 +7,7 @@ import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { readScopes } from "../../../src/engines/rego/action-scopes.js";
-import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
+import { createRegoEngine } from "../../../src/engines/rego/rego-engine.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../../src/kernel/defaults.js";
 import { toPolicyInput } from "../../../src/kernel/enrich.js";
@@ -15,23 +15,14 @@ import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
 import { actionScopes, actionTypeGuards, parseModules } from "../../../scripts/action-scopes.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
 import { opaPath } from "../../helpers/opa.js";
+import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const bundle = readBundle(defaultBundlePath());
 const kernelData = bundle.data["policy_kernel"] as Record<string, unknown>;
 
-/** kernel/violations as the stock SDK evaluates it, whole input: the oracle. */
-async function stockAggregate(data: Record<string, unknown>): Promise<(input: unknown) => string[]> {
-  const stock = await loadPolicy(bundle.wasm);
-  stock.setData(data);
-  const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
-  return (input) => ((stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result.map(canonicalJson) as string[]).sort();
-}
-
-const withDisabled = (disabled: readonly string[]): Record<string, unknown> => ({
-  ...bundle.data,
-  policy_kernel: { ...kernelData, disabled: Object.fromEntries(disabled.map((name) => [name, true])) },
-});
+const stockAggregate = (data: Record<string, unknown>) => stockAggregateOf(bundle, data);
+const withDisabled = (disabled: readonly string[]) => bundleDataVariant(bundle, {}, disabled);
 
 /** Valid actions, then the same inputs with the action's type replaced by odd values or the action gone. */
 const validInputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 2000, seed: 71 }).map((a) => toPolicyInput(ActionSchema.parse(a)));

@@ -1,5 +1,4 @@
 import fc from "fast-check";
-import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { describe, expect, it } from "vitest";
 import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
 import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
@@ -10,28 +9,13 @@ import { toPolicyInput } from "../../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
 import { isDataOnlyRule } from "../../../scripts/input-projection.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
+import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
-const kernelData = bundle.data["policy_kernel"] as Record<string, unknown> & { config: Record<string, unknown> };
 const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 300, seed: 53 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
 
-/** kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle. */
-async function stockAggregate(data: Record<string, unknown>): Promise<(input: PolicyInput) => string[]> {
-  const stock = await loadPolicy(bundle.wasm);
-  stock.setData(data);
-  const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
-  return (input) => ((stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result.map(canonicalJson) as string[]).sort();
-}
-
-/** Bundle data with some policies' config replaced (undefined: removed) and some policies disabled. */
-function variant(config: Record<string, unknown>, disabled: readonly string[]): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...kernelData.config };
-  for (const [name, value] of Object.entries(config)) {
-    if (value === undefined) delete merged[name];
-    else merged[name] = value;
-  }
-  return { ...bundle.data, policy_kernel: { ...kernelData, config: merged, disabled: Object.fromEntries(disabled.map((name) => [name, true])) } };
-}
+const stockAggregate = (data: Record<string, unknown>) => stockAggregateOf(bundle, data);
+const variant = (config: Record<string, unknown>, disabled: readonly string[]) => bundleDataVariant(bundle, config, disabled);
 
 const policyName = fc.constantFrom(...DEFAULT_REGO_POLICIES);
 const dataVariant = fc.record({

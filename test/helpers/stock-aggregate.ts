@@ -1,0 +1,27 @@
+import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { canonicalJson } from "../../src/canonical-json.js";
+import type { PolicyBundle } from "../../src/engines/rego/bundle.js";
+import { DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
+
+/**
+ * kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle the Rego
+ * engine's shortcuts (split aggregate, projection, per-type entrypoints) are held to. Findings
+ * come back as sorted canonical JSON.
+ */
+export async function stockAggregate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => string[]> {
+  const stock = await loadPolicy(bundle.wasm);
+  stock.setData(data);
+  const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
+  return (input) => ((stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result.map(canonicalJson) as string[]).sort();
+}
+
+/** The bundle's data with some policies' config replaced (undefined: removed) and some policies switched off. */
+export function bundleDataVariant(bundle: PolicyBundle, config: Record<string, unknown>, disabled: readonly string[]): Record<string, unknown> {
+  const kernel = bundle.data["policy_kernel"] as Record<string, unknown> & { config: Record<string, unknown> };
+  const merged: Record<string, unknown> = { ...kernel.config };
+  for (const [name, value] of Object.entries(config)) {
+    if (value === undefined) delete merged[name];
+    else merged[name] = value;
+  }
+  return { ...bundle.data, policy_kernel: { ...kernel, config: merged, disabled: Object.fromEntries(disabled.map((name) => [name, true])) } };
+}
