@@ -13,7 +13,9 @@ export type ErrorCode =
   | "opa_unavailable"
   | "io_error"
   /** A flight recorder was asked for entries its `retain` window no longer holds in memory. */
-  | "not_retained";
+  | "not_retained"
+  /** A long run was stopped from outside (an AbortSignal, Ctrl-C) before it finished. */
+  | "interrupted";
 
 export interface ErrorLocation {
   /** File the bad value came from, when there is one. */

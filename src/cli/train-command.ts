@@ -1,9 +1,10 @@
+import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PolicyKernelError } from "../errors.js";
+import { PolicyKernelError, isPolicyKernelError } from "../errors.js";
 import { ARMS, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
-import { DEMO_DEFAULTS, runDemo } from "../demo/run-demo.js";
+import { DEMO_DEFAULTS, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
 import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
 
@@ -19,9 +20,41 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
-  --no-progress    no progress bar or progress lines on stderr`;
+  --no-progress    no progress bar or progress lines on stderr
+  Ctrl-C (or SIGTERM) stops after the current episode with every audit entry written, exit code 130 (143);
+  a second one exits at once.`;
 
 const MAX_EPISODES = 1_000_000;
+
+/** The signals that stop a run: Ctrl-C and the polite kill. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * The first SIGINT/SIGTERM aborts the run at the next episode (its audit entries all written);
+ * a second one exits at once, and the exit hook still writes every pending audit line.
+ */
+function stopOnSignals(): { signal: AbortSignal; exitCode: () => number; release: () => void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received !== undefined) {
+      process.stderr.write(`\npolicy-kernel train: ${signal} again: exiting now\n`);
+      process.exit(128 + osConstants.signals[signal]);
+    }
+    received = signal;
+    process.stderr.write(`\npolicy-kernel train: ${signal}: stopping after the current episode (again to exit at once)\n`);
+    controller.abort(signal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return {
+    signal: controller.signal,
+    // The shell's convention for a run ended by a signal: 128 + its number (130 for Ctrl-C).
+    exitCode: () => (received === undefined ? 1 : 128 + osConstants.signals[received]),
+    release: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    },
+  };
+}
 
 
 function parseSeed(raw: string | undefined): number {
@@ -65,15 +98,26 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const outDir = resolve(values.out ?? `runs/${seed}`);
   const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
 
-  const run = await runDemo({
-    episodes,
-    seed,
-    arms,
-    evalWindow,
-    outDir,
-    kernelOptions: kernelOptionsFromFlags(values),
-    ...(onEpisode ? { onEpisode } : {}),
-  });
+  const stop = stopOnSignals();
+  let run: DemoRun;
+  try {
+    run = await runDemo({
+      episodes,
+      seed,
+      arms,
+      evalWindow,
+      outDir,
+      kernelOptions: kernelOptionsFromFlags(values),
+      signal: stop.signal,
+      ...(onEpisode ? { onEpisode } : {}),
+    });
+  } catch (error) {
+    if (!isPolicyKernelError(error, "interrupted")) throw error;
+    process.stderr.write(`policy-kernel train: ${error.message}\n`);
+    return stop.exitCode();
+  } finally {
+    stop.release();
+  }
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
   else {
     process.stdout.write(renderTable(run.summary));

@@ -1,5 +1,7 @@
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
+import { PolicyKernelError } from "../errors.js";
+import { eventLoopTurns } from "../event-loop.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import type { RewardConfigInput } from "../reward/config.js";
@@ -35,6 +37,8 @@ export interface ArmOptions {
   readonly agentConfig: AgentConfig;
   readonly rewardConfig: RewardConfigInput;
   readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
+  /** Stops training before the next episode; the arm then throws PolicyKernelError "interrupted". */
+  readonly signal?: AbortSignal;
   /**
    * Stream the audit trail to this new JSON Lines file as the arm runs, keeping only the newest
    * AUDIT_RETAIN entries in memory: a long run neither grows without bound nor loses its trail
@@ -75,6 +79,14 @@ export function armSpanOptions(arm: ArmName): { readonly traceIdPrefix: string }
   return { traceIdPrefix: `demo-${arm}` };
 }
 
+/** The error of an arm stopped by its signal: how far it got and where its trail is (closed by runArm, so all on disk). */
+function interrupted(options: ArmOptions, done: number, recorder: FlightRecorder): PolicyKernelError {
+  const reason: unknown = options.signal?.reason;
+  const why = typeof reason === "string" ? reason : "aborted";
+  const trail = options.auditJsonlPath === undefined ? "" : `; its audit trail so far (${recorder.size} entries, hash-chained) is ${options.auditJsonlPath}`;
+  return new PolicyKernelError("interrupted", `${why}: the ${options.arm} arm stopped after ${done} of ${options.episodes} training episodes${trail}`);
+}
+
 /** Trains one arm from scratch (fresh kernel, recorder, agent) and evaluates it greedily before and after. */
 export async function runArm(options: ArmOptions): Promise<ArmResult> {
   const { arm, world, seed, episodes } = options;
@@ -110,7 +122,11 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
     const before = await evaluate("eval-before");
     const agentRng = createRng(`${String(seed)}:agent`);
     const records: EpisodeRecord[] = [];
+    const turn = eventLoopTurns();
     for (let e = 0; e < episodes; e += 1) {
+      // The episodes run on microtasks alone; a turn now and then lets a Ctrl-C handler abort the signal.
+      await turn();
+      if (options.signal?.aborted) throw interrupted(options, e, recorder);
       const epsilon = agent.epsilon(e, episodes);
       const record = await runEpisode(
         env,

@@ -29,6 +29,11 @@ export interface DemoOptions {
   readonly agentConfig?: AgentConfig;
   readonly rewardConfig?: RewardConfigInput;
   readonly onEpisode?: (arm: ArmName, done: number, total: number) => void;
+  /**
+   * Stops the run before the next training episode: runDemo then rejects with PolicyKernelError
+   * "interrupted", every audit entry recorded so far on disk (in audit-<arm>.jsonl.partial).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One arm as summary.json stores it (no wall-clock values, so the file replays byte for byte). */
@@ -102,6 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
           agentConfig,
           rewardConfig,
           ...(options.onEpisode ? { onEpisode: options.onEpisode } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(auditJsonlPath === undefined ? {} : { auditJsonlPath }),
         }),
       );

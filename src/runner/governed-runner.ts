@@ -27,6 +27,7 @@ import {
 import { TaskSchema, type TaskStore } from "./task-store.js";
 import { optionsError } from "../options.js";
 import { isFunction } from "../values.js";
+import { eventLoopTurns } from "../event-loop.js";
 
 /** What the executor learns about the allowed action it runs. */
 export interface ExecutionInfo {
@@ -303,8 +304,12 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const [workerId, store] = this.#worker(parsed.data.workerId);
     let rollouts = 0;
     let violations = 0;
-    // Abort is checked before dequeuing only: a task already taken is run and submitted, never dropped.
-    while (!signal?.aborted) {
+    const turn = eventLoopTurns();
+    for (;;) {
+      // With a synchronous store and agent nothing else would run: an abort from a timer or a signal handler needs a turn.
+      await turn();
+      // Abort is checked before dequeuing only: a task already taken is run and submitted, never dropped.
+      if (signal?.aborted) break;
       const raw = await store.dequeueTask();
       if (raw === undefined || raw === null) return { rollouts, violations, stoppedBy: "empty" };
       const task = TaskSchema.safeParse(raw);

@@ -1,8 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { verifyJsonl } from "../../src/audit/jsonl.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "main.js");
@@ -95,6 +96,30 @@ describe("policy-kernel test", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("bad.json: [0].expect.allowed");
   });
+});
+
+describe("policy-kernel train, stopped by a signal", () => {
+  for (const [signal, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`${signal} stops after the current episode, exit ${exitCode}, every audit entry written and verifiable`, async () => {
+      const out = mkdtempSync(join(tmpdir(), "pk-cli-stop-"));
+      const partial = join(out, "audit-governed.jsonl.partial");
+      const child = spawn(process.execPath, [cli, "train", "--episodes", "200000", "--arms", "governed", "--out", out, "--no-progress"], { cwd: root });
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      try {
+        // Training has started once the quiet-time flush wrote the first audit lines.
+        while (!existsSync(partial) || statSync(partial).size === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        child.kill(signal);
+        expect(await exited).toBe(exitCode);
+      } finally {
+        child.kill("SIGKILL"); // a no-op once it exited; never a stray run when the test fails
+      }
+      const [, entries] = /its audit trail so far \((\d+) entries, hash-chained\) is (?:.+)\n$/.exec(stderr) ?? [];
+      expect(stderr).toContain(`${signal}: the governed arm stopped after `);
+      expect(await verifyJsonl(partial, { expectedCount: Number(entries) })).toMatchObject({ valid: true, count: Number(entries) });
+    });
+  }
 });
 
 describe("policy-kernel", () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readJsonl, verifyEntries, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { verifyJsonl } from "../../src/audit/jsonl.js";
 import { runDemo, type DemoRun } from "../../src/demo/run-demo.js";
 import { renderTable } from "../../src/demo/table.js";
 import { trainCommand } from "../../src/cli/train-command.js";
@@ -107,6 +108,27 @@ describe("train: the audit trail is streamed to the run folder as the arms run",
     expect(readFileSync(join(dir, kept[0]!)).equals(stopped)).toBe(true);
     expect(readdirSync(dir)).not.toContain("audit-governed.jsonl.partial");
     expect(summary.arms.governed?.audit.verified).toBe(true);
+  });
+});
+
+describe("train: stopped from outside", () => {
+  it("an abort (a timer here, Ctrl-C in the CLI) stops at the next episode with every entry on disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-abort-"));
+    const controller = new AbortController();
+    // The episodes never wait on I/O: this timer fires only because the arm hands the event loop turns.
+    const onEpisode = (_arm: string, done: number): void => {
+      if (done === 1) setTimeout(() => controller.abort("SIGINT"), 50);
+    };
+    const stopped = runDemo({ ...SHORT, episodes: 20_000, arms: ["governed"], outDir: dir, signal: controller.signal, onEpisode });
+    const error = await stopped.then(() => undefined, (thrown: unknown) => thrown);
+    expect(isPolicyKernelError(error, "interrupted")).toBe(true);
+    const message = (error as Error).message;
+    const [, done, entries, path] = /^SIGINT: the governed arm stopped after (\d+) of 20000 training episodes; its audit trail so far \((\d+) entries, hash-chained\) is (.+)$/.exec(message) ?? [];
+    expect(Number(done)).toBeGreaterThan(0);
+    expect(Number(done)).toBeLessThan(20_000);
+    expect(path).toBe(join(dir, "audit-governed.jsonl.partial"));
+    expect(await verifyJsonl(path!, { expectedCount: Number(entries) })).toMatchObject({ valid: true, count: Number(entries) });
+    expect((await readJsonl(path!)).filter((e) => e.type === "policy_check").length).toBeGreaterThanOrEqual(Number(done));
   });
 });
 

@@ -520,6 +520,27 @@ describe("GovernedRunner: lifecycle and iter", () => {
     expect(submitted).toBe(3);
   });
 
+  it("an abort from a timer stops iter even when the store and the kernel never wait on anything", async () => {
+    const controller = new AbortController();
+    // A synchronous store and an immediate kernel: every await in iter is an already-resolved
+    // promise, so without event-loop turns the timer below would never fire. The store runs dry
+    // after many tasks, so that failure ends as "empty" instead of hanging the suite.
+    let submitted = 0;
+    const endless: TaskStore<string> = {
+      dequeueTask: () => (submitted < 200_000 ? { input: "SELECT 1" } : undefined),
+      submitRollout: () => {
+        submitted += 1;
+      },
+    };
+    const runner = new GovernedRunner(fakeKernel());
+    runner.initWorker("w", endless);
+    setTimeout(() => controller.abort(), 30);
+    const summary = await runner.iter({ signal: controller.signal });
+    expect(summary.stoppedBy).toBe("abort");
+    expect(summary.rollouts).toBeGreaterThan(0);
+    expect(submitted).toBe(summary.rollouts);
+  });
+
   it("iter with InMemoryTaskStore uses task modes and ids; failOnViolation submits the rollout then rejects", async () => {
     const store = new InMemoryTaskStore<string>(["SELECT 1"]);
     store.enqueueTask("SELECT 2", { mode: "eval", taskId: "custom" });
