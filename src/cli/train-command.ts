@@ -56,7 +56,6 @@ function stopOnSignals(): { signal: AbortSignal; exitCode: () => number; release
   };
 }
 
-
 function parseSeed(raw: string | undefined): number {
   if (raw === undefined) return DEMO_DEFAULTS.seed;
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
