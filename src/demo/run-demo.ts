@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
 import { FlightRecorderEmitter, exportJsonlSpans } from "../audit/emitter.js";
 import type { Seed } from "../env/rng.js";
+import { isPolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
@@ -113,6 +114,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       );
       armMs[arm] = Math.round(performance.now() - t0);
     }
+  } catch (error) {
+    // Stopped from outside: the arms that finished still get their trail verified, renamed and its spans written.
+    if (options.outDir !== undefined && isPolicyKernelError(error, "interrupted")) {
+      for (const r of results) await finishStreamedTrail(options.outDir, r);
+    }
+    throw error;
   } finally {
     evalKernel.close();
   }

@@ -130,6 +130,17 @@ describe("train: stopped from outside", () => {
     expect(await verifyJsonl(path!, { expectedCount: Number(entries) })).toMatchObject({ valid: true, count: Number(entries) });
     expect((await readJsonl(path!)).filter((e) => e.type === "policy_check").length).toBeGreaterThanOrEqual(Number(done));
   });
+  it("an arm that finished before the interruption keeps its verified trail and spans under their final names", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-abort2-"));
+    const controller = new AbortController();
+    const onEpisode = (arm: string, done: number): void => {
+      if (arm === "governed" && done === 1) controller.abort("SIGTERM");
+    };
+    await expect(runDemo({ ...SHORT, episodes: 30, outDir: dir, signal: controller.signal, onEpisode })).rejects.toThrow(/^SIGTERM: the governed arm stopped after 1 of 30/);
+    expect(readdirSync(dir).sort()).toEqual(["audit-governed.jsonl.partial", "audit-ungoverned.jsonl", "spans-ungoverned.json"]);
+    expect(await verifyJsonl(join(dir, "audit-ungoverned.jsonl"))).toMatchObject({ valid: true });
+    expect(JSON.parse(readFileSync(join(dir, "spans-ungoverned.json"), "utf8")).length).toBeGreaterThan(0);
+  });
 });
 
 describe("train: learning is real", () => {
