@@ -38,9 +38,9 @@ export function inputPathsFromDeps(deps) {
     if (path.length === 0) return null;
     paths.push(path);
   }
-  const key = (path) => JSON.stringify(path);
-  const sorted = [...new Map(paths.map((p) => [key(p), p])).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  return sorted.filter((path) => !sorted.some((other) => other.length < path.length && other.every((part, i) => part === path[i])));
+  const byKey = new Map(paths.map((path) => [JSON.stringify(path), path]));
+  const sorted = [...byKey.keys()].sort().map((key) => byKey.get(key));
+  return sorted.filter((path) => !sorted.some((other) => other.length < path.length && coversPaths([other], [path])));
 }
 
 /** True when every path of `needed` is one of `paths` or lies under one of them. */

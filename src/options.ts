@@ -1,5 +1,5 @@
-// Shared by every module whose options are a strict zod object (kernel, policy helpers, runner,
-// reward, env, audit): one way to say "unknown option x, expected one of …".
+// Shared by the modules whose options are a strict zod object (kernel, policy helpers, runner,
+// reward, audit; the environment names every unknown key itself): one way to say "unknown option x, expected one of …".
 import type { z } from "zod";
 import { fromZodError, issuePath, PolicyKernelError, type ErrorCode } from "./errors.js";
 

@@ -163,7 +163,7 @@ export const EffectSchema = z.enum(["block", "warn", "modify", "signal"]);
 export type Effect = z.infer<typeof EffectSchema>;
 
 /** A signal name: SIG and capital letters (SIGSTOP, SIGKILL). */
-export const SIGNAL_NAME = /^SIG[A-Z]+$/;
+const SIGNAL_NAME = /^SIG[A-Z]+$/;
 export const SignalNameSchema = z.string().regex(SIGNAL_NAME, "a signal name such as SIGSTOP or SIGKILL");
 /** SignalNameSchema's acceptance without zod. */
 export const isSignalName = (value: unknown): value is string => typeof value === "string" && SIGNAL_NAME.test(value);

@@ -71,6 +71,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
     return "a Promise (it must be synchronous)";
   }
+  if (typeof value === "object") return Array.isArray(value) ? shapeOf(value) : "an object";
   return `a ${typeof value}`;
 }
 

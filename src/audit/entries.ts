@@ -93,7 +93,7 @@ const RecordNowSchema = z.iso.datetime({ offset: true });
 export const ToolCallRecordSchema = z.strictObject({
   agentId: z.string().min(1),
   tool: z.string().min(1),
-  /** Any value; stored as a JSON-safe deep copy (see toJsonValue). */
+  /** Any value; stored as a JSON-safe deep copy (see toJsonCopy). */
   args: z.unknown().optional(),
   result: z.unknown().optional(),
   error: z.string().optional(),

@@ -13,7 +13,6 @@ import {
   SignalEntrySchema,
   ToolCallEntrySchema,
   ToolCallRecordSchema,
-  computeEntryHash,
   isToolCallRecord,
   type EntryMetadata,
   type FlightRecorderEntry,
@@ -261,22 +260,14 @@ export class FlightRecorder implements KernelAuditSink {
       ...body,
       prevHash: this.head,
     };
-    let hash: string;
-    let line: string | undefined;
     // Copies whose keys are already in canonical order stringify natively; the others member by member.
-    const around = membersAroundHash(unsigned, stringifiable ? JSON.stringify : canonicalJson);
-    if (around) {
-      // One encoding serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
-      const [before, after] = around;
-      hash = sha256Hex(jsonObject(before, after));
-      if (this.#log) line = jsonObject(before, `"hash":"${hash}"`, after);
-    } else {
-      hash = computeEntryHash(unsigned);
-    }
+    // One encoding serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
+    const [before, after] = membersAroundHash(unsigned, stringifiable ? JSON.stringify : canonicalJson);
+    const hash = sha256Hex(`{${before},${after}}`);
     // The object built above becomes the entry: no second copy to add `hash`.
     const entry = Object.freeze(Object.assign(unsigned, { hash })) as FlightRecorderEntry;
     this.#entries.push(entry);
-    if (this.#log) this.#write(line ?? canonicalJson(entry));
+    if (this.#log) this.#write(`{${before},"hash":"${hash}",${after}}`);
     for (const listener of this.#listeners) {
       try {
         listener(entry);
@@ -350,28 +341,22 @@ const ENTRY_MEMBERS: readonly string[] = [
  * canonicalJson of an entry, as the members sorting before "hash" and those after it (each
  * without braces), so `hash` can be put in its place without encoding the rest again. Each member
  * is encoded by `encode`: canonicalJson, or the native JSON.stringify when the members are
- * primitives and toJsonCopy copies with keys already in canonical order (same bytes). Undefined
- * when the entry has a member outside ENTRY_MEMBERS (the caller then hashes it whole).
+ * primitives and toJsonCopy copies with keys already in canonical order (same bytes). An entry's
+ * members are those of its schema (EntryBody's type), all in ENTRY_MEMBERS, and neither side is
+ * ever empty: chainId sorts before "hash", prevHash and seq after it.
  */
-function membersAroundHash(entry: Readonly<Record<string, unknown>>, encode: (value: unknown) => string | undefined): [before: string, after: string] | undefined {
+function membersAroundHash(entry: Readonly<Record<string, unknown>>, encode: (value: unknown) => string | undefined): [before: string, after: string] {
   let before = "";
   let after = "";
-  let written = 0;
   for (const name of ENTRY_MEMBERS) {
     const value = entry[name];
     if (value === undefined) continue;
-    written++;
     // Member names are plain identifiers: no escaping needed.
     const member = `"${name}":${encode(value)}`;
     if (name < "hash") before = before === "" ? member : `${before},${member}`;
     else after = after === "" ? member : `${after},${member}`;
   }
-  return written === Object.keys(entry).length ? [before, after] : undefined;
-}
-
-/** An object's JSON from member lists (each "" or members without braces). */
-function jsonObject(...members: string[]): string {
-  return `{${members.filter((part) => part !== "").join(",")}}`;
+  return [before, after];
 }
 
 function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {

@@ -1,6 +1,6 @@
 /** A value that survives JSON encoding unchanged. */
 // Same shape as zod's `z.json()` output, so entry schemas and this copier agree on one type.
-// Mutable in the type only: every array and object toJsonValue returns is frozen.
+// Mutable in the type only: every array and object toJsonCopy returns is frozen.
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 // Deeper values are cut: they only come from hostile or buggy callers, and unbounded
@@ -13,16 +13,11 @@ const MAX_DEPTH = 64;
  * arrays, non-finite numbers null, `toJSON` honoured) and otherwise records what it saw
  * (bigint as its decimal string, a cycle as "[Circular]", a throwing getter as "[Unreadable]")
  * so an audit entry can always be written and hashed. Object keys come out in code-unit order.
- */
-export function toJsonValue(value: unknown): JsonValue {
-  return toJsonCopy(value).value;
-}
-
-/**
- * toJsonValue, and whether JSON.stringify of the copy is its canonical JSON: copies keep object
- * keys in code-unit order, so it is unless some object key is an array index ("0", "12"), which
- * JS objects list first whatever the insertion order. The recorder then hashes entries with the
- * native encoder instead of canonicalJson (the largest cost of an audit entry).
+ *
+ * Also says whether JSON.stringify of the copy is its canonical JSON: it is unless some object
+ * key is an array index ("0", "12"), which JS objects list first whatever the insertion order.
+ * The recorder then hashes entries with the native encoder instead of canonicalJson (the
+ * largest cost of an audit entry).
  */
 export function toJsonCopy(value: unknown): { readonly value: JsonValue; readonly stringifiesCanonically: boolean } {
   const walk: Walk = { ancestors: [], indexKeys: false };

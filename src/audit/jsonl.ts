@@ -23,17 +23,24 @@ export async function* streamJsonl(path: string): AsyncGenerator<FlightRecorderE
   for await (const line of jsonlLines(path)) yield parseJsonlLine(line, ++lineNumber, path);
 }
 
+/** One line's JSON value (a trailing "\r" dropped); an Error saying what is wrong with the line otherwise. */
+function lineJson(text: string): unknown {
+  const line = text.replace(/\r$/, "");
+  if (line.trim() === "") throw new Error("empty line");
+  try {
+    return JSON.parse(line);
+  } catch (error) {
+    throw new Error(`not valid JSON: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
 /** One line as an entry (shape only); PolicyKernelError "invalid_input" naming the line and field. */
 function parseJsonlLine(text: string, lineNumber: number, file: string | undefined): FlightRecorderEntry {
-  const line = text.replace(/\r$/, "");
-  if (line.trim() === "") {
-    throw new PolicyKernelError("invalid_input", "empty line", { file, field: `line ${lineNumber}` });
-  }
   let raw: unknown;
   try {
-    raw = JSON.parse(line);
+    raw = lineJson(text);
   } catch (error) {
-    throw new PolicyKernelError("invalid_input", `not valid JSON: ${errorMessage(error)}`, { file, field: `line ${lineNumber}` }, { cause: error });
+    throw new PolicyKernelError("invalid_input", errorMessage(error), { file, field: `line ${lineNumber}` }, { cause: error });
   }
   const parsed = FlightRecorderEntrySchema.safeParse(raw);
   if (!parsed.success) {
@@ -98,9 +105,9 @@ async function* chainWalk(path: string, chain: ChainCheck): AsyncGenerator<{ ent
     lineNumber++;
     let raw: unknown;
     try {
-      raw = JSON.parse(line);
+      raw = lineJson(line);
     } catch (error) {
-      yield { failure: fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: not valid JSON: ${errorMessage(error)}`) };
+      yield { failure: fail(lineNumber - 1, "invalid_entry", `line ${lineNumber}: ${errorMessage(error)}`) };
       return;
     }
     const failure = chain.next(raw);

@@ -9,7 +9,7 @@ import { createPolicyKernel } from "../kernel/create-kernel.js";
 import { costControlPolicy, toolsPolicy, transactionPolicy } from "../kernel/policies.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
-import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
+import { measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
 import { agtSdkPeer } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
@@ -89,7 +89,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   specs.push(envStepStreamed.spec);
 
   const calls = specs.flatMap((s) => (s.call ? [s.call] : []));
-  progress(`measuring ${calls.length} rows side by side in ${options.rounds ?? DEFAULT_ROUNDS} alternating rounds`);
+  progress(`measuring ${calls.length} rows side by side in alternating rounds`);
   const results = await measureInterleaved(calls, actions.length, { ...options, onRound: (round, rounds) => progress(`  round ${round}/${rounds} done`) });
   let next = 0;
   const rows: Row[] = specs.map(({ id, name, what, error }) => {

@@ -29,27 +29,29 @@ const MAX_EPISODES = 1_000_000;
 /** The signals that stop a run: Ctrl-C and the polite kill. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
+/** The shell's convention for a run ended by a signal: 128 + its number (130 for Ctrl-C). */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + osConstants.signals[signal];
+}
+
 /**
- * The first SIGINT/SIGTERM aborts the run at the next episode (its audit entries all written);
- * a second one exits at once, and the exit hook still writes every pending audit line.
+ * The first SIGINT/SIGTERM aborts the run at the next episode (its audit entries all written),
+ * with the signal's name as the abort reason; a second one exits at once, and the exit hook
+ * still writes every pending audit line.
  */
-function stopOnSignals(): { signal: AbortSignal; exitCode: () => number; release: () => void } {
+function stopOnSignals(): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
-  let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (received !== undefined) {
+    if (controller.signal.aborted) {
       process.stderr.write(`\npolicy-kernel train: ${signal} again: exiting now\n`);
-      process.exit(128 + osConstants.signals[signal]);
+      process.exit(signalExitCode(signal));
     }
-    received = signal;
     process.stderr.write(`\npolicy-kernel train: ${signal}: stopping after the current episode (again to exit at once)\n`);
     controller.abort(signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
     signal: controller.signal,
-    // The shell's convention for a run ended by a signal: 128 + its number (130 for Ctrl-C).
-    exitCode: () => (received === undefined ? 1 : 128 + osConstants.signals[received]),
     release: () => {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
@@ -113,7 +115,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (!isPolicyKernelError(error, "interrupted")) throw error;
     process.stderr.write(`policy-kernel train: ${error.message}\n`);
-    return stop.exitCode();
+    return signalExitCode(stop.signal.reason as NodeJS.Signals);
   } finally {
     stop.release();
   }

@@ -79,12 +79,16 @@ export function armSpanOptions(arm: ArmName): { readonly traceIdPrefix: string }
   return { traceIdPrefix: `demo-${arm}` };
 }
 
-/** The error of an arm stopped by its signal: how far it got and where its trail is (closed by runArm, so all on disk). */
-function interrupted(options: ArmOptions, done: number, recorder: FlightRecorder): PolicyKernelError {
-  const reason: unknown = options.signal?.reason;
-  const why = typeof reason === "string" ? reason : "aborted";
+/** The error of a run its signal stopped: the signal's reason (the CLI aborts with the signal's name), then `what` happened. */
+export function interruptedError(signal: AbortSignal, what: string): PolicyKernelError {
+  const reason: unknown = signal.reason;
+  return new PolicyKernelError("interrupted", `${typeof reason === "string" ? reason : "aborted"}: ${what}`);
+}
+
+/** An arm stopped by its signal: how far it got and where its trail is (runArm then closes it, so all on disk). */
+function armInterrupted(options: ArmOptions, signal: AbortSignal, done: number, recorder: FlightRecorder): PolicyKernelError {
   const trail = options.auditJsonlPath === undefined ? "" : `; its audit trail so far (${recorder.size} entries, hash-chained) is ${options.auditJsonlPath}`;
-  return new PolicyKernelError("interrupted", `${why}: the ${options.arm} arm stopped after ${done} of ${options.episodes} training episodes${trail}`);
+  return interruptedError(signal, `the ${options.arm} arm stopped after ${done} of ${options.episodes} training episodes${trail}`);
 }
 
 /** Trains one arm from scratch (fresh kernel, recorder, agent) and evaluates it greedily before and after. */
@@ -126,7 +130,7 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
     for (let e = 0; e < episodes; e += 1) {
       // The episodes run on microtasks alone; a turn now and then lets a Ctrl-C handler abort the signal.
       await turn();
-      if (options.signal?.aborted) throw interrupted(options, e, recorder);
+      if (options.signal?.aborted) throw armInterrupted(options, options.signal, e, recorder);
       const epsilon = agent.epsilon(e, episodes);
       const record = await runEpisode(
         env,

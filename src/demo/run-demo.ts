@@ -3,12 +3,11 @@ import { join } from "node:path";
 import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
 import { FlightRecorderEmitter, exportJsonlSpans } from "../audit/emitter.js";
 import type { Seed } from "../env/rng.js";
-import { isPolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
 import { DEFAULT_AGENT_CONFIG, type AgentConfig } from "./agent.js";
-import { ARMS, armSpanOptions, runArm, type ArmName, type ArmResult, type PolicyChoice } from "./arm.js";
+import { ARMS, armSpanOptions, interruptedError, runArm, type ArmName, type ArmResult, type PolicyChoice } from "./arm.js";
 import { MAX_STEPS, TASK_REWARD } from "./episode.js";
 import { round, type EpisodeStats } from "./metrics.js";
 import { renderReport } from "./report-html.js";
@@ -88,55 +87,49 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});
   const evalRepeats = options.evalRepeats ?? DEMO_DEFAULTS.evalRepeats;
   const arms = ARMS.filter((arm) => options.arms.includes(arm));
-  const results: ArmResult[] = [];
+  const results: { readonly arm: ArmResult; readonly trail: TrailCheck }[] = [];
   const armMs: Partial<Record<ArmName, number>> = {};
   if (options.outDir) await mkdir(options.outDir, { recursive: true });
   try {
     for (const arm of arms) {
+      // Checked before the arm opens its trail file: a run stopped between arms leaves no empty trail.
+      if (options.signal?.aborted) throw interruptedError(options.signal, `the ${arm} arm was not started`);
       const t0 = performance.now();
       const auditJsonlPath = options.outDir === undefined ? undefined : await freshPartialTrail(options.outDir, arm);
-      results.push(
-        await runArm({
-          arm,
-          world,
-          kernelOptions,
-          evalKernel,
-          seed: options.seed,
-          episodes: options.episodes,
-          evalWindow: options.evalWindow,
-          evalRepeats,
-          agentConfig,
-          rewardConfig,
-          ...(options.onEpisode ? { onEpisode: options.onEpisode } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(auditJsonlPath === undefined ? {} : { auditJsonlPath }),
-        }),
-      );
+      const result = await runArm({
+        arm,
+        world,
+        kernelOptions,
+        evalKernel,
+        seed: options.seed,
+        episodes: options.episodes,
+        evalWindow: options.evalWindow,
+        evalRepeats,
+        agentConfig,
+        rewardConfig,
+        ...(options.onEpisode ? { onEpisode: options.onEpisode } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(auditJsonlPath === undefined ? {} : { auditJsonlPath }),
+      });
       armMs[arm] = Math.round(performance.now() - t0);
+      // Finished as soon as the arm is: a later arm that fails or is stopped leaves this trail complete, under its final name.
+      const trail = options.outDir === undefined ? trailInMemory(result) : await finishStreamedTrail(options.outDir, result);
+      results.push({ arm: result, trail });
     }
-  } catch (error) {
-    // Stopped from outside: the arms that finished still get their trail verified, renamed and its spans written.
-    if (options.outDir !== undefined && isPolicyKernelError(error, "interrupted")) {
-      for (const r of results) await finishStreamedTrail(options.outDir, r);
-    }
-    throw error;
   } finally {
     evalKernel.close();
   }
 
   const files: Record<string, string> = {};
   if (options.outDir) {
-    files["summary"] = "summary.json";
-    files["timing"] = "timing.json";
-    files["report"] = "report.html";
-    for (const r of results) {
-      files[`audit-${r.arm}`] = `audit-${r.arm}.jsonl`;
-      files[`spans-${r.arm}`] = `spans-${r.arm}.json`;
+    Object.assign(files, RUN_FILES);
+    for (const { arm: r } of results) {
+      files[`audit-${r.arm}`] = armFiles(r.arm).audit;
+      files[`spans-${r.arm}`] = armFiles(r.arm).spans;
     }
   }
   const armSummaries: Partial<Record<ArmName, ArmSummary>> = {};
-  for (const r of results) {
-    const trail = options.outDir === undefined ? trailInMemory(r) : await finishStreamedTrail(options.outDir, r);
+  for (const { arm: r, trail } of results) {
     armSummaries[r.arm] = {
       enforcement: r.enforcement,
       lastWindow: r.lastWindow,
@@ -186,14 +179,20 @@ function trailInMemory(r: ArmResult): TrailCheck {
   };
 }
 
-const partialTrailName = (arm: ArmName): string => `audit-${arm}.jsonl.partial`;
+/** The run folder's own files (each arm adds its audit and span files, armFiles). */
+const RUN_FILES = Object.freeze({ summary: "summary.json", timing: "timing.json", report: "report.html" });
+
+/** An arm's files in the run folder: the trail while it is written, then the verified trail and its spans. */
+function armFiles(arm: ArmName): { readonly partial: string; readonly audit: string; readonly spans: string } {
+  return { partial: `audit-${arm}.jsonl.partial`, audit: `audit-${arm}.jsonl`, spans: `spans-${arm}.json` };
+}
 
 /**
  * The path an arm streams its trail to while it runs. A partial trail already there is an
  * interrupted earlier run's: it is kept, renamed audit-<arm>.interrupted-<its mtime>.jsonl.
  */
 async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
-  const path = join(dir, partialTrailName(arm));
+  const path = join(dir, armFiles(arm).partial);
   let modified: Date;
   try {
     modified = (await lstat(path)).mtime;
@@ -212,22 +211,18 @@ async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
  * (replacing a previous run's).
  */
 async function finishStreamedTrail(dir: string, r: ArmResult): Promise<TrailCheck> {
-  const partial = join(dir, partialTrailName(r.arm));
+  const names = armFiles(r.arm);
+  const partial = join(dir, names.partial);
   const anchor = { expectedHead: r.recorder.head, expectedCount: r.recorder.size };
-  const spans = await exportJsonlSpans(partial, join(dir, `spans-${r.arm}.json`), armSpanOptions(r.arm), anchor);
-  await rename(partial, join(dir, `audit-${r.arm}.jsonl`));
+  const spans = await exportJsonlSpans(partial, join(dir, names.spans), armSpanOptions(r.arm), anchor);
+  await rename(partial, join(dir, names.audit));
   return { verified: true, spans };
 }
 
-/** Writes the files `summary.files` names that the arms did not already write (their audit and span files). */
+/** Writes the run folder's own files (RUN_FILES); the arms already wrote theirs. */
 async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"]): Promise<void> {
-  const file = (key: string): string => {
-    const name = summary.files[key];
-    if (name === undefined) throw new Error(`summary.files names no ${key} file`); // filled together above
-    return join(dir, name);
-  };
   // The same atomic writer as the audit and span files: no torn file, never through a planted link.
-  await writeFileAtomic(file("summary"), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFileAtomic(file("timing"), `${JSON.stringify(timing, null, 2)}\n`);
-  await writeFileAtomic(file("report"), renderReport(summary));
+  await writeFileAtomic(join(dir, RUN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(dir, RUN_FILES.timing), `${JSON.stringify(timing, null, 2)}\n`);
+  await writeFileAtomic(join(dir, RUN_FILES.report), renderReport(summary));
 }

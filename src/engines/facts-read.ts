@@ -1,4 +1,5 @@
 import { PolicyFactsSchema, type PolicyFacts } from "../schemas.js";
+import type { InputPaths } from "./rego/projection-tree.js";
 
 /**
  * Which enrichment facts (`input.facts.*`) an engine's policies can read: the names, or "all"
@@ -10,7 +11,7 @@ export type FactsRead = ReadonlySet<keyof PolicyFacts> | "all";
 const FACT_NAMES: ReadonlySet<string> = new Set(Object.keys(PolicyFactsSchema.shape));
 
 /** The facts named by input paths (`["facts", "sql", ...]`); "all" for the whole input, all facts, or an unknown fact. */
-export function factsReadByPaths(paths: readonly (readonly string[])[] | null): FactsRead {
+export function factsReadByPaths(paths: InputPaths | null): FactsRead {
   if (paths === null) return "all";
   const names = new Set<keyof PolicyFacts>();
   for (const path of paths) {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { describeValue, isFunction, isPlainObject } from "../values.js";
+import { describeValue, isFunction, isPlainObject, shapeOf } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
-import { isAuditSink, type KernelAuditSink } from "../kernel/audit-sink.js";
+import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import {
@@ -210,7 +210,7 @@ function rejectUnknownKeys(input: object, known: readonly string[], where: strin
 
 function checkOptions(input: unknown, known: readonly string[], where: string): void {
   if (input === undefined) return;
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     throw new PolicyKernelError("invalid_config", `${where} must be an options object`);
   }
   rejectUnknownKeys(input, known, where);
@@ -404,19 +404,9 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
       if (outcome.observation !== undefined) observation = outcome.observation;
       const cost = action.context.costUsd;
       if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) spent = cost;
-      try {
-        this.#recorder?.record({
-          type: "tool_call",
-          agentId: action.agentId,
-          action: action.action,
-          now: now ?? null,
-          result,
-          bundleRevision: decision.provenance.bundleRevision,
-          metadata: { episode, step, success },
-        });
-      } catch (err) {
-        // As in the kernel and the runner: a failing audit sink never breaks the step.
-        this.#logger.error({ err }, "recorder failed");
+      if (this.#recorder) {
+        const metadata = { episode, step, success };
+        recordSafely(this.#recorder, { type: "tool_call", agentId: action.agentId, action: action.action, now: now ?? null, result, bundleRevision: decision.provenance.bundleRevision, metadata }, this.#logger);
       }
     }
     const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
@@ -480,7 +470,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   /** Wraps a body with agentId and context; fills now/actionsInWindow/spentUsd only where the caller left them out. */
   #buildAction(input: StepAction, state: TState, step: number): Action {
     if (!isPlainObject(input)) {
-      throw new EnvError("invalid_step", `step() takes an action body {type, ...} or {agentId, action, context}, got ${typeof input}`);
+      throw new EnvError("invalid_step", `step() takes an action body {type, ...} or {agentId, action, context}, got ${shapeOf(input)}`);
     }
     const tracked: ActionContext = {
       now: new Date(this.#startMs + this.#windowSteps * this.config.secondsPerStep * 1000).toISOString(),

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Action, Decision } from "../schemas.js";
 
 /** A decision the kernel made, as handed to an audit sink (the FlightRecorder implements one). */
@@ -45,6 +46,18 @@ export type KernelAuditEvent = PolicyCheckEvent | SignalEvent | ToolCallEvent;
 /** Where the kernel reports each decision and signal, and executors each executed action; it must not throw. */
 export interface KernelAuditSink {
   record(event: KernelAuditEvent): void;
+}
+
+/**
+ * Hands one event to the sink. A failing sink never breaks the decision or step that reported it
+ * (the kernel, the runner and the environment all record through here), so its error is only logged.
+ */
+export function recordSafely(sink: KernelAuditSink, event: KernelAuditEvent, logger: Pick<Logger, "error">): void {
+  try {
+    sink.record(event);
+  } catch (err) {
+    logger.error({ err, event: event.type }, "audit sink failed");
+  }
 }
 
 /** What the kernel, runner and environment accept as a `recorder` option: an object with `record(event)`. */

@@ -9,7 +9,7 @@ import type { PolicyEngine } from "../engines/engine.js";
 import { kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
-import { isAuditSink, type KernelAuditSink } from "./audit-sink.js";
+import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
@@ -203,17 +203,13 @@ class Kernel implements PolicyKernel {
     return kernelViolation("engine_error", `${source} engine could not evaluate: ${message}`, source, this.failOpen);
   }
 
-  /** The audit sink must never break a decision, so its failures are only logged. */
+  /** The decision and each signal it sends, to the recorder (recordSafely: a failing sink never breaks a decision). */
   private audit(subject: AuditSubject, decision: Decision): void {
     if (!this.recorder) return;
     const { agentId, action, now } = subject;
-    try {
-      this.recorder.record({ type: "policy_check", agentId, action, now, decision });
-      for (const violation of decision.violations) {
-        if (violation.signal) this.recorder.record({ type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision });
-      }
-    } catch (error) {
-      this.logger.error({ err: errorMessage(error) }, "audit sink failed");
+    recordSafely(this.recorder, { type: "policy_check", agentId, action, now, decision }, this.logger);
+    for (const violation of decision.violations) {
+      if (violation.signal) recordSafely(this.recorder, { type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision }, this.logger);
     }
   }
 }

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { checkRollout, type RewardFn, type RewardRollout, type Rewarder } from "./rollout.js";
-import { describeValue, noNegativeZero } from "../values.js";
+import { describeValue, isFunction, noNegativeZero } from "../values.js";
 import { optionsError } from "../options.js";
-import { isFunction } from "../values.js";
 
 /** A reward component: a function, or an object with `reward(rollout)` such as a PolicyReward. */
 export type RewardComponent<R extends RewardRollout = RewardRollout> = RewardFn<R> | Rewarder<R>;

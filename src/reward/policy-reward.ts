@@ -12,9 +12,8 @@ import {
   type RewardConfig,
 } from "./config.js";
 import { checkRollout, type RewardFn, type RewardRollout } from "./rollout.js";
-import { describeValue, noNegativeZero } from "../values.js";
+import { describeValue, isFunction, noNegativeZero } from "../values.js";
 import { optionsError } from "../options.js";
-import { isFunction } from "../values.js";
 
 /** The default base reward: 1 for a successful rollout, else 0. */
 export function successReward(rollout: RewardRollout): number {

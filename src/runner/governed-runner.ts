@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
-import { isAuditSink, type KernelAuditSink } from "../kernel/audit-sink.js";
+import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import { kernelViolation } from "../kernel/decision.js";
 import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -432,19 +432,8 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   #recordExecution(state: StepState, action: ActionBody, now: string | null, decision: Decision, outcome: { result?: unknown; error?: string }): void {
     const recorder = this.#options.recorder;
     if (!recorder) return;
-    try {
-      recorder.record({
-        type: "tool_call",
-        agentId: state.agentId,
-        action,
-        now,
-        bundleRevision: decision.provenance.bundleRevision,
-        metadata: { mode: state.mode, ...(state.taskId == null ? {} : { taskId: state.taskId }) },
-        ...outcome,
-      });
-    } catch (err) {
-      state.log.error({ err }, "recorder failed");
-    }
+    const metadata = { mode: state.mode, ...(state.taskId == null ? {} : { taskId: state.taskId }) };
+    recordSafely(recorder, { type: "tool_call", agentId: state.agentId, action, now, bundleRevision: decision.provenance.bundleRevision, metadata, ...outcome }, state.log);
   }
 
   /** Logs and calls back for each violation of one decision; neither may break the step. */

@@ -130,6 +130,16 @@ describe("train: stopped from outside", () => {
     expect(await verifyJsonl(path!, { expectedCount: Number(entries) })).toMatchObject({ valid: true, count: Number(entries) });
     expect((await readJsonl(path!)).filter((e) => e.type === "policy_check").length).toBeGreaterThanOrEqual(Number(done));
   });
+  it("a run stopped between arms does not start the next one, and leaves no trail for it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-abort3-"));
+    const controller = new AbortController();
+    const onEpisode = (arm: string, done: number, total: number): void => {
+      if (arm === "ungoverned" && done === total) controller.abort("SIGINT");
+    };
+    await expect(runDemo({ ...SHORT, episodes: 10, outDir: dir, signal: controller.signal, onEpisode })).rejects.toThrow(/^SIGINT: the governed arm was not started$/);
+    expect(readdirSync(dir).sort()).toEqual(["audit-ungoverned.jsonl", "spans-ungoverned.json"]);
+  });
+
   it("an arm that finished before the interruption keeps its verified trail and spans under their final names", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pk-demo-abort2-"));
     const controller = new AbortController();

@@ -5,14 +5,19 @@ import { DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
 
 /**
  * kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle the Rego
- * engine's shortcuts (split aggregate, projection, per-type entrypoints) are held to. Findings
- * come back as sorted canonical JSON.
+ * engine's shortcuts (split aggregate, projection, per-type entrypoints) are held to.
  */
-export async function stockAggregate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => string[]> {
+export async function stockEvaluate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => unknown[]> {
   const stock = await loadPolicy(bundle.wasm);
   stock.setData(data);
   const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
-  return (input) => ((stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result.map(canonicalJson) as string[]).sort();
+  return (input) => (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+}
+
+/** stockEvaluate's findings as sorted canonical JSON. */
+export async function stockAggregate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => string[]> {
+  const evaluate = await stockEvaluate(bundle, data);
+  return (input) => (evaluate(input).map(canonicalJson) as string[]).sort();
 }
 
 /** The bundle's data with some policies' config replaced (undefined: removed) and some policies switched off. */

@@ -1,5 +1,9 @@
 import type { PolicyInput } from "../../schemas.js";
 import { errorMessage } from "../../errors.js";
+import type { DefaultPolicyConfig } from "./predicate.js";
+
+/** The policies the SDK row has equivalents of. */
+type SdkPolicyConfig = Pick<DefaultPolicyConfig, "tools" | "cost" | "transactions">;
 
 /** The slice of `@microsoft/agent-governance-sdk`'s PolicyEngine the benchmark calls. */
 interface AgtPolicyEngine {
@@ -8,11 +12,7 @@ interface AgtPolicyEngine {
 }
 
 /** The default tools / cost / transactions configuration (rego/data.json) as the SDK's expression rules. */
-export function agtPolicies(config: {
-  tools: { allow: Record<string, readonly string[]> };
-  cost: { max_cost_usd: number };
-  transactions: { approval_threshold_usd: number; default_limit_usd: number; role_limits: Record<string, number> };
-}): unknown[] {
+function agtPolicies(config: SdkPolicyConfig): unknown[] {
   const list = (items: readonly string[]) => `[${items.map((item) => `'${item}'`).join(", ")}]`;
   const roles = Object.keys(config.tools.allow);
   const limitRoles = Object.keys(config.transactions.role_limits);
@@ -45,7 +45,7 @@ export function agtPolicies(config: {
  * Loads the SDK (a devDependency, installed by `make bench` through `npm ci`) and returns a call
  * evaluating one enriched input, or the reason it cannot run.
  */
-export async function agtSdkPeer(config: Parameters<typeof agtPolicies>[0]): Promise<{ evaluate: (input: PolicyInput) => boolean; version: string } | { error: string }> {
+export async function agtSdkPeer(config: SdkPolicyConfig): Promise<{ evaluate: (input: PolicyInput) => boolean; version: string } | { error: string }> {
   let sdk: { PolicyEngine: new (rules?: unknown[], strategy?: string) => AgtPolicyEngine };
   try {
     sdk = (await import("@microsoft/agent-governance-sdk")) as unknown as typeof sdk;

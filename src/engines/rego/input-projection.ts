@@ -1,6 +1,6 @@
 import { isPlainObject } from "../../values.js";
 import { kernelSection, type PolicyBundle } from "./bundle.js";
-import { compileProjectedJson, compileProjection } from "./projection-tree.js";
+import { compileProjectedJson, compileProjection, type InputPaths } from "./projection-tree.js";
 
 /**
  * What `scripts/build-bundle.sh` records at `data.policy_kernel.input_projection`: the input
@@ -11,9 +11,9 @@ import { compileProjectedJson, compileProjection } from "./projection-tree.js";
 interface ProjectionRecord {
   readonly entrypoint: string;
   readonly modulesSha256: string;
-  readonly paths: Paths;
+  readonly paths: InputPaths;
   /** Each policy's own paths (the generated aggregate only): together they cover `paths`. */
-  readonly policies: Readonly<Record<string, Paths>> | undefined;
+  readonly policies: Readonly<Record<string, InputPaths>> | undefined;
   /** The aggregate's halves, when its config half reads no input (the generated aggregate only). */
   readonly split: AggregateSplit | undefined;
 }
@@ -27,7 +27,6 @@ export interface AggregateSplit {
   readonly config: string;
 }
 
-export type Paths = readonly (readonly string[])[];
 
 /** `{entrypoint, modules_sha256, paths, policies?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): ProjectionRecord | undefined {
@@ -39,7 +38,7 @@ function readRecord(raw: unknown): ProjectionRecord | undefined {
   if (!isPathList(paths)) return undefined;
   if (policies !== undefined && !(isPlainObject(policies) && Object.values(policies).every(isPathList))) return undefined;
   if (split !== undefined && !isSplit(split)) return undefined;
-  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, Paths> | undefined, split };
+  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, InputPaths> | undefined, split };
 }
 
 function isSplit(value: unknown): value is AggregateSplit {
@@ -48,18 +47,18 @@ function isSplit(value: unknown): value is AggregateSplit {
   return Object.keys(rest).length === 0 && typeof policies === "string" && policies.length > 0 && typeof config === "string" && config.length > 0;
 }
 
-function isPathList(value: unknown): value is Paths {
+function isPathList(value: unknown): value is InputPaths {
   return Array.isArray(value) && value.every((path) => Array.isArray(path) && path.length > 0 && path.every((part) => typeof part === "string"));
 }
 
 /** True when every path of `needed` is one of `paths` or lies under one of them. */
-function coversPaths(paths: Paths, needed: Paths): boolean {
+function coversPaths(paths: InputPaths, needed: InputPaths): boolean {
   return needed.every((path) => paths.some((have) => have.length <= path.length && have.every((part, i) => part === path[i])));
 }
 
 /** Sends only what the policies read; a missing path stays missing, so the policies see the same. */
 export interface InputProjection {
-  readonly paths: readonly (readonly string[])[];
+  readonly paths: InputPaths;
   readonly project: (input: unknown) => unknown;
   /** `JSON.stringify(project(input))` ("" for a falsy input), written without the projected copy. */
   readonly projectedJson: (input: unknown) => string;
@@ -68,7 +67,7 @@ export interface InputProjection {
    * generated aggregate's per-action-type ones); `paths` when the bundle records no per-policy
    * paths or names a policy it has none for. Policies switched off by `disabled` read nothing.
    */
-  readonly pathsOf: (names: readonly string[]) => Paths;
+  readonly pathsOf: (names: readonly string[]) => InputPaths;
 }
 
 export type ProjectionResult =
@@ -109,7 +108,7 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
 }
 
 /** The paths of those of `names` that `disabled` leaves on; undefined when one has no recorded paths. */
-function enabledPaths(policies: Readonly<Record<string, Paths>>, names: readonly string[], disabled: unknown): Paths | undefined {
+function enabledPaths(policies: Readonly<Record<string, InputPaths>>, names: readonly string[], disabled: unknown): InputPaths | undefined {
   if (!names.every((name) => Object.hasOwn(policies, name))) return undefined;
   // kernel.rego's test is `disabled[name] == true`: anything else leaves the policy on.
   const off = (name: string): boolean => isPlainObject(disabled) && Object.hasOwn(disabled, name) && disabled[name] === true;
@@ -117,7 +116,7 @@ function enabledPaths(policies: Readonly<Record<string, Paths>>, names: readonly
 }
 
 /** Sorted, each once, none lying under another: the form the build script records. */
-function minimalPaths(paths: Paths): Paths {
+function minimalPaths(paths: InputPaths): InputPaths {
   const byKey = new Map(paths.map((path) => [JSON.stringify(path), path]));
   const sorted = [...byKey.keys()].sort().map((key) => byKey.get(key)!);
   return sorted.filter((path) => !sorted.some((other) => other.length < path.length && coversPaths([other], [path])));

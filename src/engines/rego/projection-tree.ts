@@ -1,13 +1,15 @@
 import { isPlainObject } from "../../values.js";
+import { wholeJson } from "./wasm-eval.js";
 
 /** A node of the path tree: WHOLE keeps the value as it is. */
 type PathTree = typeof WHOLE | Map<string, PathTree>;
 const WHOLE = Symbol("whole");
 
-type Paths = readonly (readonly string[])[];
+/** InputPaths into the policy input, each a list of member names (`["facts", "sql"]`). */
+export type InputPaths = readonly (readonly string[])[];
 
 /** The paths as a tree; null when the input must go whole (see compileProjection). */
-function pathTree(paths: Paths): PathTree | null {
+function pathTree(paths: InputPaths): PathTree | null {
   // Assigning "__proto__" would set a prototype, not a member; a kept "toJSON" function would
   // make JSON.stringify call it. Neither is a policy input: keep such inputs whole.
   if (paths.some((path) => path.includes("__proto__") || path.includes("toJSON"))) return null;
@@ -34,7 +36,7 @@ function pathTree(paths: Paths): PathTree | null {
 }
 
 /** Builds the function that keeps only `paths` of an input (a path covers everything below it). */
-export function compileProjection(paths: Paths): (input: unknown) => unknown {
+export function compileProjection(paths: InputPaths): (input: unknown) => unknown {
   const tree = pathTree(paths);
   if (tree === null) return (input) => input;
   return (input) => keep(input, tree);
@@ -63,9 +65,9 @@ interface JsonNode {
  * straight from the input, without allocating the projected copy first (a third of the cost of
  * sending a projected input to the Wasm). A falsy input is no input: "".
  */
-export function compileProjectedJson(paths: Paths): (input: unknown) => string {
+export function compileProjectedJson(paths: InputPaths): (input: unknown) => string {
   const tree = pathTree(paths);
-  if (tree === null || tree === WHOLE) return (input) => (input ? (JSON.stringify(input) ?? "") : "");
+  if (tree === null || tree === WHOLE) return wholeJson;
   const root = jsonNode(tree);
   return (input) => (input ? (writeJson(input, root) ?? "") : "");
 }

@@ -8,7 +8,7 @@ import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
 import { readInputProjection, type AggregateSplit, type InputProjection } from "./input-projection.js";
-import { compileProjectedJson } from "./projection-tree.js";
+import { compileProjectedJson, type InputPaths } from "./projection-tree.js";
 import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
@@ -37,7 +37,7 @@ export interface RegoEngine extends PolicyEngine {
   /** Problems found while preparing (missing entrypoint, builtins the host lacks). */
   readonly diagnostics: readonly string[];
   /** The input paths sent to the Wasm (the bundle's verified input projection; with per-type entrypoints, each gets those of its policies); null: the whole input. */
-  readonly inputPaths: readonly (readonly string[])[] | null;
+  readonly inputPaths: InputPaths | null;
   /** Why a projection the bundle records is not used; undefined when there is nothing to say. */
   readonly projectionNote: string | undefined;
   /** The entrypoint evaluated per decision: `entrypoint`, or the input half of a split aggregate. */
@@ -66,8 +66,9 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       expected: "a module built by `opa build -t wasm`",
     });
   }
+  const data = options.data ?? bundle.data;
   try {
-    policy.setData(options.data ?? bundle.data);
+    policy.setData(data);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${errorMessage(error)}`, { file: bundle.location });
   }
@@ -82,7 +83,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
 
-  const { projection, note: projectionNote, split } = readInputProjection(bundle, entrypoint, options.data ?? bundle.data);
+  const { projection, note: projectionNote, split } = readInputProjection(bundle, entrypoint, data);
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
   // engine's life. Each decision then evaluates only the half that reads the input.
   const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
@@ -93,7 +94,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const direct = perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
   // Better still, the split aggregate's entrypoint for the action's type, with only the policies
   // that can fire for it, each sent only the paths those read.
-  const scoped = direct && configHalf ? createScopedEvaluate(policy, entrypoints, options.data ?? bundle.data, projectedJsonOf(projection)) : undefined;
+  const scoped = direct && configHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection)) : undefined;
   const viaSdk = (input: unknown): unknown => policy.evaluate(input, perDecision.id);
   const project = projection?.project;
   const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);

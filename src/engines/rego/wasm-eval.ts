@@ -54,7 +54,8 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
 
 /** Like the SDK: a falsy input is no input. */
 export function wholeJson(input: unknown): string {
-  return input ? JSON.stringify(input) : "";
+  // JSON.stringify gives undefined for a function: no input either.
+  return input ? (JSON.stringify(input) ?? "") : "";
 }
 
 /** One evaluation of `entrypoint` with no input (a data-only rule, read once at load): the direct call, else the SDK's. */

@@ -1,5 +1,4 @@
 import fc from "fast-check";
-import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { describe, expect, it } from "vitest";
 import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
 import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
@@ -14,6 +13,7 @@ import { dirname, join } from "node:path";
 import { readTarGz } from "../../../src/engines/rego/tar.js";
 import { coversPaths, inputPathsFromDeps, modulesSha256 } from "../../../scripts/input-projection.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
+import { bundleDataVariant, stockEvaluate } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
 
@@ -93,14 +93,12 @@ describe("the default bundle's input projection", () => {
 
   it("gives the findings of the whole input, on 3,000 generated actions and odd shapes", async () => {
     const projected = await createRegoEngine({ bundle });
-    const stock = await loadPolicy(bundle.wasm);
-    stock.setData(bundle.data);
-    const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
+    const stock = await stockEvaluate(bundle, bundle.data);
     const inputs = fc.sample(actionArbitrary, { numRuns: 3_000, seed: 31 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
     const odd = [{ ...inputs[0]!, context: "a string" }, { ...inputs[1]!, facts: [] }, { ...inputs[2]!, facts: { sql: { statements: "x" } } }];
     let blocked = 0;
     for (const input of [...inputs, ...odd]) {
-      const whole = (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+      const whole = stock(input);
       const findings = await projected.evaluate(input as never);
       expect(findings).toEqual(whole);
       if (findings.length > 0) blocked++;
@@ -138,10 +136,7 @@ describe("the default bundle's input projection", () => {
 
 describe("per-policy input projection", () => {
   const policies = (bundle.data["policy_kernel"] as { input_projection: { policies: Record<string, string[][]> } }).input_projection.policies;
-  const disabling = (...names: string[]): Record<string, unknown> => {
-    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
-    return { ...bundle.data, policy_kernel: { ...kernel, disabled: Object.fromEntries(names.map((name) => [name, true])) } };
-  };
+  const disabling = (...names: string[]): Record<string, unknown> => bundleDataVariant(bundle, {}, names);
 
   it("is recorded for every policy of the default library, and together they cover the entrypoint's paths", () => {
     expect(Object.keys(policies).sort()).toEqual(["business_hours", "cost", "pii", "sql", "tools", "transactions"]);
@@ -164,16 +159,14 @@ describe("per-policy input projection", () => {
   });
 
   it("gives the findings of the whole input with policies switched off, on 3,000 generated actions", async () => {
+    const inputs = fc.sample(actionArbitrary, { numRuns: 1_000, seed: 37 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
     for (const off of [["sql", "pii", "business_hours"], ["tools", "transactions"], ["cost", "sql", "tools", "transactions", "business_hours"]]) {
       const data = disabling(...off);
       const projected = await createRegoEngine({ bundle, data });
-      const stock = await loadPolicy(bundle.wasm);
-      stock.setData(data);
-      const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
-      const inputs = fc.sample(actionArbitrary, { numRuns: 1_000, seed: 37 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+      const stock = await stockEvaluate(bundle, data);
       let found = 0;
       for (const input of inputs) {
-        const whole = (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+        const whole = stock(input);
         const findings = await projected.evaluate(input);
         expect(findings).toEqual(whole);
         found += findings.length;
