@@ -3,6 +3,7 @@ import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
+import { isSealedDecision, sealedDecisionJson } from "../kernel/sealed-decision.js";
 import { optionsError } from "../options.js";
 import type { Decision } from "../schemas.js";
 import { isFunction, isoOf } from "../values.js";
@@ -149,7 +150,7 @@ export class FlightRecorder implements KernelAuditSink {
       }
       const copies = new Copier();
       const body = kernelEventBody(event, copies);
-      this.#append(body, event.now, copies.stringifyCanonically);
+      this.#append(body, event.now, copies.encoder());
     } catch (error) {
       this.#dropped++;
       this.#report(error);
@@ -177,7 +178,7 @@ export class FlightRecorder implements KernelAuditSink {
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
       ...(input.metadata === undefined ? {} : { metadata: copies.copy(input.metadata) as EntryMetadata }),
     };
-    return this.#append(body, input.now ?? null, copies.stringifyCanonically) as ToolCallEntry;
+    return this.#append(body, input.now ?? null, copies.encoder()) as ToolCallEntry;
   }
 
   /**
@@ -248,8 +249,8 @@ export class FlightRecorder implements KernelAuditSink {
     this.#closed = true;
   }
 
-  /** `stringifiable`: every member of `body` is a primitive or a Copier copy that stringifies canonically. */
-  #append(body: EntryBody, now: unknown, stringifiable: boolean): FlightRecorderEntry {
+  /** `encode` writes each member of `body` as canonical JSON (Copier.encoder). */
+  #append(body: EntryBody, now: unknown, encode: (value: unknown) => string | undefined): FlightRecorderEntry {
     if (this.#closed) {
       throw new PolicyKernelError("io_error", "the flight recorder was closed; it records nothing more", { file: this.#log?.path });
     }
@@ -260,9 +261,8 @@ export class FlightRecorder implements KernelAuditSink {
       ...body,
       prevHash: this.head,
     };
-    // Copies whose keys are already in canonical order stringify natively; the others member by member.
     // One encoding serves both the hash and the streamed line (the entry's own JSON, `hash` in its sorted place).
-    const [before, after] = membersAroundHash(unsigned, stringifiable ? JSON.stringify : canonicalJson);
+    const [before, after] = membersAroundHash(unsigned, encode);
     const hash = sha256Hex(`{${before},${after}}`);
     // The object built above becomes the entry: no second copy to add `hash`.
     const entry = Object.freeze(Object.assign(unsigned, { hash })) as FlightRecorderEntry;
@@ -319,7 +319,7 @@ export class FlightRecorder implements KernelAuditSink {
   }
 }
 
-/** Deep JSON-safe copies for one entry, noting whether all of them stringify canonically. */
+/** Deep JSON-safe copies for one entry, noting whether all of them stringify canonically, and the entry's member encoder. */
 class Copier {
   stringifyCanonically = true;
 
@@ -327,6 +327,15 @@ class Copier {
     const copy = toJsonCopy(value);
     if (!copy.stringifiesCanonically) this.stringifyCanonically = false;
     return copy.value;
+  }
+
+  /**
+   * Canonical JSON of a member of the entry: a sealed decision by its shape; the rest natively when
+   * every copy's keys are already in canonical order (same bytes), else by canonicalJson.
+   */
+  encoder(): (value: unknown) => string | undefined {
+    const plain = this.stringifyCanonically ? JSON.stringify : canonicalJson;
+    return (value) => (isSealedDecision(value) ? sealedDecisionJson(value) : plain(value));
   }
 }
 
@@ -340,8 +349,7 @@ const ENTRY_MEMBERS: readonly string[] = [
 /**
  * canonicalJson of an entry, as the members sorting before "hash" and those after it (each
  * without braces), so `hash` can be put in its place without encoding the rest again. Each member
- * is encoded by `encode`: canonicalJson, or the native JSON.stringify when the members are
- * primitives and toJsonCopy copies with keys already in canonical order (same bytes). An entry's
+ * is encoded by `encode` (Copier.encoder), which writes canonical JSON. An entry's
  * members are those of its schema (EntryBody's type), all in ENTRY_MEMBERS, and neither side is
  * ever empty: chainId sorts before "hash", prevHash and seq after it.
  */
@@ -362,8 +370,8 @@ function membersAroundHash(entry: Readonly<Record<string, unknown>>, encode: (va
 function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
   switch (event.type) {
     case "policy_check": {
-      // A JSON copy of a Decision is a Decision: every field of the schema is plain JSON.
-      const decision = copies.copy(event.decision) as unknown as Decision;
+      // A sealed decision (the kernel's) is kept as it is; a JSON copy of any other Decision is a Decision.
+      const decision = isSealedDecision(event.decision) ? event.decision : (copies.copy(event.decision) as unknown as Decision);
       const revision = decision.provenance?.bundleRevision;
       return {
         type: "policy_check",

@@ -8,6 +8,10 @@ export interface PolicyCheckEvent {
   readonly action: Action["action"];
   /** Logical time of the decision (`context.now`), or null when the action carried none. */
   readonly now: string | null;
+  /**
+   * The decision, sealed (kernel/sealed-decision.ts): a deeply frozen copy of the one the caller
+   * is returned, so a sink may keep it as it is.
+   */
   readonly decision: Decision;
 }
 

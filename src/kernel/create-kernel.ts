@@ -11,6 +11,7 @@ import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engin
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
+import { sealDecision } from "./sealed-decision.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { factNeedsOf, toPolicyInput, type FactNeeds } from "./enrich.js";
@@ -207,7 +208,8 @@ class Kernel implements PolicyKernel {
   private audit(subject: AuditSubject, decision: Decision): void {
     if (!this.recorder) return;
     const { agentId, action, now } = subject;
-    recordSafely(this.recorder, { type: "policy_check", agentId, action, now, decision }, this.logger);
+    // The sink gets a sealed copy: the caller may change the decision it is returned, the trail must not.
+    recordSafely(this.recorder, { type: "policy_check", agentId, action, now, decision: sealDecision(decision) }, this.logger);
     for (const violation of decision.violations) {
       if (violation.signal) recordSafely(this.recorder, { type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision }, this.logger);
     }
