@@ -35,7 +35,7 @@ export function isSealedDecision(value: unknown): value is Decision {
   return typeof value === "object" && value !== null && SEALED.has(value);
 }
 
-/** canonicalJson of a sealed decision, member by member in code-unit order (same bytes, a third of the time). */
+/** canonicalJson of a sealed decision, member by member in code-unit order: same bytes, under half the time of stringifying a generic copy. */
 export function sealedDecisionJson(decision: Decision): string {
   let violations = "";
   for (const violation of decision.violations) violations += `${violations === "" ? "" : ","}${violationJson(violation)}`;
