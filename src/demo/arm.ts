@@ -1,6 +1,6 @@
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
-import { PolicyKernelError } from "../errors.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 import { eventLoopTurns } from "../event-loop.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -98,6 +98,7 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
   const stream = options.auditJsonlPath === undefined ? {} : { jsonlPath: options.auditJsonlPath, retain: AUDIT_RETAIN };
   const recorder = new FlightRecorder({ chainId: `policy-kernel-demo/${arm}/${String(seed)}`, clock: () => RECORDER_EPOCH, ...stream });
   let kernel: PolicyKernel | undefined;
+  let failure: { readonly error: unknown } | undefined;
   try {
     kernel = await createPolicyKernel({ ...options.kernelOptions, recorder });
     const tap = new KernelTap(kernel, enforcement);
@@ -169,9 +170,25 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
       },
       recorder,
     };
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
     kernel?.close();
     // Every entry on disk, also when the arm failed: the partial trail is what explains the failure.
-    if (options.auditJsonlPath !== undefined) recorder.close();
+    if (options.auditJsonlPath !== undefined) closeTrail(recorder, failure);
+  }
+}
+
+/**
+ * Closes the arm's streamed trail. When the arm had already failed (or was interrupted) and the
+ * close fails too, one error names both: the trail then lacks entries the first error counts.
+ */
+function closeTrail(recorder: FlightRecorder, failure: { readonly error: unknown } | undefined): void {
+  try {
+    recorder.close();
+  } catch (error) {
+    if (failure === undefined) throw error;
+    throw new PolicyKernelError("io_error", `${errorMessage(error)}; the arm had stopped before that: ${errorMessage(failure.error)}`, {}, { cause: failure.error });
   }
 }

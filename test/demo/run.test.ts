@@ -1,13 +1,13 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { readJsonl, verifyEntries, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { FlightRecorder, readJsonl, verifyEntries, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
 import { verifyJsonl } from "../../src/audit/jsonl.js";
 import { runDemo, type DemoRun } from "../../src/demo/run-demo.js";
 import { renderTable } from "../../src/demo/table.js";
 import { trainCommand } from "../../src/cli/train-command.js";
-import { isPolicyKernelError } from "../../src/errors.js";
+import { PolicyKernelError, isPolicyKernelError } from "../../src/errors.js";
 
 const SHORT = { episodes: 60, seed: 7, arms: ["ungoverned", "governed"] as const, evalWindow: 20, evalRepeats: 2 };
 
@@ -138,6 +138,31 @@ describe("train: stopped from outside", () => {
     };
     await expect(runDemo({ ...SHORT, episodes: 10, outDir: dir, signal: controller.signal, onEpisode })).rejects.toThrow(/^SIGINT: the governed arm was not started$/);
     expect(readdirSync(dir).sort()).toEqual(["audit-ungoverned.jsonl", "spans-ungoverned.json"]);
+  });
+
+  it("a trail that cannot be closed after the interruption says so, and names the interruption too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-abort4-"));
+    const controller = new AbortController();
+    const close = FlightRecorder.prototype.close;
+    // The disk fills as the partial trail is closed (the file itself is closed, so nothing leaks).
+    const failing = vi.spyOn(FlightRecorder.prototype, "close").mockImplementation(function (this: FlightRecorder) {
+      close.call(this);
+      throw new PolicyKernelError("io_error", "cannot append to the audit log: ENOSPC: no space left on device", { file: this.jsonlPath });
+    });
+    try {
+      const onEpisode = (_arm: string, done: number): void => {
+        if (done === 2) controller.abort("SIGINT");
+      };
+      const error = await runDemo({ ...SHORT, episodes: 30, arms: ["governed"], outDir: dir, signal: controller.signal, onEpisode }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(isPolicyKernelError(error, "io_error")).toBe(true);
+      expect((error as Error).message).toMatch(/ENOSPC: no space left on device; the arm had stopped before that: SIGINT: the governed arm stopped after 2 of 30 training episodes/);
+      expect(isPolicyKernelError((error as Error).cause, "interrupted")).toBe(true);
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   it("an arm that finished before the interruption keeps its verified trail and spans under their final names", async () => {
