@@ -1,8 +1,8 @@
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PolicyKernelError, isPolicyKernelError } from "../errors.js";
-import { ARMS, type ArmName } from "../demo/arm.js";
+import { PolicyKernelError } from "../errors.js";
+import { ARMS, isInterruption, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
 import { DEMO_DEFAULTS, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
@@ -113,8 +113,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ...(onEpisode ? { onEpisode } : {}),
     });
   } catch (error) {
-    if (!isPolicyKernelError(error, "interrupted")) throw error;
-    process.stderr.write(`policy-kernel train: ${error.message}\n`);
+    if (!isInterruption(error)) throw error;
+    process.stderr.write(`policy-kernel train: ${(error as Error).message}\n`);
     return signalExitCode(stop.signal.reason as NodeJS.Signals);
   } finally {
     stop.release();

@@ -1,6 +1,6 @@
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
-import { PolicyKernelError, errorMessage } from "../errors.js";
+import { PolicyKernelError, errorMessage, isPolicyKernelError } from "../errors.js";
 import { eventLoopTurns } from "../event-loop.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -83,6 +83,14 @@ export function armSpanOptions(arm: ArmName): { readonly traceIdPrefix: string }
 export function interruptedError(signal: AbortSignal, what: string): PolicyKernelError {
   const reason: unknown = signal.reason;
   return new PolicyKernelError("interrupted", `${typeof reason === "string" ? reason : "aborted"}: ${what}`);
+}
+
+/**
+ * True for the error of a run its signal stopped, also when writing the trail failed afterwards
+ * (closeTrail's io_error, whose cause is the interruption): the CLI exits with the signal's code.
+ */
+export function isInterruption(error: unknown): boolean {
+  return isPolicyKernelError(error, "interrupted") || (isPolicyKernelError(error, "io_error") && isPolicyKernelError(error.cause, "interrupted"));
 }
 
 /** An arm stopped by its signal: how far it got and where its trail is (runArm then closes it, so all on disk). */
@@ -182,7 +190,8 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
 
 /**
  * Closes the arm's streamed trail. When the arm had already failed (or was interrupted) and the
- * close fails too, one error names both: the trail then lacks entries the first error counts.
+ * close fails too, one io_error names both, the first as its cause: the trail then lacks entries
+ * the first error counts. (The close error's message names the file.)
  */
 function closeTrail(recorder: FlightRecorder, failure: { readonly error: unknown } | undefined): void {
   try {

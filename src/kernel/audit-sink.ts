@@ -9,8 +9,8 @@ export interface PolicyCheckEvent {
   /** Logical time of the decision (`context.now`), or null when the action carried none. */
   readonly now: string | null;
   /**
-   * The decision, sealed (kernel/sealed-decision.ts): a deeply frozen copy of the one the caller
-   * is returned, so a sink may keep it as it is.
+   * The decision. From the kernel it is sealed (kernel/sealed-decision.ts): a deeply frozen copy
+   * of the one the caller is returned, so a sink may keep it as it is.
    */
   readonly decision: Decision;
 }

@@ -11,12 +11,14 @@ const SEALED = new WeakSet<object>();
 
 /** The sealed copy of each provenance object (the kernel shares one, frozen, across its decisions). */
 const sealedProvenances = new WeakMap<Provenance, Provenance>();
-/** canonicalJson of each sealed provenance: four hashes, the larger part of a decision's JSON. */
+/** canonicalJson of each sealed provenance: the revision and three SHA-256s, most of an allowed decision's JSON. */
 const provenanceJson = new WeakMap<Provenance, string>();
 
 /**
- * A deeply frozen copy of `decision`, as buildDecision makes them (schema fields only), that
- * isSealedDecision recognises. The caller keeps the original, which it may still change.
+ * A deeply frozen copy of `decision` that isSealedDecision recognises; the caller keeps the
+ * original, which it may still change. Only for decisions buildDecision made (the kernel's): the
+ * copy and its JSON carry the schema's fields only, of the schema's types, and a frozen provenance
+ * is taken to hold plain data (the kernel's does), so it is copied and encoded once.
  */
 export function sealDecision(decision: Decision): Decision {
   // Frozen at run time; typed as the Decision sinks are given.

@@ -135,6 +135,10 @@ describe("the kernel recording through a sealed decision", () => {
     }
     expect(sealedPath.droppedEvents).toBe(0);
     expect(sealedPath.size).toBe(events.length);
+    // The recorder kept each sealed decision itself: the sealed path was taken, not a copy.
+    const kept = sealedPath.entries().flatMap((entry) => (entry.type === "policy_check" ? [entry.decision] : []));
+    expect(kept).toHaveLength(checks.length);
+    kept.forEach((decision, index) => expect(decision).toBe(checks[index]?.decision));
     expect(sealedPath.toJsonl()).toBe(genericPath.toJsonl());
     expect(sealedPath.head).toBe(genericPath.head);
     expect(sealedPath.verify().valid).toBe(true);
