@@ -182,9 +182,12 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
     failure = { error };
     throw error;
   } finally {
-    kernel?.close();
-    // Every entry on disk, also when the arm failed: the partial trail is what explains the failure.
-    if (options.auditJsonlPath !== undefined) closeTrail(recorder, failure);
+    try {
+      // Every entry on disk, also when the arm failed: the partial trail is what explains the failure.
+      if (options.auditJsonlPath !== undefined) closeTrail(recorder, failure);
+    } finally {
+      kernel?.close();
+    }
   }
 }
 
