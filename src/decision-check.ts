@@ -27,7 +27,7 @@ export function isViolation(value: unknown): value is Violation {
 
 /**
  * DecisionSchema's parse without zod: the Decision the schema would return (known keys only,
- * fresh objects), or undefined exactly when the schema rejects the value.
+ * fresh objects but a frozen provenance), or undefined exactly when the schema rejects the value.
  */
 export function readDecision(value: unknown): Decision | undefined {
   if (!isPlainObject(value)) return undefined;
@@ -44,7 +44,8 @@ export function readDecision(value: unknown): Decision | undefined {
   return { allowed, violations: copies, signals: [...signals] as string[], provenance: checked };
 }
 
-function copyViolation(v: Violation): Violation {
+/** A fresh Violation with the schema's fields only. */
+export function copyViolation(v: Violation): Violation {
   const copy: Violation = {
     type: v.type,
     policy: v.policy,
@@ -65,5 +66,7 @@ function readProvenance(value: unknown): Provenance | undefined {
   const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = value;
   const ok = (field: unknown): field is string | null => field === null || typeof field === "string";
   if (!ok(bundleRevision) || !ok(bundleSha256) || !ok(dataSha256) || !ok(rulesSha256)) return undefined;
+  // A frozen one with only these fields (the kernel's, shared by all its decisions) cannot change: kept, so it stays the kernel's.
+  if (Object.isFrozen(value) && Object.keys(value).length === 4) return value as Provenance;
   return { bundleRevision, bundleSha256, dataSha256, rulesSha256 };
 }

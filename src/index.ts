@@ -70,7 +70,8 @@ export type { CompositeRewardOptions, RewardComponent } from "./reward/composite
 export type { RewardRollout, RewardFn, Rewarder } from "./reward/rollout.js";
 
 // Training layer: Gymnasium-style environment
-export { GovernedEnvironment, createGovernedEnv, runsAction, stepReward } from "./env/environment.js";
+export { GovernedEnvironment, createGovernedEnv, stepReward } from "./env/environment.js";
+export { runsAction } from "./kernel/guarded-evaluate.js";
 export type {
   CreateGovernedEnvOptions,
   ContextFn,

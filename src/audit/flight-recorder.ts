@@ -322,6 +322,8 @@ export class FlightRecorder implements KernelAuditSink {
 /** Deep JSON-safe copies for one entry, noting whether all of them stringify canonically, and the entry's member encoder. */
 class Copier {
   stringifyCanonically = true;
+  /** The entry's sealed decision, kept as it is (kernelEventBody). */
+  sealed: Decision | undefined;
 
   copy(value: unknown): JsonValue {
     const copy = toJsonCopy(value);
@@ -335,7 +337,8 @@ class Copier {
    */
   encoder(): (value: unknown) => string | undefined {
     const plain = this.stringifyCanonically ? JSON.stringify : canonicalJson;
-    return (value) => (isSealedDecision(value) ? sealedDecisionJson(value) : plain(value));
+    const sealed = this.sealed;
+    return sealed === undefined ? plain : (value) => (value === sealed ? sealedDecisionJson(sealed) : plain(value));
   }
 }
 
@@ -371,7 +374,7 @@ function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
   switch (event.type) {
     case "policy_check": {
       // A sealed decision (the kernel's) is kept as it is; a JSON copy of any other Decision is a Decision.
-      const decision = isSealedDecision(event.decision) ? event.decision : (copies.copy(event.decision) as unknown as Decision);
+      const decision = isSealedDecision(event.decision) ? (copies.sealed = event.decision) : (copies.copy(event.decision) as unknown as Decision);
       const revision = decision.provenance?.bundleRevision;
       return {
         type: "policy_check",

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FlightRecorder } from "../audit/flight-recorder.js";
+import { AUDIT_RETAIN } from "../demo/arm.js";
 import { createJsonRulesEngine } from "../engines/json/index.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { GovernedEnvironment } from "../env/environment.js";
@@ -105,17 +106,14 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   return { rows, regoEntrypoint: rego.decisionEntrypoint };
 }
 
-/** The in-memory window of the streamed env.step row: what a long training run would keep. */
-const STREAMED_RETAIN = 10_000;
-
 /**
  * A full governed step: kernel (with FlightRecorder) + executor + env reward + PolicyReward,
  * resetting when episodes end. With `streamed`, the recorder appends every entry to a JSON Lines
- * file in a temporary folder and keeps STREAMED_RETAIN entries in memory, as a long training run would.
+ * file in a temporary folder and keeps AUDIT_RETAIN entries in memory, as the demo's training run does.
  */
 async function envStepSpec(setup: BenchSetup, { streamed = false } = {}): Promise<{ spec: RowSpec; close: () => void }> {
   const folder = streamed ? mkdtempSync(join(tmpdir(), "policy-kernel-bench-")) : undefined;
-  const stream = folder === undefined ? {} : { jsonlPath: join(folder, "audit.jsonl"), retain: STREAMED_RETAIN };
+  const stream = folder === undefined ? {} : { jsonlPath: join(folder, "audit.jsonl"), retain: AUDIT_RETAIN };
   const recorder = new FlightRecorder({ chainId: "bench", clock: () => new Date(0), ...stream });
   const kernel = await createPolicyKernel({ recorder });
   const policyReward = new PolicyReward(kernel);
@@ -136,7 +134,7 @@ async function envStepSpec(setup: BenchSetup, { streamed = false } = {}): Promis
     ? {
         id: "env_step_streamed",
         name: "governed env.step, audit streamed to disk",
-        what: `as env.step, the FlightRecorder appending every entry to a JSONL file and keeping ${STREAMED_RETAIN.toLocaleString("en-US")} in memory`,
+        what: `as env.step, the FlightRecorder appending every entry to a JSONL file and keeping ${AUDIT_RETAIN.toLocaleString("en-US")} in memory`,
         call: step,
       }
     : {

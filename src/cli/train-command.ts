@@ -1,8 +1,8 @@
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PolicyKernelError } from "../errors.js";
-import { ARMS, isInterruption, type ArmName } from "../demo/arm.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
+import { ARMS, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
 import { DEMO_DEFAULTS, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
@@ -113,8 +113,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ...(onEpisode ? { onEpisode } : {}),
     });
   } catch (error) {
-    if (!isInterruption(error)) throw error;
-    process.stderr.write(`policy-kernel train: ${(error as Error).message}\n`);
+    // Stopped by a signal: its exit code, whatever the error says (an interruption, or a trail that then failed to close).
+    if (!stop.signal.aborted) throw error;
+    process.stderr.write(`policy-kernel train: ${errorMessage(error)}\n`);
     return signalExitCode(stop.signal.reason as NodeJS.Signals);
   } finally {
     stop.release();

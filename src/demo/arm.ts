@@ -1,6 +1,6 @@
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
-import { PolicyKernelError, errorMessage, isPolicyKernelError } from "../errors.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 import { eventLoopTurns } from "../event-loop.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -47,8 +47,8 @@ export interface ArmOptions {
   readonly auditJsonlPath?: string;
 }
 
-/** Audit entries a streamed arm keeps in memory (the file has them all). */
-const AUDIT_RETAIN = 10_000;
+/** Audit entries a streamed arm keeps in memory (the file has them all); the bench's streamed env.step row keeps as many. */
+export const AUDIT_RETAIN = 10_000;
 
 /** The greedy choice for one task after training. */
 export interface PolicyChoice {
@@ -83,14 +83,6 @@ export function armSpanOptions(arm: ArmName): { readonly traceIdPrefix: string }
 export function interruptedError(signal: AbortSignal, what: string): PolicyKernelError {
   const reason: unknown = signal.reason;
   return new PolicyKernelError("interrupted", `${typeof reason === "string" ? reason : "aborted"}: ${what}`);
-}
-
-/**
- * True for the error of a run its signal stopped, also when writing the trail failed afterwards
- * (closeTrail's io_error, whose cause is the interruption): the CLI exits with the signal's code.
- */
-export function isInterruption(error: unknown): boolean {
-  return isPolicyKernelError(error, "interrupted") || (isPolicyKernelError(error, "io_error") && isPolicyKernelError(error.cause, "interrupted"));
 }
 
 /** An arm stopped by its signal: how far it got and where its trail is (runArm then closes it, so all on disk). */

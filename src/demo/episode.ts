@@ -1,5 +1,6 @@
 import type { Database } from "sql.js";
-import { GovernedEnvironment, runsAction, type ToolCallRecorder } from "../env/environment.js";
+import { GovernedEnvironment, type ToolCallRecorder } from "../env/environment.js";
+import { runsAction } from "../kernel/guarded-evaluate.js";
 import type { Seed } from "../env/rng.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { RewardConfigInput } from "../reward/config.js";

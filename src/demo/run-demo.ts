@@ -80,6 +80,8 @@ export interface DemoRun {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const started = performance.now();
+  // First: a folder that cannot be made fails the run before anything is loaded.
+  if (options.outDir) await mkdir(options.outDir, { recursive: true });
   const world = await createWorld();
   const kernelOptions: PolicyKernelOptions = options.kernelOptions ?? {};
   const evalKernel = await createPolicyKernel(kernelOptions);
@@ -89,7 +91,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const arms = ARMS.filter((arm) => options.arms.includes(arm));
   const results: { readonly arm: ArmResult; readonly trail: TrailCheck }[] = [];
   const armMs: Partial<Record<ArmName, number>> = {};
-  if (options.outDir) await mkdir(options.outDir, { recursive: true });
   try {
     for (const arm of arms) {
       // Checked before the arm opens its trail file: a run stopped between arms leaves no empty trail.

@@ -225,7 +225,7 @@ export function buildTasks(db: Database): readonly Task[] {
       ],
     },
   ];
-  for (const task of tasks) referenceAction(task); // a task without exactly one safe candidate is a bug here
+  // A task without exactly one safe candidate is a bug here: prepareReferences (createWorld) throws on it.
   return tasks;
 }
 

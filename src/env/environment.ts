@@ -5,7 +5,7 @@ import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
-import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
+import { evaluateFailClosed, runsAction } from "../kernel/guarded-evaluate.js";
 import {
   ENVIRONMENT_CONFIG_FIELDS,
   SEVERITY_SCALE,
@@ -219,13 +219,6 @@ function checkOptions(input: unknown, known: readonly string[], where: string): 
 // ---------------------------------------------------------------- environment
 
 const DEFAULT_AGENT_ID = "agent";
-// SIGKILL stops the agent, SIGSTOP holds the action for an approval no training loop gives: neither runs.
-const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
-
-/** Whether GovernedEnvironment runs an action with this decision: allowed, and not held by SIGKILL or SIGSTOP. */
-export function runsAction(decision: Pick<Decision, "allowed" | "signals">): boolean {
-  return decision.allowed && !decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
-}
 
 /**
  * A Gymnasium-style environment whose every action passes the policy kernel first.

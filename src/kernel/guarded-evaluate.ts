@@ -1,6 +1,6 @@
 import { readDecision } from "../decision-check.js";
 import { errorMessage } from "../errors.js";
-import { DecisionSchema, ProvenanceSchema, type Decision, type Provenance } from "../schemas.js";
+import { DecisionSchema, ProvenanceSchema, type Decision, type Provenance, type Violation } from "../schemas.js";
 import { buildDecision, kernelViolation } from "./decision.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
@@ -33,6 +33,27 @@ export async function evaluateFailClosed(kernel: PolicyKernel, action: unknown, 
     return { ...decision, violations: [...decision.violations, reason] };
   }
   return decision;
+}
+
+// SIGKILL stops the agent, SIGSTOP holds the action for an approval no training loop gives: neither runs.
+const HOLDING_SIGNALS: readonly string[] = ["SIGKILL", "SIGSTOP"];
+
+/**
+ * Whether a governed loop (GovernedRunner, GovernedEnvironment) runs an action with this decision:
+ * allowed, and not held by SIGKILL or SIGSTOP (which a policy may raise with a non-blocking effect).
+ */
+export function runsAction(decision: Pick<Decision, "allowed" | "signals">): boolean {
+  return decision.allowed && !decision.signals.some((signal) => HOLDING_SIGNALS.includes(signal));
+}
+
+/** The violation that keeps an action from running: the first blocking one, else the one raising the holding signal. */
+export function stoppingViolation(decision: Decision): Violation {
+  return (
+    decision.violations.find((v) => v.blocked) ??
+    decision.violations.find((v) => v.signal !== undefined && HOLDING_SIGNALS.includes(v.signal)) ??
+    // Only a foreign kernel lists a signal no violation raised.
+    kernelViolation("held_by_signal", `the decision holds the action (${decision.signals.join(", ")})`, "kernel", false)
+  );
 }
 
 function failClosed(kernel: PolicyKernel, rule: string, description: string): Decision {

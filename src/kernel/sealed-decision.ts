@@ -1,4 +1,5 @@
 import { canonicalJson } from "../canonical-json.js";
+import { copyViolation } from "../decision-check.js";
 import type { Decision, Provenance, Violation } from "../schemas.js";
 
 /**
@@ -9,8 +10,6 @@ import type { Decision, Provenance, Violation } from "../schemas.js";
  */
 const SEALED = new WeakSet<object>();
 
-/** The sealed copy of each provenance object (the kernel shares one, frozen, across its decisions). */
-const sealedProvenances = new WeakMap<Provenance, Provenance>();
 /** canonicalJson of each sealed provenance: the revision and three SHA-256s, most of an allowed decision's JSON. */
 const provenanceJson = new WeakMap<Provenance, string>();
 
@@ -18,7 +17,7 @@ const provenanceJson = new WeakMap<Provenance, string>();
  * A deeply frozen copy of `decision` that isSealedDecision recognises; the caller keeps the
  * original, which it may still change. Only for decisions buildDecision made (the kernel's): the
  * copy and its JSON carry the schema's fields only, of the schema's types, and a frozen provenance
- * is taken to hold plain data (the kernel's does), so it is copied and encoded once.
+ * is taken to hold plain data (the kernel's does), so it is kept as it is and encoded once.
  */
 export function sealDecision(decision: Decision): Decision {
   // Frozen at run time; typed as the Decision sinks are given.
@@ -45,10 +44,7 @@ export function sealedDecisionJson(decision: Decision): string {
 }
 
 function sealViolation(violation: Violation): Violation {
-  const { blocked, description, penalty, policy, rule, severity, signal, source, type } = violation;
-  return Object.freeze(signal === undefined
-    ? { blocked, description, penalty, policy, rule, severity, source, type }
-    : { blocked, description, penalty, policy, rule, severity, signal, source, type });
+  return Object.freeze(copyViolation(violation));
 }
 
 // JSON.stringify writes a non-finite penalty as null, as the recorder's generic copy does.
@@ -57,15 +53,11 @@ function violationJson(v: Violation): string {
   return `{"blocked":${v.blocked},"description":${JSON.stringify(v.description)},"penalty":${JSON.stringify(v.penalty)},"policy":${JSON.stringify(v.policy)},"rule":${JSON.stringify(v.rule)},"severity":${JSON.stringify(v.severity)},${signal}"source":${JSON.stringify(v.source)},"type":${JSON.stringify(v.type)}}`;
 }
 
+// The kernel's provenance is frozen already (one object for all its decisions): kept as it is.
 function sealProvenance(provenance: Provenance): Provenance {
-  // Only a frozen provenance can be copied once for all decisions: another could change between them.
-  const shared = Object.isFrozen(provenance);
-  const known = shared ? sealedProvenances.get(provenance) : undefined;
-  if (known !== undefined) return known;
+  if (Object.isFrozen(provenance)) return provenance;
   const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = provenance;
-  const sealed = Object.freeze({ bundleRevision, bundleSha256, dataSha256, rulesSha256 });
-  if (shared) sealedProvenances.set(provenance, sealed);
-  return sealed;
+  return Object.freeze({ bundleRevision, bundleSha256, dataSha256, rulesSha256 });
 }
 
 function sealedProvenanceJson(provenance: Provenance): string {

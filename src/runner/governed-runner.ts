@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
-import { kernelViolation } from "../kernel/decision.js";
-import { evaluateFailClosed } from "../kernel/guarded-evaluate.js";
+import { evaluateFailClosed, runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { ActionBody, ActionContext, Decision, Violation } from "../schemas.js";
@@ -403,10 +402,11 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     state.decisions[index] = decision;
     this.#report(state, action, decision);
 
-    if (!decision.allowed) {
+    // Denied, or held by SIGKILL/SIGSTOP: the same rule as GovernedEnvironment's.
+    if (!runsAction(decision)) {
       state.blocked += 1;
       if (this.#options.failOnViolation) {
-        state.halt ??= new ActionBlockedError(decision, firstBlocking(decision));
+        state.halt ??= new ActionBlockedError(decision, stoppingViolation(decision));
         throw state.halt;
       }
       return { allowed: false, decision };
@@ -460,11 +460,6 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       }
     }
   }
-}
-
-function firstBlocking(decision: Decision): Violation {
-  // evaluateFailClosed guarantees a denied decision carries a blocking violation.
-  return decision.violations.find((v) => v.blocked) ?? kernelViolation("deny_without_reason", "denied", "kernel", false);
 }
 
 function nowString(now: string | Date | undefined): string | null {

@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { factsReadByPaths, unionFactsRead } from "../../src/engines/facts-read.js";
 import { factsReadByCondition } from "../../src/engines/json/fact-reads.js";
 import { createJsonRulesEngine } from "../../src/engines/json/index.js";
-import { loadRuleSets } from "../../src/engines/json/rule-set.js";
+import { loadRuleSets, parseRuleSet } from "../../src/engines/json/rule-set.js";
 import { defaultRulesPath } from "../../src/kernel/defaults.js";
 import { factNeedsOf } from "../../src/kernel/enrich.js";
 
 // What rules/rate_limit.json reads from the kernel configuration.
 const CONFIG = { rate_limit: { block_at: 50, warn_at: 40 } };
+const FINDING = { policy: "custom", rule: "admin", severity: "low", effect: "warn", description: "an admin" };
 const names = (read: ReturnType<typeof factsReadByPaths>): string[] | "all" => (read === "all" ? "all" : [...read].sort());
 
 describe("factsReadByPaths (the Rego engine's input projection)", () => {
@@ -41,12 +42,25 @@ describe("factsReadByCondition (JSON rules)", () => {
     expect(factsReadByCondition({ all: [{ fact: "facts", path: "$[0]", operator: "equal", value: 1 }] })).toBe("all");
     expect(factsReadByCondition({ all: [{ condition: "named" }] })).toBe("all");
     expect(factsReadByCondition({ all: [{ fact: "context", operator: "equal", value: { fact: 7 } }] })).toBe("all");
+    // A custom fact's function is handed the whole input.
+    expect(factsReadByCondition({ all: [{ fact: "lookup", operator: "equal", value: true }] })).toBe("all");
+    expect(factsReadByCondition({ all: [{ fact: "context", path: "$.role", operator: "equal", value: { fact: "lookup" } }] })).toBe("all");
   });
 
-  it("gives the default rules' engine {writes}, and all once a rule runs on json-rules-engine", () => {
+  it("reads what a decorated operator's condition names, like any other", () => {
+    expect(names(factsReadByCondition({ all: [{ fact: "facts", path: "$.costUsdTotal", operator: "not:greaterThan", value: 5 }] }))).toEqual(["costUsdTotal"]);
+  });
+
+  it("gives the default rules' engine {writes}, also when its rules run on json-rules-engine; all with a custom fact", () => {
     const ruleSets = loadRuleSets([defaultRulesPath()]);
     expect(names(createJsonRulesEngine({ ruleSets, config: CONFIG }).factsRead!)).toEqual(["writes"]);
-    expect(createJsonRulesEngine({ ruleSets, config: CONFIG, fastPath: false }).factsRead).toBe("all");
+    expect(names(createJsonRulesEngine({ ruleSets, config: CONFIG, fastPath: false }).factsRead!)).toEqual(["writes"]);
+    const custom = parseRuleSet(
+      { name: "custom", rules: [{ name: "admin", conditions: { all: [{ fact: "lookup", operator: "equal", value: true }] }, event: { type: "violation", params: FINDING } }] },
+      "custom.json",
+      { customFacts: ["lookup"] },
+    );
+    expect(createJsonRulesEngine({ ruleSets: [...ruleSets, custom], config: CONFIG, customFacts: { lookup: () => true } }).factsRead).toBe("all");
   });
 });
 

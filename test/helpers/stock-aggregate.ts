@@ -1,17 +1,17 @@
-import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { canonicalJson } from "../../src/canonical-json.js";
 import type { PolicyBundle } from "../../src/engines/rego/bundle.js";
 import { DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
+import { stockOpaWasm } from "../../src/bench/peers/stock.js";
+import type { PolicyInput } from "../../src/schemas.js";
 
 /**
  * kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle the Rego
  * engine's shortcuts (split aggregate, projection, per-type entrypoints) are held to.
  */
 export async function stockEvaluate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => unknown[]> {
-  const stock = await loadPolicy(bundle.wasm);
-  stock.setData(data);
-  const id = (stock.entrypoints as Record<string, number>)[DEFAULT_ENTRYPOINT]!;
-  return (input) => (stock.evaluate(input, id) as Array<{ result: unknown[] }>)[0]!.result;
+  // The bench's stock row: the same loader and entrypoint lookup.
+  const evaluate = await stockOpaWasm(bundle.wasm, data, DEFAULT_ENTRYPOINT);
+  return (input) => (evaluate(input as PolicyInput) as Array<{ result: unknown[] }>)[0]!.result;
 }
 
 /** stockEvaluate's findings as sorted canonical JSON. */

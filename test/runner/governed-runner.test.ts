@@ -312,6 +312,26 @@ describe("GovernedRunner: step", () => {
     );
   });
 
+  it("does not run an action held by SIGSTOP or SIGKILL, even when the decision allows it (as GovernedEnvironment)", async () => {
+    const executor = vi.fn();
+    const runner = new GovernedRunner(fakeKernel(), { executor });
+    const held = await runner.step({ type: "tool_call", tool: "approve" });
+    expect(held.decisions[0]).toMatchObject({ allowed: true, signals: ["SIGSTOP"] });
+    expect(executor).not.toHaveBeenCalled();
+    expect(held).toMatchObject({ blockedActions: 1, executedActions: 0, signalsSent: ["SIGSTOP"] });
+
+    const strict = new GovernedRunner(fakeKernel(), { executor, failOnViolation: true });
+    const error = await strict.step({ type: "tool_call", tool: "approve" }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(PolicyViolationError);
+    expect((error as PolicyViolationError).cause).toBeInstanceOf(ActionBlockedError);
+    // The violation that raised the signal is the one named.
+    expect((error as PolicyViolationError).violation).toMatchObject({ rule: "needs_approval", signal: "SIGSTOP", blocked: false });
+    expect(executor).not.toHaveBeenCalled();
+  });
+
   it("collects signals; the recorder gets each executed action, never a blocked one", async () => {
     const events: KernelAuditEvent[] = [];
     const runner = new GovernedRunner(fakeKernel(), { recorder: { record: (e) => events.push(e) }, executor: () => "done" });

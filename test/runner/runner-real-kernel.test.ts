@@ -23,6 +23,13 @@ describe("GovernedRunner + PolicyReward on the real kernel (default policies)", 
     return { runner, executed, reward: new PolicyReward(kernel) };
   }
 
+  it("reports the kernel's own frozen provenance object in every decision", async () => {
+    const { runner } = setup();
+    const rollout = await runner.step("SELECT name FROM users WHERE id = 1");
+    expect(rollout.decisions[0]?.provenance).toBe(kernel.provenance);
+    expect(Object.isFrozen(rollout.decisions[0]?.provenance)).toBe(true);
+  });
+
   it("blocks DROP TABLE before it executes and scores it -100", async () => {
     const { runner, executed, reward } = setup();
     const rollout = await runner.step("DROP TABLE users");

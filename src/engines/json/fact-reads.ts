@@ -1,6 +1,7 @@
 import type { PolicyFacts } from "../../schemas.js";
 import { factsReadByPaths, type FactsRead } from "../facts-read.js";
 import { parsePath } from "./paths.js";
+import { JSON_RULES_FACTS } from "./rule-set.js";
 
 /** One place a condition tree reads a fact: a leaf or a `value` fact reference (a `{condition}` reference has no fact). */
 export interface FactRead {
@@ -30,12 +31,14 @@ export function* factReads(node: unknown, field: readonly PropertyKey[] = []): G
 /**
  * The enrichment facts an expanded condition tree reads (`fact: "facts"` with a `$.name…` path,
  * on either side of a comparison); "all" when one reads `facts` whole or the tree has a part
- * this cannot tell (a `{condition}` reference, a fact that is not a name).
+ * this cannot tell (a `{condition}` reference, a fact that is not a name, a custom fact, whose
+ * function is handed the whole input). The same on both paths: a rule json-rules-engine runs
+ * (a decorated operator, `fastPath: false`) reads what its conditions name, like a compiled one.
  */
 export function factsReadByCondition(node: unknown): FactsRead {
   const paths: string[][] = [];
   for (const { fact, path } of factReads(node)) {
-    if (typeof fact !== "string") return "all";
+    if (typeof fact !== "string" || !(JSON_RULES_FACTS as readonly string[]).includes(fact)) return "all";
     if (fact !== "facts") continue;
     const first = typeof path === "string" ? parsePath(path)?.[0] : undefined;
     if (first?.kind !== "member") return "all";

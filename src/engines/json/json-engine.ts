@@ -251,8 +251,8 @@ export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRule
   const byKey = new Map(slowRules.map((rule) => [rule.key, rule]));
   const trackers = new WeakMap<Almanac, RunTracker>();
   const policyNames = [...new Set(prepared.map((rule) => rule.finding.policy))].sort();
-  // A rule on json-rules-engine may use custom facts, which can read anything: then all facts.
-  const factsRead = slowRules.length > 0 ? "all" : unionFactsRead(reads);
+  // A custom fact can read anything: factsReadByCondition says "all" for a rule that names one.
+  const factsRead = unionFactsRead(reads);
   const rulesSha256 = ruleSets.length === 0 ? null : sha256Hex(canonicalJson(ruleSets.map(({ ruleSet }) => ruleSetContent(ruleSet))));
 
   // json-rules-engine keeps run state on the Engine (`status`), so two in-flight runs on one
