@@ -8,6 +8,17 @@ config := data.policy_kernel.config.business_hours
 
 minute := input.facts.clock.minuteOfDayUtc
 
+# What depends on the data alone, evaluated once per kernel (README: "Prepared
+# values"): formatting the window is about 2 µs of the decision that reports it.
+# METADATA
+# entrypoint: true
+prepare := {"window": concat("-", [hhmm(config.start_minute_utc), hhmm(config.end_minute_utc)])}
+
+# The kernel's copy of prepare, else (opa eval, opa test, another host) computed here.
+prepared := kept if {
+	kept := data.policy_kernel.prepared.business_hours
+} else := prepare
+
 # [start, end) when start <= end; a window that wraps midnight (start > end,
 # e.g. 22:00-06:00) is open from start to midnight and from midnight to end.
 open if {
@@ -37,7 +48,7 @@ violations contains v if {
 		"effect": "warn",
 		"description": concat("", [
 			"transaction at ", hhmm(minute), " UTC is outside business hours ",
-			hhmm(config.start_minute_utc), "-", hhmm(config.end_minute_utc), " UTC",
+			prepared.window, " UTC",
 		]),
 	}
 }

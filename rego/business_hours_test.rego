@@ -64,3 +64,16 @@ test_other_action_types_ignored if {
 	inp := json.patch(tx_at(0), [{"op": "replace", "path": "/action", "value": {"type": "sql", "sql": "SELECT 1"}}])
 	count(business_hours.violations) == 0 with input as inp
 }
+
+# Prepared values (README): the kernel formats the window once and hands it back
+# at data.policy_kernel.prepared.business_hours; without it the policy does.
+test_prepare_formats_the_window if {
+	business_hours.prepare == {"window": "22:00-06:30"} with data.policy_kernel.config.business_hours as {"start_minute_utc": 1320, "end_minute_utc": 390}
+	business_hours.prepared == business_hours.prepare
+}
+
+test_prepared_window_is_read_when_given if {
+	vs := business_hours.violations with input as tx_at(65)
+		with data.policy_kernel.prepared.business_hours as {"window": "(prepared)"}
+	{v.description | some v in vs} == {"transaction at 01:05 UTC is outside business hours (prepared) UTC"}
+}

@@ -13,13 +13,27 @@ found := input.facts.message.pii
 
 recipient_domain := input.facts.message.recipientDomain
 
-internal_domains := {lower(trim_space(d)) | some d in config.internal_domains; trim_space(d) != ""}
+# What depends on the data alone, evaluated once per kernel (README: "Prepared values").
+# METADATA
+# entrypoint: true
+prepare := {
+	"internal_domains": internal_domains,
+	# A subdomain of an internal domain is internal too.
+	"internal_suffixes": [concat("", [".", d]) | some d in internal_domains],
+}
 
-recipient_internal if recipient_domain in internal_domains
+internal_domains := [lower(trim_space(d)) | some d in config.internal_domains; trim_space(d) != ""]
+
+# The kernel's copy of prepare, else (opa eval, opa test, another host) computed here.
+prepared := kept if {
+	kept := data.policy_kernel.prepared.pii
+} else := prepare
+
+recipient_internal if recipient_domain in prepared.internal_domains
 
 recipient_internal if {
-	some d in internal_domains
-	endswith(recipient_domain, concat("", [".", d]))
+	some suffix in prepared.internal_suffixes
+	endswith(recipient_domain, suffix)
 }
 
 kinds_label := concat(", ", sort(found))

@@ -84,3 +84,18 @@ test_other_action_types_ignored if {
 	inp := {"agentId": "a1", "action": {"type": "tool_call", "tool": "send", "text": "123-45-6789", "to": "x@gmail.com"}, "context": {}, "facts": {"costUsdTotal": 0, "writes": false}}
 	count(pii.violations) == 0 with input as inp
 }
+
+# Prepared values (README): the kernel normalizes the internal domains once and
+# hands them back at data.policy_kernel.prepared.pii; without it the policy does.
+test_prepare_normalizes_internal_domains if {
+	pii.prepare == {"internal_domains": ["partner.test"], "internal_suffixes": [".partner.test"]} with data.policy_kernel.config.pii as {"internal_domains": [" Partner.TEST ", " "]}
+	pii.prepared == pii.prepare
+}
+
+test_prepared_internal_domains_are_read_when_given if {
+	prepared := {"internal_domains": ["partner.test"], "internal_suffixes": [".partner.test"]}
+	rules(pii.violations) == {"internal_recipient"} with input as msg("eu.partner.test", ["ssn"])
+		with data.policy_kernel.prepared.pii as prepared
+	rules(pii.violations) == {"external_recipient"} with input as msg("example.com", ["ssn"])
+		with data.policy_kernel.prepared.pii as prepared
+}

@@ -166,3 +166,15 @@ test_other_action_types_ignored if {
 	inp := json.patch(sql_input([stmt("DROP", "TABLE", false)]), [{"op": "replace", "path": "/action", "value": {"type": "message", "to": "a@example.com", "text": "hi"}}])
 	count(sql.violations) == 0 with input as inp
 }
+
+# Prepared values (README): the kernel evaluates prepare once and hands it back
+# at data.policy_kernel.prepared.sql; without it the policy computes the same.
+test_prepare_normalizes_the_deny_list if {
+	sql.prepare == {"deny": ["CREATE USER", "DROP"]} with data.policy_kernel.config.sql.deny as [" create   user ", "drop"]
+	sql.prepared == sql.prepare with data.policy_kernel.config.sql.deny as ["drop"]
+}
+
+test_prepared_deny_list_is_read_when_given if {
+	rules(sql.violations) == {"denied_statement"} with input as sql_input([stmt("SELECT", "", false)])
+		with data.policy_kernel.prepared.sql as {"deny": ["SELECT"]}
+}

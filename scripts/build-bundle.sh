@@ -61,8 +61,11 @@ revision="rego-$(
 )"
 
 entrypoint="kernel/violations"
+# --prune-unused: without it, OPA's Wasm build rejects an entrypoint in a package whose rules
+# call functions ("function ... used as reference, not called"; OPA issues 4411, 5028, 5590),
+# which the policies' `prepare` entrypoints are (README: "Prepared values").
 opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
-  "$opa" build -t wasm -e "$entrypoint" -e kernel/policy_violations -e kernel/config_violations \
+  "$opa" build -t wasm --prune-unused -e "$entrypoint" -e kernel/policy_violations -e kernel/config_violations \
     --capabilities "$caps" \
     --revision "$revision" \
     --ignore '*_test.rego' \

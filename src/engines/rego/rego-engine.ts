@@ -13,6 +13,7 @@ import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
 import { createWasmEvaluate, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
+import { loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
@@ -49,6 +50,8 @@ export interface RegoEngine extends PolicyEngine {
   readonly actionTypeEntrypoints: Readonly<Record<string, string>> | null;
   /** The data-only half's findings, evaluated at load and part of every result (a missing config). */
   readonly configFindings: readonly PolicyFinding[];
+  /** Policies whose `prepare` entrypoint was evaluated at load (README: "Prepared values"), sorted. */
+  readonly preparedPolicies: readonly string[];
 }
 
 /** Loads the bundle's Wasm once and returns an engine that evaluates the aggregate entrypoint. */
@@ -66,14 +69,15 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       expected: "a module built by `opa build -t wasm`",
     });
   }
-  const data = options.data ?? bundle.data;
+  const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
+  let prepared: PreparedData;
   try {
-    policy.setData(data);
+    prepared = loadPreparedData(policy, entrypoints, options.data ?? bundle.data);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${errorMessage(error)}`, { file: bundle.location });
   }
-
-  const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
+  // What the policies see: the data, with the values their `prepare` entrypoints made at load.
+  const data = prepared.data;
   const entrypointId = entrypoints[entrypoint];
   const diagnostics: string[] = [];
   if (entrypointId === undefined) {
@@ -109,6 +113,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     decisionEntrypoint: perDecision.name,
     actionTypeEntrypoints: scoped?.entrypoints ?? null,
     configFindings,
+    preparedPolicies: prepared.policies,
     inputPaths: projection?.paths ?? null,
     factsRead: factsReadByPaths(projection?.paths ?? null),
     projectionNote,
