@@ -61,9 +61,10 @@ revision="rego-$(
 )"
 
 entrypoint="kernel/violations"
-# --prune-unused: without it, OPA's Wasm build rejects an entrypoint in a package whose rules
-# call functions ("function ... used as reference, not called"; OPA issues 4411, 5028, 5590),
-# which the policies' `prepare` entrypoints are (README: "Prepared values").
+# --prune-unused: without it, every rule that refers (directly or not) to an entrypoint becomes
+# an entrypoint too (`opa build --help`), and a function can be none: sql's denied_by reads
+# deny, which reads its `prepare` entrypoint (README: "Prepared values"), so the build failed
+# with "function ... used as reference, not called" (OPA issues 4411, 5028, 5590).
 opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
   "$opa" build -t wasm --prune-unused -e "$entrypoint" -e kernel/policy_violations -e kernel/config_violations \
     --capabilities "$caps" \

@@ -12,7 +12,8 @@
 // kernel running some of the policies sends only what those read. They are recorded only when
 // together they cover every path of the entrypoint (kernel.rego itself reads no input). And it
 // records `split` when the aggregate's config half (kernel/config_violations) reads no input:
-// the kernel then evaluates that half once per engine, not once per decision.
+// the kernel then evaluates that half once per engine, not once per decision. And `prepare`: the
+// policies' `prepare` entrypoints that read no input, which the kernel evaluates once, at load.
 //
 //   node scripts/input-projection.mjs --opa OPA --src rego --entrypoint kernel/violations \
 //        --modules DIR --data-in rego/data.json --data-out OUT/data.json
@@ -100,6 +101,8 @@ function main() {
     if (values.entrypoint === AGGREGATE_ENTRYPOINT && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {
       kernel.input_projection.split = SPLIT;
     }
+    const prepare = dataOnlyPrepares(kernel.policies, (entrypoint) => rawDeps(queryOf(entrypoint)));
+    if (prepare.length > 0) kernel.input_projection.prepare = prepare;
   }
   const out = values["data-out"];
   writeFileSync(`${out}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
@@ -107,7 +110,8 @@ function main() {
   const shown = paths === null ? "the whole input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
   const perPolicy = kernel.input_projection?.policies ? `; per policy for ${Object.keys(kernel.input_projection.policies).length} policies` : "";
   const split = kernel.input_projection?.split ? `; ${SPLIT.config} reads no input` : "";
-  console.error(`input-projection: ${query} reads ${shown}${perPolicy}${split}`);
+  const prepared = kernel.input_projection?.prepare ? `; ${kernel.input_projection.prepare.length} prepare entrypoints read no input` : "";
+  console.error(`input-projection: ${query} reads ${shown}${perPolicy}${split}${prepared}`);
 }
 
 /** The reference an entrypoint names: kernel/violations is data.kernel.violations. */
@@ -130,6 +134,17 @@ export function isDataOnlyRule(deps, entrypoint) {
   const same = (terms) => terms.length === ref.length && groundPath(terms).join("/") === ref.join("/");
   const readsInput = (deps.base ?? []).some((terms) => terms[0]?.type === "var" && terms[0]?.value === "input");
   return !readsInput && (deps.virtual ?? []).some(same);
+}
+
+/**
+ * The listed policies' `prepare` entrypoints (README: "Prepared values") that `opa deps` shows
+ * read no input: the kernel evaluates only these once, at load, without input. A `prepare` that
+ * read the input would be evaluated against none and its value baked into every decision.
+ */
+export function dataOnlyPrepares(names, depsOf) {
+  if (!Array.isArray(names)) return [];
+  const entrypoints = [...names].sort().map((name) => `policies/${name}/prepare`);
+  return entrypoints.filter((entrypoint) => isDataOnlyRule(depsOf(entrypoint), entrypoint));
 }
 
 /** {name: paths} for each listed policy's violations; null when one reads the whole input or names are missing. */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { PolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
 import type { PolicyKernel } from "../kernel/types.js";
 
@@ -32,7 +33,11 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
   else if (values.bundle) options["bundle"] = values.bundle;
   if (values["no-rules"]) options["rules"] = false;
   else if (values.rules) options["rules"] = values.rules;
-  if (values.data) options["data"] = readJsonObject(values.data, "--data");
+  if (values.data) {
+    const data = readJsonObject(values.data, "--data");
+    assertNoPreparedValues(data, { file: displayName(values.data), field: "policy_kernel.prepared" });
+    options["data"] = data;
+  }
   if (values["fail-open"]) options["failOpen"] = true;
   if (values["log-level"]) options["logLevel"] = values["log-level"];
   return options as PolicyKernelOptions;

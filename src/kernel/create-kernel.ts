@@ -8,6 +8,7 @@ import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, typ
 import type { PolicyEngine } from "../engines/engine.js";
 import { kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
+import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
@@ -60,6 +61,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
   if (opts.data !== undefined) assertJsonData(opts.data, "createPolicyKernel.data");
+  if (opts.data !== undefined) assertNoPreparedValues(opts.data, { field: "createPolicyKernel.data.policy_kernel.prepared" });
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;

@@ -55,6 +55,14 @@ describe("policy-kernel eval", () => {
     expect(result.stderr).toContain("operator");
   });
 
+  it("exits 1 naming the --data file when it holds policy_kernel.prepared, which the engine fills", () => {
+    const data = file("forged.json", JSON.stringify({ policy_kernel: { prepared: { sql: { deny: ["SELECT"] } } } }));
+    const { code, stdout, stderr } = run(["eval", "--data", data], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } }));
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(`${data}: policy_kernel.prepared: data.policy_kernel.prepared is reserved`);
+  });
+
   it("runs a user bundle folder and user rules instead of the defaults", () => {
     const rules = file("only.json", JSON.stringify({ name: "only", rules: [{ name: "any_sql", conditions: { all: [{ fact: "action", path: "$.type", operator: "equal", value: "sql" }] }, event: { type: "violation", params: { policy: "no_sql", rule: "any_sql", severity: "medium", effect: "warn", description: "SQL seen" } } }] }));
     const { code, stdout } = run(["eval", "--no-bundle", "--rules", rules], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "DROP TABLE x" } }));

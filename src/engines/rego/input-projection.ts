@@ -16,6 +16,8 @@ interface ProjectionRecord {
   readonly policies: Readonly<Record<string, InputPaths>> | undefined;
   /** The aggregate's halves, when its config half reads no input (the generated aggregate only). */
   readonly split: AggregateSplit | undefined;
+  /** The policies' `prepare` entrypoints that `opa deps` showed read no input (README: "Prepared values"). */
+  readonly prepare: readonly string[] | undefined;
 }
 
 /**
@@ -28,17 +30,18 @@ export interface AggregateSplit {
 }
 
 
-/** `{entrypoint, modules_sha256, paths, policies?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
+/** `{entrypoint, modules_sha256, paths, policies?, split?, prepare?}` and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): ProjectionRecord | undefined {
   if (!isPlainObject(raw)) return undefined;
-  const { entrypoint, modules_sha256: modulesSha256, paths, policies, split, ...rest } = raw;
+  const { entrypoint, modules_sha256: modulesSha256, paths, policies, split, prepare, ...rest } = raw;
   if (Object.keys(rest).length > 0) return undefined;
   if (typeof entrypoint !== "string" || entrypoint.length === 0) return undefined;
   if (typeof modulesSha256 !== "string" || !/^[0-9a-f]{64}$/.test(modulesSha256)) return undefined;
   if (!isPathList(paths)) return undefined;
   if (policies !== undefined && !(isPlainObject(policies) && Object.values(policies).every(isPathList))) return undefined;
   if (split !== undefined && !isSplit(split)) return undefined;
-  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, InputPaths> | undefined, split };
+  if (prepare !== undefined && !(Array.isArray(prepare) && prepare.every((name) => typeof name === "string" && name.length > 0))) return undefined;
+  return { entrypoint, modulesSha256, paths, policies: policies as Record<string, InputPaths> | undefined, split, prepare };
 }
 
 function isSplit(value: unknown): value is AggregateSplit {
@@ -71,8 +74,8 @@ export interface InputProjection {
 }
 
 export type ProjectionResult =
-  | { readonly projection: InputProjection; readonly note?: undefined; readonly split?: AggregateSplit }
-  | { readonly projection: null; readonly note?: string; readonly split?: undefined };
+  | { readonly projection: InputProjection; readonly note?: undefined; readonly split?: AggregateSplit; readonly prepare?: readonly string[] }
+  | { readonly projection: null; readonly note?: string; readonly split?: undefined; readonly prepare?: undefined };
 
 /**
  * The bundle's recorded projection, trusted only when it was computed for this entrypoint from
@@ -89,7 +92,7 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
   if (raw === undefined) return { projection: null };
   const record = readRecord(raw);
   if (!record) {
-    return { projection: null, note: "data.policy_kernel.input_projection is malformed (expected {entrypoint, modules_sha256, paths, policies?, split?}); the whole input is sent" };
+    return { projection: null, note: "data.policy_kernel.input_projection is malformed (expected {entrypoint, modules_sha256, paths, policies?, split?, prepare?}); the whole input is sent" };
   }
   const { entrypoint: recordedFor, modulesSha256, paths } = record;
   if (recordedFor !== entrypoint) {
@@ -104,7 +107,7 @@ export function readInputProjection(bundle: PolicyBundle, entrypoint: string, da
   const pathsOf = policies ? (names: readonly string[]) => enabledPaths(policies, names, disabled) ?? paths : () => paths;
   const sent = policies ? pathsOf(Object.keys(policies)) : paths;
   const projection = { paths: sent, project: compileProjection(sent), projectedJson: compileProjectedJson(sent), pathsOf };
-  return record.split ? { projection, split: record.split } : { projection };
+  return { projection, ...(record.split ? { split: record.split } : {}), ...(record.prepare ? { prepare: record.prepare } : {}) };
 }
 
 /** The paths of those of `names` that `disabled` leaves on; undefined when one has no recorded paths. */

@@ -1,66 +1,73 @@
-import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
-import { isPlainObject } from "../../values.js";
-import { evaluateWithoutInput } from "./wasm-eval.js";
-
 /**
  * Prepared values (README: "Prepared values"). OPA's Wasm keeps nothing between evaluations, so
  * a value a policy derives from data alone (a normalized deny list, a formatted time window) is
- * rebuilt on every decision. When policy `policies.<name>` has the entrypoint
- * `policies/<name>/prepare`, the engine evaluates it once, at load, with no input, and hands the
- * result back at `data.policy_kernel.prepared.<name>`; the policy reads it there and computes it
- * itself only where nobody prepared it (opa eval, opa test, another host).
+ * rebuilt on every decision. A policy `policies.<name>` may declare such values in an entrypoint
+ * `policies/<name>/prepare`: the engine evaluates it once, at load, with no input, and hands the
+ * result back at `data.policy_kernel.prepared.<name>`, which the policy reads in place of
+ * computing it (elsewhere, opa eval or opa test, nothing is there and it computes it itself).
  */
+import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import { PolicyKernelError, errorMessage, type ErrorLocation } from "../../errors.js";
+import { isPlainObject } from "../../values.js";
+import { evaluateWithoutInput } from "./wasm-eval.js";
+
 const PREPARE_ENTRYPOINT = /^policies\/([^/]+)\/prepare$/;
 
-/** The data to evaluate with, and the policies whose values it carries. */
+/** The data the policies see, and what preparing it found. */
 export interface PreparedData {
   readonly data: Record<string, unknown>;
   /** Sorted names of the policies whose `prepare` gave a value. */
   readonly policies: readonly string[];
+  /** A `prepare` that failed at load: its policy computes the values on every decision instead. */
+  readonly problems: readonly string[];
 }
 
 /**
- * Loads `data` into the policy, evaluates every `prepare` entrypoint, and loads the data again
- * with their values when there are any. `data.policy_kernel.prepared` belongs to the engine:
- * whatever the caller's data holds there is dropped first, so a policy never reads a value its
- * own `prepare` did not make. A `prepare` that fails or is undefined is left out; its policy then
- * computes the value on every decision, as without a kernel (and meets the same failure there,
- * which the kernel denies). Data without a `policy_kernel` object is loaded as it is.
+ * `data.policy_kernel.prepared` is the engine's to fill: a value put there by hand would be read
+ * by the kernel's policies but not by the same bundle elsewhere, so the same data would decide
+ * differently depending on who evaluates it.
  */
-export function loadPreparedData(policy: LoadedPolicy, entrypoints: Readonly<Record<string, number>>, data: Record<string, unknown>): PreparedData {
+export function assertNoPreparedValues(data: Readonly<Record<string, unknown>>, location: Omit<ErrorLocation, "expected">): void {
   const section = data["policy_kernel"];
-  if (!isPlainObject(section)) {
-    policy.setData(data);
-    return { data, policies: [] };
-  }
-  const base = Object.hasOwn(section, "prepared") ? withPrepared(data, section, undefined) : data;
-  policy.setData(base);
+  if (!isPlainObject(section) || !Object.hasOwn(section, "prepared")) return;
+  throw new PolicyKernelError("invalid_config", "data.policy_kernel.prepared is reserved: the engine puts the values of the policies' prepare entrypoints there", {
+    ...location,
+    expected: "data without policy_kernel.prepared",
+  });
+}
+
+/**
+ * Loads `data` into the policy, evaluates the `prepare` entrypoints named in `prepare` (those the
+ * build proved read no input), and loads the data again with their values when there are any.
+ * A `prepare` that is undefined gives no value; one that fails is reported in `problems`. Either
+ * way its policy computes the values on every decision, as without a kernel (and meets the same
+ * failure there, which the kernel denies). Data without a `policy_kernel` object is loaded as is.
+ */
+export function loadPreparedData(
+  policy: LoadedPolicy,
+  entrypoints: Readonly<Record<string, number>>,
+  prepare: readonly string[],
+  data: Record<string, unknown>,
+): PreparedData {
+  policy.setData(data);
+  const section = data["policy_kernel"];
+  if (!isPlainObject(section)) return { data, policies: [], problems: [] };
   const values: Record<string, unknown> = {};
-  for (const [entrypoint, id] of Object.entries(entrypoints)) {
+  const problems: string[] = [];
+  for (const entrypoint of prepare) {
     const name = PREPARE_ENTRYPOINT.exec(entrypoint)?.[1];
-    if (name === undefined) continue;
-    const value = evaluatePrepare(policy, id);
-    if (value !== undefined) values[name] = value;
+    const id = entrypoints[entrypoint];
+    if (name === undefined || id === undefined) continue;
+    try {
+      const resultSet = evaluateWithoutInput(policy, id);
+      if (Array.isArray(resultSet) && resultSet.length === 1) values[name] = (resultSet[0] as { result?: unknown }).result;
+    } catch (error) {
+      problems.push(`${entrypoint} failed at load (${errorMessage(error)}); policy ${name} computes those values on every decision`);
+    }
   }
   const policies = Object.keys(values).sort();
-  if (policies.length === 0) return { data: base, policies };
-  const prepared = withPrepared(base, section, values);
+  if (policies.length === 0) return { data, policies, problems };
+  const prepared = { ...data, policy_kernel: { ...section, prepared: values } };
   policy.setData(prepared);
-  return { data: prepared, policies };
-}
-
-/** The value of one `prepare` entrypoint, or undefined when it is undefined or fails. */
-function evaluatePrepare(policy: LoadedPolicy, id: number): unknown {
-  try {
-    const resultSet = evaluateWithoutInput(policy, id);
-    return Array.isArray(resultSet) && resultSet.length === 1 ? (resultSet[0] as { result?: unknown }).result : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `data` with `policy_kernel.prepared` set to `values`, or removed when undefined. */
-function withPrepared(data: Record<string, unknown>, section: Record<string, unknown>, values: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { prepared: _dropped, ...rest } = section;
-  return { ...data, policy_kernel: values === undefined ? rest : { ...rest, prepared: values } };
+  return { data: prepared, policies, problems };
 }

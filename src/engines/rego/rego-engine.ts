@@ -13,7 +13,7 @@ import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
 import { createWasmEvaluate, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
-import { loadPreparedData, type PreparedData } from "./prepared-values.js";
+import { assertNoPreparedValues, loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
@@ -35,7 +35,7 @@ export interface RegoEngineOptions {
 
 /** A Rego engine whose problems found at load are kept, and reported on every evaluation. */
 export interface RegoEngine extends PolicyEngine {
-  /** Problems found while preparing (missing entrypoint, builtins the host lacks). */
+  /** Problems found while preparing (missing entrypoint, builtins the host lacks, a `prepare` that failed). */
   readonly diagnostics: readonly string[];
   /** The input paths sent to the Wasm (the bundle's verified input projection; with per-type entrypoints, each gets those of its policies); null: the whole input. */
   readonly inputPaths: InputPaths | null;
@@ -70,9 +70,15 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     });
   }
   const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
+  assertNoPreparedValues(bundle.data, { file: bundle.location, field: "data.policy_kernel.prepared" });
+  if (options.data) assertNoPreparedValues(options.data, { field: "data.policy_kernel.prepared" });
+  const given = options.data ?? bundle.data;
+  // The projection record comes from the bundle; of the data it reads only `disabled`, which
+  // preparing leaves as it is.
+  const { projection, note: projectionNote, split, prepare } = readInputProjection(bundle, entrypoint, given);
   let prepared: PreparedData;
   try {
-    prepared = loadPreparedData(policy, entrypoints, options.data ?? bundle.data);
+    prepared = loadPreparedData(policy, entrypoints, prepare ?? [], given);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${errorMessage(error)}`, { file: bundle.location });
   }
@@ -86,8 +92,8 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   }
   const missing = missingBuiltins(policy);
   if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
+  diagnostics.push(...prepared.problems);
 
-  const { projection, note: projectionNote, split } = readInputProjection(bundle, entrypoint, data);
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
   // engine's life. Each decision then evaluates only the half that reads the input.
   const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
