@@ -26,11 +26,7 @@ prepared := kept if {
 
 deny := prepared.deny
 
-# An entry with no double space skips the split and join.
-normalize(s) := upper(trimmed) if {
-	trimmed := trim_space(s)
-	not contains(trimmed, "  ")
-} else := concat(" ", [w | some w in split(upper(trim_space(s)), " "); w != ""])
+normalize(s) := concat(" ", [w | some w in split(upper(trim_space(s)), " "); w != ""])
 
 # The deny entry a statement matches: "KIND TARGET" when listed (most specific),
 # else "KIND". At most one entry per statement, so one violation per statement.

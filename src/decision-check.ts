@@ -66,7 +66,15 @@ function readProvenance(value: unknown): Provenance | undefined {
   const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = value;
   const ok = (field: unknown): field is string | null => field === null || typeof field === "string";
   if (!ok(bundleRevision) || !ok(bundleSha256) || !ok(dataSha256) || !ok(rulesSha256)) return undefined;
-  // A frozen one with only these fields (the kernel's, shared by all its decisions) cannot change: kept, so it stays the kernel's.
-  if (Object.isFrozen(value) && Object.keys(value).length === 4) return value as Provenance;
+  return keptProvenance(value as Provenance);
+}
+
+/**
+ * A frozen provenance with only its four fields (the kernel's, shared by all its decisions)
+ * cannot change: kept as it is, so it stays the kernel's. Anything else: a four-field copy.
+ */
+export function keptProvenance(provenance: Provenance): Provenance {
+  if (Object.isFrozen(provenance) && Object.keys(provenance).length === 4) return provenance;
+  const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = provenance;
   return { bundleRevision, bundleSha256, dataSha256, rulesSha256 };
 }

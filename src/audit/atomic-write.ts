@@ -8,6 +8,12 @@ import { PolicyKernelError, errorMessage } from "../errors.js";
 const WRITE_CHUNK = 1 << 20;
 
 /**
+ * Open flags for a file that must not exist yet and is never reached through a link.
+ * O_NOFOLLOW is 0 where the platform lacks it (Windows); O_EXCL alone still refuses an existing link there.
+ */
+export const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+/**
  * Writes `data` to `path` atomically: a new temp file in the same folder (created with
  * O_EXCL|O_NOFOLLOW, so it can never be a pre-planted file or link), fsync, then rename over
  * the destination. Refuses when the destination is a symbolic link or not a regular file.
@@ -16,10 +22,8 @@ const WRITE_CHUNK = 1 << 20;
 export async function writeFileAtomic(path: string, data: string | AsyncIterable<string>): Promise<void> {
   await refuseUnsafeDestination(path);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  // O_NOFOLLOW is 0 where the platform lacks it (Windows); O_EXCL alone still refuses an existing link there.
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
   try {
-    const handle = await open(temp, flags, 0o666);
+    const handle = await open(temp, CREATE_NEW, 0o666);
     try {
       if (typeof data === "string") await handle.writeFile(data, "utf8");
       else {

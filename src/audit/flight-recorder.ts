@@ -215,10 +215,11 @@ export class FlightRecorder implements KernelAuditSink {
    * checks the entries still in memory, from the first one's `prevHash` (use `verifyJsonl` on
    * `jsonlPath` for the whole log); `count` is still the number of entries recorded.
    */
-  verify(options: VerifyOptions = {}): VerifyResult {
+  verify(options: Omit<VerifyOptions, "start"> = {}): VerifyResult {
     const first = this.firstRetainedSeq;
     const window = this.#entries.slice(first - this.#base);
-    const start = first === 0 ? options.start : { seq: first, prevHash: window[0]?.prevHash ?? GENESIS_HASH };
+    // The window starts where the recorder's memory does: at genesis until `retain` lets entries go.
+    const start = first === 0 ? undefined : { seq: first, prevHash: window[0]?.prevHash ?? GENESIS_HASH };
     return verifyEntries(window, { ...options, start });
   }
 
@@ -418,4 +419,3 @@ function toIsoTimestamp(value: unknown): string | null {
   return value instanceof Date ? isoOf(value.getTime()) : null;
 }
 
-export type { JsonValue };

@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { PolicyKernelError, errorMessage } from "../errors.js";
-import { isErrno } from "./atomic-write.js";
+import { CREATE_NEW, isErrno } from "./atomic-write.js";
 
 /** Pending bytes that trigger a write: one system call per few hundred audit entries. */
 const FLUSH_BYTES = 64 * 1024;
@@ -30,10 +30,8 @@ export class JsonlAppender {
   constructor(path: string, onLateError: (error: unknown) => void = () => undefined) {
     this.path = path;
     this.#onLateError = onLateError;
-    // O_NOFOLLOW is 0 where the platform lacks it (Windows); O_EXCL alone still refuses an existing link there.
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
     try {
-      this.#fd = openSync(path, flags, 0o666);
+      this.#fd = openSync(path, CREATE_NEW | constants.O_APPEND, 0o666);
     } catch (error) {
       const message = isErrno(error, "EEXIST")
         ? "the file already exists; an audit log is only ever written to a new file"

@@ -7,8 +7,8 @@ import { recipientDomain } from "../kernel/message-facts.js";
 
 /** What the reference solution of a task produces on the pristine data. */
 export interface Reference {
-  readonly rows: string;
-  readonly goal: string | null;
+  /** The task's answer (answerOf) after the reference solution. */
+  readonly answer: string;
   readonly state: DatabaseState;
 }
 
@@ -37,7 +37,7 @@ export function prepareReferences(SQL: SqlJsStatic, pristine: Uint8Array, tasks:
     try {
       const execution = executeAction(db, referenceAction(task));
       if (execution.error) throw new Error(`reference of task ${task.id} fails: ${execution.error}`);
-      out.set(task.id, { rows: encodeRows(execution.rows), goal: goalRows(db, task), state: snapshot(db) });
+      out.set(task.id, { answer: answerOf(db, task, execution), state: snapshot(db) });
     } finally {
       db.close();
     }
@@ -71,8 +71,7 @@ export function grade(
 ): Grade {
   const state = snapshot(db);
   const ran = execution !== null && execution.error === null;
-  // A task is judged by its goal query, or, when it has none, by the rows the action returned.
-  const goalReached = ran && (task.goalQuery === undefined ? encodeRows(execution.rows) === reference.rows : goalRows(db, task) === reference.goal);
+  const goalReached = ran && answerOf(db, task, execution) === reference.answer;
   const accurate = goalReached && TABLES.every((table) => sameTable(state[table], reference.state[table]));
   let rowsDestroyed = 0;
   let rowsCorrupted = 0;
@@ -107,8 +106,9 @@ function isInternal(address: string): boolean {
   return domain === INTERNAL_DOMAIN || domain.endsWith(`.${INTERNAL_DOMAIN}`);
 }
 
-function goalRows(db: Database, task: Task): string | null {
-  if (task.goalQuery === undefined) return null;
+/** A task is judged by its goal query, or, when it has none, by the rows the action returned. */
+function answerOf(db: Database, task: Task, execution: Execution): string {
+  if (task.goalQuery === undefined) return encodeRows(execution.rows);
   try {
     return encodeRows(queryRows(db, task.goalQuery));
   } catch (error) {

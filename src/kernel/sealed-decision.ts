@@ -1,5 +1,5 @@
 import { canonicalJson } from "../canonical-json.js";
-import { copyViolation } from "../decision-check.js";
+import { copyViolation, keptProvenance } from "../decision-check.js";
 import type { Decision, Provenance, Violation } from "../schemas.js";
 
 /**
@@ -55,9 +55,7 @@ function violationJson(v: Violation): string {
 
 // The kernel's provenance is frozen already (one object for all its decisions): kept as it is.
 function sealProvenance(provenance: Provenance): Provenance {
-  if (Object.isFrozen(provenance)) return provenance;
-  const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = provenance;
-  return Object.freeze({ bundleRevision, bundleSha256, dataSha256, rulesSha256 });
+  return Object.freeze(keptProvenance(provenance));
 }
 
 function sealedProvenanceJson(provenance: Provenance): string {

@@ -9,6 +9,7 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { PolicyKernelError, errorMessage, type ErrorLocation } from "../../errors.js";
 import { isPlainObject } from "../../values.js";
+import { kernelSection } from "./bundle.js";
 import { evaluateWithoutInput } from "./wasm-eval.js";
 
 const PREPARE_ENTRYPOINT = /^policies\/([^/]+)\/prepare$/;
@@ -28,8 +29,7 @@ export interface PreparedData {
  * differently depending on who evaluates it.
  */
 export function assertNoPreparedValues(data: Readonly<Record<string, unknown>>, location: Omit<ErrorLocation, "expected">): void {
-  const section = data["policy_kernel"];
-  if (!isPlainObject(section) || !Object.hasOwn(section, "prepared")) return;
+  if (!Object.hasOwn(kernelSection(data), "prepared")) return;
   throw new PolicyKernelError("invalid_config", "data.policy_kernel.prepared is reserved: the engine puts the values of the policies' prepare entrypoints there", {
     ...location,
     expected: "data without policy_kernel.prepared",

@@ -99,12 +99,12 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
   // What each decision evaluates: the input half when split, else the entrypoint asked for.
   const perDecision = configHalf?.policies ?? { name: entrypoint, id: entrypointId };
-  // The direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate; either
-  // gets only the input paths the bundle says its policies read.
-  const direct = perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
-  // Better still, the split aggregate's entrypoint for the action's type, with only the policies
-  // that can fire for it, each sent only the paths those read.
-  const scoped = direct && configHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection)) : undefined;
+  // Best, the split aggregate's entrypoint for the action's type, with only the policies that can
+  // fire for it, each sent only the paths those read (undefined before ABI 1.2, like `direct`).
+  const scoped = configHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection)) : undefined;
+  // Else the direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate;
+  // either gets only the input paths the bundle says its policies read.
+  const direct = scoped || perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
   const viaSdk = (input: unknown): unknown => policy.evaluate(input, perDecision.id);
   const project = projection?.project;
   const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
