@@ -60,32 +60,33 @@ revision="rego-$(
   for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
 )"
 
-entrypoint="kernel/violations"
+# The aggregate (kernel/violations) and its two halves (README: "Writing and testing a policy").
+entrypoints=(kernel/violations kernel/policy_violations kernel/config_violations)
 # --prune-unused: without it, every rule that refers (directly or not) to an entrypoint becomes
 # an entrypoint too (`opa build --help`), and a function can be none: sql's denied_by reads
 # deny, which reads its `prepare` entrypoint (README: "Prepared values"), so the build failed
 # with "function ... used as reference, not called" (OPA issues 4411, 5028, 5590).
 opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
-  "$opa" build -t wasm --prune-unused -e "$entrypoint" -e kernel/policy_violations -e kernel/config_violations \
+  "$opa" build -t wasm --prune-unused "${entrypoints[@]/#/--entrypoint=}" \
     --capabilities "$caps" \
     --revision "$revision" \
     --ignore '*_test.rego' \
     -o "$1" rego/
 }
 
-# Two passes: the first build's modules (opa build reformats them) are hashed into the input
-# projection (scripts/input-projection.mjs), which the final build carries in its data.json.
+# Two passes: the first build's modules (opa build reformats them) are hashed into the build
+# record (scripts/build-record.mjs), which the final build carries in its data.json.
 opa_build "$tmp/first.tar.gz"
 mkdir -p "$tmp/first" "$tmp/src/rego"
 tar -xzf "$tmp/first.tar.gz" -C "$tmp/first" 2>/dev/null
 for f in $sources; do [ "$(basename "$f")" = data.json ] || cp "$f" "$tmp/src/rego/"; done
-node scripts/input-projection.mjs --opa "$opa" --src rego --entrypoint "$entrypoint" \
+node scripts/build-record.mjs --opa "$opa" --src rego "${entrypoints[@]/#/--entrypoint=}" \
   --modules "$tmp/first" --data-in rego/data.json --data-out "$tmp/src/rego/data.json"
 built="$tmp/bundle.tar.gz"
 (cd "$tmp/src" && opa_build "$built")
 mkdir -p "$tmp/final" && tar -xzf "$built" -C "$tmp/final" 2>/dev/null
 if ! diff -r -x data.json "$tmp/first" "$tmp/final" >/dev/null; then
-  echo "build-bundle: the final build differs from the first beyond data.json; the input projection would not match" >&2
+  echo "build-bundle: the final build differs from the first beyond data.json; the build record would not match" >&2
   diff -r -x data.json "$tmp/first" "$tmp/final" >&2 || true
   exit 1
 fi

@@ -83,7 +83,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   if (bundle) {
     const engine = await createRegoEngine({ bundle, data, entrypoint: opts.entrypoint ?? DEFAULT_ENTRYPOINT, policyNames: active(regoPolicies) });
     for (const problem of engine.diagnostics) logger.error({ bundle: bundle.location }, problem);
-    if (engine.projectionNote) logger.warn({ bundle: bundle.location }, engine.projectionNote);
+    if (engine.buildRecordNote) logger.warn({ bundle: bundle.location }, engine.buildRecordNote);
     engines.push(engine);
   }
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;

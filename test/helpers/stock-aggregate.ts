@@ -5,18 +5,19 @@ import { stockOpaWasm } from "../../src/bench/peers/stock.js";
 import type { PolicyInput } from "../../src/schemas.js";
 
 /**
- * kernel/violations as the stock SDK evaluates it, whole input, one call: the oracle the Rego
- * engine's shortcuts (split aggregate, projection, per-type entrypoints) are held to.
+ * kernel/violations (or `entrypoint`) as the stock SDK evaluates it, whole input, one call: the
+ * oracle the Rego engine's shortcuts (split aggregate, projection, per-type entrypoints, prepared
+ * values) are held to.
  */
-export async function stockEvaluate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => unknown[]> {
+export async function stockEvaluate(bundle: PolicyBundle, data: Record<string, unknown>, entrypoint = DEFAULT_ENTRYPOINT): Promise<(input: unknown) => unknown[]> {
   // The bench's stock row: the same loader and entrypoint lookup.
-  const evaluate = await stockOpaWasm(bundle.wasm, data, DEFAULT_ENTRYPOINT);
+  const evaluate = await stockOpaWasm(bundle.wasm, data, entrypoint);
   return (input) => (evaluate(input as PolicyInput) as Array<{ result: unknown[] }>)[0]!.result;
 }
 
 /** stockEvaluate's findings as sorted canonical JSON. */
-export async function stockAggregate(bundle: PolicyBundle, data: Record<string, unknown>): Promise<(input: unknown) => string[]> {
-  const evaluate = await stockEvaluate(bundle, data);
+export async function stockAggregate(bundle: PolicyBundle, data: Record<string, unknown>, entrypoint = DEFAULT_ENTRYPOINT): Promise<(input: unknown) => string[]> {
+  const evaluate = await stockEvaluate(bundle, data, entrypoint);
   return (input) => (evaluate(input).map(canonicalJson) as string[]).sort();
 }
 

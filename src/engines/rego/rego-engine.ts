@@ -7,7 +7,8 @@ import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
-import { readInputProjection, type AggregateSplit, type InputProjection } from "./input-projection.js";
+import { inputProjectionFor, readPolicyPaths, type InputProjection, type PolicyPaths } from "./input-projection.js";
+import { readBuildRecord, type AggregateSplit } from "./build-record.js";
 import { compileProjectedJson, type InputPaths } from "./projection-tree.js";
 import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
@@ -39,8 +40,8 @@ export interface RegoEngine extends PolicyEngine {
   readonly diagnostics: readonly string[];
   /** The input paths sent to the Wasm (the bundle's verified input projection; with per-type entrypoints, each gets those of its policies); null: the whole input. */
   readonly inputPaths: InputPaths | null;
-  /** Why a projection the bundle records is not used; undefined when there is nothing to say. */
-  readonly projectionNote: string | undefined;
+  /** Why the bundle's build record (input projection, split, prepare list) is not used; undefined when there is nothing to say. */
+  readonly buildRecordNote: string | undefined;
   /** The entrypoint evaluated per decision: `entrypoint`, or the input half of a split aggregate. */
   readonly decisionEntrypoint: string;
   /**
@@ -73,12 +74,12 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   assertNoPreparedValues(bundle.data, { file: bundle.location, field: "data.policy_kernel.prepared" });
   if (options.data) assertNoPreparedValues(options.data, { field: "data.policy_kernel.prepared" });
   const given = options.data ?? bundle.data;
-  // The projection record comes from the bundle; of the data it reads only `disabled`, which
-  // preparing leaves as it is.
-  const { projection, note: projectionNote, split, prepare } = readInputProjection(bundle, entrypoint, given);
+  // Each part of the build record stands alone: the prepare list and the split hold for the
+  // modules whatever the entrypoint, the input paths only for the entrypoint they were computed for.
+  const { record, note: buildRecordNote } = readBuildRecord(bundle);
   let prepared: PreparedData;
   try {
-    prepared = loadPreparedData(policy, entrypoints, prepare ?? [], given);
+    prepared = loadPreparedData(policy, entrypoints, record?.prepare ?? [], given);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `data could not be loaded into the policy: ${errorMessage(error)}`, { file: bundle.location });
   }
@@ -96,12 +97,18 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
 
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
   // engine's life. Each decision then evaluates only the half that reads the input.
+  const split = record?.split?.aggregate === entrypoint ? record.split : undefined;
   const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
   // What each decision evaluates: the input half when split, else the entrypoint asked for.
   const perDecision = configHalf?.policies ?? { name: entrypoint, id: entrypointId };
-  // Best, the split aggregate's entrypoint for the action's type, with only the policies that can
-  // fire for it, each sent only the paths those read (undefined before ABI 1.2, like `direct`).
-  const scoped = configHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection)) : undefined;
+  // Of the data, the per-policy paths read only `disabled`, which preparing leaves as it is.
+  const policyPaths = record ? readPolicyPaths(record, given) : undefined;
+  const projection = record ? inputProjectionFor(record, perDecision.name, policyPaths) : null;
+  // Best, when the input half of the generated aggregate is evaluated (split, or asked for), its
+  // entrypoint for the action's type, with only the policies that can fire for it, each sent only
+  // the paths those read (undefined before ABI 1.2, like `direct`).
+  const runsInputHalf = perDecision.id !== undefined && record?.split?.policies === perDecision.name;
+  const scoped = runsInputHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection, policyPaths)) : undefined;
   // Else the direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate;
   // either gets only the input paths the bundle says its policies read.
   const direct = scoped || perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
@@ -122,7 +129,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     preparedPolicies: prepared.policies,
     inputPaths: projection?.paths ?? null,
     factsRead: factsReadByPaths(projection?.paths ?? null),
-    projectionNote,
+    buildRecordNote,
     evaluate(input: PolicyInput): PolicyFinding[] {
       if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");
       if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");
@@ -161,12 +168,12 @@ function evaluateConfigHalf(
   }
 }
 
-/** The input text for an entrypoint evaluating only `names`: their recorded paths, or everything the projection sends. */
-function projectedJsonOf(projection: InputProjection | null): (names: readonly string[]) => (input: unknown) => string {
-  if (!projection) return () => wholeJson;
+/** The input text for an entrypoint evaluating only `names`: their recorded paths, else what the projection sends, else the whole input. */
+function projectedJsonOf(projection: InputProjection | null, policyPaths: PolicyPaths | undefined): (names: readonly string[]) => (input: unknown) => string {
+  const fallback = projection?.projectedJson ?? wholeJson;
   return (names) => {
-    const paths = projection.pathsOf(names);
-    return paths === projection.paths ? projection.projectedJson : compileProjectedJson(paths);
+    const paths = policyPaths?.of(names);
+    return paths === undefined ? fallback : compileProjectedJson(paths);
   };
 }
 

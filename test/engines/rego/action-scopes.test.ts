@@ -16,10 +16,10 @@ import { actionScopes, actionTypeGuards, parseModules } from "../../../scripts/a
 import { actionArbitrary } from "../../generators/actions.js";
 import { opaPath } from "../../helpers/opa.js";
 import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
+import { withBuildRecord } from "../../helpers/build-record.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const bundle = readBundle(defaultBundlePath());
-const kernelData = bundle.data["policy_kernel"] as Record<string, unknown>;
 
 const stockAggregate = (data: Record<string, unknown>) => stockAggregateOf(bundle, data);
 const withDisabled = (disabled: readonly string[]) => bundleDataVariant(bundle, {}, disabled);
@@ -70,9 +70,9 @@ describe("per-action-type entrypoints (the generated aggregate's action scopes)"
   });
 
   it("are not used without the build's trusted split record (kernel.rego may not match the policies)", async () => {
-    const { input_projection: _dropped, ...kernel } = kernelData;
-    const engine = await createRegoEngine({ bundle: { ...bundle, data: { ...bundle.data, policy_kernel: kernel } } });
-    expect(engine.actionTypeEntrypoints).toBeNull();
+    expect((await createRegoEngine({ bundle: withBuildRecord(bundle, () => undefined) })).actionTypeEntrypoints).toBeNull();
+    expect((await createRegoEngine({ bundle: withBuildRecord(bundle, ({ split: _dropped, ...record }) => record) })).actionTypeEntrypoints).toBeNull();
+    expect((await createRegoEngine({ bundle: { ...bundle, modulesSha256: "f".repeat(64) } })).actionTypeEntrypoints).toBeNull();
   });
 
   it("reads only well-formed scopes", () => {

@@ -1,15 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
-import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
+import { readBundle } from "../../../src/engines/rego/bundle.js";
+import { readBuildRecord } from "../../../src/engines/rego/build-record.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../../src/kernel/defaults.js";
 import { toPolicyInput } from "../../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
-import { isDataOnlyRule } from "../../../scripts/input-projection.mjs";
+import { isDataOnlyRule } from "../../../scripts/build-record.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
 import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
+import { withBuildRecord } from "../../helpers/build-record.js";
 
 const bundle = readBundle(defaultBundlePath());
 const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 300, seed: 53 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
@@ -25,8 +26,7 @@ const dataVariant = fc.record({
 
 describe("the aggregate split: config half once per engine, input half per decision", () => {
   it("is recorded for the default bundle, whose config half reads no input", async () => {
-    const { split } = readInputProjection(bundle, DEFAULT_ENTRYPOINT);
-    expect(split).toEqual({ policies: "kernel/policy_violations", config: "kernel/config_violations" });
+    expect(readBuildRecord(bundle).record?.split).toEqual({ aggregate: DEFAULT_ENTRYPOINT, policies: "kernel/policy_violations", config: "kernel/config_violations" });
     const engine = await createRegoEngine({ bundle });
     expect(engine.decisionEntrypoint).toBe("kernel/policy_violations");
     expect(engine.configFindings).toEqual([]);
@@ -56,19 +56,13 @@ describe("the aggregate split: config half once per engine, input half per decis
   });
 
   it("evaluates the whole aggregate per decision when the recorded halves are not in the module", async () => {
-    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
-    const record = kernel["input_projection"] as Record<string, unknown>;
-    const absent: PolicyBundle = {
-      ...bundle,
-      data: { ...bundle.data, policy_kernel: { ...kernel, input_projection: { ...record, split: { policies: "kernel/nope", config: "kernel/config_violations" } } } },
-    };
+    const absent = withBuildRecord(bundle, (record) => ({ ...record, split: { aggregate: DEFAULT_ENTRYPOINT, policies: "kernel/nope", config: "kernel/config_violations" } }));
     const engine = await createRegoEngine({ bundle: absent, data: variant({ pii: undefined }, []) });
     expect(engine.decisionEntrypoint).toBe(DEFAULT_ENTRYPOINT);
     expect(engine.configFindings).toEqual([]);
     const oracle = await stockAggregate(variant({ pii: undefined }, []));
     for (const input of inputs.slice(0, 40)) expect((await engine.evaluate(input)).map(canonicalJson).sort()).toEqual(oracle(input));
-    const malformed = { ...absent, data: { ...absent.data, policy_kernel: { ...kernel, input_projection: { ...record, split: { policies: 3 } } } } };
-    expect(readInputProjection(malformed, DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+    expect(readBuildRecord(withBuildRecord(bundle, (record) => ({ ...record, split: { policies: 3 } }))).note).toMatch(/malformed/);
   });
 });
 

@@ -1,28 +1,23 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
-import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
+import { readBundle } from "../../../src/engines/rego/bundle.js";
+import { readBuildRecord, type BuildRecord } from "../../../src/engines/rego/build-record.js";
+import { inputProjectionFor, readPolicyPaths } from "../../../src/engines/rego/input-projection.js";
 import { compileProjection } from "../../../src/engines/rego/projection-tree.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
 import { toPolicyInput } from "../../../src/kernel/enrich.js";
 import { ActionSchema } from "../../../src/schemas.js";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { readTarGz } from "../../../src/engines/rego/tar.js";
-import { coversPaths, inputPathsFromDeps, modulesSha256 } from "../../../scripts/input-projection.mjs";
+import { coversPaths, inputPathsFromDeps } from "../../../scripts/build-record.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
 import { bundleDataVariant, stockEvaluate } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
+const record = readBuildRecord(bundle).record!;
 
-/** The same bundle with a changed input_projection record. */
-function withProjection(source: PolicyBundle, change: (record: Record<string, unknown>) => unknown): PolicyBundle {
-  const kernel = source.data["policy_kernel"] as Record<string, unknown>;
-  const record = structuredClone(kernel["input_projection"]) as Record<string, unknown>;
-  return { ...source, data: { ...source.data, policy_kernel: { ...kernel, input_projection: change(record) } } };
-}
+/** The projection the engine uses for the aggregate, as `data` leaves the policies on. */
+const projectionWith = (data: Record<string, unknown>, source: BuildRecord = record) =>
+  inputProjectionFor(source, DEFAULT_ENTRYPOINT, readPolicyPaths(source, data))!;
 
 describe("compileProjection", () => {
   const project = compileProjection([["action"], ["context", "role"], ["facts", "clock", "minute"], ["facts", "sql"]]);
@@ -81,7 +76,7 @@ describe("inputPathsFromDeps (scripts/input-projection.mjs)", () => {
 describe("the default bundle's input projection", () => {
   it("is recorded, verified and used", async () => {
     const engine = await createRegoEngine({ bundle });
-    expect(engine.projectionNote).toBeUndefined();
+    expect(engine.buildRecordNote).toBeUndefined();
     expect(engine.inputPaths).toContainEqual(["action", "type"]);
     expect(engine.inputPaths).toContainEqual(["action", "tool"]);
     expect(engine.inputPaths).toContainEqual(["context", "role"]);
@@ -106,56 +101,36 @@ describe("the default bundle's input projection", () => {
     expect(blocked).toBeGreaterThan(500); // the corpus reaches the policies, not only allows
   });
 
-  it("records the modules hash the kernel computes (script and kernel hash alike, archive and folder alike)", () => {
-    const recorded = (bundle.data["policy_kernel"] as { input_projection: { modules_sha256: string } }).input_projection.modules_sha256;
-    expect(bundle.modulesSha256).toBe(recorded);
-    const dir = mkdtempSync(join(tmpdir(), "projection-"));
-    try {
-      for (const file of readTarGz(readFileSync(defaultBundlePath()), "default")) {
-        mkdirSync(dirname(join(dir, file.path)), { recursive: true });
-        writeFileSync(join(dir, file.path), file.bytes);
-      }
-      expect(modulesSha256(dir)).toBe(recorded);
-      expect(readBundle(dir).modulesSha256).toBe(recorded);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("is not trusted for other modules, another entrypoint or a malformed record", () => {
-    expect(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection).not.toBeNull();
-    const otherModules = { ...bundle, modulesSha256: "f".repeat(64) };
-    expect(readInputProjection(otherModules, DEFAULT_ENTRYPOINT)).toEqual({ projection: null, note: expect.stringMatching(/other Rego modules/) });
-    expect(readInputProjection(bundle, "policies/sql/violations").note).toMatch(/computed for kernel\/violations/);
-    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, paths: "action" })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
-    expect(readInputProjection(withProjection(bundle, () => undefined), DEFAULT_ENTRYPOINT)).toEqual({ projection: null });
-    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, policies: { sql: "facts" } })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
-    expect(readInputProjection(withProjection(bundle, (r) => ({ ...r, extra: 1 })), DEFAULT_ENTRYPOINT).note).toMatch(/malformed/);
+  it("is used only for an entrypoint the record has paths for", () => {
+    expect(inputProjectionFor(record, DEFAULT_ENTRYPOINT, undefined)?.paths).toEqual(record.inputPaths[DEFAULT_ENTRYPOINT]);
+    expect(inputProjectionFor(record, "kernel/violations_of_type/sql", undefined)).toBeNull();
+    expect(inputProjectionFor(record, "__proto__", undefined)).toBeNull();
   });
 });
 
 describe("per-policy input projection", () => {
-  const policies = (bundle.data["policy_kernel"] as { input_projection: { policies: Record<string, string[][]> } }).input_projection.policies;
+  const policies = record.policyPaths!;
   const disabling = (...names: string[]): Record<string, unknown> => bundleDataVariant(bundle, {}, names);
 
   it("is recorded for every policy of the default library, and together they cover the entrypoint's paths", () => {
     expect(Object.keys(policies).sort()).toEqual(["business_hours", "cost", "pii", "sql", "tools", "transactions"]);
     expect(policies["cost"]).toEqual([["facts", "costUsdTotal"]]);
-    expect(coversPaths(Object.values(policies).flat(), readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths)).toBe(true);
+    expect(coversPaths(Object.values(policies).flat(), record.inputPaths[DEFAULT_ENTRYPOINT]!)).toBe(true);
   });
 
   it("sends only what the policies left on read, as data.policy_kernel.disabled decides", () => {
-    const three = readInputProjection(bundle, DEFAULT_ENTRYPOINT, disabling("sql", "pii", "business_hours")).projection!;
+    const three = projectionWith(disabling("sql", "pii", "business_hours"));
     expect(three.paths).toEqual([["action", "amountUsd"], ["action", "tool"], ["action", "type"], ["context", "role"], ["facts", "costUsdTotal"]]);
     // Anything but `true` leaves a policy on, as kernel.rego's `disabled[name] == true` does.
     const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
     const notReally = { ...bundle.data, policy_kernel: { ...kernel, disabled: { sql: "yes", pii: 1, tools: false } } };
-    expect(readInputProjection(bundle, DEFAULT_ENTRYPOINT, notReally).projection!.paths).toEqual(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths);
+    expect(projectionWith(notReally).paths).toEqual(record.inputPaths[DEFAULT_ENTRYPOINT]);
   });
 
   it("falls back to the entrypoint's paths when the per-policy record does not cover them", () => {
-    const partial = withProjection(bundle, (r) => ({ ...r, policies: { cost: [["facts", "costUsdTotal"]] } }));
-    expect(readInputProjection(partial, DEFAULT_ENTRYPOINT, disabling("sql")).projection!.paths).toEqual(readInputProjection(bundle, DEFAULT_ENTRYPOINT).projection!.paths);
+    const partial: BuildRecord = { ...record, policyPaths: { cost: [["facts", "costUsdTotal"]] } };
+    expect(readPolicyPaths(partial, disabling("sql"))).toBeUndefined();
+    expect(projectionWith(disabling("sql"), partial).paths).toEqual(record.inputPaths[DEFAULT_ENTRYPOINT]);
   });
 
   it("gives the findings of the whole input with policies switched off, on 3,000 generated actions", async () => {

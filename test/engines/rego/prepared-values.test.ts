@@ -13,10 +13,11 @@ import { defaultBundlePath } from "../../../src/kernel/defaults.js";
 import { toPolicyInput } from "../../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
 import { createPolicyKernel } from "../../../src/kernel/create-kernel.js";
-import { dataOnlyPrepares } from "../../../scripts/input-projection.mjs";
+import { dataOnlyPrepares } from "../../../scripts/build-record.mjs";
 import { actionArbitrary } from "../../generators/actions.js";
 import { opaPath } from "../../helpers/opa.js";
 import { bundleDataVariant, stockAggregate } from "../../helpers/stock-aggregate.js";
+import { withBuildRecord } from "../../helpers/build-record.js";
 
 const bundle = readBundle(defaultBundlePath());
 const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 400, seed: 71 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
@@ -92,9 +93,7 @@ describe("prepared values: data-only values evaluated once per engine", () => {
   });
 
   it("prepares nothing for a bundle whose build did not prove its prepare entrypoints read no input", async () => {
-    const kernel = bundle.data["policy_kernel"] as Record<string, unknown>;
-    const { prepare: _unproven, ...record } = kernel["input_projection"] as Record<string, unknown>;
-    const unrecorded = { ...bundle, data: { ...bundle.data, policy_kernel: { ...kernel, input_projection: record } } };
+    const unrecorded = withBuildRecord(bundle, ({ prepare: _unproven, ...record }) => record);
     const engine = await createRegoEngine({ bundle: unrecorded });
     expect(engine.preparedPolicies).toEqual([]);
     expect(engine.actionTypeEntrypoints).not.toBeNull(); // the rest of the record is still used

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
-import { readInputProjection } from "../../../src/engines/rego/input-projection.js";
+import { readBuildRecord } from "../../../src/engines/rego/build-record.js";
+import { inputProjectionFor } from "../../../src/engines/rego/input-projection.js";
 import { compileProjectedJson, compileProjection } from "../../../src/engines/rego/projection-tree.js";
 import { DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
@@ -51,7 +52,8 @@ describe("compileProjectedJson", () => {
   });
 
   it("sends the default bundle's policies the same text as before on generated actions", () => {
-    const { projection } = readInputProjection(readBundle(defaultBundlePath()), DEFAULT_ENTRYPOINT);
+    const { record } = readBuildRecord(readBundle(defaultBundlePath()));
+    const projection = inputProjectionFor(record!, DEFAULT_ENTRYPOINT, undefined);
     expect(projection).not.toBeNull();
     const copy = viaCopy(projection!.paths);
     fc.assert(

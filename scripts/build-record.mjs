@@ -1,23 +1,26 @@
 #!/usr/bin/env node
-// Records which input paths a bundle's entrypoint can read, so the kernel sends the Wasm only
-// those (parsing the input JSON is the largest fixed cost of a Wasm evaluation).
+// Writes the build record, data.policy_kernel.build: what `opa deps` proves about the Rego modules,
+// which the kernel uses only after checking it was computed from exactly the modules the bundle
+// holds (the SHA-256 of the modules as `opa build` stored them: it reformats them).
+// build-bundle.sh runs this between a first build (whose modules it hashes) and the final one.
 //
-// The paths come from `opa deps`; they are written to data.policy_kernel.input_projection with
-// the entrypoint and the SHA-256 of the Rego modules as `opa build` stored them (it reformats
-// them), which the kernel checks before it trusts the paths. build-bundle.sh runs this between
-// a first build (whose modules it hashes) and the final one.
+// The record holds what the kernel may skip or send less of, each part independent of the others:
+// - input_paths: for each built entrypoint that does not read the whole input, the input paths it
+//   can read; the kernel sends the Wasm only those (parsing the input JSON is the largest fixed
+//   cost of a Wasm evaluation).
+// - policy_paths: for the generated aggregate (kernel/violations), each listed policy's own paths,
+//   recorded only when every policy has some and together they cover the aggregate's; the
+//   aggregate skips a policy data.policy_kernel.disabled switches off, so a kernel running some
+//   of the policies sends only what those read.
+// - split: when the aggregate's config half (kernel/config_violations) reads no input; the kernel
+//   then evaluates that half once per engine, not once per decision.
+// - prepare: the policies' `prepare` entrypoints that read no input, which the kernel evaluates
+//   once, at load.
 //
-// For the generated aggregate (kernel/violations), whose rules skip a policy that
-// data.policy_kernel.disabled switches off, it also records each policy's own paths, so a
-// kernel running some of the policies sends only what those read. They are recorded only when
-// together they cover every path of the entrypoint (kernel.rego itself reads no input). And it
-// records `split` when the aggregate's config half (kernel/config_violations) reads no input:
-// the kernel then evaluates that half once per engine, not once per decision. And `prepare`: the
-// policies' `prepare` entrypoints that read no input, which the kernel evaluates once, at load.
-//
-//   node scripts/input-projection.mjs --opa OPA --src rego --entrypoint kernel/violations \
+//   node scripts/build-record.mjs --opa OPA --src rego --entrypoint E [--entrypoint E...] \
 //        --modules DIR --data-in rego/data.json --data-out OUT/data.json
-//     DIR: the first build unpacked (its .rego files are hashed as the kernel hashes them)
+//     E: each entrypoint the bundle is built with; DIR: the first build unpacked (its .rego
+//     files are hashed as the kernel hashes them)
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
@@ -72,7 +75,7 @@ function main() {
     options: {
       opa: { type: "string" },
       src: { type: "string" },
-      entrypoint: { type: "string" },
+      entrypoint: { type: "string", multiple: true },
       modules: { type: "string" },
       "data-in": { type: "string" },
       "data-out": { type: "string" },
@@ -89,29 +92,45 @@ function main() {
     }
   };
   const depsOf = (query) => inputPathsFromDeps(rawDeps(query));
-  const query = queryOf(values.entrypoint);
-  const paths = depsOf(query);
   const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
   const kernel = (data.policy_kernel ??= {});
-  if (paths === null) delete kernel.input_projection; // the whole input is read: nothing to record
-  else {
-    kernel.input_projection = { entrypoint: values.entrypoint, modules_sha256: modulesSha256(values.modules), paths };
-    const policies = values.entrypoint === AGGREGATE_ENTRYPOINT ? perPolicyPaths(kernel.policies, depsOf) : null;
-    if (policies && coversPaths(Object.values(policies).flat(), paths)) kernel.input_projection.policies = policies;
-    if (values.entrypoint === AGGREGATE_ENTRYPOINT && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {
-      kernel.input_projection.split = SPLIT;
-    }
-    const prepare = dataOnlyPrepares(kernel.policies, (entrypoint) => rawDeps(queryOf(entrypoint)));
-    if (prepare.length > 0) kernel.input_projection.prepare = prepare;
-  }
+  const record = buildRecord({ entrypoints: values.entrypoint, policies: kernel.policies, modulesSha256: modulesSha256(values.modules), rawDeps, depsOf });
+  delete kernel.input_projection; // the record of builds before data.policy_kernel.build
+  kernel.build = record;
   const out = values["data-out"];
   writeFileSync(`${out}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
-  const shown = paths === null ? "the whole input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
-  const perPolicy = kernel.input_projection?.policies ? `; per policy for ${Object.keys(kernel.input_projection.policies).length} policies` : "";
-  const split = kernel.input_projection?.split ? `; ${SPLIT.config} reads no input` : "";
-  const prepared = kernel.input_projection?.prepare ? `; ${kernel.input_projection.prepare.length} prepare entrypoints read no input` : "";
-  console.error(`input-projection: ${query} reads ${shown}${perPolicy}${split}${prepared}`);
+  for (const entrypoint of values.entrypoint) {
+    const paths = record.input_paths[entrypoint];
+    const shown = paths === undefined ? "the whole input" : paths.length === 0 ? "no input" : paths.map((path) => ["input", ...path].join(".")).join(", ");
+    console.error(`build-record: ${entrypoint} reads ${shown}`);
+  }
+  const perPolicy = record.policy_paths ? `input paths for each of ${Object.keys(record.policy_paths).length} policies` : "no per-policy input paths";
+  const split = record.split ? `${SPLIT.config} reads no input (split)` : "no split";
+  console.error(`build-record: ${perPolicy}; ${split}; ${record.prepare?.length ?? 0} prepare entrypoints read no input`);
+}
+
+/**
+ * The record for modules hashed `modulesSha256`, built with `entrypoints`, listing `policies`
+ * (data.policy_kernel.policies). `rawDeps(query)` is `opa deps --format json` of a reference,
+ * `depsOf(query)` its input paths (null: the whole input).
+ */
+export function buildRecord({ entrypoints, policies, modulesSha256, rawDeps, depsOf }) {
+  const record = { modules_sha256: modulesSha256, input_paths: {} };
+  for (const entrypoint of [...entrypoints].sort()) {
+    const paths = depsOf(queryOf(entrypoint));
+    if (paths !== null) record.input_paths[entrypoint] = paths;
+  }
+  const aggregatePaths = entrypoints.includes(SPLIT.aggregate) ? record.input_paths[SPLIT.aggregate] : undefined;
+  const perPolicy = aggregatePaths ? perPolicyPaths(policies, depsOf) : null;
+  if (perPolicy && coversPaths(Object.values(perPolicy).flat(), aggregatePaths)) record.policy_paths = perPolicy;
+  const built = (entrypoint) => entrypoints.includes(entrypoint);
+  if (built(SPLIT.aggregate) && built(SPLIT.policies) && built(SPLIT.config) && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {
+    record.split = SPLIT;
+  }
+  const prepare = dataOnlyPrepares(policies, (entrypoint) => rawDeps(queryOf(entrypoint)));
+  if (prepare.length > 0) record.prepare = prepare;
+  return record;
 }
 
 /** The reference an entrypoint names: kernel/violations is data.kernel.violations. */
@@ -119,14 +138,12 @@ function queryOf(entrypoint) {
   return `data.${entrypoint.split("/").join(".")}`;
 }
 
-/** The generated aggregate: kernel.rego, from scripts/gen-kernel-rego.mjs. */
-const AGGREGATE_ENTRYPOINT = "kernel/violations";
-
 /**
- * The aggregate's two halves (kernel.rego): the kernel evaluates the data-only one once per
- * engine and the other per decision. Recorded only when the config half reads no input.
+ * The generated aggregate (kernel.rego, from scripts/gen-kernel-rego.mjs) and its two halves:
+ * the kernel evaluates the data-only one once per engine and the other per decision. Recorded
+ * only when the bundle is built with all three and the config half reads no input.
  */
-const SPLIT = { policies: "kernel/policy_violations", config: "kernel/config_violations" };
+const SPLIT = { aggregate: "kernel/violations", policies: "kernel/policy_violations", config: "kernel/config_violations" };
 
 /** True when `opa deps` shows `entrypoint` is a rule (not an absent base document) that reads no input at all. */
 export function isDataOnlyRule(deps, entrypoint) {
@@ -160,7 +177,7 @@ function perPolicyPaths(names, depsOf) {
 }
 
 function fail(message) {
-  console.error(`input-projection: ${message}`);
+  console.error(`build-record: ${message}`);
   process.exit(1);
 }
 
