@@ -143,7 +143,7 @@ function readFolder(root: string): TarFile[] {
 }
 
 /**
- * SHA-256 over each file's path, length and bytes, in the given order. scripts/input-projection.mjs
+ * SHA-256 over each file's path, length and bytes, in the given order. scripts/build-record.mjs
  * computes the same over a built bundle's modules: keep the two in step.
  */
 function hashFiles(files: readonly TarFile[]): string {

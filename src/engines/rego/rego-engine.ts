@@ -45,8 +45,9 @@ export interface RegoEngine extends PolicyEngine {
   /** The entrypoint evaluated per decision: `entrypoint`, or the input half of a split aggregate. */
   readonly decisionEntrypoint: string;
   /**
-   * When the split aggregate has per-action-type entrypoints: the one evaluated for each type
-   * (`*`: any other type) in place of `decisionEntrypoint`, which they add up to. Else null.
+   * When the decision entrypoint is the generated aggregate's input half and the module has its
+   * per-action-type entrypoints: the one evaluated for each type (`*`: any other type) in place
+   * of `decisionEntrypoint`, which they add up to. Else null.
    */
   readonly actionTypeEntrypoints: Readonly<Record<string, string>> | null;
   /** The data-only half's findings, evaluated at load and part of every result (a missing config). */

@@ -53,7 +53,7 @@ describe("compileProjection", () => {
   });
 });
 
-describe("inputPathsFromDeps (scripts/input-projection.mjs)", () => {
+describe("inputPathsFromDeps (scripts/build-record.mjs)", () => {
   const ref = (...parts: Array<string | { var: string }>) => [
     { type: "var", value: "input" },
     ...parts.map((part) => (typeof part === "string" ? { type: "string", value: part } : { type: "var", value: part.var })),
