@@ -1,5 +1,5 @@
 import type { PolicyFinding, PolicyInput, Provenance } from "../schemas.js";
-import type { FactsRead } from "./facts-read.js";
+import type { FactsRead, FactsReadByActionType } from "./facts-read.js";
 
 /** Where a finding came from; the kernel stamps it on each violation. */
 export type EngineSource = "rego" | "json";
@@ -24,6 +24,8 @@ export interface PolicyEngine {
   evaluateSync?(input: PolicyInput): readonly PolicyFinding[] | undefined;
   /** The enrichment facts its policies can read; absent means all of them. */
   readonly factsRead?: FactsRead;
+  /** The same by action type, each within `factsRead`, when the engine can tell. */
+  readonly factsReadByActionType?: FactsReadByActionType;
   /** Releases what the engine holds; calling it twice is fine. */
   close(): void;
 }

@@ -8,6 +8,15 @@ import type { InputPaths } from "./rego/projection-tree.js";
  */
 export type FactsRead = ReadonlySet<keyof PolicyFacts> | "all";
 
+/**
+ * What an engine's policies read for each action type (`other`: any type not listed), when its
+ * policies are scoped to types: a transaction policy's clock is not needed for an SQL action.
+ */
+export interface FactsReadByActionType {
+  readonly types: Readonly<Record<string, FactsRead>>;
+  readonly other: FactsRead;
+}
+
 const FACT_NAMES: ReadonlySet<string> = new Set(Object.keys(PolicyFactsSchema.shape));
 
 /** The facts named by input paths (`["facts", "sql", ...]`); "all" for the whole input, all facts, or an unknown fact. */

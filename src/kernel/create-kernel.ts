@@ -15,8 +15,7 @@ import { readAction } from "./action-check.js";
 import { sealDecision } from "./sealed-decision.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
-import { factNeedsOf, toPolicyInput, type FactNeeds } from "./enrich.js";
-import { unionFactsRead } from "../engines/facts-read.js";
+import { factNeedsByActionType, toPolicyInput, type FactNeedsByActionType } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
 import { isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
@@ -100,8 +99,9 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const policyNames = [...new Set(engines.flatMap((e) => e.policyNames))].sort();
   logger.info({ policies: policyNames, provenance }, "policy kernel ready");
 
-  // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis and PII scan.
-  const needs = factNeedsOf(unionFactsRead(engines.map((e) => e.factsRead)));
+  // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis
+  // and PII scan, and an SQL action skips the clock only transaction policies read.
+  const needs = factNeedsByActionType(engines);
   return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs);
 }
 
@@ -115,7 +115,7 @@ class Kernel implements PolicyKernel {
     private readonly failOpen: boolean,
     private readonly logger: Logger,
     private readonly recorder: KernelAuditSink | undefined,
-    private readonly needs: FactNeeds,
+    private readonly needs: FactNeedsByActionType,
   ) {}
 
   evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
@@ -150,7 +150,7 @@ class Kernel implements PolicyKernel {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
       return this.finish(action, violations);
     }
-    const input = toPolicyInput(action, this.needs);
+    const input = toPolicyInput(action, this.needs.types.get(action.action.type) ?? this.needs.other);
     const engines = this.engines;
     for (let index = 0; index < engines.length; index++) {
       const engine = engines[index]!;

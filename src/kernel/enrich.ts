@@ -1,4 +1,4 @@
-import type { FactsRead } from "../engines/facts-read.js";
+import { unionFactsRead, type FactsRead, type FactsReadByActionType } from "../engines/facts-read.js";
 import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
 import { messageFacts } from "./message-facts.js";
 import { analyzeSql } from "./sql-facts.js";
@@ -52,6 +52,30 @@ export const ALL_FACTS: FactNeeds = Object.freeze({ sql: true, message: true, cl
 export function factNeedsOf(read: FactsRead): FactNeeds {
   if (read === "all") return ALL_FACTS;
   return { sql: read.has("sql") || read.has("writes"), message: read.has("message"), clock: read.has("clock") };
+}
+
+/** The facts to compute for an action of each type. */
+export interface FactNeedsByActionType {
+  readonly types: ReadonlyMap<string, FactNeeds>;
+  readonly other: FactNeeds;
+}
+
+/**
+ * What to compute for each action type, for engines that each read `factsRead`, or per type
+ * `factsReadByActionType` (an engine that says neither reads all).
+ */
+export function factNeedsByActionType(engines: readonly { readonly factsRead?: FactsRead; readonly factsReadByActionType?: FactsReadByActionType }[]): FactNeedsByActionType {
+  const readFor = (type: string | undefined): FactNeeds =>
+    factNeedsOf(
+      unionFactsRead(
+        engines.map(({ factsRead, factsReadByActionType: byType }) => {
+          if (!byType) return factsRead;
+          return type !== undefined && Object.hasOwn(byType.types, type) ? byType.types[type] : byType.other;
+        }),
+      ),
+    );
+  const types = new Set(engines.flatMap((engine) => Object.keys(engine.factsReadByActionType?.types ?? {})));
+  return { types: new Map([...types].sort().map((type) => [type, readFor(type)])), other: readFor(undefined) };
 }
 
 /**

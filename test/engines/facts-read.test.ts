@@ -3,8 +3,10 @@ import { factsReadByPaths, unionFactsRead } from "../../src/engines/facts-read.j
 import { factsReadByCondition } from "../../src/engines/json/fact-reads.js";
 import { createJsonRulesEngine } from "../../src/engines/json/index.js";
 import { loadRuleSets, parseRuleSet } from "../../src/engines/json/rule-set.js";
-import { defaultRulesPath } from "../../src/kernel/defaults.js";
-import { factNeedsOf } from "../../src/kernel/enrich.js";
+import { factNeedsByActionType, factNeedsOf } from "../../src/kernel/enrich.js";
+import { readBundle } from "../../src/engines/rego/bundle.js";
+import { createRegoEngine } from "../../src/engines/rego/rego-engine.js";
+import { defaultBundlePath, defaultRulesPath } from "../../src/kernel/defaults.js";
 
 // What rules/rate_limit.json reads from the kernel configuration.
 const CONFIG = { rate_limit: { block_at: 50, warn_at: 40 } };
@@ -78,3 +80,35 @@ describe("unionFactsRead and factNeedsOf (the kernel)", () => {
     expect(factNeedsOf("all")).toEqual({ sql: true, message: true, clock: true });
   });
 });
+
+describe("facts by action type", () => {
+  it("the default Rego engine reads the clock for transactions only, and the SQL and message facts for their types", async () => {
+    const engine = await createRegoEngine({ bundle: readBundle(defaultBundlePath()) });
+    const byType = engine.factsReadByActionType!;
+    expect(Object.fromEntries(Object.entries(byType.types).map(([type, read]) => [type, names(read)]))).toEqual({
+      message: ["costUsdTotal", "message"],
+      sql: ["costUsdTotal", "sql"],
+      tool_call: ["costUsdTotal"],
+      transaction: ["clock", "costUsdTotal"],
+    });
+    expect(names(byType.other)).toEqual(["costUsdTotal"]);
+    expect(names(engine.factsRead!)).toEqual(["clock", "costUsdTotal", "message", "sql"]);
+  });
+
+  it("unites the engines per type: one without types counts for every type, one that says nothing reads all", () => {
+    const rego = { factsReadByActionType: { types: { sql: new Set(["sql"] as const), transaction: new Set(["clock"] as const) }, other: new Set(["costUsdTotal"] as const) } };
+    const json = { factsRead: new Set(["writes"] as const) };
+    const needs = factNeedsByActionType([rego, json]);
+    expect(Object.fromEntries(needs.types)).toEqual({
+      sql: { sql: true, message: false, clock: false },
+      transaction: { sql: true, message: false, clock: true },
+    });
+    expect(needs.other).toEqual({ sql: true, message: false, clock: false });
+    const silent = factNeedsByActionType([rego, {}]);
+    expect([...silent.types.values(), silent.other]).toEqual([ALL, ALL, ALL]);
+    expect(factNeedsByActionType([json]).types.size).toBe(0);
+  });
+});
+
+const ALL = { sql: true, message: true, clock: true };
+

@@ -18,6 +18,9 @@ import {
 } from "../../src/kernel/policies.js";
 import { ActionSchema, type Decision } from "../../src/schemas.js";
 import { actionArbitrary } from "../generators/actions.js";
+import { readBundle } from "../../src/engines/rego/bundle.js";
+import { defaultBundlePath } from "../../src/kernel/defaults.js";
+import { stockAggregate } from "../helpers/stock-aggregate.js";
 
 const SUBSETS: Record<string, () => PolicySpec[]> = {
   "tools, cost, transactions": () => [toolsPolicy(), costControlPolicy(), transactionPolicy()],
@@ -56,6 +59,26 @@ describe("a kernel running some of the policies", () => {
       kernel.close();
     });
   }
+});
+
+describe("the whole kernel, computing only the facts each action type's policies read", () => {
+  it("finds what the stock SDK finds on every fact, on 3,000 generated actions", async () => {
+    const bundle = readBundle(defaultBundlePath());
+    const stock = await stockAggregate(bundle, bundle.data);
+    const actions = fc.sample(actionArbitrary, { numRuns: 3_000, seed: 89 });
+    const types = new Set<string>();
+    let found = 0;
+    for (const raw of actions) {
+      const decision = await whole.evaluate(raw);
+      const rego = decision.violations.filter((v) => v.source === "rego").map((v) => `${v.policy}/${v.rule}: ${v.description}`).sort();
+      const oracle = stock(toPolicyInput(ActionSchema.parse(raw), ALL_FACTS)).map((json) => JSON.parse(json) as { policy: string; rule: string; description: string });
+      expect(rego).toEqual(oracle.map((f) => `${f.policy}/${f.rule}: ${f.description}`).sort());
+      found += rego.length;
+      types.add(ActionSchema.parse(raw).action.type);
+    }
+    expect(found).toBeGreaterThan(500);
+    expect([...types].sort()).toEqual(expect.arrayContaining(["message", "sql", "tool_call", "transaction"]));
+  });
 });
 
 describe("toPolicyInput with fact needs", () => {

@@ -24,6 +24,8 @@ export interface ScopedEvaluate {
   readonly evaluate: WasmEvaluate;
   /** Which entrypoint each type gets; `*` is every type not listed. */
   readonly entrypoints: Readonly<Record<string, string>>;
+  /** The policies each entrypoint holds. */
+  readonly scopes: ActionScopes;
 }
 
 /**
@@ -65,6 +67,7 @@ export function createScopedEvaluate(
   named["*"] = OTHER_TYPES_ENTRYPOINT;
   return {
     entrypoints: named,
+    scopes,
     evaluate(input: unknown): unknown {
       // The policies' guards compare input.action.type with a string: any other value, or no
       // action at all, matches none of them, like a type no policy is scoped to.

@@ -116,6 +116,13 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const viaSdk = (input: unknown): unknown => policy.evaluate(input, perDecision.id);
   const project = projection?.project;
   const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
+  const factsRead = factsReadByPaths(projection?.paths ?? null);
+  // With per-type entrypoints, each type needs only the facts of the paths its policies are sent.
+  const factsReadOf = (names: readonly string[]) => factsReadByPaths(policyPaths?.of(names) ?? projection?.paths ?? null);
+  const factsReadByActionType = scoped && {
+    types: Object.fromEntries(Object.entries(scoped.scopes.types).map(([type, names]) => [type, factsReadOf(names)])),
+    other: factsReadOf(scoped.scopes.other),
+  };
   const configFindings = configHalf?.findings ?? [];
   const keyedConfigFindings = configFindings.map((finding) => ({ finding, key: canonicalJson(finding) }));
   let closed = false;
@@ -129,7 +136,8 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     configFindings,
     preparedPolicies: prepared.policies,
     inputPaths: projection?.paths ?? null,
-    factsRead: factsReadByPaths(projection?.paths ?? null),
+    factsRead,
+    ...(factsReadByActionType ? { factsReadByActionType } : {}),
     buildRecordNote,
     evaluate(input: PolicyInput): PolicyFinding[] {
       if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");
