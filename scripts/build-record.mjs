@@ -8,12 +8,12 @@
 // - input_paths: for each built entrypoint that does not read the whole input, the input paths it
 //   can read; the kernel sends the Wasm only those (parsing the input JSON is the largest fixed
 //   cost of a Wasm evaluation).
-// - policy_paths: for the generated aggregate (kernel/violations), each listed policy's own paths,
-//   recorded only when every policy has some and together they cover the aggregate's; the
-//   aggregate skips a policy data.policy_kernel.disabled switches off, so a kernel running some
-//   of the policies sends only what those read.
-// - split: when the aggregate's config half (kernel/config_violations) reads no input; the kernel
-//   then evaluates that half once per engine, not once per decision.
+// - split: when the generated aggregate's (kernel/violations) config half (kernel/config_violations)
+//   reads no input; the kernel then evaluates that half once per engine, not once per decision.
+// - policy_paths: with the split, each listed policy's own paths, recorded only when every policy
+//   has some and together they cover the input half's (kernel/policy_violations); the aggregate
+//   skips a policy data.policy_kernel.disabled switches off, so a kernel running some of the
+//   policies sends only what those read.
 // - prepare: the policies' `prepare` entrypoints that read no input, which the kernel evaluates
 //   once, at load.
 //
@@ -94,7 +94,12 @@ function main() {
   const depsOf = (query) => inputPathsFromDeps(rawDeps(query));
   const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
   const kernel = (data.policy_kernel ??= {});
-  const record = buildRecord({ entrypoints: values.entrypoint, policies: kernel.policies, modulesSha256: modulesSha256(values.modules), rawDeps, depsOf });
+  let record;
+  try {
+    record = buildRecord({ entrypoints: values.entrypoint, policies: kernel.policies, modulesSha256: modulesSha256(values.modules), rawDeps, depsOf });
+  } catch (error) {
+    fail(error.message);
+  }
   delete kernel.input_projection; // the record of builds before data.policy_kernel.build
   kernel.build = record;
   const out = values["data-out"];
@@ -118,15 +123,19 @@ function main() {
 export function buildRecord({ entrypoints, policies, modulesSha256, rawDeps, depsOf }) {
   const record = { modules_sha256: modulesSha256, input_paths: {} };
   for (const entrypoint of [...entrypoints].sort()) {
+    // A name that is no rule would read "nothing" and be recorded as reading no input.
+    if (!isRule(rawDeps(queryOf(entrypoint)), entrypoint)) throw new Error(`entrypoint ${entrypoint} is not a rule of the modules`);
     const paths = depsOf(queryOf(entrypoint));
     if (paths !== null) record.input_paths[entrypoint] = paths;
   }
-  const aggregatePaths = entrypoints.includes(SPLIT.aggregate) ? record.input_paths[SPLIT.aggregate] : undefined;
-  const perPolicy = aggregatePaths ? perPolicyPaths(policies, depsOf) : null;
-  if (perPolicy && coversPaths(Object.values(perPolicy).flat(), aggregatePaths)) record.policy_paths = perPolicy;
   const built = (entrypoint) => entrypoints.includes(entrypoint);
   if (built(SPLIT.aggregate) && built(SPLIT.policies) && built(SPLIT.config) && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {
     record.split = SPLIT;
+    // Only with the split: the per-policy paths are used for the input half (and the aggregate,
+    // which adds only the config half, reading no input), whose every path they must cover.
+    const inputHalfPaths = record.input_paths[SPLIT.policies];
+    const perPolicy = inputHalfPaths ? perPolicyPaths(policies, depsOf) : null;
+    if (perPolicy && coversPaths(Object.values(perPolicy).flat(), inputHalfPaths)) record.policy_paths = perPolicy;
   }
   const prepare = dataOnlyPrepares(policies, (entrypoint) => rawDeps(queryOf(entrypoint)));
   if (prepare.length > 0) record.prepare = prepare;
@@ -147,10 +156,15 @@ const SPLIT = { aggregate: "kernel/violations", policies: "kernel/policy_violati
 
 /** True when `opa deps` shows `entrypoint` is a rule (not an absent base document) that reads no input at all. */
 export function isDataOnlyRule(deps, entrypoint) {
+  const readsInput = (deps.base ?? []).some((terms) => terms[0]?.type === "var" && terms[0]?.value === "input");
+  return !readsInput && isRule(deps, entrypoint);
+}
+
+/** True when `opa deps` shows `entrypoint` is a rule: a virtual document, not an absent base one. */
+function isRule(deps, entrypoint) {
   const ref = ["data", ...entrypoint.split("/")];
   const same = (terms) => terms.length === ref.length && groundPath(terms).join("/") === ref.join("/");
-  const readsInput = (deps.base ?? []).some((terms) => terms[0]?.type === "var" && terms[0]?.value === "input");
-  return !readsInput && (deps.virtual ?? []).some(same);
+  return (deps.virtual ?? []).some(same);
 }
 
 /**

@@ -161,11 +161,14 @@ describe("fail closed", () => {
     expect(decision.violations[0]?.description).toMatch(/unexpected result shape.*violations\[0\]/);
   });
 
-  it("denies when the entrypoint is missing", async () => {
-    const kernel = await createPolicyKernel({ entrypoint: "no/such/rule", rules: false });
-    const decision = await kernel.evaluate(sql("SELECT 1"));
-    expect(decision.allowed).toBe(false);
-    expect(decision.violations[0]?.description).toContain('entrypoint "no/such/rule"');
+  it("denies when the entrypoint is missing, also one named like a member of every object", async () => {
+    for (const entrypoint of ["no/such/rule", "constructor", "__proto__", "toString"]) {
+      const kernel = await createPolicyKernel({ entrypoint, rules: false });
+      const decision = await kernel.evaluate(sql("SELECT 1"));
+      expect(decision.allowed).toBe(false);
+      expect(decision.violations[0]?.description).toContain(`entrypoint "${entrypoint}"`);
+      kernel.close();
+    }
   });
 
   it("denies when the module needs a builtin the host lacks, naming it", async () => {

@@ -1,6 +1,6 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { isPlainObject } from "../../values.js";
-import { createWasmEvaluate, evaluateWithoutInput, type WasmEvaluate } from "./wasm-eval.js";
+import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput, type WasmEvaluate } from "./wasm-eval.js";
 
 /**
  * The generated aggregate's per-action-type entrypoints (scripts/gen-kernel-rego.mjs): a policy
@@ -41,8 +41,8 @@ export function createScopedEvaluate(
   data: unknown,
   toJsonFor: (names: readonly string[]) => (input: unknown) => string,
 ): ScopedEvaluate | undefined {
-  const scopesId = entrypoints[ACTION_SCOPES_ENTRYPOINT];
-  const otherId = entrypoints[OTHER_TYPES_ENTRYPOINT];
+  const scopesId = entrypointIdOf(entrypoints, ACTION_SCOPES_ENTRYPOINT);
+  const otherId = entrypointIdOf(entrypoints, OTHER_TYPES_ENTRYPOINT);
   if (scopesId === undefined || otherId === undefined) return undefined;
   if (isPlainObject(data) && Object.hasOwn(data, "policies")) return undefined;
   let scopes: ActionScopes | undefined;
@@ -58,7 +58,7 @@ export function createScopedEvaluate(
   const named: Record<string, string> = {};
   for (const type of Object.keys(scopes.types).sort()) {
     const names = scopes.types[type]!;
-    const id = entrypoints[typeEntrypoint(type)];
+    const id = entrypointIdOf(entrypoints, typeEntrypoint(type));
     const evaluate = id === undefined ? undefined : createWasmEvaluate(policy, id, toJsonFor(names));
     if (!evaluate) return undefined;
     byType.set(type, evaluate);

@@ -23,6 +23,8 @@ export function projectionOf(paths: InputPaths): InputProjection {
 export interface PolicyPaths {
   /** Every policy the record has paths for. */
   readonly names: readonly string[];
+  /** All their paths, disabled or not. */
+  readonly all: InputPaths;
   /** The paths of those of `names` that `disabled` leaves on; undefined when one has no recorded paths. */
   readonly of: (names: readonly string[]) => InputPaths | undefined;
 }
@@ -30,28 +32,36 @@ export interface PolicyPaths {
 /**
  * The record's per-policy paths, read with `data` (what the Wasm evaluates with: the policies
  * `data.policy_kernel.disabled` switches off read nothing, since the aggregate skips them).
- * Undefined without a split aggregate whose paths they cover: a record whose policies do not
- * account for every path of the aggregate is not one the build script wrote.
+ * Undefined without a split, or when they do not cover every path of its input half: the
+ * entrypoints they stand in for (the input half, the aggregate, the per-type ones) skip disabled
+ * policies and read the input only through the policies, which the build proved for the input
+ * half; a record failing that is not one the build script wrote.
  */
 export function readPolicyPaths(record: BuildRecord, data: unknown): PolicyPaths | undefined {
   const { policyPaths, split } = record;
-  const aggregatePaths = split && Object.hasOwn(record.inputPaths, split.aggregate) ? record.inputPaths[split.aggregate] : undefined;
-  if (!policyPaths || !aggregatePaths || !coversPaths(Object.values(policyPaths).flat(), aggregatePaths)) return undefined;
+  const inputHalfPaths = split && pathsRecordedFor(record, split.policies);
+  const all = policyPaths ? Object.values(policyPaths).flat() : [];
+  if (!policyPaths || !inputHalfPaths || !coversPaths(all, inputHalfPaths)) return undefined;
   const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
-  return { names: Object.keys(policyPaths).sort(), of: (names) => enabledPaths(policyPaths, names, disabled) };
+  return { names: Object.keys(policyPaths).sort(), all, of: (names) => enabledPaths(policyPaths, names, disabled) };
 }
 
 /**
  * The projection for evaluating `entrypoint`, or null to send the whole input: the paths the
  * record holds for it, and for the split aggregate or its input half only those of the policies
- * `policyPaths` leaves on.
+ * `policyPaths` leaves on (when they cover the entrypoint's paths).
  */
 export function inputProjectionFor(record: BuildRecord, entrypoint: string, policyPaths: PolicyPaths | undefined): InputProjection | null {
-  if (!Object.hasOwn(record.inputPaths, entrypoint)) return null;
-  const recorded = record.inputPaths[entrypoint]!;
+  const recorded = pathsRecordedFor(record, entrypoint);
+  if (!recorded) return null;
   const { split } = record;
   const runsEveryPolicy = split !== undefined && (entrypoint === split.aggregate || entrypoint === split.policies);
-  return projectionOf((runsEveryPolicy ? policyPaths?.of(policyPaths.names) : undefined) ?? recorded);
+  const everyPolicy = runsEveryPolicy && policyPaths && coversPaths(policyPaths.all, recorded) ? policyPaths.of(policyPaths.names) : undefined;
+  return projectionOf(everyPolicy ?? recorded);
+}
+
+function pathsRecordedFor(record: BuildRecord, entrypoint: string): InputPaths | undefined {
+  return Object.hasOwn(record.inputPaths, entrypoint) ? record.inputPaths[entrypoint] : undefined;
 }
 
 /** True when every path of `needed` is one of `paths` or lies under one of them. */

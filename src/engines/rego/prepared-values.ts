@@ -10,7 +10,7 @@ import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { PolicyKernelError, errorMessage, type ErrorLocation } from "../../errors.js";
 import { isPlainObject } from "../../values.js";
 import { kernelSection } from "./bundle.js";
-import { evaluateWithoutInput } from "./wasm-eval.js";
+import { entrypointIdOf, evaluateWithoutInput } from "./wasm-eval.js";
 
 const PREPARE_ENTRYPOINT = /^policies\/([^/]+)\/prepare$/;
 
@@ -52,11 +52,12 @@ export function loadPreparedData(
   policy.setData(data);
   const section = data["policy_kernel"];
   if (!isPlainObject(section)) return { data, policies: [], problems: [] };
-  const values: Record<string, unknown> = {};
+  // No prototype: a policy named __proto__ gets its value like any other.
+  const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const problems: string[] = [];
   for (const entrypoint of prepare) {
     const name = PREPARE_ENTRYPOINT.exec(entrypoint)?.[1];
-    const id = entrypoints[entrypoint];
+    const id = entrypointIdOf(entrypoints, entrypoint);
     if (name === undefined || id === undefined) continue;
     try {
       const resultSet = evaluateWithoutInput(policy, id);

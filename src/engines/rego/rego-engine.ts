@@ -7,13 +7,13 @@ import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
-import { inputProjectionFor, readPolicyPaths, type InputProjection, type PolicyPaths } from "./input-projection.js";
+import { inputProjectionFor, readPolicyPaths } from "./input-projection.js";
 import { readBuildRecord, type AggregateSplit } from "./build-record.js";
 import { compileProjectedJson, type InputPaths } from "./projection-tree.js";
 import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
-import { createWasmEvaluate, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
+import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
 import { assertNoPreparedValues, loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
 
@@ -75,8 +75,9 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   assertNoPreparedValues(bundle.data, { file: bundle.location, field: "data.policy_kernel.prepared" });
   if (options.data) assertNoPreparedValues(options.data, { field: "data.policy_kernel.prepared" });
   const given = options.data ?? bundle.data;
-  // Each part of the build record stands alone: the prepare list and the split hold for the
-  // modules whatever the entrypoint, the input paths only for the entrypoint they were computed for.
+  // Each part of the build record stands alone: the prepare list holds whatever the entrypoint, the
+  // split when the aggregate is asked for, the per-type entrypoints when its input half is
+  // evaluated, and the input paths for the entrypoint they were computed for.
   const { record, note: buildRecordNote } = readBuildRecord(bundle);
   let prepared: PreparedData;
   try {
@@ -86,7 +87,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   }
   // What the policies see: the data, with the values their `prepare` entrypoints made at load.
   const data = prepared.data;
-  const entrypointId = entrypoints[entrypoint];
+  const entrypointId = entrypointIdOf(entrypoints, entrypoint);
   const diagnostics: string[] = [];
   if (entrypointId === undefined) {
     const known = Object.keys(entrypoints).sort().join(", ") || "none";
@@ -109,7 +110,15 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   // entrypoint for the action's type, with only the policies that can fire for it, each sent only
   // the paths those read (undefined before ABI 1.2, like `direct`).
   const runsInputHalf = perDecision.id !== undefined && record?.split?.policies === perDecision.name;
-  const scoped = runsInputHalf ? createScopedEvaluate(policy, entrypoints, data, projectedJsonOf(projection, policyPaths)) : undefined;
+  // What an entrypoint evaluating only some policies is sent: their recorded paths, else what the
+  // projection sends, else the whole input (null). The facts the kernel computes follow it.
+  const pathsFor = (names: readonly string[]): InputPaths | null => policyPaths?.of(names) ?? projection?.paths ?? null;
+  const scoped = runsInputHalf
+    ? createScopedEvaluate(policy, entrypoints, data, (names) => {
+        const paths = pathsFor(names);
+        return paths === null ? wholeJson : paths === projection?.paths ? projection.projectedJson : compileProjectedJson(paths);
+      })
+    : undefined;
   // Else the direct ABI call when the module supports it (ABI >= 1.2), else the SDK's evaluate;
   // either gets only the input paths the bundle says its policies read.
   const direct = scoped || perDecision.id === undefined ? undefined : createWasmEvaluate(policy, perDecision.id, projection?.projectedJson);
@@ -118,10 +127,9 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const evaluateWasm = scoped?.evaluate ?? direct ?? (project ? (input: PolicyInput) => viaSdk(project(input)) : viaSdk);
   const factsRead = factsReadByPaths(projection?.paths ?? null);
   // With per-type entrypoints, each type needs only the facts of the paths its policies are sent.
-  const factsReadOf = (names: readonly string[]) => factsReadByPaths(policyPaths?.of(names) ?? projection?.paths ?? null);
   const factsReadByActionType = scoped && {
-    types: Object.fromEntries(Object.entries(scoped.scopes.types).map(([type, names]) => [type, factsReadOf(names)])),
-    other: factsReadOf(scoped.scopes.other),
+    types: Object.fromEntries(Object.entries(scoped.scopes.types).map(([type, names]) => [type, factsReadByPaths(pathsFor(names))])),
+    other: factsReadByPaths(pathsFor(scoped.scopes.other)),
   };
   const configFindings = configHalf?.findings ?? [];
   const keyedConfigFindings = configFindings.map((finding) => ({ finding, key: canonicalJson(finding) }));
@@ -167,23 +175,14 @@ function evaluateConfigHalf(
   entrypoints: Record<string, number>,
   split: AggregateSplit,
 ): { policies: { name: string; id: number }; findings: PolicyFinding[] } | undefined {
-  const policiesId = entrypoints[split.policies];
-  const configId = entrypoints[split.config];
+  const policiesId = entrypointIdOf(entrypoints, split.policies);
+  const configId = entrypointIdOf(entrypoints, split.config);
   if (policiesId === undefined || configId === undefined) return undefined;
   try {
     return { policies: { name: split.policies, id: policiesId }, findings: readFindings(evaluateWithoutInput(policy, configId), split.config) };
   } catch {
     return undefined;
   }
-}
-
-/** The input text for an entrypoint evaluating only `names`: their recorded paths, else what the projection sends, else the whole input. */
-function projectedJsonOf(projection: InputProjection | null, policyPaths: PolicyPaths | undefined): (names: readonly string[]) => (input: unknown) => string {
-  const fallback = projection?.projectedJson ?? wholeJson;
-  return (names) => {
-    const paths = policyPaths?.of(names);
-    return paths === undefined ? fallback : compileProjectedJson(paths);
-  };
 }
 
 /** Both halves' findings as the aggregate's set has them: each value once. `more` comes with its findings' canonical JSON, computed once at load. */

@@ -6,6 +6,16 @@ interface EvalExports {
   opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heapPtr: number, format: number): number;
 }
 
+/**
+ * The id of entrypoint `name` in the module's `entrypoints` map, or undefined when it has none:
+ * an own number only, so a name such as `constructor` is missing, not Object's function (which
+ * `opa_eval` would take as id 0, another entrypoint).
+ */
+export function entrypointIdOf(entrypoints: Readonly<Record<string, unknown>>, name: string): number | undefined {
+  const id = Object.hasOwn(entrypoints, name) ? entrypoints[name] : undefined;
+  return typeof id === "number" ? id : undefined;
+}
+
 /** Calls one entrypoint of a loaded policy through the ABI directly; returns the parsed result set. */
 export type WasmEvaluate = (input: unknown) => unknown;
 

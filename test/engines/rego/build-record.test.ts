@@ -143,13 +143,22 @@ describe("buildRecord (build script)", () => {
     });
   });
 
-  it("records per-policy paths only when every policy has some and together they cover the aggregate's", () => {
+  it("records per-policy paths only with the split, when every policy has some and together they cover the input half's", () => {
     const both = { "data.policies.cost.violations": [["facts", "cost"]], "data.policies.wide.violations": [["action", "type"]] };
-    const covered = buildRecord({ entrypoints, policies, modulesSha256: "a".repeat(64), ...deps({ ...both, "data.kernel.violations": [["action", "type"], ["facts", "cost"]] }) });
+    const halves = (paths: string[][]) => ({ "data.kernel.violations": paths, "data.kernel.policy_violations": paths });
+    const covered = buildRecord({ entrypoints, policies, modulesSha256: "a".repeat(64), ...deps({ ...both, ...halves([["action", "type"], ["facts", "cost"]]) }) });
     expect(covered.policy_paths).toEqual({ cost: [["facts", "cost"]], wide: [["action", "type"]] });
-    const beyond = buildRecord({ entrypoints, policies, modulesSha256: "a".repeat(64), ...deps({ ...both, "data.kernel.violations": [["action"], ["context", "role"]] }) });
+    const beyond = buildRecord({ entrypoints, policies, modulesSha256: "a".repeat(64), ...deps({ ...both, ...halves([["action"], ["context", "role"]]) }) });
     expect(beyond.policy_paths).toBeUndefined();
-    // Built without its halves, the aggregate has no split to record.
-    expect(buildRecord({ entrypoints: [DEFAULT_ENTRYPOINT], policies, modulesSha256: "a".repeat(64), ...deps(both) }).split).toBeUndefined();
+    // Built without its halves, the aggregate has no split to record, and so no per-policy paths.
+    const alone = buildRecord({ entrypoints: [DEFAULT_ENTRYPOINT], policies, modulesSha256: "a".repeat(64), ...deps({ ...both, ...halves([["action", "type"], ["facts", "cost"]]) }) });
+    expect(alone.split).toBeUndefined();
+    expect(alone.policy_paths).toBeUndefined();
+  });
+
+  it("refuses an entrypoint that is no rule of the modules, which would read no input", () => {
+    const { rawDeps, depsOf } = deps({});
+    const misspelt = (query: string) => (query === "data.kernel.violation" ? { base: [] } : rawDeps(query));
+    expect(() => buildRecord({ entrypoints: ["kernel/violation"], policies, modulesSha256: "a".repeat(64), rawDeps: misspelt, depsOf })).toThrow(/entrypoint kernel\/violation is not a rule/);
   });
 });

@@ -133,6 +133,13 @@ describe("per-policy input projection", () => {
     expect(projectionWith(disabling("sql"), partial).paths).toEqual(record.inputPaths[DEFAULT_ENTRYPOINT]);
   });
 
+  it("are used only with the split, and narrow an entrypoint only when they cover its recorded paths", () => {
+    expect(readPolicyPaths({ ...record, split: undefined }, disabling("sql"))).toBeUndefined();
+    const wider: BuildRecord = { ...record, inputPaths: { ...record.inputPaths, [DEFAULT_ENTRYPOINT]: [...record.inputPaths[DEFAULT_ENTRYPOINT]!, ["agentId"]] } };
+    expect(projectionWith(disabling("sql"), wider).paths).toEqual(wider.inputPaths[DEFAULT_ENTRYPOINT]);
+    expect(inputProjectionFor(wider, "kernel/policy_violations", readPolicyPaths(wider, disabling("sql")))?.paths).not.toContainEqual(["facts", "sql"]);
+  });
+
   it("gives the findings of the whole input with policies switched off, on 3,000 generated actions", async () => {
     const inputs = fc.sample(actionArbitrary, { numRuns: 1_000, seed: 37 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
     for (const off of [["sql", "pii", "business_hours"], ["tools", "transactions"], ["cost", "sql", "tools", "transactions", "business_hours"]]) {
