@@ -3,14 +3,16 @@ import { fromZodError } from "../errors.js";
 import { ActionSchema } from "../schemas.js";
 import { KERNEL_FLAGS, displayName, kernelFromFlags, readJson } from "./kernel-flags.js";
 
-export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open]
+export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
   --input FILE|-   the action {agentId, action: {type, ...}, context} (default: stdin)
   --now ISO        logical time of the decision (overrides context.now)
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
   --no-bundle / --no-rules   leave one engine out
-  --data FILE      JSON deep-merged over the bundle data (e.g. {"policy_kernel":{"config":{...}}})`;
+  --data FILE      JSON deep-merged over the bundle data (e.g. {"policy_kernel":{"config":{...}}})
+  --fail-open      allow an action when a policy cannot be evaluated (default: deny)
+  --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent`;
 
 /** `policy-kernel eval`: one action in, one Decision out. */
 export async function evalCommand(argv: string[]): Promise<number> {

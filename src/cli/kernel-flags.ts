@@ -39,7 +39,9 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
     options["data"] = data;
   }
   if (values["fail-open"]) options["failOpen"] = true;
-  if (values["log-level"]) options["logLevel"] = values["log-level"];
+  // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
+  // stderr unless asked otherwise; the library stays silent by default.
+  options["logLevel"] = values["log-level"] ?? "warn";
   return options as PolicyKernelOptions;
 }
 

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyJsonl } from "../../src/audit/jsonl.js";
+import { readTarGz } from "../../src/engines/rego/tar.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "main.js");
@@ -61,6 +62,22 @@ describe("policy-kernel eval", () => {
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr).toContain(`${data}: policy_kernel.prepared: data.policy_kernel.prepared is reserved`);
+  });
+
+  it("warns on stderr when the bundle's build record is not for its modules, unless --log-level silent", () => {
+    // The default bundle unpacked, with one module edited: the record's hash no longer matches.
+    const folder = mkdtempSync(join(work, "edited-"));
+    for (const entry of readTarGz(readFileSync(join(root, "bundle", "default.tar.gz")), "default")) {
+      mkdirSync(dirname(join(folder, entry.path)), { recursive: true });
+      writeFileSync(join(folder, entry.path), entry.path.endsWith("/cost.rego") ? Buffer.concat([entry.bytes, Buffer.from("# edited\n")]) : entry.bytes);
+    }
+    const action = JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } });
+    const warned = run(["eval", "--bundle", folder, "--no-rules"], action);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain("the build record was computed from other Rego modules than the bundle holds");
+    const silent = run(["eval", "--bundle", folder, "--no-rules", "--log-level", "silent"], action);
+    expect(silent.stderr).toBe("");
+    expect(run(["eval", "--no-rules"], action).stderr).toBe(""); // the default bundle has nothing to say
   });
 
   it("runs a user bundle folder and user rules instead of the defaults", () => {
