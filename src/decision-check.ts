@@ -70,11 +70,21 @@ function readProvenance(value: unknown): Provenance | undefined {
 }
 
 /**
- * A frozen provenance with only its four fields (the kernel's, shared by all its decisions)
- * cannot change: kept as it is, so it stays the kernel's. Anything else: a four-field copy.
+ * Provenances that cannot change: made by freezeProvenance from plain fields (the kernel's, one
+ * object for all its decisions, and the sealed copies of others). Known by identity: a frozen
+ * object from elsewhere may still have getters.
  */
+const immutableProvenances = new WeakSet<Provenance>();
+
+/** Freezes a provenance the caller just built from plain values, so keptProvenance keeps it as it is. */
+export function freezeProvenance(provenance: Provenance): Provenance {
+  immutableProvenances.add(Object.freeze(provenance));
+  return provenance;
+}
+
+/** A provenance from freezeProvenance, as it is (it stays the kernel's); anything else, a four-field copy. */
 export function keptProvenance(provenance: Provenance): Provenance {
-  if (Object.isFrozen(provenance) && Object.keys(provenance).length === 4) return provenance;
+  if (immutableProvenances.has(provenance)) return provenance;
   const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = provenance;
   return { bundleRevision, bundleSha256, dataSha256, rulesSha256 };
 }

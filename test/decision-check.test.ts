@@ -45,4 +45,19 @@ describe("readDecision: DecisionSchema's parse without zod", () => {
     expect(read).toEqual({ allowed: true, violations: [], signals: [], provenance });
     expect(read?.provenance).not.toBe(provenance);
   });
+
+  it("copies a frozen provenance that is not the kernel's, whose getters could answer differently later", () => {
+    let reads = 0;
+    const provenance = Object.freeze({
+      get bundleRevision() {
+        return `r${++reads}`;
+      },
+      bundleSha256: null,
+      dataSha256: "d",
+      rulesSha256: null,
+    });
+    const read = readDecision({ allowed: true, violations: [], signals: [], provenance });
+    expect(read?.provenance).not.toBe(provenance);
+    expect(Object.getOwnPropertyDescriptor(read?.provenance, "bundleRevision")?.get).toBeUndefined();
+  });
 });

@@ -39,7 +39,6 @@ export interface EmitToStoreResult {
   readonly failures: readonly { readonly spanId: string; readonly error: unknown }[];
 }
 
-
 /**
  * Turns FlightRecorder entries into spans for stores, files and live streams. One cursor
  * (by seq) is shared by `getNewSpans` and `stream`: use one emitter per incremental consumer.
@@ -166,7 +165,6 @@ export class FlightRecorderEmitter {
     for (const entry of entries) if (keepsEntry(this.#options, entry)) spans.push(entryToSpan(entry, this.#options));
     return spans;
   }
-
 }
 
 /** Whether the include options turn this entry into a span. */
@@ -229,4 +227,3 @@ function storeMethod(store: unknown): (span: Span) => Promise<unknown> {
     expected: "an object with emitSpan(span) or addSpan(span)",
   });
 }
-

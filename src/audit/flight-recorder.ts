@@ -375,7 +375,11 @@ function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
   switch (event.type) {
     case "policy_check": {
       // A sealed decision (the kernel's) is kept as it is; a JSON copy of any other Decision is a Decision.
-      const decision = isSealedDecision(event.decision) ? (copies.sealed = event.decision) : (copies.copy(event.decision) as unknown as Decision);
+      let decision: Decision;
+      if (isSealedDecision(event.decision)) {
+        decision = event.decision;
+        copies.sealed = decision;
+      } else decision = copies.copy(event.decision) as unknown as Decision;
       const revision = decision.provenance?.bundleRevision;
       return {
         type: "policy_check",

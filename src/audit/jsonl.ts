@@ -85,8 +85,10 @@ export async function verifyJsonl(path: string, options: VerifyOptions = {}): Pr
 
 /**
  * The entries of a JSON Lines log file, each yielded once the chain up to it verifies (as
- * verifyJsonl checks it, count and head at the end included), in one read of the file. A log that
- * does not verify is PolicyKernelError "invalid_input" naming the file and the failure.
+ * verifyJsonl checks it), in one read of the file. A log that does not verify is PolicyKernelError
+ * "invalid_input" naming the file and the failure; the expected count and head are checked only
+ * after the last entry, so a caller that acts on each entry must undo that work when it throws
+ * (exportJsonlSpans writes to a temporary file it renames only at the end).
  */
 export async function* streamVerifiedJsonl(path: string, options: VerifyOptions = {}): AsyncGenerator<FlightRecorderEntry, void, undefined> {
   const chain = new ChainCheck(options.start);

@@ -100,7 +100,7 @@ let goRow: Row;
 if (!opaBinary) goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: "no opa binary (scripts/ensure-opa.sh needs Go to install it)" };
 else {
   try {
-    // What the kernel's Rego engine evaluates per decision (the generated aggregate's input half).
+    // The generated aggregate's input half, which the Rego engine's per-type entrypoints add up to.
     const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), `data.${regoEntrypoint.replaceAll("/", ".")}`, goInputs);
     goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${regoEntrypoint}, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
   } catch (error) {

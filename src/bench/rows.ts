@@ -37,7 +37,7 @@ type RowSpec = { readonly id: string; readonly name: string; readonly what: stri
 
 export interface InProcessRows {
   readonly rows: Row[];
-  /** The entrypoint the Rego engine evaluates per decision, for the peer measured in its own process. */
+  /** The Rego engine's decision entrypoint (the input half its per-type entrypoints replace), for the peer measured in its own process. */
   readonly regoEntrypoint: string;
 }
 
@@ -64,7 +64,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
 
   const rego = await createRegoEngine({ bundle: setup.bundle, data: setup.data, entrypoint: DEFAULT_ENTRYPOINT });
   spec("engine_rego", "Rego path (kernel's Rego engine)", "regoEngine.evaluate(enriched input): one Wasm call + result checks", (i) => rego.evaluate(inputs[i]!));
-  // The entrypoint the engine evaluates per decision (the generated aggregate's input half).
+  // The engine's decision entrypoint: the generated aggregate's input half, which its per-type entrypoints replace (row 7 gets those).
   const stock = await stockOpaWasm(setup.bundle.wasm, setup.data, rego.decisionEntrypoint);
   spec("stock_opa_wasm", "stock opa-wasm LoadedPolicy.evaluate", `same policy.wasm entrypoint (${rego.decisionEntrypoint}), data and enriched input`, (i) => stock(inputs[i]!));
   if (rego.actionTypeEntrypoints) {

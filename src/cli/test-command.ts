@@ -4,10 +4,10 @@ import { findPackageRoot } from "../kernel/defaults.js";
 import { loadDecisionCases, runDecisionCases } from "../testing/decision-cases.js";
 import { KERNEL_FLAGS, kernelFromFlags } from "./kernel-flags.js";
 
-export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--rules PATH...] [--data FILE]
+export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Runs decision case files (JSON or YAML: {description, input, now?, expect: {allowed, violations: [{policy, rule, severity}], signals?}})
   against the kernel; prints each failure with a diff and ends with "N passed, N failed". Exit 1 on any failure.
-  With no PATH it runs the repository's own cases in test/cases/.`;
+  With no PATH it runs the repository's own cases in test/cases/. The kernel flags are eval's.`;
 
 /** `policy-kernel test`: data-driven decision tests, before any training run. */
 export async function testCommand(argv: string[]): Promise<number> {

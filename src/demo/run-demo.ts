@@ -4,6 +4,7 @@ import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
 import { exportJsonlSpans } from "../audit/emitter.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import { createLogger } from "../logging.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
 import { DEFAULT_AGENT_CONFIG, type AgentConfig } from "./agent.js";
@@ -85,7 +86,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   // First: a folder that cannot be made fails the run before anything is loaded.
   if (outDir) await mkdir(outDir, { recursive: true });
   const world = await createWorld();
-  const kernelOptions: PolicyKernelOptions = options.kernelOptions ?? {};
+  // One logger for every kernel of the run, so a problem with the bundle is reported once, not per kernel.
+  const given = options.kernelOptions ?? {};
+  const kernelOptions: PolicyKernelOptions = { ...given, logger: given.logger ?? createLogger({ level: given.logLevel }) };
   const evalKernel = await createPolicyKernel(kernelOptions);
   const agentConfig = options.agentConfig ?? DEFAULT_AGENT_CONFIG;
   const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});
@@ -222,7 +225,7 @@ async function finishStreamedTrail(dir: string, r: ArmResult): Promise<TrailChec
 
 /** Writes the run folder's own files (RUN_FILES); the arms already wrote theirs. */
 async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"]): Promise<void> {
-  // The same atomic writer as the audit and span files: no torn file, never through a planted link.
+  // The same atomic writer as the span files: no torn file, never through a planted link.
   await writeFileAtomic(join(dir, RUN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFileAtomic(join(dir, RUN_FILES.timing), `${JSON.stringify(timing, null, 2)}\n`);
   await writeFileAtomic(join(dir, RUN_FILES.report), renderReport(summary));

@@ -13,6 +13,7 @@ import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/js
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
 import { readAction } from "./action-check.js";
 import { sealDecision } from "./sealed-decision.js";
+import { freezeProvenance } from "../decision-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
 import { factNeedsByActionType, toPolicyInput, type FactNeedsByActionType } from "./enrich.js";
@@ -59,9 +60,12 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const parsed = PolicyKernelOptionsSchema.safeParse(options, ONCE);
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
-  if (opts.data !== undefined) assertJsonData(opts.data, "createPolicyKernel.data");
-  if (opts.data !== undefined) assertNoPreparedValues(opts.data, { field: "createPolicyKernel.data.policy_kernel.prepared" });
+  if (opts.data !== undefined) {
+    assertJsonData(opts.data, "createPolicyKernel.data");
+    assertNoPreparedValues(opts.data, { field: "createPolicyKernel.data.policy_kernel.prepared" });
+  }
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
+  const sayOnce = onceFor(opts.logger);
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
 
@@ -81,15 +85,17 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const engines: PolicyEngine[] = [];
   if (bundle) {
     const engine = await createRegoEngine({ bundle, data, entrypoint: opts.entrypoint ?? DEFAULT_ENTRYPOINT, policyNames: active(regoPolicies) });
-    for (const problem of engine.diagnostics) logger.error({ bundle: bundle.location }, problem);
-    if (engine.buildRecordNote) logger.warn({ bundle: bundle.location }, engine.buildRecordNote);
+    const where = { bundle: bundle.location };
+    for (const problem of engine.diagnostics) sayOnce(`${bundle.sha256}\0${problem}`, () => logger.error(where, problem));
+    const note = engine.buildRecordNote;
+    if (note) sayOnce(`${bundle.sha256}\0${note}`, () => logger.warn(where, note));
     engines.push(engine);
   }
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
 
   // Every decision shares this object: frozen, so editing one decision's provenance cannot rewrite the next.
-  const provenance: Provenance = Object.freeze({
+  const provenance: Provenance = freezeProvenance({
     bundleRevision: null,
     bundleSha256: null,
     rulesSha256: null,
@@ -103,6 +109,26 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   // and PII scan, and an SQL action skips the clock only transaction policies read.
   const needs = factNeedsByActionType(engines);
   return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs);
+}
+
+/** What each caller-given logger has been told about a bundle at load. */
+const toldAtLoad = new WeakMap<Logger, Set<string>>();
+
+/**
+ * Says a load-time problem once per logger the caller gives: kernels built from the same bundle
+ * on one logger (the demo's evaluation kernel and arms) report it once. A kernel with its own
+ * logger (none given) always reports.
+ */
+function onceFor(given: Logger | undefined): (key: string, say: () => void) => void {
+  if (!given) return (_key, say) => say();
+  let told = toldAtLoad.get(given);
+  if (!told) toldAtLoad.set(given, (told = new Set()));
+  const seen = told;
+  return (key, say) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    say();
+  };
 }
 
 class Kernel implements PolicyKernel {

@@ -1,5 +1,5 @@
 import { canonicalJson } from "../canonical-json.js";
-import { copyViolation, keptProvenance } from "../decision-check.js";
+import { copyViolation, freezeProvenance, keptProvenance } from "../decision-check.js";
 import type { Decision, Provenance, Violation } from "../schemas.js";
 
 /**
@@ -55,7 +55,8 @@ function violationJson(v: Violation): string {
 
 // The kernel's provenance is frozen already (one object for all its decisions): kept as it is.
 function sealProvenance(provenance: Provenance): Provenance {
-  return Object.freeze(keptProvenance(provenance));
+  const kept = keptProvenance(provenance);
+  return kept === provenance ? kept : freezeProvenance(kept);
 }
 
 function sealedProvenanceJson(provenance: Provenance): string {

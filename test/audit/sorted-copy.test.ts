@@ -6,7 +6,7 @@ import { toJsonCopy } from "../../src/audit/json-value.js";
 
 const values = fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSparseArray: true, withBoxedValues: true });
 
-describe("toJsonValue copies: JSON.stringify gives their canonical JSON", () => {
+describe("toJsonCopy copies: JSON.stringify gives their canonical JSON", () => {
   it("holds for every copy it vouches for, and it vouches for most", () => {
     let vouched = 0;
     fc.assert(

@@ -78,6 +78,10 @@ describe("policy-kernel eval", () => {
     const silent = run(["eval", "--bundle", folder, "--no-rules", "--log-level", "silent"], action);
     expect(silent.stderr).toBe("");
     expect(run(["eval", "--no-rules"], action).stderr).toBe(""); // the default bundle has nothing to say
+    // train builds one kernel to evaluate and one per arm from the same bundle: it says so once.
+    const trained = run(["train", "--episodes", "2", "--bundle", folder, "--out", join(work, "edited-run"), "--no-progress"]);
+    expect(trained.code).toBe(0);
+    expect(trained.stderr.split("the build record was computed from other Rego modules")).toHaveLength(2);
   });
 
   it("runs a user bundle folder and user rules instead of the defaults", () => {

@@ -1,4 +1,6 @@
 import fc from "fast-check";
+import { toPolicyInput } from "../../src/kernel/enrich.js";
+import { ActionSchema, type PolicyInput } from "../../src/schemas.js";
 
 const sqlText = fc.oneof(
   fc.constantFrom(
@@ -40,3 +42,8 @@ export const actionArbitrary = fc.record({ agentId: fc.constantFrom("agent-1", "
 
 /** Anything at all, including malformed actions, for "never throws" properties. */
 export const anyInputArbitrary = fc.oneof(actionArbitrary, fc.anything(), fc.record({ agentId: fc.string(), action: fc.anything(), context: fc.anything() }));
+
+/** `numRuns` generated actions (seeded) as the kernel enriches them: what the Rego engine is evaluated on. */
+export function policyInputs(numRuns: number, seed: number): PolicyInput[] {
+  return fc.sample(actionArbitrary, { numRuns, seed }).map((action) => toPolicyInput(ActionSchema.parse(action)));
+}

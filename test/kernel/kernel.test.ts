@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { costControlPolicy, sqlPolicy, transactionPolicy } from "../../src/kernel/policies.js";
@@ -179,6 +180,21 @@ describe("fail closed", () => {
     const decision = await kernel.evaluate(sql("SELECT 1"));
     expect(decision.allowed).toBe(false);
     expect(decision.violations[0]?.description).toContain("custom.score");
+  });
+});
+
+describe("load-time problems in the log", () => {
+  it("are said once to a logger the kernels share, and by each kernel that has its own", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    for (let i = 0; i < 3; i++) (await createPolicyKernel({ entrypoint: "no/such/rule", rules: false, logger })).close();
+    expect(lines.filter((line) => line.includes('entrypoint \\"no/such/rule\\"'))).toHaveLength(1);
+    const own: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const each = pino({ level: "warn" }, { write: (line: string) => void own.push(line) });
+      (await createPolicyKernel({ entrypoint: "no/such/rule", rules: false, logger: each })).close();
+    }
+    expect(own.filter((line) => line.includes("no/such/rule"))).toHaveLength(2);
   });
 });
 

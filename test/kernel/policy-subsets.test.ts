@@ -21,7 +21,7 @@ import { actionArbitrary } from "../generators/actions.js";
 import { readBundle } from "../../src/engines/rego/bundle.js";
 import { defaultBundlePath } from "../../src/kernel/defaults.js";
 import { stockAggregate } from "../helpers/stock-aggregate.js";
-import { toViolation } from "../../src/kernel/decision.js";
+import { buildDecision, toViolation } from "../../src/kernel/decision.js";
 import { canonicalJson } from "../../src/canonical-json.js";
 import type { PolicyFinding } from "../../src/schemas.js";
 
@@ -41,8 +41,8 @@ afterAll(() => whole.close());
 
 /** The whole kernel's decision restricted to `names` (kernel-raised violations always count). */
 function restricted(decision: Decision, names: ReadonlySet<string>): Pick<Decision, "allowed" | "violations" | "signals"> {
-  const violations = decision.violations.filter((v) => v.source === "kernel" || names.has(v.policy));
-  return { allowed: !violations.some((v) => v.blocked), violations, signals: violations.flatMap((v) => (v.signal ? [v.signal] : [])) };
+  const { allowed, violations, signals } = buildDecision(decision.violations.filter((v) => v.source === "kernel" || names.has(v.policy)), decision.provenance);
+  return { allowed, violations, signals };
 }
 
 describe("a kernel running some of the policies", () => {

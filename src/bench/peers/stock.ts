@@ -2,6 +2,7 @@ import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { Engine } from "json-rules-engine";
 import type { PolicyInput } from "../../schemas.js";
 import type { RuleSet } from "../../engines/json/rule-set.js";
+import { entrypointIdOf } from "../../engines/rego/wasm-eval.js";
 
 /** The stock opa-wasm SDK on the same policy.wasm and data: `LoadedPolicy.evaluate(input, entrypoint)`. */
 export async function stockOpaWasm(wasm: Uint8Array, data: Record<string, unknown>, entrypoint: string): Promise<(input: PolicyInput) => unknown> {
@@ -33,7 +34,7 @@ async function loadStock(wasm: Uint8Array, data: Record<string, unknown>): Promi
   policy.setData(data);
   const known = policy.entrypoints as Record<string, number>;
   const idOf = (entrypoint: string): number => {
-    const id = known[entrypoint];
+    const id = entrypointIdOf(known, entrypoint);
     if (id === undefined) throw new Error(`entrypoint ${entrypoint} not in policy.wasm`);
     return id;
   };

@@ -15,18 +15,19 @@ export interface InputProjection {
   readonly projectedJson: (input: unknown) => string;
 }
 
-export function projectionOf(paths: InputPaths): InputProjection {
+function projectionOf(paths: InputPaths): InputProjection {
   return { paths, project: compileProjection(paths), projectedJson: compileProjectedJson(paths) };
 }
 
 /** The paths of some of the generated aggregate's policies, as the data the Wasm evaluates with leaves them on. */
 export interface PolicyPaths {
-  /** Every policy the record has paths for. */
-  readonly names: readonly string[];
-  /** All their paths, disabled or not. */
-  readonly all: InputPaths;
   /** The paths of those of `names` that `disabled` leaves on; undefined when one has no recorded paths. */
   readonly of: (names: readonly string[]) => InputPaths | undefined;
+  /**
+   * The paths of every policy left on, for an entrypoint running them all that records `paths`;
+   * undefined when the policies' paths (disabled or not) do not cover those.
+   */
+  readonly ofEveryPolicy: (paths: InputPaths) => InputPaths | undefined;
 }
 
 /**
@@ -43,7 +44,8 @@ export function readPolicyPaths(record: BuildRecord, data: unknown): PolicyPaths
   const all = policyPaths ? Object.values(policyPaths).flat() : [];
   if (!policyPaths || !inputHalfPaths || !coversPaths(all, inputHalfPaths)) return undefined;
   const disabled = isPlainObject(data) ? kernelSection(data)["disabled"] : undefined;
-  return { names: Object.keys(policyPaths).sort(), all, of: (names) => enabledPaths(policyPaths, names, disabled) };
+  const of = (names: readonly string[]) => enabledPaths(policyPaths, names, disabled);
+  return { of, ofEveryPolicy: (paths) => (coversPaths(all, paths) ? of(Object.keys(policyPaths)) : undefined) };
 }
 
 /**
@@ -56,8 +58,7 @@ export function inputProjectionFor(record: BuildRecord, entrypoint: string, poli
   if (!recorded) return null;
   const { split } = record;
   const runsEveryPolicy = split !== undefined && (entrypoint === split.aggregate || entrypoint === split.policies);
-  const everyPolicy = runsEveryPolicy && policyPaths && coversPaths(policyPaths.all, recorded) ? policyPaths.of(policyPaths.names) : undefined;
-  return projectionOf(everyPolicy ?? recorded);
+  return projectionOf((runsEveryPolicy ? policyPaths?.ofEveryPolicy(recorded) : undefined) ?? recorded);
 }
 
 function pathsRecordedFor(record: BuildRecord, entrypoint: string): InputPaths | undefined {

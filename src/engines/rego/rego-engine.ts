@@ -156,7 +156,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       } catch (error) {
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
       }
-      const findings = readFindings(resultSet, entrypoint);
+      const findings = readFindings(resultSet, perDecision.name);
       return keyedConfigFindings.length === 0 ? findings : unionFindings(findings, keyedConfigFindings);
     },
     close() {

@@ -10,10 +10,9 @@ import { readScopes } from "../../../src/engines/rego/action-scopes.js";
 import { createRegoEngine } from "../../../src/engines/rego/rego-engine.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../../src/kernel/defaults.js";
-import { toPolicyInput } from "../../../src/kernel/enrich.js";
-import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
+import { type PolicyInput } from "../../../src/schemas.js";
 import { actionScopes, actionTypeGuards, parseModules } from "../../../scripts/action-scopes.mjs";
-import { actionArbitrary } from "../../generators/actions.js";
+import { policyInputs } from "../../generators/actions.js";
 import { opaPath } from "../../helpers/opa.js";
 import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
 import { withBuildRecord } from "../../helpers/build-record.js";
@@ -25,7 +24,7 @@ const stockAggregate = (data: Record<string, unknown>) => stockAggregateOf(bundl
 const withDisabled = (disabled: readonly string[]) => bundleDataVariant(bundle, {}, disabled);
 
 /** Valid actions, then the same inputs with the action's type replaced by odd values or the action gone. */
-const validInputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 2000, seed: 71 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+const validInputs: PolicyInput[] = policyInputs(2000, 71);
 const oddType = fc.constantFrom<unknown>("other", "SQL", "sql ", "", "__proto__", "constructor", "toString", 7, null, ["sql"], { sql: true });
 const oddInputs: unknown[] = fc.sample(fc.tuple(fc.constantFrom(...validInputs.slice(0, 200)), oddType, fc.boolean()), { numRuns: 1000, seed: 73 }).map(
   ([input, type, drop]) => (drop ? { ...input, action: undefined } : { ...input, action: { ...input.action, type } }),

@@ -5,15 +5,14 @@ import { readBuildRecord } from "../../../src/engines/rego/build-record.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { DEFAULT_REGO_POLICIES, defaultBundlePath } from "../../../src/kernel/defaults.js";
-import { toPolicyInput } from "../../../src/kernel/enrich.js";
-import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
+import { type PolicyInput } from "../../../src/schemas.js";
 import { isDataOnlyRule } from "../../../scripts/build-record.mjs";
-import { actionArbitrary } from "../../generators/actions.js";
+import { policyInputs } from "../../generators/actions.js";
 import { bundleDataVariant, stockAggregate as stockAggregateOf } from "../../helpers/stock-aggregate.js";
 import { withBuildRecord } from "../../helpers/build-record.js";
 
 const bundle = readBundle(defaultBundlePath());
-const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 300, seed: 53 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+const inputs: PolicyInput[] = policyInputs(300, 53);
 
 const stockAggregate = (data: Record<string, unknown>) => stockAggregateOf(bundle, data);
 const variant = (config: Record<string, unknown>, disabled: readonly string[]) => bundleDataVariant(bundle, config, disabled);

@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { readBuildRecord } from "../../../src/engines/rego/build-record.js";
@@ -9,15 +8,14 @@ import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/
 import { readTarGz } from "../../../src/engines/rego/tar.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
-import { toPolicyInput } from "../../../src/kernel/enrich.js";
-import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
+import { type PolicyInput } from "../../../src/schemas.js";
 import { buildRecord, modulesSha256 } from "../../../scripts/build-record.mjs";
-import { actionArbitrary } from "../../generators/actions.js";
+import { policyInputs } from "../../generators/actions.js";
 import { withBuildRecord } from "../../helpers/build-record.js";
 import { bundleDataVariant, stockAggregate } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
-const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 400, seed: 83 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+const inputs: PolicyInput[] = policyInputs(400, 83);
 const sorted = (findings: readonly unknown[]): string[] => findings.map(canonicalJson).sort();
 const PREPARED = ["business_hours", "pii", "sql"];
 const INPUT_HALF = "kernel/policy_violations";

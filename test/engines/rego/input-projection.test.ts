@@ -1,4 +1,3 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { readBuildRecord, type BuildRecord } from "../../../src/engines/rego/build-record.js";
@@ -6,10 +5,8 @@ import { inputProjectionFor, readPolicyPaths } from "../../../src/engines/rego/i
 import { compileProjection } from "../../../src/engines/rego/projection-tree.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
-import { toPolicyInput } from "../../../src/kernel/enrich.js";
-import { ActionSchema } from "../../../src/schemas.js";
 import { coversPaths, inputPathsFromDeps } from "../../../scripts/build-record.mjs";
-import { actionArbitrary } from "../../generators/actions.js";
+import { policyInputs } from "../../generators/actions.js";
 import { bundleDataVariant, stockEvaluate } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
@@ -89,7 +86,7 @@ describe("the default bundle's input projection", () => {
   it("gives the findings of the whole input, on 3,000 generated actions and odd shapes", async () => {
     const projected = await createRegoEngine({ bundle });
     const stock = await stockEvaluate(bundle, bundle.data);
-    const inputs = fc.sample(actionArbitrary, { numRuns: 3_000, seed: 31 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+    const inputs = policyInputs(3_000, 31);
     const odd = [{ ...inputs[0]!, context: "a string" }, { ...inputs[1]!, facts: [] }, { ...inputs[2]!, facts: { sql: { statements: "x" } } }];
     let blocked = 0;
     for (const input of [...inputs, ...odd]) {
@@ -141,7 +138,7 @@ describe("per-policy input projection", () => {
   });
 
   it("gives the findings of the whole input with policies switched off, on 3,000 generated actions", async () => {
-    const inputs = fc.sample(actionArbitrary, { numRuns: 1_000, seed: 37 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+    const inputs = policyInputs(1_000, 37);
     for (const off of [["sql", "pii", "business_hours"], ["tools", "transactions"], ["cost", "sql", "tools", "transactions", "business_hours"]]) {
       const data = disabling(...off);
       const projected = await createRegoEngine({ bundle, data });

@@ -14,13 +14,13 @@ import { toPolicyInput } from "../../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../../src/schemas.js";
 import { createPolicyKernel } from "../../../src/kernel/create-kernel.js";
 import { dataOnlyPrepares } from "../../../scripts/build-record.mjs";
-import { actionArbitrary } from "../../generators/actions.js";
+import { policyInputs } from "../../generators/actions.js";
 import { opaPath } from "../../helpers/opa.js";
 import { bundleDataVariant, stockAggregate } from "../../helpers/stock-aggregate.js";
 import { withBuildRecord } from "../../helpers/build-record.js";
 
 const bundle = readBundle(defaultBundlePath());
-const inputs: PolicyInput[] = fc.sample(actionArbitrary, { numRuns: 400, seed: 71 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+const inputs: PolicyInput[] = policyInputs(400, 71);
 const input = (action: Record<string, unknown>, context: Record<string, unknown> = {}): PolicyInput =>
   toPolicyInput(ActionSchema.parse({ agentId: "a1", action, context: { role: "analyst", ...context } }));
 

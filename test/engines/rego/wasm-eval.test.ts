@@ -1,16 +1,14 @@
-import fc from "fast-check";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
 import { createWasmEvaluate } from "../../../src/engines/rego/wasm-eval.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
-import { toPolicyInput } from "../../../src/kernel/enrich.js";
-import { ActionSchema, PolicyFindingSchema } from "../../../src/schemas.js";
-import { actionArbitrary } from "../../generators/actions.js";
+import { PolicyFindingSchema } from "../../../src/schemas.js";
+import { policyInputs } from "../../generators/actions.js";
 
 const bundle = readBundle(defaultBundlePath());
-const inputs = fc.sample(actionArbitrary, { numRuns: 3_000, seed: 23 }).map((a) => toPolicyInput(ActionSchema.parse(a)));
+const inputs = policyInputs(3_000, 23);
 
 describe("direct opa_eval (wasm-eval.ts) against the stock LoadedPolicy.evaluate", () => {
   it("returns the same result set for every input, on its own instance", async () => {
