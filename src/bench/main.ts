@@ -17,16 +17,30 @@ import { benchSetup, type BenchSetup } from "./setup.js";
 import { errorMessage } from "../errors.js";
 import { positiveIntFlag } from "../cli/kernel-flags.js";
 
-let flags: { quick?: boolean; opa?: string; decisions?: string; out?: string; rounds?: string };
+const USAGE = `usage: node dist/src/bench/main.js [flags]   (make bench BENCH_ARGS="...")
+
+  --quick         a short run: shorter samples, 3 rounds, 3 cold-start processes, 100,000 decisions
+                  for the memory check (rough figures, for trying a change)
+  --rounds N      alternating rounds per in-process row (default ${DEFAULT_ROUNDS}; more is steadier)
+  --decisions N   decisions in the memory check (default 1,000,000)
+  --opa PATH      the OPA binary for the Go evaluator row (default: $OPA; make passes the pinned one)
+  --out FILE      where the results go (default bench/results.json)
+  --help          this text`;
+
+let flags: { quick?: boolean; opa?: string; decisions?: string; out?: string; rounds?: string; help?: boolean };
 try {
   // strict: a mistyped flag is an error, not silently the default.
   flags = parseArgs({
-    options: { quick: { type: "boolean" }, opa: { type: "string" }, decisions: { type: "string" }, out: { type: "string" }, rounds: { type: "string" } },
+    options: { quick: { type: "boolean" }, opa: { type: "string" }, decisions: { type: "string" }, out: { type: "string" }, rounds: { type: "string" }, help: { type: "boolean", short: "h" } },
     strict: true,
   }).values;
 } catch (error) {
-  console.error(`bench: ${errorMessage(error)} (flags: --quick, --opa PATH, --decisions N, --out FILE, --rounds N)`);
+  console.error(`bench: ${errorMessage(error)}\n\n${USAGE}`);
   process.exit(2);
+}
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 /** A whole number >= 1 from a flag, or exit 2 naming the flag. */
@@ -77,7 +91,7 @@ async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: nu
 }
 
 const setup = benchSetup();
-const machine = describeMachine(opaBinary);
+const machine = describeMachine(opaBinary, out);
 console.log(`policy-kernel bench — ${machineLine(machine)}`);
 const corpusStats = await checkFloor(setup);
 console.log(`corpus: ${corpusStats.total} actions, mean ${Math.round(corpusStats.meanBytes)} bytes, ${corpusStats.denied} denied; floor agrees with the kernel on ${corpusStats.agree}/${corpusStats.total}`);
