@@ -102,10 +102,13 @@ function overlaps(path, target) {
   return true;
 }
 
-/** The type of the guard of a ground rule at `path`, when it is a multi-value rule of exactly `target`; else null. */
+/**
+ * The type of the guard of a ground rule at `path`, when it is a multi-value rule of exactly
+ * `target`; else null. `path` overlaps `target` (the caller checked), so equal length is equality.
+ */
 function exactlyGuarded(rule, path, target) {
   const head = rule.head ?? {};
-  const exact = path.length === target.length && path.every((part, i) => part === target[i]);
+  const exact = path.length === target.length;
   const multiValue = head.key !== undefined && head.value === undefined && head.args === undefined;
   if (!exact || !multiValue || rule.default === true || rule.else !== undefined) return null;
   for (const expr of rule.body ?? []) {

@@ -12,7 +12,7 @@ export function inputPathsFromDeps(deps: Deps): Paths | null;
 export function modulesSha256(dir: string): string;
 export function coversPaths(paths: readonly (readonly string[])[], needed: readonly (readonly string[])[]): boolean;
 export function isDataOnlyRule(deps: Deps, entrypoint: string): boolean;
-export function dataOnlyPrepares(names: unknown, depsOf: (entrypoint: string) => Deps): string[];
+export function dataOnlyPrepares(names: unknown, rawDepsOfEntrypoint: (entrypoint: string) => Deps): string[];
 export function buildRecord(options: {
   entrypoints: readonly string[];
   policies: unknown;

@@ -176,11 +176,12 @@ function isRule(deps, entrypoint) {
  * The listed policies' `prepare` entrypoints (README: "Prepared values") that `opa deps` shows
  * read no input: the kernel evaluates only these once, at load, without input. A `prepare` that
  * read the input would be evaluated against none and its value baked into every decision.
+ * `rawDepsOfEntrypoint(entrypoint)` is `opa deps --format json` of the entrypoint's reference.
  */
-export function dataOnlyPrepares(names, depsOf) {
+export function dataOnlyPrepares(names, rawDepsOfEntrypoint) {
   if (!Array.isArray(names)) return [];
   const entrypoints = [...names].sort().map((name) => `policies/${name}/prepare`);
-  return entrypoints.filter((entrypoint) => isDataOnlyRule(depsOf(entrypoint), entrypoint));
+  return entrypoints.filter((entrypoint) => isDataOnlyRule(rawDepsOfEntrypoint(entrypoint), entrypoint));
 }
 
 /** {name: paths} for each listed policy's violations; null when one reads the whole input or names are missing. */

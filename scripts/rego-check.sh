@@ -20,7 +20,7 @@ if [ -n "$stray" ]; then
 fi
 echo ok
 
-step "kernel.rego matches data.json"
+step "kernel.rego is current (data.json policy list, action-type guards)"
 node scripts/gen-kernel-rego.mjs --opa "$opa" --check >"$tmp/gen.out" 2>&1 || { echo FAIL; cat "$tmp/gen.out"; exit 1; }
 echo ok
 

@@ -66,7 +66,8 @@ function readProvenance(value: unknown): Provenance | undefined {
   const { bundleRevision, bundleSha256, dataSha256, rulesSha256 } = value;
   const ok = (field: unknown): field is string | null => field === null || typeof field === "string";
   if (!ok(bundleRevision) || !ok(bundleSha256) || !ok(dataSha256) || !ok(rulesSha256)) return undefined;
-  return keptProvenance(value as Provenance);
+  // Any other provenance is copied from the values just checked: reading it again could give others (a getter).
+  return immutableProvenances.has(value as Provenance) ? (value as Provenance) : { bundleRevision, bundleSha256, dataSha256, rulesSha256 };
 }
 
 /**

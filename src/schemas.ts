@@ -161,6 +161,9 @@ export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 export const EffectSchema = z.enum(["block", "warn", "modify", "signal"]);
 export type Effect = z.infer<typeof EffectSchema>;
+const EFFECT_SET: ReadonlySet<unknown> = new Set(EffectSchema.options);
+/** EffectSchema's acceptance without zod. */
+export const isEffect = (value: unknown): value is Effect => EFFECT_SET.has(value);
 
 /** A signal name: SIG and capital letters (SIGSTOP, SIGKILL). */
 const SIGNAL_NAME = /^SIG[A-Z]+$/;

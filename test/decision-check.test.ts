@@ -60,4 +60,19 @@ describe("readDecision: DecisionSchema's parse without zod", () => {
     expect(read?.provenance).not.toBe(provenance);
     expect(Object.getOwnPropertyDescriptor(read?.provenance, "bundleRevision")?.get).toBeUndefined();
   });
+
+  it("returns the provenance values it checked, not a second read of a getter that changes its answer", () => {
+    let reads = 0;
+    const provenance = {
+      get bundleRevision() {
+        return ++reads === 1 ? "r" : 42;
+      },
+      bundleSha256: null,
+      dataSha256: "d",
+      rulesSha256: null,
+    };
+    const read = readDecision({ allowed: true, violations: [], signals: [], provenance });
+    expect(read?.provenance.bundleRevision).toBe("r");
+    expect(reads).toBe(1);
+  });
 });

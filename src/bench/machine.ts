@@ -16,25 +16,21 @@ export interface Machine {
   readonly commit: string;
 }
 
-// git runs in the package, wherever the bench was started from: the commit is the code's.
-function quiet(command: string, args: readonly string[], { trim = true } = {}): string | undefined {
+function quiet(command: string, args: readonly string[]): string | undefined {
   try {
-    const out = execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], cwd: findPackageRoot() });
-    return trim ? out.trim() : out;
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return undefined;
   }
 }
 
 /**
- * Describes this machine; `opa` is the binary `opa bench` uses (or the reason there is none).
- * `output` is the results file this run writes: a tracked copy from an earlier run does not make
- * the checkout "uncommitted changes", since it holds figures, not code.
+ * Describes this machine; `opa` is the binary `opa bench` uses (or the reason there is none),
+ * `output` the results file this run writes.
  */
-export function describeMachine(opa: string | undefined, output?: string): Machine {
+export function describeMachine(opa: string | undefined, output: string): Machine {
   const list = cpus();
   const opaVersion = opa ? (/Version: (\S+)/.exec(quiet(opa, ["version"]) ?? "")?.[1] ?? "unknown") : "not installed";
-  const dirty = changedFiles().some((file) => file !== (output && resolve(output)));
   return {
     cpu: list[0]?.model.trim() ?? "unknown",
     cores: list.length,
@@ -44,24 +40,21 @@ export function describeMachine(opa: string | undefined, output?: string): Machi
     v8: process.versions.v8,
     opa: opaVersion,
     date: new Date().toISOString(),
-    commit: `${quiet("git", ["rev-parse", "--short=12", "HEAD"]) ?? "unknown"}${dirty ? " (+ uncommitted changes)" : ""}`,
+    commit: commitOf(output),
   };
 }
 
-/** Absolute paths of the tracked files changed in the working tree (none outside a git checkout). */
-function changedFiles(): string[] {
-  const top = quiet("git", ["rev-parse", "--show-toplevel"]);
-  // Untrimmed: an entry starts with its two status letters, the first often a space.
-  const status = quiet("git", ["status", "--porcelain", "-z", "--untracked-files=no"], { trim: false });
-  if (!top || !status) return [];
-  // -z: each entry is "XY path\0"; a rename or copy (X or Y is R or C) is followed by "from\0".
-  const entries = status.split("\0");
-  const files: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (entry.length < 4) continue;
-    files.push(resolve(top, entry.slice(3)));
-    if (/[RC]/.test(entry.slice(0, 2))) files.push(resolve(top, entries[++i] ?? ""));
-  }
-  return files;
+/**
+ * The package's commit, "+ uncommitted changes" when a tracked file differs from it. Asked of the
+ * package (`git -C`), wherever the bench was started from: the commit is the code's. The results
+ * file this run rewrites does not count: a tracked copy from an earlier run holds figures, not code.
+ */
+function commitOf(output: string): string {
+  const root = findPackageRoot();
+  const [top, head] = (quiet("git", ["-C", root, "rev-parse", "--show-toplevel", "--short=12", "HEAD"]) ?? "").split("\n");
+  if (!top || !head) return "unknown";
+  // Staged or not, relative to the top; --no-renames lists a renamed file under both names.
+  const changed = (quiet("git", ["-C", root, "diff", "--name-only", "--no-renames", "-z", "HEAD"]) ?? "").split("\0").filter(Boolean);
+  const results = resolve(output);
+  return changed.some((file) => resolve(top, file) !== results) ? `${head} (+ uncommitted changes)` : head;
 }

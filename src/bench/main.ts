@@ -11,6 +11,7 @@ import { findPackageRoot } from "../kernel/defaults.js";
 import { describeMachine } from "./machine.js";
 import { DEFAULT_ROUNDS, median, type MeasureOptions } from "./measure.js";
 import { opaGoBench } from "./peers/opa-go.js";
+import { floorDisagreement } from "./peers/predicate.js";
 import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
 import { inProcessRows, type Row } from "./rows.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
@@ -72,17 +73,16 @@ function child(script: string, extra: readonly string[] = []): Record<string, un
   return JSON.parse(text.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
 }
 
-/** The floor must decide like the kernel, or it is not the floor for the same checks. */
+/** The floor must decide like the kernel (floorDisagreement) on the corpus. */
 async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: number; denied: number; meanBytes: number }> {
   const kernel = await createPolicyKernel();
   let agree = 0;
   let denied = 0;
   for (let i = 0; i < setup.actions.length; i++) {
     const decision = await kernel.evaluate(setup.actions[i]);
-    const floor = setup.predicate(setup.inputs[i]!);
-    const names = decision.violations.map((v) => `${v.policy}/${v.rule}`).sort();
-    if (decision.allowed === floor.allowed && JSON.stringify(names) === JSON.stringify([...floor.fired].sort())) agree++;
-    else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): kernel ${JSON.stringify(names)} floor ${JSON.stringify(floor.fired)}`);
+    const disagreement = floorDisagreement(decision, setup.predicate(setup.inputs[i]!));
+    if (disagreement === undefined) agree++;
+    else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): ${disagreement}`);
     if (!decision.allowed) denied++;
   }
   kernel.close();
@@ -115,7 +115,7 @@ if (!opaBinary) goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", wh
 else {
   try {
     // The generated aggregate's input half, which the Rego engine's per-type entrypoints add up to.
-    const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), `data.${regoEntrypoint.replaceAll("/", ".")}`, goInputs);
+    const go = opaGoBench(opaBinary, machine.opa, join(findPackageRoot(), "rego"), regoEntrypoint, goInputs);
     goRow = { id: "opa_go", name: `OPA ${go.version} Go evaluator (opa bench)`, what: `same Rego and data, ${regoEntrypoint}, ${go.inputs} inputs (one per kind), mean of ns/op; min ${Math.round(go.minNsPerOp)} max ${Math.round(go.maxNsPerOp)}`, nsPerOp: go.meanNsPerOp };
   } catch (error) {
     goRow = { id: "opa_go", name: "OPA Go evaluator (opa bench)", what: "", error: errorMessage(error).split("\n")[0] ?? "failed" };

@@ -7,11 +7,10 @@ import { createJsonRulesEngine } from "../engines/json/index.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { GovernedEnvironment } from "../env/environment.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
-import { costControlPolicy, toolsPolicy, transactionPolicy } from "../kernel/policies.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
 import { measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
-import { agtSdkPeer } from "./peers/agt-sdk.js";
+import { agtSdkPeer, sdkEquivalentPolicies } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
 
@@ -59,7 +58,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   const jsonOnly = await createPolicyKernel({ bundle: false });
   spec("kernel_json", "kernel: JSON rules only", "kernel.evaluate(raw action) with bundle: false", (i) => jsonOnly.evaluate(actions[i]));
   // The SDK row's rule set, on this kernel: the like-for-like comparison.
-  const agtEquivalent = await createPolicyKernel({ policies: [toolsPolicy(), costControlPolicy(), transactionPolicy()] });
+  const agtEquivalent = await createPolicyKernel({ policies: sdkEquivalentPolicies() });
   spec("kernel_agt_equivalent", "kernel: tools, cost, transactions only", "kernel.evaluate(raw action) with the three policies the SDK row runs", (i) => agtEquivalent.evaluate(actions[i]));
 
   const rego = await createRegoEngine({ bundle: setup.bundle, data: setup.data, entrypoint: DEFAULT_ENTRYPOINT });
@@ -69,7 +68,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   spec("stock_opa_wasm", "stock opa-wasm LoadedPolicy.evaluate", `same policy.wasm entrypoint (${rego.decisionEntrypoint}), data and enriched input`, (i) => stock(inputs[i]!));
   if (rego.actionTypeEntrypoints) {
     const typed = await stockOpaWasmByType(setup.bundle.wasm, setup.data, rego.actionTypeEntrypoints);
-    spec("stock_opa_wasm_typed", "stock opa-wasm, per-type entrypoint", "the same, on the entrypoint the Rego path picks for the action's type (kernel/violations_of_type/<type>)", (i) => typed(inputs[i]!));
+    spec("stock_opa_wasm_typed", "stock opa-wasm, per-type entrypoint", "the same, on the entrypoint the Rego path picks for the action's type (kernel/violations_of_type/<type>, else kernel/violations_of_other_types); no prepared values", (i) => typed(inputs[i]!));
   }
 
   const json = createJsonRulesEngine({ ruleSets: setup.ruleSets, config: setup.config });

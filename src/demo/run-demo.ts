@@ -94,7 +94,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});
   const evalRepeats = options.evalRepeats ?? DEMO_DEFAULTS.evalRepeats;
   const arms = ARMS.filter((arm) => options.arms.includes(arm));
-  const results: { readonly arm: ArmResult; readonly trail: TrailCheck }[] = [];
+  const results: ArmResult[] = [];
   const armMs: Partial<Record<ArmName, number>> = {};
   try {
     for (const arm of arms) {
@@ -119,8 +119,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       });
       armMs[arm] = Math.round(performance.now() - t0);
       // Finished as soon as the arm is: a later arm that fails or is stopped leaves this trail complete, under its final name.
-      const trail = outDir === undefined ? trailInMemory(result) : await finishStreamedTrail(outDir, result);
-      results.push({ arm: result, trail });
+      if (outDir !== undefined) await finishStreamedTrail(outDir, result);
+      results.push(result);
     }
   } finally {
     evalKernel.close();
@@ -129,13 +129,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const files: Record<string, string> = {};
   if (outDir) {
     Object.assign(files, RUN_FILES);
-    for (const { arm: r } of results) {
+    for (const r of results) {
       files[`audit-${r.arm}`] = armFiles(r.arm).audit;
       files[`spans-${r.arm}`] = armFiles(r.arm).spans;
     }
   }
   const armSummaries: Partial<Record<ArmName, ArmSummary>> = {};
-  for (const { arm: r, trail } of results) {
+  for (const r of results) {
     armSummaries[r.arm] = {
       enforcement: r.enforcement,
       lastWindow: r.lastWindow,
@@ -144,8 +144,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       greedyAfter: r.greedyAfter,
       learnedPolicy: r.learnedPolicy,
       rewardStats: Object.fromEntries(Object.entries(r.rewardStats).map(([k, v]) => [k, round(v)])),
-      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: trail.verified },
-      spans: trail.spans,
+      // A streamed trail was verified against the recorder's head and count when it was finished
+      // (finishStreamedTrail throws otherwise); one kept in memory is verified here.
+      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: outDir !== undefined || r.recorder.verify().valid },
+      // The arms' span options filter no entry type (armSpanOptions): every entry is one span.
+      spans: r.recorder.size,
       curve: r.curve,
     };
   }
@@ -170,17 +173,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const timing = { totalMs: Math.round(performance.now() - started), arms: armMs };
   if (outDir) await writeRunFolder(outDir, summary, timing);
   return { summary, timing };
-}
-
-/** An arm's audit trail as summary.json reports it. */
-interface TrailCheck {
-  readonly verified: boolean;
-  readonly spans: number;
-}
-
-// The arms' span options filter no entry type (armSpanOptions), so every entry becomes one span.
-function trailInMemory(r: ArmResult): TrailCheck {
-  return { verified: r.recorder.verify().valid, spans: r.recorder.size };
 }
 
 /** The run folder's own files (each arm adds its audit and span files, armFiles). */
@@ -214,13 +206,12 @@ async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
  * verifies it against the recorder's head and count, then renamed to audit-<arm>.jsonl
  * (replacing a previous run's).
  */
-async function finishStreamedTrail(dir: string, r: ArmResult): Promise<TrailCheck> {
+async function finishStreamedTrail(dir: string, r: ArmResult): Promise<void> {
   const names = armFiles(r.arm);
   const partial = join(dir, names.partial);
   const anchor = { expectedHead: r.recorder.head, expectedCount: r.recorder.size };
-  const spans = await exportJsonlSpans(partial, join(dir, names.spans), armSpanOptions(r.arm), anchor);
+  await exportJsonlSpans(partial, join(dir, names.spans), armSpanOptions(r.arm), anchor);
   await rename(partial, join(dir, names.audit));
-  return { verified: true, spans };
 }
 
 /** Writes the run folder's own files (RUN_FILES); the arms already wrote theirs. */

@@ -1,6 +1,4 @@
-import { EffectSchema, isSeverity, isSignalName, type PolicyFinding } from "../schemas.js";
-
-const EFFECTS: ReadonlySet<string> = new Set(EffectSchema.options);
+import { isEffect, isSeverity, isSignalName, type PolicyFinding } from "../schemas.js";
 
 /**
  * PolicyFindingSchema's acceptance, hand-written for the hot path: the same checks, and the same
@@ -14,12 +12,12 @@ export function checkFinding(value: unknown): PolicyFinding | undefined {
   if (typeof policy !== "string" || policy.length === 0) return undefined;
   if (typeof rule !== "string" || rule.length === 0) return undefined;
   if (!isSeverity(severity)) return undefined;
-  if (typeof effect !== "string" || !EFFECTS.has(effect)) return undefined;
+  if (!isEffect(effect)) return undefined;
   if (typeof description !== "string") return undefined;
   if (signal !== undefined && !isSignalName(signal)) return undefined;
   if (penalty !== undefined && (typeof penalty !== "number" || !Number.isFinite(penalty) || penalty < 0)) return undefined;
   if (effect === "signal" && signal === undefined) return undefined;
-  const finding: PolicyFinding = { policy, rule, severity, effect: effect as PolicyFinding["effect"], description };
+  const finding: PolicyFinding = { policy, rule, severity, effect, description };
   if (signal !== undefined) finding.signal = signal;
   if (penalty !== undefined) finding.penalty = penalty;
   return finding;

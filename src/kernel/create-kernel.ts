@@ -43,6 +43,7 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
   failOpen: z.boolean().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  /** A pino logger; kernels given the same one report a bundle's load-time problem once (onceFor). */
   logger: z.custom<Logger>(isLogger, "a pino logger").optional(),
   /** Receives an entry for every decision and signal (a FlightRecorder). */
   recorder: z
@@ -166,7 +167,7 @@ class Kernel implements PolicyKernel {
         const field = issuePath(issue?.path ?? []);
         const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
         const decision = buildDecision([violation], this.provenance);
-        this.audit(describeRaw(raw), decision);
+        if (this.recorder) this.audit(this.recorder, describeRaw(raw), decision);
         return decision;
       }
       action = parsed.data;
@@ -216,7 +217,7 @@ class Kernel implements PolicyKernel {
   private finish(action: Action, violations: Violation[]): Decision {
     const decision = buildDecision(violations, this.provenance);
     // Most training kernels record nothing: build the audit subject only for a recorder.
-    if (this.recorder) this.audit({ agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
+    if (this.recorder) this.audit(this.recorder, { agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
     return decision;
   }
 
@@ -233,13 +234,12 @@ class Kernel implements PolicyKernel {
   }
 
   /** The decision and each signal it sends, to the recorder (recordSafely: a failing sink never breaks a decision). */
-  private audit(subject: AuditSubject, decision: Decision): void {
-    if (!this.recorder) return;
+  private audit(recorder: KernelAuditSink, subject: AuditSubject, decision: Decision): void {
     const { agentId, action, now } = subject;
     // The sink gets a sealed copy: the caller may change the decision it is returned, the trail must not.
-    recordSafely(this.recorder, { type: "policy_check", agentId, action, now, decision: sealDecision(decision) }, this.logger);
+    recordSafely(recorder, { type: "policy_check", agentId, action, now, decision: sealDecision(decision) }, this.logger);
     for (const violation of decision.violations) {
-      if (violation.signal) recordSafely(this.recorder, { type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision }, this.logger);
+      if (violation.signal) recordSafely(recorder, { type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision }, this.logger);
     }
   }
 }

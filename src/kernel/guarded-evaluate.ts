@@ -1,10 +1,11 @@
-import { readDecision } from "../decision-check.js";
+import { freezeProvenance, readDecision } from "../decision-check.js";
 import { errorMessage } from "../errors.js";
 import { DecisionSchema, ProvenanceSchema, type Decision, type Provenance, type Violation } from "../schemas.js";
 import { buildDecision, kernelViolation } from "./decision.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
-const NULL_PROVENANCE: Provenance = { bundleRevision: null, bundleSha256: null, dataSha256: null, rulesSha256: null };
+// Shared by every fail-closed decision without a valid kernel provenance: frozen, so no caller can change the others'.
+const NULL_PROVENANCE: Provenance = freezeProvenance({ bundleRevision: null, bundleSha256: null, dataSha256: null, rulesSha256: null });
 
 /**
  * Asks any PolicyKernel, conservatively, for callers that take kernels they did not build (the

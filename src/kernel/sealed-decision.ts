@@ -16,8 +16,8 @@ const provenanceJson = new WeakMap<Provenance, string>();
 /**
  * A deeply frozen copy of `decision` that isSealedDecision recognises; the caller keeps the
  * original, which it may still change. Only for decisions buildDecision made (the kernel's): the
- * copy and its JSON carry the schema's fields only, of the schema's types, and a frozen provenance
- * is taken to hold plain data (the kernel's does), so it is kept as it is and encoded once.
+ * copy and its JSON carry the schema's fields only, of the schema's types. A provenance from
+ * freezeProvenance (the kernel's) is kept as it is and encoded once; any other is copied and frozen.
  */
 export function sealDecision(decision: Decision): Decision {
   // Frozen at run time; typed as the Decision sinks are given.
@@ -53,7 +53,7 @@ function violationJson(v: Violation): string {
   return `{"blocked":${v.blocked},"description":${JSON.stringify(v.description)},"penalty":${JSON.stringify(v.penalty)},"policy":${JSON.stringify(v.policy)},"rule":${JSON.stringify(v.rule)},"severity":${JSON.stringify(v.severity)},${signal}"source":${JSON.stringify(v.source)},"type":${JSON.stringify(v.type)}}`;
 }
 
-// The kernel's provenance is frozen already (one object for all its decisions): kept as it is.
+// The kernel's provenance came from freezeProvenance (one object for all its decisions): kept as it is.
 function sealProvenance(provenance: Provenance): Provenance {
   const kept = keptProvenance(provenance);
   return kept === provenance ? kept : freezeProvenance(kept);

@@ -3,11 +3,11 @@ import type { GovernedRollout } from "./rollout.js";
 
 /**
  * Thrown by `ctx.act` inside an agent when `failOnViolation` is on and the kernel blocked
- * the action: it stops the agent's run at the blocked action. The runner then rejects the
+ * or held (SIGKILL/SIGSTOP) the action: it stops the agent's run at that action. The runner then rejects the
  * step with a PolicyViolationError that carries the finished rollout.
  */
 export class ActionBlockedError extends Error {
-  /** The first blocking violation of the decision. */
+  /** The violation that stopped the action (stoppingViolation): the first blocking one, else the one raising SIGKILL/SIGSTOP. */
   readonly violation: Violation;
   readonly decision: Decision;
 
@@ -20,12 +20,12 @@ export class ActionBlockedError extends Error {
 }
 
 /**
- * A step rejected because an action was blocked and `failOnViolation` is on. The rollout is
+ * A step rejected because an action was blocked or held and `failOnViolation` is on. The rollout is
  * complete (violations, penalty, decisions) and already counted in the runner's stats, so
  * no training data is lost by failing.
  */
 export class PolicyViolationError<I = unknown, O = unknown> extends Error {
-  /** The first blocking violation of the step. */
+  /** The violation that stopped the step's action (stoppingViolation): the first blocking one, else the one raising SIGKILL/SIGSTOP. */
   readonly violation: Violation;
   /** Every violation of the step, blocking or not, in proposal order. */
   readonly violations: readonly Violation[];

@@ -63,7 +63,7 @@ export const GovernedRunnerOptionsSchema = z.strictObject({
   /** Log every violation at warn through `logger`. */
   logViolations: z.boolean().default(true),
   onViolation: z.custom<ViolationCallback>(isFunction, { message: "a function (violation, info) => void" }).optional(),
-  /** Runs allowed actions; the default runs nothing and returns undefined. */
+  /** Runs allowed actions no SIGKILL/SIGSTOP holds (runsAction); the default runs nothing and returns undefined. */
   executor: z.custom<ActionExecutor>(isFunction, { message: "a function (action, info) => result" }).optional(),
   /** A pino logger; without one the runner is silent (library default). */
   logger: z.custom<Logger>(isLogger, { message: "a pino Logger" }).optional(),

@@ -41,7 +41,7 @@ export const GovernedRolloutSchema = z.object({
   totalPenalty: z.number().nonnegative(),
   /** One decision per proposed action, in proposal order. */
   decisions: z.array(DecisionSchema),
-  /** Actions the kernel refused; none of them reached the executor. */
+  /** Actions the kernel refused or held (SIGKILL/SIGSTOP, runsAction); none of them reached the executor. */
   blockedActions: z.number().int().nonnegative(),
   /** Actions the kernel allowed and the executor ran. */
   executedActions: z.number().int().nonnegative(),

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agtSdkPeer } from "../../src/bench/peers/agt-sdk.js";
+import { agtSdkPeer, sdkEquivalentPolicies } from "../../src/bench/peers/agt-sdk.js";
+import { floorDisagreement } from "../../src/bench/peers/predicate.js";
 import { benchSetup } from "../../src/bench/setup.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { toPolicyInput } from "../../src/kernel/enrich.js";
-import { costControlPolicy, toolsPolicy, transactionPolicy } from "../../src/kernel/policies.js";
 import { ActionSchema, type PolicyInput } from "../../src/schemas.js";
 import { actionArbitrary } from "../generators/actions.js";
 
@@ -45,13 +45,8 @@ describe("the bench's peers decide like the kernel", () => {
     const kernel = await createPolicyKernel();
     const differences: string[] = [];
     for (const { action, input } of cases) {
-      const decision = await kernel.evaluate(action);
-      const kernelNames = decision.violations.map((v) => `${v.policy}/${v.rule}`).sort();
-      const floor = setup.predicate(input);
-      const floorNames = [...floor.fired].sort();
-      if (decision.allowed !== floor.allowed || JSON.stringify(kernelNames) !== JSON.stringify(floorNames)) {
-        differences.push(`${JSON.stringify(action)}: kernel ${decision.allowed} ${kernelNames.join(",")} floor ${floor.allowed} ${floorNames.join(",")}`);
-      }
+      const disagreement = floorDisagreement(await kernel.evaluate(action), setup.predicate(input));
+      if (disagreement !== undefined) differences.push(`${JSON.stringify(action)}: ${disagreement}`);
     }
     kernel.close();
     expect(differences.slice(0, 5)).toEqual([]);
@@ -61,7 +56,7 @@ describe("the bench's peers decide like the kernel", () => {
   it("the agent-governance SDK row: the same allowed as the kernel with tools, cost and transactions", async () => {
     const peer = await agtSdkPeer(setup.config);
     if ("error" in peer) throw new Error(peer.error);
-    const kernel = await createPolicyKernel({ policies: [toolsPolicy(), costControlPolicy(), transactionPolicy()] });
+    const kernel = await createPolicyKernel({ policies: sdkEquivalentPolicies() });
     const differences: string[] = [];
     let denied = 0;
     for (const { action, input } of cases) {

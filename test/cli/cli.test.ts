@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyJsonl } from "../../src/audit/jsonl.js";
-import { readTarGz } from "../../src/engines/rego/tar.js";
+import { unpackDefaultBundle } from "../helpers/bundle-folder.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "main.js");
@@ -67,10 +67,7 @@ describe("policy-kernel eval", () => {
   it("warns on stderr when the bundle's build record is not for its modules, unless --log-level silent", () => {
     // The default bundle unpacked, with one module edited: the record's hash no longer matches.
     const folder = mkdtempSync(join(work, "edited-"));
-    for (const entry of readTarGz(readFileSync(join(root, "bundle", "default.tar.gz")), "default")) {
-      mkdirSync(dirname(join(folder, entry.path)), { recursive: true });
-      writeFileSync(join(folder, entry.path), entry.path.endsWith("/cost.rego") ? Buffer.concat([entry.bytes, Buffer.from("# edited\n")]) : entry.bytes);
-    }
+    unpackDefaultBundle(folder, (path, bytes) => (path.endsWith("/cost.rego") ? Buffer.concat([bytes, Buffer.from("# edited\n")]) : bytes));
     const action = JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } });
     const warned = run(["eval", "--bundle", folder, "--no-rules"], action);
     expect(warned.code).toBe(0);

@@ -1,9 +1,8 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PolicyEngine } from "../../src/engines/engine.js";
 import { toPolicyInput } from "../../src/kernel/enrich.js";
 import { ActionSchema, PolicyFindingSchema, type ActionInput } from "../../src/schemas.js";
-import { actionArbitrary } from "../generators/actions.js";
+import { policyInputs } from "../generators/actions.js";
 
 const input = (action: ActionInput) => toPolicyInput(ActionSchema.parse(action));
 const overBudget = input({ agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: { costUsd: 80, spentUsd: 30 } });
@@ -28,7 +27,7 @@ export function runEngineContract(name: string, create: () => Promise<PolicyEngi
 
     it("is deterministic and safe under concurrency", async () => {
       const engine = await create();
-      const inputs = fc.sample(actionArbitrary, { numRuns: 200, seed: 5 }).map((a) => input(a));
+      const inputs = policyInputs(200, 5);
       const sequential = [];
       for (const item of inputs) sequential.push(JSON.stringify(await engine.evaluate(item)));
       const concurrent = await Promise.all(inputs.map(async (item) => JSON.stringify(await engine.evaluate(item))));

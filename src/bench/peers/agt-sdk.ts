@@ -1,8 +1,12 @@
 import type { PolicyInput } from "../../schemas.js";
+import { costControlPolicy, toolsPolicy, transactionPolicy } from "../../kernel/policies.js";
 import { errorMessage } from "../../errors.js";
 import type { DefaultPolicyConfig } from "./predicate.js";
 
-/** The policies the SDK row has equivalents of. */
+/** The kernel's policies the SDK row has equivalents of: the kernel side of the like-for-like row. */
+export const sdkEquivalentPolicies = () => [toolsPolicy(), costControlPolicy(), transactionPolicy()];
+
+/** Their configuration. */
 type SdkPolicyConfig = Pick<DefaultPolicyConfig, "tools" | "cost" | "transactions">;
 
 /** The slice of `@microsoft/agent-governance-sdk`'s PolicyEngine the benchmark calls. */

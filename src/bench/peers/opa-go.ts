@@ -21,10 +21,12 @@ interface OpaBenchJson {
 /**
  * Runs OPA's Go evaluator (`opa bench`, its own process, Go's benchmark loop) on the Rego and
  * data.json the bundle is built from (`rego/`, tests ignored) with each input, querying the same
- * aggregate entrypoint as the Wasm. (`-b` on the bundle would pick its policy.wasm.) `version` is
- * the one describeMachine already read from `opa version`.
+ * entrypoint as the Wasm (kernel/policy_violations is data.kernel.policy_violations). (`-b` on
+ * the bundle would pick its policy.wasm.) `version` is the one describeMachine already read from
+ * `opa version`.
  */
-export function opaGoBench(opa: string, version: string, regoDir: string, query: string, inputs: readonly PolicyInput[]): OpaGoResult {
+export function opaGoBench(opa: string, version: string, regoDir: string, entrypoint: string, inputs: readonly PolicyInput[]): OpaGoResult {
+  const query = `data.${entrypoint.replaceAll("/", ".")}`;
   const dir = mkdtempSync(join(tmpdir(), "opa-bench-"));
   try {
     const nsPerOp: number[] = [];

@@ -1,9 +1,21 @@
-import type { PolicyInput } from "../../schemas.js";
+import type { Decision, PolicyInput } from "../../schemas.js";
 
 /** What the floor reports: which rules fired, and whether the action is allowed. */
 export interface PredicateResult {
   readonly allowed: boolean;
   readonly fired: string[];
+}
+
+/**
+ * How the floor's answer differs from the kernel's Decision (`allowed`, and the sorted
+ * `policy/rule` names), or undefined when it does not: the floor must decide like the kernel, or
+ * it is not the floor for the same checks.
+ */
+export function floorDisagreement(decision: Pick<Decision, "allowed" | "violations">, floor: PredicateResult): string | undefined {
+  const kernelNames = decision.violations.map((v) => `${v.policy}/${v.rule}`).sort();
+  const floorNames = [...floor.fired].sort();
+  if (decision.allowed === floor.allowed && JSON.stringify(kernelNames) === JSON.stringify(floorNames)) return undefined;
+  return `kernel ${decision.allowed ? "allows" : "denies"} [${kernelNames.join(", ")}], floor ${floor.allowed ? "allows" : "denies"} [${floorNames.join(", ")}]`;
 }
 
 /** The shipped default configuration, as the floor and the SDK row read it. */

@@ -1,7 +1,7 @@
 import type { PolicyFacts } from "../../schemas.js";
 import { factsReadByPaths, type FactsRead } from "../facts-read.js";
 import { parsePath } from "./paths.js";
-import { JSON_RULES_FACTS } from "./rule-set.js";
+import { isJsonRulesFact } from "./rule-set.js";
 
 /** One place a condition tree reads a fact: a leaf or a `value` fact reference (a `{condition}` reference has no fact). */
 export interface FactRead {
@@ -38,7 +38,7 @@ export function* factReads(node: unknown, field: readonly PropertyKey[] = []): G
 export function factsReadByCondition(node: unknown): FactsRead {
   const paths: string[][] = [];
   for (const { fact, path } of factReads(node)) {
-    if (typeof fact !== "string" || !(JSON_RULES_FACTS as readonly string[]).includes(fact)) return "all";
+    if (!isJsonRulesFact(fact)) return "all";
     if (fact !== "facts") continue;
     const first = typeof path === "string" ? parsePath(path)?.[0] : undefined;
     if (first?.kind !== "member") return "all";

@@ -8,7 +8,7 @@ import { factReads, factsReadByCondition } from "./fact-reads.js";
 import { unionFactsRead, type FactsRead } from "../facts-read.js";
 import { missingSafeOperators } from "./operators.js";
 import { parsePath, resolvePath, resolveSteps } from "./paths.js";
-import { checkUniqueNames, JSON_RULES_FACTS, parseRuleSet, ruleSetContent, type JsonCondition, type RuleSet } from "./rule-set.js";
+import { checkUniqueNames, isJsonRulesFact, JSON_RULES_FACTS, parseRuleSet, ruleSetContent, type JsonCondition, type RuleSet } from "./rule-set.js";
 
 // json-rules-engine 7.3.1 calls `rule.evaluate(almanac)` from Engine.evaluateRules
 // (dist/engine.js); its typings leave the method out. Declaring it lets TrackedRule override it
@@ -193,7 +193,7 @@ function deepFreeze<T>(value: T): T {
 export function createJsonRulesEngine(options: JsonRulesEngineOptions): JsonRulesEngine {
   const customFacts = Object.entries(options.customFacts ?? {});
   for (const [name, fn] of customFacts) {
-    if ((JSON_RULES_FACTS as readonly string[]).includes(name) || typeof fn !== "function" || name.length === 0) {
+    if (isJsonRulesFact(name) || typeof fn !== "function" || name.length === 0) {
       throw new PolicyKernelError("invalid_config", `custom fact ${JSON.stringify(name)} cannot be used`, {
         field: `customFacts.${name}`,
         expected: `a function under a name other than ${JSON_RULES_FACTS.join(", ")}`,

@@ -12,6 +12,8 @@ import { parsePath, PATH_EXPECTATION } from "./paths.js";
  * (`config`, the object Rego sees at `data.policy_kernel.config`).
  */
 export const JSON_RULES_FACTS = ["agentId", "action", "context", "facts", "config"] as const;
+/** Whether `name` is one of the JSON_RULES_FACTS the adapter always supplies. */
+export const isJsonRulesFact = (name: unknown): name is (typeof JSON_RULES_FACTS)[number] => (JSON_RULES_FACTS as readonly unknown[]).includes(name);
 
 // ---------------------------------------------------------------- condition types
 // Conditions are recursive and each kind is told apart by which key it has, which zod unions

@@ -26,13 +26,16 @@ export interface ScopedEvaluate {
   readonly entrypoints: Readonly<Record<string, string>>;
   /** The policies each entrypoint holds. */
   readonly scopes: ActionScopes;
+  /** The entrypoint `evaluate` picks for this input (for error messages). */
+  entrypointOf(input: unknown): string;
 }
 
 /**
  * Evaluates `kernel/action_scopes` once and returns the dispatch by action type, or undefined, and
  * the caller keeps evaluating `kernel/policy_violations`: when the module has no scopes or lacks
- * an entrypoint they name, when the scopes are malformed, or when `data` holds a `policies`
- * document (base data there is not covered by the guards the scopes were read from).
+ * an entrypoint they name, when the scopes are malformed, when `data` holds a `policies`
+ * document (base data there is not covered by the guards the scopes were read from), or when the
+ * module predates ABI 1.2 (no direct `opa_eval`).
  * `toJsonFor(names)` writes the input the named policies read.
  */
 export function createScopedEvaluate(
@@ -69,13 +72,24 @@ export function createScopedEvaluate(
     entrypoints: named,
     scopes,
     evaluate(input: unknown): unknown {
-      // The policies' guards compare input.action.type with a string: any other value, or no
-      // action at all, matches none of them, like a type no policy is scoped to.
-      const type = (input as { action?: { type?: unknown } } | undefined)?.action?.type;
-      const scoped = typeof type === "string" ? byType.get(type) : undefined;
+      const type = actionTypeOf(input);
+      const scoped = type === undefined ? undefined : byType.get(type);
       return (scoped ?? other)(input);
     },
+    entrypointOf(input: unknown): string {
+      const type = actionTypeOf(input);
+      return type !== undefined && byType.has(type) ? typeEntrypoint(type) : OTHER_TYPES_ENTRYPOINT;
+    },
   };
+}
+
+/**
+ * The policies' guards compare input.action.type with a string: any other value, or no action at
+ * all, matches none of them, like a type no policy is scoped to (undefined).
+ */
+function actionTypeOf(input: unknown): string | undefined {
+  const type = (input as { action?: { type?: unknown } } | undefined)?.action?.type;
+  return typeof type === "string" ? type : undefined;
 }
 
 /** `[{result: {types: {<type>: [name...]}, other: [name...]}}]` and nothing else, or undefined. */

@@ -1,11 +1,10 @@
 import { isPlainObject } from "../../values.js";
-import { wholeJson } from "./wasm-eval.js";
 
 /** A node of the path tree: WHOLE keeps the value as it is. */
 type PathTree = typeof WHOLE | Map<string, PathTree>;
 const WHOLE = Symbol("whole");
 
-/** InputPaths into the policy input, each a list of member names (`["facts", "sql"]`). */
+/** Paths into the policy input, each a list of member names (`["facts", "sql"]`). */
 export type InputPaths = readonly (readonly string[])[];
 
 /** The paths as a tree; null when the input must go whole (see compileProjection). */
@@ -97,4 +96,10 @@ function writeJson(value: unknown, node: JsonNode | typeof WHOLE): string | unde
     out += out.length === 1 ? prefix + text : `,${prefix}${text}`;
   }
   return `${out}}`;
+}
+
+/** Like the SDK: a falsy input is no input. */
+export function wholeJson(input: unknown): string {
+  // JSON.stringify gives undefined for a function: no input either.
+  return input ? (JSON.stringify(input) ?? "") : "";
 }

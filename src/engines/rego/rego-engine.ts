@@ -9,11 +9,11 @@ import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "./bundle.js";
 import { inputProjectionFor, readPolicyPaths } from "./input-projection.js";
 import { readBuildRecord, type AggregateSplit } from "./build-record.js";
-import { compileProjectedJson, type InputPaths } from "./projection-tree.js";
+import { compileProjectedJson, wholeJson, type InputPaths } from "./projection-tree.js";
 import { createScopedEvaluate } from "./action-scopes.js";
 import { canonicalJson } from "../../canonical-json.js";
 import { factsReadByPaths } from "../facts-read.js";
-import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput, wholeJson } from "./wasm-eval.js";
+import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput } from "./wasm-eval.js";
 import { assertNoPreparedValues, loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
 
@@ -47,7 +47,8 @@ export interface RegoEngine extends PolicyEngine {
   /**
    * When the decision entrypoint is the generated aggregate's input half and the module has its
    * per-action-type entrypoints: the one evaluated for each type (`*`: any other type) in place
-   * of `decisionEntrypoint`, which they add up to. Else null.
+   * of `decisionEntrypoint`, which they add up to. Else null, also when the data holds a
+   * `policies` document or the module predates ABI 1.2 (see createScopedEvaluate).
    */
   readonly actionTypeEntrypoints: Readonly<Record<string, string>> | null;
   /** The data-only half's findings, evaluated at load and part of every result (a missing config). */
@@ -156,7 +157,14 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       } catch (error) {
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
       }
-      const findings = readFindings(resultSet, perDecision.name);
+      let findings: PolicyFinding[];
+      try {
+        findings = readFindings(resultSet, perDecision.name);
+      } catch (error) {
+        // Per-type dispatch evaluated another entrypoint: name it, on this rare path only.
+        if (scoped) readFindings(resultSet, scoped.entrypointOf(input));
+        throw error;
+      }
       return keyedConfigFindings.length === 0 ? findings : unionFindings(findings, keyedConfigFindings);
     },
     close() {

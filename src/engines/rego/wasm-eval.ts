@@ -1,4 +1,5 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import { wholeJson } from "./projection-tree.js";
 
 const PAGE = 64 * 1024;
 
@@ -60,12 +61,6 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
     const end = view.indexOf(0, resultAddr);
     return JSON.parse(view.toString("utf8", resultAddr, end < 0 ? view.length : end));
   };
-}
-
-/** Like the SDK: a falsy input is no input. */
-export function wholeJson(input: unknown): string {
-  // JSON.stringify gives undefined for a function: no input either.
-  return input ? (JSON.stringify(input) ?? "") : "";
 }
 
 /** One evaluation of `entrypoint` with no input (a data-only rule, read once at load): the direct call, else the SDK's. */

@@ -169,5 +169,16 @@ describe("scripts/gen-kernel-rego.mjs with action scopes", () => {
       }
     }
     expect(run("kernel/violations_of_type/sql", { action: { type: "sql" }, flag: true })).toEqual(["any", "only_sql", "som_sql"]);
+
+    // In the engine, with a trusted split record: these policies' findings are bare strings, and the
+    // error names the entrypoint the action's type went to, not the input half it stands in for.
+    const built = readBundle(join(out, "b.tar.gz"));
+    const split = { aggregate: "kernel/violations", policies: "kernel/policy_violations", config: "kernel/config_violations" };
+    const record = { modules_sha256: built.modulesSha256, input_paths: {}, split };
+    const data = { ...built.data, policy_kernel: { ...(built.data["policy_kernel"] as object), build: record } };
+    const engine = await createRegoEngine({ bundle: { ...built, data }, entrypoint: "kernel/policy_violations" });
+    expect(engine.actionTypeEntrypoints).not.toBeNull();
+    expect(() => engine.evaluate({ action: { type: "sql" }, flag: true } as never)).toThrow(/unexpected result shape from kernel\/violations_of_type\/sql: /);
+    expect(() => engine.evaluate({ action: { type: "shell" }, flag: true } as never)).toThrow(/unexpected result shape from kernel\/violations_of_other_types: /);
   });
 });

@@ -1,17 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { readBuildRecord } from "../../../src/engines/rego/build-record.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../../src/engines/rego/rego-engine.js";
-import { readTarGz } from "../../../src/engines/rego/tar.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
 import { defaultBundlePath } from "../../../src/kernel/defaults.js";
 import { type PolicyInput } from "../../../src/schemas.js";
 import { buildRecord, modulesSha256 } from "../../../scripts/build-record.mjs";
 import { policyInputs } from "../../generators/actions.js";
 import { withBuildRecord } from "../../helpers/build-record.js";
+import { unpackDefaultBundle } from "../../helpers/bundle-folder.js";
 import { bundleDataVariant, stockAggregate } from "../../helpers/stock-aggregate.js";
 
 const bundle = readBundle(defaultBundlePath());
@@ -34,10 +34,7 @@ describe("the build record (data.policy_kernel.build)", () => {
     expect(bundle.modulesSha256).toBe(recorded);
     const dir = mkdtempSync(join(tmpdir(), "build-record-"));
     try {
-      for (const file of readTarGz(readFileSync(defaultBundlePath()), "default")) {
-        mkdirSync(dirname(join(dir, file.path)), { recursive: true });
-        writeFileSync(join(dir, file.path), file.bytes);
-      }
+      unpackDefaultBundle(dir);
       expect(modulesSha256(dir)).toBe(recorded);
       expect(readBundle(dir).modulesSha256).toBe(recorded);
     } finally {
