@@ -8,7 +8,7 @@ drop_over_budget := {
 	"action": {"type": "sql", "sql": "DROP TABLE users"},
 	"context": {"role": "intern", "costUsd": 150},
 	"facts": {
-		"sql": {"statements": [{"kind": "DROP", "target": "TABLE", "hasWhere": false}], "readOnly": false},
+		"sql": {"dialect": "any", "statements": [{"ordinal": 1, "kind": "DROP TABLE", "tables": ["users"], "functions": [], "where": null, "writes": true, "dialect": "postgres"}], "readOnly": false},
 		"costUsdTotal": 150,
 		"writes": true,
 	},
@@ -43,7 +43,7 @@ clean_select := {
 	"action": {"type": "sql", "sql": "SELECT 1"},
 	"context": {"role": "analyst"},
 	"facts": {
-		"sql": {"statements": [{"kind": "SELECT", "target": "", "hasWhere": false}], "readOnly": true},
+		"sql": {"dialect": "any", "statements": [{"ordinal": 1, "kind": "SELECT", "tables": [], "functions": [], "where": null, "writes": false, "dialect": "postgres"}], "readOnly": true},
 		"costUsdTotal": 1,
 		"writes": false,
 	},

@@ -1,5 +1,10 @@
-# SQL guard over the statements the TypeScript side split out of action.sql
-# (input.facts.sql). Every statement of a multi-statement string counts.
+# SQL guard over the statements the kernel read from action.sql with the databases'
+# own parsers (input.facts.sql: PostgreSQL's parse tree, SQLite's compiler and its
+# authorizer). An allow-list: a statement whose kind is not in config.allow is
+# denied; an UPDATE or DELETE must have a WHERE that restricts rows; functions in
+# config.deny_functions and writes to system catalogs are denied; text a parser
+# could not read is denied. Every statement of a multi-statement string counts, and
+# so does every data-modifying statement nested in one (a CTE's DELETE).
 package policies.sql
 
 needs_config := true
@@ -10,13 +15,14 @@ statements := input.facts.sql.statements
 
 # What depends on the data alone. Wasm keeps nothing between evaluations, so
 # the kernel evaluates this entrypoint once, at load, and hands the result back
-# in data.policy_kernel.prepared.sql (README: "Prepared values"): about 1 µs of
-# an SQL decision with the default list.
+# in data.policy_kernel.prepared.sql (README: "Prepared values").
 # METADATA
 # entrypoint: true
 prepare := {
-	# Deny entries, upper-case with single spaces ("create  user" -> "CREATE USER").
+	# Kinds upper-case with single spaces ("create  table" -> "CREATE TABLE").
+	"allow": [normalize(k) | some k in config.allow],
 	"deny": [normalize(d) | some d in config.deny],
+	"deny_functions": [lower(trim_space(f)) | some f in config.deny_functions],
 }
 
 # The kernel's copy of prepare, else (opa eval, opa test, another host) computed here.
@@ -24,49 +30,103 @@ prepared := kept if {
 	kept := data.policy_kernel.prepared.sql
 } else := prepare
 
-deny := prepared.deny
-
 normalize(s) := concat(" ", [w | some w in split(upper(trim_space(s)), " "); w != ""])
 
-# The deny entry a statement matches: "KIND TARGET" when listed (most specific),
-# else "KIND". At most one entry per statement, so one violation per statement.
-denied_by(stmt) := entry if {
-	stmt.target != ""
-	entry := concat(" ", [upper(stmt.kind), upper(stmt.target)])
-	entry in deny
-} else := entry if {
-	entry := upper(stmt.kind)
-	entry in deny
+# A deny entry names a kind ("DELETE") or a family of kinds ("DROP" denies "DROP TABLE").
+denied_by_entry(kind) if kind in prepared.deny
+
+denied_by_entry(kind) if {
+	some entry in prepared.deny
+	startswith(kind, concat("", [entry, " "]))
 }
 
-ordinal(i) := format_int(i + 1, 10)
+# Without configuration nothing is allowed or denied here: the kernel's
+# missing_config check blocks instead.
+not_allowed(stmt) if {
+	is_array(config.allow)
+	not stmt.kind in prepared.allow
+}
+
+not_allowed(stmt) if denied_by_entry(stmt.kind)
+
+label(stmt) := concat("", [" (statement ", format_int(stmt.ordinal, 10), ")"])
 
 violations contains v if {
 	input.action.type == "sql"
-	some i, stmt in statements
-	entry := denied_by(stmt)
+	some stmt in statements
+	not_allowed(stmt)
 	v := {
 		"policy": "sql",
 		"rule": "denied_statement",
 		"severity": "critical",
 		"effect": "block",
-		"description": concat("", [entry, " statement denied (statement ", ordinal(i), ")"]),
+		"description": concat("", [stmt.kind, " statement is not allowed", label(stmt)]),
 	}
 }
 
-# A DELETE/UPDATE that denied_statement already blocks is not reported twice.
+# An allowed UPDATE/DELETE must restrict the rows it changes.
+where_rules := {
+	"none": ["missing_where", " without WHERE"],
+	"tautology": ["tautological_where", " whose WHERE matches every row"],
+	"unknown": ["unverifiable_where", " whose WHERE the databases read differently"],
+}
+
 violations contains v if {
 	input.action.type == "sql"
-	some i, stmt in statements
-	upper(stmt.kind) in {"DELETE", "UPDATE"}
-	not stmt.hasWhere
-	not denied_by(stmt)
+	some stmt in statements
+	not not_allowed(stmt)
+	[rule, what] := where_rules[stmt.where]
 	v := {
 		"policy": "sql",
-		"rule": "missing_where",
+		"rule": rule,
 		"severity": "critical",
 		"effect": "block",
-		"description": concat("", [upper(stmt.kind), " without WHERE (statement ", ordinal(i), ")"]),
+		"description": concat("", [stmt.kind, what, label(stmt)]),
+	}
+}
+
+# A function is denied by its name, qualified or not (pg_catalog.pg_read_file).
+denied_function(name) if name in prepared.deny_functions
+
+denied_function(name) if {
+	parts := split(name, ".")
+	parts[count(parts) - 1] in prepared.deny_functions
+}
+
+violations contains v if {
+	input.action.type == "sql"
+	some stmt in statements
+	some name in stmt.functions
+	denied_function(name)
+	v := {
+		"policy": "sql",
+		"rule": "denied_function",
+		"severity": "critical",
+		"effect": "block",
+		"description": concat("", ["function ", name, " is not allowed", label(stmt)]),
+	}
+}
+
+system_table(name) if startswith(name, "pg_")
+
+system_table(name) if startswith(name, "pg_catalog.")
+
+system_table(name) if startswith(name, "information_schema.")
+
+system_table(name) if startswith(name, "sqlite_")
+
+violations contains v if {
+	input.action.type == "sql"
+	some stmt in statements
+	stmt.writes
+	some name in stmt.tables
+	system_table(name)
+	v := {
+		"policy": "sql",
+		"rule": "system_table",
+		"severity": "critical",
+		"effect": "block",
+		"description": concat("", [stmt.kind, " touches the system table ", name, label(stmt)]),
 	}
 }
 

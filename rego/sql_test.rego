@@ -2,14 +2,17 @@ package sql_test
 
 import data.policies.sql
 
-stmt(kind, target, has_where) := {"kind": kind, "target": target, "hasWhere": has_where}
+stmt(ordinal, kind, where) := {
+	"ordinal": ordinal, "kind": kind, "tables": ["users"], "functions": [],
+	"where": where, "writes": kind != "SELECT", "dialect": "postgres",
+}
 
 sql_input(statements) := {
 	"agentId": "a1",
 	"action": {"type": "sql", "sql": "(text not read by the policy)"},
 	"context": {},
 	"facts": {
-		"sql": {"statements": statements, "readOnly": false},
+		"sql": {"dialect": "postgres", "statements": statements, "readOnly": false},
 		"costUsdTotal": 0,
 		"writes": true,
 	},
@@ -17,164 +20,121 @@ sql_input(statements) := {
 
 rules(vs) := {v.rule | some v in vs}
 
-test_select_is_clean if {
-	count(sql.violations) == 0 with input as sql_input([stmt("SELECT", "", false)])
-}
+descriptions(vs) := {v.description | some v in vs}
 
-test_drop_table_denied if {
-	vs := sql.violations with input as sql_input([stmt("DROP", "TABLE", false)])
-	vs == {{
-		"policy": "sql",
-		"rule": "denied_statement",
-		"severity": "critical",
-		"effect": "block",
-		"description": "DROP statement denied (statement 1)",
-	}}
-}
-
-test_every_statement_counts if {
-	vs := sql.violations with input as sql_input([
-		stmt("SELECT", "", false),
-		stmt("DROP", "TABLE", false),
-		stmt("TRUNCATE", "", false),
+test_reads_inserts_and_restricted_writes_are_clean if {
+	count(sql.violations) == 0 with input as sql_input([
+		stmt(1, "SELECT", null),
+		stmt(2, "INSERT", null),
+		stmt(3, "UPDATE", "restricting"),
+		stmt(4, "DELETE", "restricting"),
 	])
-	{v.description | some v in vs} == {
-		"DROP statement denied (statement 2)",
-		"TRUNCATE statement denied (statement 3)",
+}
+
+test_kinds_outside_the_allow_list_are_denied if {
+	vs := sql.violations with input as sql_input([
+		stmt(1, "SELECT", null),
+		stmt(2, "DROP TABLE", null),
+		stmt(3, "PRAGMA", null),
+		stmt(3, "UPSERT", null),
+	])
+	vs == {
+		{
+			"policy": "sql", "rule": "denied_statement", "severity": "critical", "effect": "block",
+			"description": "DROP TABLE statement is not allowed (statement 2)",
+		},
+		{
+			"policy": "sql", "rule": "denied_statement", "severity": "critical", "effect": "block",
+			"description": "PRAGMA statement is not allowed (statement 3)",
+		},
+		{
+			"policy": "sql", "rule": "denied_statement", "severity": "critical", "effect": "block",
+			"description": "UPSERT statement is not allowed (statement 3)",
+		},
 	}
 }
 
-test_create_user_and_role_denied_but_not_create_table if {
+test_every_where_verdict_but_restricting_is_denied if {
 	vs := sql.violations with input as sql_input([
-		stmt("CREATE", "TABLE", false),
-		stmt("CREATE", "USER", false),
-		stmt("CREATE", "ROLE", false),
+		stmt(1, "DELETE", "none"),
+		stmt(2, "UPDATE", "tautology"),
+		stmt(3, "DELETE", "unknown"),
 	])
-	{v.description | some v in vs} == {
-		"CREATE USER statement denied (statement 2)",
-		"CREATE ROLE statement denied (statement 3)",
+	descriptions(vs) == {
+		"DELETE without WHERE (statement 1)",
+		"UPDATE whose WHERE matches every row (statement 2)",
+		"DELETE whose WHERE the databases read differently (statement 3)",
 	}
+	rules(vs) == {"missing_where", "tautological_where", "unverifiable_where"}
 }
 
-test_grant_revoke_alter_denied if {
-	vs := sql.violations with input as sql_input([
-		stmt("GRANT", "", false),
-		stmt("REVOKE", "", false),
-		stmt("ALTER", "TABLE", false),
-	])
-	count(vs) == 3
+test_a_denied_kind_is_not_reported_twice if {
+	vs := sql.violations with input as sql_input([stmt(1, "DELETE", "none")])
+		with data.policy_kernel.config.sql.deny as ["DELETE"]
 	rules(vs) == {"denied_statement"}
 }
 
-test_deny_entries_match_case_insensitively if {
-	vs := sql.violations with input as sql_input([stmt("create", "user", false), stmt("Insert", "", false)])
-		with data.policy_kernel.config.sql.deny as ["  create   USER ", "insert"]
-	{v.description | some v in vs} == {
-		"CREATE USER statement denied (statement 1)",
-		"INSERT statement denied (statement 2)",
-	}
-}
-
-test_most_specific_entry_wins_one_violation_per_statement if {
-	vs := sql.violations with input as sql_input([stmt("CREATE", "USER", false)])
-		with data.policy_kernel.config.sql.deny as ["CREATE", "CREATE USER"]
-	vs == {{
-		"policy": "sql",
-		"rule": "denied_statement",
-		"severity": "critical",
-		"effect": "block",
-		"description": "CREATE USER statement denied (statement 1)",
-	}}
-}
-
-test_kind_entry_covers_every_target if {
-	vs := sql.violations with input as sql_input([stmt("CREATE", "INDEX", false)])
+test_deny_entries_name_a_kind_or_a_family if {
+	vs := sql.violations with input as sql_input([stmt(1, "INSERT", null), stmt(2, "SELECT", null)])
+		with data.policy_kernel.config.sql.deny as ["insert"]
+	descriptions(vs) == {"INSERT statement is not allowed (statement 1)"}
+	family := sql.violations with input as sql_input([stmt(1, "CREATE TABLE", null)])
+		with data.policy_kernel.config.sql.allow as ["SELECT", "CREATE TABLE"]
 		with data.policy_kernel.config.sql.deny as ["CREATE"]
-	{v.description | some v in vs} == {"CREATE statement denied (statement 1)"}
+	descriptions(family) == {"CREATE TABLE statement is not allowed (statement 1)"}
 }
 
-test_empty_deny_list_allows_drop if {
-	count(sql.violations) == 0 with input as sql_input([stmt("DROP", "TABLE", false)])
-		with data.policy_kernel.config.sql.deny as []
+test_the_allow_list_is_configuration if {
+	count(sql.violations) == 0 with input as sql_input([stmt(1, "EXPLAIN", null)])
+		with data.policy_kernel.config.sql.allow as [" explain "]
 }
 
-test_delete_without_where if {
-	vs := sql.violations with input as sql_input([stmt("DELETE", "", false)])
-	vs == {{
-		"policy": "sql",
-		"rule": "missing_where",
-		"severity": "critical",
-		"effect": "block",
-		"description": "DELETE without WHERE (statement 1)",
-	}}
-}
-
-test_update_without_where if {
-	vs := sql.violations with input as sql_input([stmt("SELECT", "", true), stmt("UPDATE", "", false)])
-	{v.description | some v in vs} == {"UPDATE without WHERE (statement 2)"}
-}
-
-test_missing_has_where_counts_as_no_where if {
-	vs := sql.violations with input as sql_input([{"kind": "DELETE", "target": ""}])
-	rules(vs) == {"missing_where"}
-}
-
-test_delete_and_update_with_where_are_clean if {
-	count(sql.violations) == 0 with input as sql_input([stmt("DELETE", "", true), stmt("UPDATE", "", true)])
-}
-
-test_denied_delete_reported_once if {
-	vs := sql.violations with input as sql_input([stmt("DELETE", "", false), stmt("DELETE", "", true)])
-		with data.policy_kernel.config.sql.deny as ["DELETE"]
-	vs == {
-		{
-			"policy": "sql",
-			"rule": "denied_statement",
-			"severity": "critical",
-			"effect": "block",
-			"description": "DELETE statement denied (statement 1)",
-		},
-		{
-			"policy": "sql",
-			"rule": "denied_statement",
-			"severity": "critical",
-			"effect": "block",
-			"description": "DELETE statement denied (statement 2)",
-		},
+test_denied_functions_qualified_or_not if {
+	with_functions := {"ordinal": 1, "kind": "SELECT", "tables": [], "functions": ["lower", "pg_catalog.pg_read_file", "pg_sleep"], "where": null, "writes": false, "dialect": "postgres"}
+	vs := sql.violations with input as sql_input([with_functions])
+	descriptions(vs) == {
+		"function pg_catalog.pg_read_file is not allowed (statement 1)",
+		"function pg_sleep is not allowed (statement 1)",
 	}
 }
 
-test_unparseable if {
-	inp := json.patch(sql_input([]), [{"op": "add", "path": "/facts/sql/error", "value": "unterminated string literal at 12"}])
-	vs := sql.violations with input as inp
+test_writes_to_system_tables_are_denied if {
+	catalog := {"ordinal": 1, "kind": "UPDATE", "tables": ["pg_authid", "pg_catalog.pg_class", "information_schema.tables", "sqlite_master", "users"], "where": "restricting", "functions": [], "writes": true, "dialect": "postgres"}
+	vs := sql.violations with input as sql_input([catalog])
+	descriptions(vs) == {
+		"UPDATE touches the system table pg_authid (statement 1)",
+		"UPDATE touches the system table pg_catalog.pg_class (statement 1)",
+		"UPDATE touches the system table information_schema.tables (statement 1)",
+		"UPDATE touches the system table sqlite_master (statement 1)",
+	}
+	read := json.patch(catalog, [{"op": "replace", "path": "/writes", "value": false}, {"op": "replace", "path": "/kind", "value": "SELECT"}])
+	count(sql.violations) == 0 with input as sql_input([read])
+}
+
+test_unparseable_sql_is_blocked if {
+	vs := sql.violations with input as json.patch(sql_input([]), [{"op": "add", "path": "/facts/sql/error", "value": "PostgreSQL cannot parse it: syntax error"}])
 	vs == {{
-		"policy": "sql",
-		"rule": "unparseable",
-		"severity": "high",
-		"effect": "block",
-		"description": "SQL could not be parsed: unterminated string literal at 12",
+		"policy": "sql", "rule": "unparseable", "severity": "high", "effect": "block",
+		"description": "SQL could not be parsed: PostgreSQL cannot parse it: syntax error",
 	}}
 }
 
-test_missing_sql_facts_fail_closed if {
-	inp := json.remove(sql_input([]), ["facts/sql"])
-	vs := sql.violations with input as inp
-	{v.description | some v in vs} == {"SQL could not be parsed: no SQL facts in the policy input"}
+test_missing_facts_fail_closed if {
+	vs := sql.violations with input as {"action": {"type": "sql", "sql": "SELECT 1"}, "facts": {}}
+	descriptions(vs) == {"SQL could not be parsed: no SQL facts in the policy input"}
 }
 
-test_other_action_types_ignored if {
-	inp := json.patch(sql_input([stmt("DROP", "TABLE", false)]), [{"op": "replace", "path": "/action", "value": {"type": "message", "to": "a@example.com", "text": "hi"}}])
-	count(sql.violations) == 0 with input as inp
+test_other_action_types_are_ignored if {
+	count(sql.violations) == 0 with input as {"action": {"type": "message"}, "facts": {}}
 }
 
-# Prepared values (README): the kernel evaluates prepare once and hands it back
-# at data.policy_kernel.prepared.sql; without it the policy computes the same.
-test_prepare_normalizes_the_deny_list if {
-	sql.prepare == {"deny": ["CREATE USER", "DROP"]} with data.policy_kernel.config.sql.deny as [" create   user ", "drop"]
-	sql.prepared == sql.prepare with data.policy_kernel.config.sql.deny as ["drop"]
+test_prepare_matches_the_computed_values if {
+	sql.prepare == sql.prepared
+	sql.prepare.allow == ["SELECT", "INSERT", "UPDATE", "DELETE"]
 }
 
-test_prepared_deny_list_is_read_when_given if {
-	rules(sql.violations) == {"denied_statement"} with input as sql_input([stmt("SELECT", "", false)])
-		with data.policy_kernel.prepared.sql as {"deny": ["SELECT"]}
+test_a_prepared_value_is_used_when_present if {
+	vs := sql.violations with input as sql_input([stmt(1, "SELECT", null)])
+		with data.policy_kernel.prepared.sql as {"allow": ["INSERT"], "deny": [], "deny_functions": []}
+	descriptions(vs) == {"SELECT statement is not allowed (statement 1)"}
 }

@@ -16,26 +16,26 @@ const quiet = args.includes("--quiet");
 const bundle = args.find((a) => !a.startsWith("--")) ?? "bundle/default.tar.gz";
 
 const facts = (extra = {}) => ({ costUsdTotal: 0, writes: false, ...extra });
-const stmt = (kind, target = "", hasWhere = false) => ({ kind, target, hasWhere });
+const stmt = (ordinal, kind, where = null) => ({ ordinal, kind, tables: [], functions: [], where, writes: kind !== "SELECT", dialect: "postgres" });
 
 /** Sample inputs and the [policy, rule] pairs each must produce, sorted. */
 const CASES = [
   {
     name: "clean SELECT",
     input: { agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: { role: "analyst" },
-      facts: facts({ sql: { statements: [stmt("SELECT")], readOnly: true } }) },
+      facts: facts({ sql: { dialect: "any", statements: [stmt(1, "SELECT")], readOnly: true } }) },
     expect: [],
   },
   {
     name: "SELECT; DROP TABLE; DELETE without WHERE",
     input: { agentId: "a", action: { type: "sql", sql: "SELECT 1; DROP TABLE t; DELETE FROM u" }, context: {},
-      facts: facts({ sql: { statements: [stmt("SELECT"), stmt("DROP", "TABLE"), stmt("DELETE")], readOnly: false }, writes: true }) },
+      facts: facts({ sql: { dialect: "any", statements: [stmt(1, "SELECT"), stmt(2, "DROP TABLE"), stmt(3, "DELETE", "none")], readOnly: false }, writes: true }) },
     expect: [["sql", "denied_statement"], ["sql", "missing_where"]],
   },
   {
     name: "unparseable SQL over budget",
     input: { agentId: "a", action: { type: "sql", sql: "SELECT 'x" }, context: { costUsd: 90, spentUsd: 20 },
-      facts: facts({ sql: { statements: [], error: "unterminated string literal", readOnly: false }, costUsdTotal: 110 }) },
+      facts: facts({ sql: { dialect: "any", statements: [], error: "unterminated string literal", readOnly: false }, costUsdTotal: 110 }) },
     expect: [["cost", "budget_exceeded"], ["sql", "unparseable"]],
   },
   {
@@ -76,7 +76,7 @@ const CASES = [
     name: "data without config.sql fails closed",
     data: (d) => ({ policy_kernel: { ...d.policy_kernel, config: { ...d.policy_kernel.config, sql: undefined } } }),
     input: { agentId: "a", action: { type: "sql", sql: "SELECT 1" }, context: {},
-      facts: facts({ sql: { statements: [stmt("SELECT")], readOnly: true } }) },
+      facts: facts({ sql: { dialect: "any", statements: [stmt(1, "SELECT")], readOnly: true } }) },
     expect: [["kernel", "missing_config"]],
   },
   {

@@ -15,7 +15,7 @@ export {
 } from "./kernel/policies.js";
 export type { PolicySpec } from "./kernel/policies.js";
 export { defaultBundlePath, defaultRulesPath, DEFAULT_REGO_POLICIES, DEFAULT_JSON_POLICIES } from "./kernel/defaults.js";
-export { analyzeSql } from "./kernel/sql-facts.js";
+export { createSqlAnalyzer, type SqlAnalyzer, type SqlAnalyzerOptions, type SqlJudgement } from "./sql/analyze.js";
 export { toPolicyInput } from "./kernel/enrich.js";
 export { readBundle } from "./engines/rego/bundle.js";
 export type { PolicyBundle } from "./engines/rego/bundle.js";

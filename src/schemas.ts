@@ -79,6 +79,10 @@ export function patternOf(schema: z.ZodStringFormat): RegExp {
   return pattern;
 }
 
+/** The SQL dialects the kernel reads with the database's own parser. */
+export const SqlDialectSchema = z.enum(["postgres", "sqlite"]);
+export type SqlDialect = z.infer<typeof SqlDialectSchema>;
+
 const ContextNowSchema = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" });
 /** The pattern `context.now` must match. */
 export const CONTEXT_NOW_PATTERN: RegExp = patternOf(ContextNowSchema);
@@ -91,6 +95,8 @@ export const ActionContextSchema = z.looseObject({
   spentUsd: z.number().finite().nonnegative().optional(),
   actionsInWindow: z.number().int().nonnegative().optional(),
   readOnly: z.boolean().optional(),
+  /** The database the action's SQL runs on; overrides the kernel's `sql.dialect` for this action. */
+  sqlDialect: SqlDialectSchema.optional(),
 });
 export type ActionContext = z.infer<typeof ActionContextSchema>;
 
@@ -105,21 +111,40 @@ export type ActionInput = z.input<typeof ActionSchema>;
 
 // ---------------------------------------------------------------- policy input (what Rego and rules see)
 
+/**
+ * What an UPDATE/DELETE's WHERE can be proven to do: `none` (there is none), `tautology` (true or
+ * the same for every row: `1=1`, `id = id`, `OR true`, `IS NOT NULL`, `LIKE '%'`, `EXISTS (SELECT 1)`),
+ * `restricting` (depends on the row), `unknown` (the parsers disagree, or `WHERE CURRENT OF`).
+ */
+export const SqlWhereVerdictSchema = z.enum(["none", "tautology", "restricting", "unknown"]);
+export type SqlWhereVerdict = z.infer<typeof SqlWhereVerdictSchema>;
+
 export const SqlStatementFactSchema = z.object({
-  /** First keyword, upper-case (`SELECT`, `DROP`); for `WITH … DELETE` the main verb. */
+  /** 1-based position of the top-level statement in the text (a nested write shares its statement's). */
+  ordinal: z.number().int().positive(),
+  /** What the statement does, upper-case: `SELECT`, `INSERT`, `UPSERT`, `DELETE`, `DROP TABLE`, `PRAGMA`... */
   kind: z.string(),
-  /** Object keyword after CREATE/DROP/ALTER (`TABLE`, `USER`, `ROLE`), else "". */
-  target: z.string(),
-  /** A WHERE keyword at the top nesting level of the statement. */
-  hasWhere: z.boolean(),
+  /** Tables it names or touches, lower-case, sorted (`schema.table` when qualified). */
+  tables: z.array(z.string()),
+  /** Functions it calls, lower-case, sorted. */
+  functions: z.array(z.string()),
+  /** For UPDATE and DELETE, the WHERE verdict; null for other kinds. */
+  where: SqlWhereVerdictSchema.nullable(),
+  /** It changes data, schema, settings or anything else beyond reading. */
+  writes: z.boolean(),
+  /** The parser that read it. */
+  dialect: SqlDialectSchema,
 });
 export type SqlStatementFact = z.infer<typeof SqlStatementFactSchema>;
 
 export const SqlFactsSchema = z.object({
+  /** The dialect judged: one database's, or `any` (every supported dialect, the strictest reading wins). */
+  dialect: z.enum(["postgres", "sqlite", "any"]),
+  /** Every statement each parser read, data-modifying CTEs and `EXPLAIN ANALYZE` bodies as their own. */
   statements: z.array(SqlStatementFactSchema),
-  /** Set when the text could not be split into statements (unterminated literal, unknown verb…). */
+  /** Set when a parser could not read the text (or it has a NUL byte, or too many statements). */
   error: z.string().optional(),
-  /** The text parsed and every statement is a SELECT that writes nothing (no INTO, no data-changing CTE). */
+  /** The text parsed and no statement writes. */
   readOnly: z.boolean(),
 });
 export type SqlFacts = z.infer<typeof SqlFactsSchema>;

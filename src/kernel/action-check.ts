@@ -37,14 +37,15 @@ function isActionBody(body: Record<string, unknown>): boolean {
 }
 
 function isContext(context: Record<string, unknown>): boolean {
-  const { now, role, costUsd, spentUsd, actionsInWindow, readOnly } = context;
+  const { now, role, costUsd, spentUsd, actionsInWindow, readOnly, sqlDialect } = context;
   return (
     (now === undefined || (typeof now === "string" && CONTEXT_NOW_PATTERN.test(now))) &&
     (role === undefined || typeof role === "string") &&
     (costUsd === undefined || isAmount(costUsd)) &&
     (spentUsd === undefined || isAmount(spentUsd)) &&
     (actionsInWindow === undefined || (Number.isSafeInteger(actionsInWindow) && (actionsInWindow as number) >= 0)) &&
-    (readOnly === undefined || typeof readOnly === "boolean")
+    (readOnly === undefined || typeof readOnly === "boolean") &&
+    (sqlDialect === undefined || sqlDialect === "postgres" || sqlDialect === "sqlite")
   );
 }
 

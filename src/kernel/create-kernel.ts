@@ -20,6 +20,8 @@ import { factNeedsByActionType, toPolicyInput, type FactNeedsByActionType } from
 import { effectiveData, readConfig } from "./effective-data.js";
 import { isPlainObject } from "../values.js";
 import type { PolicySpec } from "./policies.js";
+import { createSqlAnalyzer, type SqlAnalyzer, type SqlJudgement } from "../sql/analyze.js";
+import { DEFAULT_SQL_ANALYZER } from "../sql/default-analyzer.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
 
 const PolicySpecSchema = z.strictObject({
@@ -109,7 +111,28 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis
   // and PII scan, and an SQL action skips the clock only transaction policies read.
   const needs = factNeedsByActionType(engines);
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs);
+  const sql = await sqlAnalyzerFor(config);
+  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, sql);
+}
+
+const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
+
+/**
+ * The SQL analyzer `config.sql` asks for: its `dialect` (`postgres`, `sqlite`, or `any`, the
+ * default) and `sqlite_schema` (DDL SQLite statements compile against). The process's shared
+ * analyzer when neither is set.
+ */
+async function sqlAnalyzerFor(config: Readonly<Record<string, unknown>>): Promise<SqlAnalyzer> {
+  const sql = isPlainObject(config["sql"]) ? config["sql"] : {};
+  const { dialect, sqlite_schema: schema } = sql;
+  if (dialect !== undefined && !SQL_JUDGEMENTS.includes(dialect as SqlJudgement)) {
+    throw new PolicyKernelError("invalid_config", `unknown SQL dialect ${JSON.stringify(dialect)}`, { field: "policy_kernel.config.sql.dialect", expected: SQL_JUDGEMENTS.join(", ") });
+  }
+  if (schema !== undefined && typeof schema !== "string") {
+    throw new PolicyKernelError("invalid_config", "the SQLite schema must be DDL text", { field: "policy_kernel.config.sql.sqlite_schema", expected: "a string of CREATE TABLE statements" });
+  }
+  if ((dialect === undefined || dialect === "any") && (schema === undefined || schema === "")) return DEFAULT_SQL_ANALYZER;
+  return createSqlAnalyzer({ dialect: (dialect ?? "any") as SqlJudgement, ...(schema ? { sqliteSchema: schema } : {}) });
 }
 
 /** What each caller-given logger has been told about a bundle at load. */
@@ -143,6 +166,7 @@ class Kernel implements PolicyKernel {
     private readonly logger: Logger,
     private readonly recorder: KernelAuditSink | undefined,
     private readonly needs: FactNeedsByActionType,
+    private readonly sql: SqlAnalyzer,
   ) {}
 
   evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
@@ -177,7 +201,7 @@ class Kernel implements PolicyKernel {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
       return this.finish(action, violations);
     }
-    const input = toPolicyInput(action, this.needs.types.get(action.action.type) ?? this.needs.other);
+    const input = toPolicyInput(action, this.needs.types.get(action.action.type) ?? this.needs.other, this.sql);
     const engines = this.engines;
     for (let index = 0; index < engines.length; index++) {
       const engine = engines[index]!;
@@ -225,6 +249,7 @@ class Kernel implements PolicyKernel {
     if (this.closed) return;
     this.closed = true;
     for (const engine of this.engines) engine.close();
+    if (this.sql !== DEFAULT_SQL_ANALYZER) this.sql.close();
   }
 
   private engineFailure(source: ViolationSource, error: unknown, agentId: string): Violation {

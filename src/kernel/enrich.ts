@@ -1,19 +1,24 @@
 import { unionFactsRead, type FactsRead, type FactsReadByActionType } from "../engines/facts-read.js";
 import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
 import { messageFacts } from "./message-facts.js";
-import { analyzeSql } from "./sql-facts.js";
+import type { SqlAnalyzer } from "../sql/analyze.js";
+import { DEFAULT_SQL_ANALYZER } from "../sql/default-analyzer.js";
 
 const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_DAY = 1440;
 /** 1970-01-01 was a Thursday (getUTCDay() === 4). */
 const EPOCH_WEEKDAY = 4;
 
-/** SQL facts for a `sql` action; a missing or non-string `sql` is an error fact, so policies fail closed. */
-function sqlFactsOf(body: ActionBody): SqlFacts | undefined {
+/**
+ * SQL facts for a `sql` action, read as the context's `sqlDialect` (the trainer's) or the
+ * analyzer's own; a missing or non-string `sql` is an error fact, so policies fail closed.
+ */
+function sqlFactsOf(body: ActionBody, context: Action["context"], analyzer: SqlAnalyzer): SqlFacts | undefined {
   if (body.type !== "sql") return undefined;
   const sql: unknown = (body as Record<string, unknown>)["sql"];
-  if (typeof sql !== "string") return { statements: [], error: "action.sql is not a string", readOnly: false };
-  return analyzeSql(sql);
+  const dialect = context.sqlDialect ?? analyzer.dialect;
+  if (typeof sql !== "string") return { dialect, statements: [], error: "action.sql is not a string", readOnly: false };
+  return analyzer.analyze(sql, dialect);
 }
 
 /** Facts of a `message` action; none when `to` or `text` is not a string, so the pii policy fails closed. */
@@ -80,12 +85,12 @@ export function factNeedsByActionType(engines: readonly { readonly factsRead?: F
 
 /**
  * Turns a validated Action into the small PolicyInput the engines evaluate (facts computed once
- * here). Facts `needs` leaves out are absent; without the SQL analysis, `writes` takes any SQL
+ * here; SQL read by `analyzer`, the kernel's). Facts `needs` leaves out are absent; without the SQL analysis, `writes` takes any SQL
  * as a write (the side that blocks), though no engine that reads it gets such an input.
  */
-export function toPolicyInput(action: Action, needs: FactNeeds = ALL_FACTS): PolicyInput {
+export function toPolicyInput(action: Action, needs: FactNeeds = ALL_FACTS, analyzer: SqlAnalyzer = DEFAULT_SQL_ANALYZER): PolicyInput {
   const { agentId, action: body, context } = action;
-  const sql = needs.sql ? sqlFactsOf(body) : undefined;
+  const sql = needs.sql ? sqlFactsOf(body, context, analyzer) : undefined;
   const message = needs.message ? messageFactsOf(body) : undefined;
   const clock = needs.clock ? clockOf(context.now) : undefined;
   const costUsdTotal = (context.costUsd ?? 0) + (context.spentUsd ?? 0);

@@ -19,18 +19,31 @@ function parse<T extends z.ZodObject>(schema: T, options: unknown, helper: strin
 }
 
 const SqlOptionsSchema = z.strictObject({
+  allow: z.array(z.string().min(1)).optional(),
   deny: z.array(z.string().min(1)).optional(),
+  denyFunctions: z.array(z.string().min(1)).optional(),
   replaceDefaults: z.boolean().optional(),
+  dialect: z.enum(["any", "postgres", "sqlite"]).optional(),
+  sqliteSchema: z.string().optional(),
 });
 
+const kindName = (keyword: string) => keyword.trim().replace(/\s+/g, " ").toUpperCase();
+
 /**
- * The `sql` policy. `deny` ADDS statement kinds (e.g. "DELETE", "CREATE TABLE") to the
- * default deny list, so naming one keyword never silently allows DROP or TRUNCATE;
- * `replaceDefaults: true` makes `deny` the whole list.
+ * The `sql` policy, an allow-list of statement kinds (default SELECT, INSERT, UPDATE, DELETE).
+ * `allow`, `deny` (kinds or families: "DELETE", "DROP") and `denyFunctions` ADD to the default
+ * lists, so naming one never silently allows another; `replaceDefaults: true` makes them the whole
+ * lists. `dialect` picks the database whose parser judges (default `any`: every one, strictest
+ * wins) and `sqliteSchema` the DDL SQLite statements compile against.
  */
 export function sqlPolicy(options?: z.input<typeof SqlOptionsSchema>): PolicySpec {
-  const { deny, replaceDefaults } = parse(SqlOptionsSchema, options, "sqlPolicy");
-  const config = deny ? { deny: deny.map((keyword) => keyword.trim().replace(/\s+/g, " ").toUpperCase()) } : {};
+  const { allow, deny, denyFunctions, replaceDefaults, dialect, sqliteSchema } = parse(SqlOptionsSchema, options, "sqlPolicy");
+  const config: Record<string, unknown> = {};
+  if (allow) config["allow"] = allow.map(kindName);
+  if (deny) config["deny"] = deny.map(kindName);
+  if (denyFunctions) config["deny_functions"] = denyFunctions.map((name) => name.trim().toLowerCase());
+  if (dialect) config["dialect"] = dialect;
+  if (sqliteSchema !== undefined) config["sqlite_schema"] = sqliteSchema;
   return { name: "sql", config, mergeLists: !(replaceDefaults ?? false) };
 }
 

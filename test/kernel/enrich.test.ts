@@ -83,9 +83,12 @@ describe("toPolicyInput: shape", () => {
       context: { role: "analyst", now: "2026-11-21T08:30:00+02:00" },
       facts: {
         sql: {
+          dialect: "any",
           statements: [
-            { kind: "SELECT", target: "", hasWhere: false },
-            { kind: "DROP", target: "TABLE", hasWhere: false },
+            { ordinal: 1, kind: "SELECT", tables: [], functions: [], where: null, writes: false, dialect: "postgres" },
+            { ordinal: 2, kind: "DROP TABLE", tables: ["users"], functions: [], where: null, writes: true, dialect: "postgres" },
+            { ordinal: 1, kind: "SELECT", tables: [], functions: [], where: null, writes: false, dialect: "sqlite" },
+            { ordinal: 2, kind: "DROP TABLE", tables: ["users"], functions: [], where: null, writes: true, dialect: "sqlite" },
           ],
           readOnly: false,
         },
@@ -133,7 +136,7 @@ describe("toPolicyInput: shape", () => {
 
   it("fails closed when a sql action without sql text reaches it unvalidated", () => {
     const input = toPolicyInput({ agentId: "a", action: { type: "sql" }, context: {} });
-    expect(input.facts.sql).toEqual({ statements: [], error: "action.sql is not a string", readOnly: false });
+    expect(input.facts.sql).toEqual({ dialect: "any", statements: [], error: "action.sql is not a string", readOnly: false });
     expect(input.facts.writes).toBe(true);
   });
 });

@@ -105,10 +105,13 @@ describe("quick-start policy helpers", () => {
     expect((await kernel.evaluate(transfer)).allowed).toBe(true);
   });
 
-  it("replaceDefaults makes deny the whole list", async () => {
-    const kernel = await createPolicyKernel({ rules: false, policies: [sqlPolicy({ deny: ["DELETE"], replaceDefaults: true })] });
-    expect((await kernel.evaluate(sql("DROP TABLE users"))).allowed).toBe(true);
-    expect((await kernel.evaluate(sql("DELETE FROM users WHERE id = 1"))).allowed).toBe(false);
+  it("replaceDefaults makes the helper's lists the whole lists", async () => {
+    const widened = await createPolicyKernel({ rules: false, policies: [sqlPolicy({ allow: ["drop  table"] })] });
+    expect((await widened.evaluate(sql("DROP TABLE users"))).allowed).toBe(true);
+    expect((await widened.evaluate(sql("SELECT 1"))).allowed).toBe(true);
+    const only = await createPolicyKernel({ rules: false, policies: [sqlPolicy({ allow: ["SELECT"], replaceDefaults: true })] });
+    expect((await only.evaluate(sql("SELECT 1"))).allowed).toBe(true);
+    expect((await only.evaluate(sql("DELETE FROM users WHERE id = 1"))).violations.map((v) => v.description)).toEqual(["DELETE statement is not allowed (statement 1)"]);
   });
 
   it("rejects invalid configuration with the field and what was expected", async () => {

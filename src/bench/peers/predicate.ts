@@ -18,9 +18,13 @@ export function floorDisagreement(decision: Pick<Decision, "allowed" | "violatio
   return `kernel ${decision.allowed ? "allows" : "denies"} [${kernelNames.join(", ")}], floor ${floor.allowed ? "allows" : "denies"} [${floorNames.join(", ")}]`;
 }
 
+/** The sql policy's rule for each WHERE verdict that does not restrict. */
+const WHERE_RULES = { none: "missing_where", tautology: "tautological_where", unknown: "unverifiable_where" } as const;
+const SYSTEM_TABLE = /^(pg_|pg_catalog\.|information_schema\.|sqlite_)/;
+
 /** The shipped default configuration, as the floor and the SDK row read it. */
 export interface DefaultPolicyConfig {
-  readonly sql: { readonly deny: readonly string[] };
+  readonly sql: { readonly allow: readonly string[]; readonly deny: readonly string[]; readonly deny_functions: readonly string[] };
   readonly cost: { readonly max_cost_usd: number };
   readonly tools: { readonly allow: Readonly<Record<string, readonly string[]>> };
   readonly pii: { readonly internal_domains: readonly string[] };
@@ -35,14 +39,24 @@ export interface DefaultPolicyConfig {
  * can beat, since it has no interpreter, no serialisation and no descriptions to build.
  */
 export function defaultPredicate(config: DefaultPolicyConfig): (input: PolicyInput) => PredicateResult {
-  const deny = new Set(config.sql.deny.map((d) => d.trim().toUpperCase().split(" ").filter(Boolean).join(" ")));
+  const normalize = (d: string) => d.trim().toUpperCase().split(" ").filter(Boolean).join(" ");
+  const allow = new Set(config.sql.allow.map(normalize));
+  const deny = new Set(config.sql.deny.map(normalize));
+  const denyFunctions = new Set(config.sql.deny_functions.map((f) => f.trim().toLowerCase()));
   const tools = new Map(Object.entries(config.tools.allow).map(([role, list]) => [role, new Set(list)]));
   const domains = config.pii.internal_domains.map((d) => d.trim().toLowerCase()).filter(Boolean);
   const { start_minute_utc: start, end_minute_utc: end } = config.business_hours;
   return (input) => {
     const fired: string[] = [];
     let allowed = true;
-    const hit = (name: string, blocks: boolean) => {
+    // Rego's violations are a set: two statements giving the same description (one per dialect) are one.
+    let seen: Set<string> | undefined;
+    const hit = (name: string, blocks: boolean, distinct?: string) => {
+      if (distinct !== undefined) {
+        seen ??= new Set();
+        if (seen.has(`${name}\0${distinct}`)) return;
+        seen.add(`${name}\0${distinct}`);
+      }
       fired.push(name);
       if (blocks) allowed = false;
     };
@@ -58,10 +72,13 @@ export function defaultPredicate(config: DefaultPolicyConfig): (input: PolicyInp
         else {
           if (sql.error !== undefined) hit("sql/unparseable", true);
           for (const stmt of sql.statements) {
-            const kind = stmt.kind.toUpperCase();
-            const denied = (stmt.target !== "" && deny.has(`${kind} ${stmt.target.toUpperCase()}`)) || deny.has(kind);
-            if (denied) hit("sql/denied_statement", true);
-            else if ((kind === "DELETE" || kind === "UPDATE") && !stmt.hasWhere) hit("sql/missing_where", true);
+            const kind = stmt.kind;
+            const denied = !allow.has(kind) || deny.has(kind) || [...deny].some((entry) => kind.startsWith(`${entry} `));
+            const at = `${stmt.ordinal} ${kind}`;
+            if (denied) hit("sql/denied_statement", true, at);
+            else if (stmt.where !== null && stmt.where !== "restricting") hit(`sql/${WHERE_RULES[stmt.where]}`, true, at);
+            for (const name of stmt.functions) if (denyFunctions.has(name) || denyFunctions.has(name.split(".").at(-1) ?? "")) hit("sql/denied_function", true, `${stmt.ordinal} ${name}`);
+            if (stmt.writes) for (const name of stmt.tables) if (SYSTEM_TABLE.test(name)) hit("sql/system_table", true, `${at} ${name}`);
           }
         }
         break;
