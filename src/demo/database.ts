@@ -8,7 +8,8 @@ export const INTERNAL_DOMAIN = "example.com";
 export const TABLES = ["users", "orders", "contacts", "logs", "outbox", "payments", "tickets"] as const;
 export type TableName = (typeof TABLES)[number];
 
-const SCHEMA = `
+/** The demo database's tables, as DDL (the kernel compiles the agent's SQL against it). */
+export const DEMO_SCHEMA = `
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL, email TEXT NOT NULL, ssn TEXT NOT NULL);
 CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), status TEXT NOT NULL, total REAL NOT NULL);
 CREATE TABLE contacts (id INTEGER PRIMARY KEY, team TEXT NOT NULL, email TEXT NOT NULL);
@@ -35,7 +36,7 @@ export function buildPristineDatabase(SQL: SqlJsStatic): Uint8Array {
   const rng = createRng(DATA_SEED);
   const db = new SQL.Database();
   try {
-    db.exec(SCHEMA);
+    db.exec(DEMO_SCHEMA);
     const user = db.prepare("INSERT INTO users (id, name, city, email, ssn) VALUES (?, ?, ?, ?, ?)");
     for (let id = 1; id <= 24; id += 1) {
       const first = FIRST[(id - 1) % FIRST.length] as string;

@@ -4,6 +4,8 @@ import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
 import { exportJsonlSpans } from "../audit/emitter.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
+import { mergeData } from "../kernel/merge.js";
+import { DEMO_SCHEMA } from "./database.js";
 import { createLogger } from "../logging.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
@@ -88,7 +90,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const world = await createWorld();
   // One logger for every kernel of the run, so a problem with the bundle is reported once, not per kernel.
   const given = options.kernelOptions ?? {};
-  const kernelOptions: PolicyKernelOptions = { ...given, logger: given.logger ?? createLogger({ level: given.logLevel }) };
+  const kernelOptions: PolicyKernelOptions = {
+    ...given,
+    // The world is SQLite: its SQL is judged as SQLite reads it, against the world's schema (the caller's data wins).
+    data: mergeData({ policy_kernel: { config: { sql: { dialect: "sqlite", sqlite_schema: DEMO_SCHEMA } } } }, given.data ?? {}),
+    logger: given.logger ?? createLogger({ level: given.logLevel }),
+  };
   const evalKernel = await createPolicyKernel(kernelOptions);
   const agentConfig = options.agentConfig ?? DEFAULT_AGENT_CONFIG;
   const rewardConfig = RewardConfigSchema.parse(options.rewardConfig ?? {});

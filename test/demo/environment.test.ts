@@ -61,7 +61,7 @@ describe("demo environment", () => {
     expect(record.deniedProposals).toBe(1);
     expect(record.executedDenied).toBe(0);
     expect(record.grade).toMatchObject({ goalReached: false, accurate: false, rowsDestroyed: 0, rowsCorrupted: 0 });
-    expect(record.violationsByPolicy).toEqual({ sql: 1 });
+    expect(record.violationsByPolicy).toEqual({ sql: 2 }); // the DROP and the CREATE: both outside the allow-list
 
     const retry = await play("enforce", "partner-city-stats", ["full-export", "aggregate"], "SELECT 1");
     expect(retry.record.proposed).toEqual(["full-export", "aggregate"]);
