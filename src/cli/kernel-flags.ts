@@ -3,6 +3,7 @@ import { PolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
+import { assertNoJsonHazard } from "../safe-json.js";
 import type { PolicyKernel } from "../kernel/types.js";
 
 /** The flags every command that builds a kernel accepts, for `util.parseArgs`. */
@@ -37,6 +38,7 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
     const data = readJsonObject(values.data, "--data");
     assertNoPreparedValues(data, { file: displayName(values.data), field: "policy_kernel.prepared" });
     options["data"] = data;
+    options["dataSource"] = displayName(values.data);
   }
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
@@ -56,6 +58,7 @@ function readJsonObject(path: string, flag: string): Record<string, unknown> {
   if (!isPlainObject(value)) {
     throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
   }
+  assertNoJsonHazard(value, "invalid_config", { file: displayName(path) });
   return value;
 }
 
