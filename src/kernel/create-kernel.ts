@@ -128,6 +128,8 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
 function checkUntrustedOptions(options: unknown): void {
   if (!isPlainObject(options)) return;
   assertNoJsonHazard(options["data"], "invalid_config", { root: "createPolicyKernel.data" });
+  // An object with another prototype (a literal `{__proto__: {...}}`) would lose it in zod's copy, silently.
+  if (options["data"] !== undefined) assertJsonData(options["data"], "createPolicyKernel.data");
   const policies = options["policies"];
   if (Array.isArray(policies)) policies.forEach((spec, index) => assertNoJsonHazard(spec, "invalid_config", { root: `createPolicyKernel.policies[${index}]` }));
 }
