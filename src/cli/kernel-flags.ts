@@ -15,6 +15,8 @@ export const KERNEL_FLAGS = {
   data: { type: "string" },
   "fail-open": { type: "boolean" },
   "log-level": { type: "string" },
+  "bundle-max-bytes": { type: "string" },
+  "bundle-max-files": { type: "string" },
 } as const;
 
 export interface KernelFlagValues {
@@ -25,6 +27,8 @@ export interface KernelFlagValues {
   data?: string;
   "fail-open"?: boolean;
   "log-level"?: string;
+  "bundle-max-bytes"?: string;
+  "bundle-max-files"?: string;
 }
 
 /** Kernel options from CLI flags; with neither --bundle nor --rules they select the default library. */
@@ -39,6 +43,12 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
     assertNoPreparedValues(data, { file: displayName(values.data), field: "policy_kernel.prepared" });
     options["data"] = data;
     options["dataSource"] = displayName(values.data);
+  }
+  if (values["bundle-max-bytes"] !== undefined || values["bundle-max-files"] !== undefined) {
+    const limits: Record<string, number> = {};
+    if (values["bundle-max-bytes"] !== undefined) limits["maxBytes"] = positiveIntFlag(values["bundle-max-bytes"], "--bundle-max-bytes", 0);
+    if (values["bundle-max-files"] !== undefined) limits["maxFiles"] = positiveIntFlag(values["bundle-max-files"], "--bundle-max-files", 0);
+    options["bundleLimits"] = limits;
   }
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on

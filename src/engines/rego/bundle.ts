@@ -198,7 +198,7 @@ function readFolder(root: string, limits: TarLimits): TarFile[] {
       const full = join(dir, entry.name);
       const path = `/${relative(root, full).split(sep).join("/")}`;
       if (entry.isSymbolicLink()) {
-        throw new PolicyKernelError("invalid_bundle", `"${path}" is a symbolic link`, { file: root, expected: "regular files and folders only (links are not followed)" });
+        throw new PolicyKernelError("invalid_bundle", `"${path}" is a symbolic link`, { file: root, expected: "regular files and folders only; links are not followed" });
       }
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile()) {

@@ -182,6 +182,18 @@ describe("size and count caps", () => {
     await expect(createPolicyKernel({ bundleLimits: { maxFiles: 3 } })).rejects.toThrow(/more than 3 files/);
   });
 
+  it("takes the caps from CLI flags", () => {
+    const cli = join(root, "dist", "src", "cli", "main.js");
+    const action = JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } });
+    const run = (...flags: string[]) => spawnSync(process.execPath, [cli, "eval", ...flags], { input: action, encoding: "utf8" });
+    const few = run("--bundle-max-files", "3");
+    expect(few.status).toBe(1);
+    expect(few.stderr).toContain("more than 3 files (bundleLimits.maxFiles)");
+    expect(run("--bundle-max-bytes", "100000").stderr).toContain("decompresses to more than 100000 bytes");
+    expect(run("--bundle-max-bytes", "0").stderr).toContain("--bundle-max-bytes: must be a whole number from 1");
+    expect(run("--bundle-max-files", "20000", "--bundle-max-bytes", String(128 * 1024 * 1024)).status).toBe(0);
+  });
+
   it("refuses a data.json nested 100,000 levels deep with a clear error", () => {
     const deep = `{"a": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
     const entries = defaultBundleEntries().map((entry) => (entry.path === "/data.json" ? { path: entry.path, bytes: deep } : entry));
