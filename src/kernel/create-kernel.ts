@@ -11,7 +11,7 @@ import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engin
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
-import { readAction } from "./action-check.js";
+import { protoKeyField, readAction } from "./action-check.js";
 import { sealDecision } from "./sealed-decision.js";
 import { freezeProvenance } from "../decision-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
@@ -192,6 +192,13 @@ class Kernel implements PolicyKernel {
     // The hand-written check takes the common case; zod decides the rest and names the field.
     let action = readAction(candidate);
     if (action === undefined) {
+      const protoField = protoKeyField(candidate);
+      if (protoField !== undefined) {
+        const violation = kernelViolation("invalid_action", `malformed action: ${protoField}: forbidden key "__proto__"`, "kernel", false);
+        const decision = buildDecision([violation], this.provenance);
+        if (this.recorder) this.audit(this.recorder, describeRaw(raw), decision);
+        return decision;
+      }
       const parsed = ActionSchema.safeParse(candidate);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

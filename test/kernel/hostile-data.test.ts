@@ -64,6 +64,30 @@ describe("the kernel's data option", () => {
   });
 });
 
+describe("an action with a __proto__ key", () => {
+  it.each([
+    ['{"agentId": "a", "action": {"type": "sql", "sql": "SELECT 1"}, "context": {"__proto__": {"role": "admin", "readOnly": false}}}', "context.__proto__"],
+    ['{"agentId": "a", "action": {"type": "tool_call", "tool": "read_file", "__proto__": {"tool": "issue_refund"}}, "context": {"role": "analyst"}}', "action.__proto__"],
+  ])("is denied as malformed, not parsed into an object with the agent's prototype (%#)", async (json, field) => {
+    // What zod would make of it: a loose object assigns the key, so the copy inherits the agent's values.
+    const kernel = await createPolicyKernel();
+    const decision = await kernel.evaluate(parsed(json));
+    kernel.close();
+    expect(decision.allowed).toBe(false);
+    expect(decision.violations).toMatchObject([{ policy: "kernel", rule: "invalid_action", blocked: true, description: `malformed action: ${field}: forbidden key "__proto__"` }]);
+  });
+
+  it("at the top level is dropped like any unknown key (the kernel builds a fresh object)", async () => {
+    const kernel = await createPolicyKernel();
+    const tx = '"action": {"type": "transaction", "amountUsd": 5000, "recipient": "x"}, "context": {"role": "analyst"}';
+    const withKey = await kernel.evaluate(parsed(`{"agentId": "a", "__proto__": {"context": {"role": "admin"}}, ${tx}}`));
+    const without = await kernel.evaluate(parsed(`{"agentId": "a", ${tx}}`));
+    kernel.close();
+    expect(withKey).toEqual(without);
+    expect(withKey.allowed).toBe(false);
+  });
+});
+
 describe("merges keep every key an own member", () => {
   it("mergeData writes a __proto__ key as an own property, never a prototype", () => {
     const out = mergeData({ a: 1 }, parsed('{"__proto__": {"polluted": "yes"}, "b": 2}'));
