@@ -19,6 +19,9 @@ export { createSqlAnalyzer, type SqlAnalyzer, type SqlAnalyzerOptions, type SqlJ
 export { toPolicyInput } from "./kernel/enrich.js";
 export { readBundle } from "./engines/rego/bundle.js";
 export type { PolicyBundle } from "./engines/rego/bundle.js";
+export { BundleLimitsSchema, DEFAULT_BUNDLE_LIMITS } from "./engines/rego/bundle.js";
+export type { BundleLimits } from "./engines/rego/bundle.js";
+export { BUILTIN_POLICY_CONFIG, validatePolicyConfig } from "./kernel/policy-config.js";
 export { createRegoEngine, DEFAULT_ENTRYPOINT } from "./engines/rego/rego-engine.js";
 export type { PolicyEngine, EngineSource } from "./engines/engine.js";
 export { loadDecisionCases, runDecisionCases } from "./testing/decision-cases.js";

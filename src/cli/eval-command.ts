@@ -12,6 +12,7 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --no-bundle / --no-rules   leave one engine out
   --data FILE      JSON deep-merged over the bundle data (e.g. {"policy_kernel":{"config":{...}}})
   --fail-open      allow an action when a policy cannot be evaluated (default: deny)
+  --bundle-max-bytes N / --bundle-max-files N   caps on the bundle (default 64 MiB decompressed, 10000 files)
   --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent`;
 
 /** `policy-kernel eval`: one action in, one Decision out. */

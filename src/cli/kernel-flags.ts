@@ -3,6 +3,7 @@ import { PolicyKernelError } from "../errors.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
+import { assertNoJsonHazard } from "../safe-json.js";
 import type { PolicyKernel } from "../kernel/types.js";
 
 /** The flags every command that builds a kernel accepts, for `util.parseArgs`. */
@@ -14,6 +15,8 @@ export const KERNEL_FLAGS = {
   data: { type: "string" },
   "fail-open": { type: "boolean" },
   "log-level": { type: "string" },
+  "bundle-max-bytes": { type: "string" },
+  "bundle-max-files": { type: "string" },
 } as const;
 
 export interface KernelFlagValues {
@@ -24,6 +27,8 @@ export interface KernelFlagValues {
   data?: string;
   "fail-open"?: boolean;
   "log-level"?: string;
+  "bundle-max-bytes"?: string;
+  "bundle-max-files"?: string;
 }
 
 /** Kernel options from CLI flags; with neither --bundle nor --rules they select the default library. */
@@ -37,6 +42,13 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
     const data = readJsonObject(values.data, "--data");
     assertNoPreparedValues(data, { file: displayName(values.data), field: "policy_kernel.prepared" });
     options["data"] = data;
+    options["dataSource"] = displayName(values.data);
+  }
+  if (values["bundle-max-bytes"] !== undefined || values["bundle-max-files"] !== undefined) {
+    const limits: Record<string, number> = {};
+    if (values["bundle-max-bytes"] !== undefined) limits["maxBytes"] = positiveIntFlag(values["bundle-max-bytes"], "--bundle-max-bytes", 0);
+    if (values["bundle-max-files"] !== undefined) limits["maxFiles"] = positiveIntFlag(values["bundle-max-files"], "--bundle-max-files", 0);
+    options["bundleLimits"] = limits;
   }
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
@@ -56,6 +68,7 @@ function readJsonObject(path: string, flag: string): Record<string, unknown> {
   if (!isPlainObject(value)) {
     throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
   }
+  assertNoJsonHazard(value, "invalid_config", { file: displayName(path) });
   return value;
 }
 

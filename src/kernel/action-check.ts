@@ -67,3 +67,17 @@ function isPlainRecord(value: unknown): boolean {
 function hasProtoKey(value: object): boolean {
   return Object.hasOwn(value, "__proto__");
 }
+
+/**
+ * The field of an own `__proto__` key where zod would copy it (the action body or the context; the
+ * top level is rebuilt from its known keys), or undefined. zod's loose objects assign unknown keys, so such a key would become
+ * the parsed copy's prototype: `context.role` read in TypeScript would then be the agent's.
+ */
+export function protoKeyField(raw: unknown): string | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  for (const part of ["action", "context"] as const) {
+    const value = Object.hasOwn(raw, part) ? raw[part] : undefined;
+    if (isPlainObject(value) && hasProtoKey(value)) return `${part}.__proto__`;
+  }
+  return undefined;
+}

@@ -6,19 +6,21 @@ import { optionsError } from "../options.js";
 import { createLogger, isLogger } from "../logging.js";
 import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
-import { kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
+import { BundleLimitsSchema, kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
-import { readAction } from "./action-check.js";
+import { protoKeyField, readAction } from "./action-check.js";
 import { sealDecision } from "./sealed-decision.js";
 import { freezeProvenance } from "../decision-check.js";
 import { buildDecision, kernelViolation, toViolation } from "./decision.js";
 import { defaultBundlePath, defaultRulesPath } from "./defaults.js";
-import { factNeedsByActionType, toPolicyInput, type FactNeedsByActionType } from "./enrich.js";
+import { factNeedsByActionType, nonFiniteFact, toPolicyInput, type FactNeedsByActionType } from "./enrich.js";
 import { effectiveData, readConfig } from "./effective-data.js";
 import { isPlainObject } from "../values.js";
+import { assertNoJsonHazard } from "../safe-json.js";
+import { configSources, validatePolicyConfig, type ConfigLayer } from "./policy-config.js";
 import type { PolicySpec } from "./policies.js";
 import { createSqlAnalyzer, type SqlAnalyzer, type SqlJudgement } from "../sql/analyze.js";
 import { DEFAULT_SQL_ANALYZER } from "../sql/default-analyzer.js";
@@ -40,6 +42,10 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   policies: z.array(PolicySpecSchema).optional(),
   /** Data deep-merged over the bundle's data (e.g. `{policy_kernel: {config: {cost: {max_cost_usd: 5}}}}`). */
   data: z.record(z.string(), z.unknown()).optional(),
+  /** Where `data` came from (a file name), for error messages; default "createPolicyKernel.data". */
+  dataSource: z.string().min(1).optional(),
+  /** Caps on the bundle (decompressed bytes, file count, bytes per file); defaults in DEFAULT_BUNDLE_LIMITS. */
+  bundleLimits: BundleLimitsSchema.optional(),
   /** Rego entrypoint returning the violation set (default `kernel/violations`). */
   entrypoint: z.string().min(1).optional(),
   /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
@@ -60,6 +66,7 @@ export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
  * after that, `evaluate` never throws.
  */
 export async function createPolicyKernel(options: PolicyKernelOptions = {}): Promise<PolicyKernel> {
+  checkUntrustedOptions(options);
   const parsed = PolicyKernelOptionsSchema.safeParse(options, ONCE);
   if (!parsed.success) throw optionsError(parsed.error, "createPolicyKernel", PolicyKernelOptionsSchema);
   const opts = parsed.data;
@@ -72,7 +79,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
 
-  const bundle: PolicyBundle | undefined = opts.bundle === false ? undefined : readBundle(opts.bundle ?? defaultBundlePath());
+  const bundle: PolicyBundle | undefined = opts.bundle === false ? undefined : readBundle(opts.bundle ?? defaultBundlePath(), opts.bundleLimits);
   const ruleSets: RuleSet[] = opts.rules === false ? [] : loadRuleSets(opts.rules ?? [defaultRulesPath()]);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
@@ -84,6 +91,8 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   // `policies` given: only those are on; otherwise everything is.
   const enabled = specs ? new Set(specs.map((s) => s.name)) : undefined;
   const active = (names: readonly string[]): string[] => (enabled ? names.filter((name) => enabled.has(name)) : [...names]);
+  // A built-in policy with a mistyped value would compare false and let actions through: a load error instead.
+  validatePolicyConfig(config, active([...regoPolicies, ...jsonPolicies]), configSources(configLayers(opts, bundle, ruleSets)));
 
   const engines: PolicyEngine[] = [];
   if (bundle) {
@@ -133,6 +142,28 @@ async function sqlAnalyzerFor(config: Readonly<Record<string, unknown>>): Promis
   }
   if ((dialect === undefined || dialect === "any") && (schema === undefined || schema === "")) return DEFAULT_SQL_ANALYZER;
   return createSqlAnalyzer({ dialect: (dialect ?? "any") as SqlJudgement, ...(schema ? { sqliteSchema: schema } : {}) });
+}
+
+/**
+ * The caller's data and policy configuration, checked before zod copies them: a `__proto__` key
+ * (as JSON.parse makes one) would become the copy's prototype there, and never be seen again.
+ */
+function checkUntrustedOptions(options: unknown): void {
+  if (!isPlainObject(options)) return;
+  assertNoJsonHazard(options["data"], "invalid_config", { root: "createPolicyKernel.data" });
+  // An object with another prototype (a literal `{__proto__: {...}}`) would lose it in zod's copy, silently.
+  if (options["data"] !== undefined) assertJsonData(options["data"], "createPolicyKernel.data");
+  const policies = options["policies"];
+  if (Array.isArray(policies)) policies.forEach((spec, index) => assertNoJsonHazard(spec, "invalid_config", { root: `createPolicyKernel.policies[${index}]` }));
+}
+
+/** Where each part of the configuration came from, highest precedence first (see effectiveData). */
+function configLayers(opts: z.output<typeof PolicyKernelOptionsSchema>, bundle: PolicyBundle | undefined, ruleSets: readonly RuleSet[]): ConfigLayer[] {
+  const layers: ConfigLayer[] = [{ source: opts.dataSource ?? "createPolicyKernel.data", config: readConfig(opts.data ?? {}) }];
+  (opts.policies ?? []).forEach((spec, index) => layers.push({ source: `createPolicyKernel.policies[${index}].config`, config: { [spec.name]: spec.config } }));
+  if (bundle) layers.push({ source: bundle.location, config: readConfig(bundle.data) });
+  for (const [index, set] of [...ruleSets.entries()].reverse()) layers.push({ source: set.source ?? `ruleSets[${index}]`, config: set.config ?? {} });
+  return layers;
 }
 
 /** What each caller-given logger has been told about a bundle at load. */
@@ -185,6 +216,13 @@ class Kernel implements PolicyKernel {
     // The hand-written check takes the common case; zod decides the rest and names the field.
     let action = readAction(candidate);
     if (action === undefined) {
+      const protoField = protoKeyField(candidate);
+      if (protoField !== undefined) {
+        const violation = kernelViolation("invalid_action", `malformed action: ${protoField}: forbidden key "__proto__"`, "kernel", false);
+        const decision = buildDecision([violation], this.provenance);
+        if (this.recorder) this.audit(this.recorder, describeRaw(raw), decision);
+        return decision;
+      }
       const parsed = ActionSchema.safeParse(candidate);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -202,6 +240,12 @@ class Kernel implements PolicyKernel {
       return this.finish(action, violations);
     }
     const input = toPolicyInput(action, this.needs.types.get(action.action.type) ?? this.needs.other, this.sql);
+    const nonFinite = nonFiniteFact(input.facts);
+    if (nonFinite !== undefined) {
+      // Not an engine failure, so failOpen does not apply: the policies would see null, not the value.
+      violations.push(kernelViolation("non_finite_value", nonFinite, "kernel", false));
+      return this.finish(action, violations);
+    }
     const engines = this.engines;
     for (let index = 0; index < engines.length; index++) {
       const engine = engines[index]!;

@@ -1,5 +1,6 @@
 import type { RuleSet } from "../engines/json/index.js";
 import { kernelSection } from "../engines/rego/bundle.js";
+import { getOwn, setOwn } from "../safe-json.js";
 import { isPlainObject } from "../values.js";
 import { mergeData } from "./merge.js";
 import type { PolicySpec } from "./policies.js";
@@ -21,10 +22,11 @@ export function effectiveData(
   const disabled: Record<string, boolean> = {};
   if (specs) {
     for (const spec of specs) {
-      const current = isPlainObject(config[spec.name]) ? (config[spec.name] as Record<string, unknown>) : {};
-      config[spec.name] = mergeData(current, spec.config, spec.mergeLists ? "union" : "replace");
+      // Policy names are data (a bundle's list): written as own keys, never through a prototype.
+      const current = getOwn(config, spec.name);
+      setOwn(config, spec.name, mergeData(isPlainObject(current) ? current : {}, spec.config, spec.mergeLists ? "union" : "replace"));
     }
-    for (const name of regoPolicies) if (!specs.some((s) => s.name === name)) disabled[name] = true;
+    for (const name of regoPolicies) if (!specs.some((s) => s.name === name)) setOwn(disabled, name, true);
   }
   const withConfig = { ...bundleData, policy_kernel: { ...kernelSection(bundleData), config, ...(specs ? { disabled } : {}) } };
   return mergeData(withConfig, override);

@@ -103,3 +103,13 @@ export function toPolicyInput(action: Action, needs: FactNeeds = ALL_FACTS, anal
   else facts = clock !== undefined ? { clock, costUsdTotal, writes } : { costUsdTotal, writes };
   return { agentId, action: body, context, facts };
 }
+
+/**
+ * What is wrong with a number the kernel derived for the policies, or undefined when nothing is.
+ * A sum of two finite amounts can overflow to Infinity, which JSON (and so Rego) sees as null and
+ * every comparison with a budget as false: such an action must be denied, not evaluated.
+ */
+export function nonFiniteFact(facts: PolicyFacts): string | undefined {
+  if (!Number.isFinite(facts.costUsdTotal)) return `context.costUsd + context.spentUsd is ${facts.costUsdTotal}, not a finite number`;
+  return undefined;
+}

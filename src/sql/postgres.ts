@@ -130,6 +130,8 @@ function namesIn(root: PgNode): { tables: string[]; functions: string[] } {
     if (call) functions.add(names(call["funcname"]).join("."));
     for (const member of Object.values(record)) if (member !== null && typeof member === "object") stack.push(member);
   }
+  // DROP names its objects as lists of strings, not RangeVars.
+  if (root.type === "DropStmt") for (const object of listOf(root.fields["objects"])) if (object.type === "List") tables.add(names(object.fields["items"]).join("."));
   return { tables: capped(tables), functions: capped(functions) };
 }
 

@@ -1,3 +1,5 @@
+import { isForbiddenKey } from "../../safe-json.js";
+
 /**
  * Condition `path`s: a deliberately small JSONPath subset. json-rules-engine's default resolver
  * (jsonpath-plus) accepts nearly any text (`$.[` returns an array of every node), turns
@@ -13,7 +15,7 @@ export type PathStep = { readonly kind: "member"; readonly name: string } | { re
 /** Words for error messages: what a path may be. */
 export const PATH_EXPECTATION =
   'a JSONPath of member and index steps such as $.actionsInWindow, $.sql.statements[0].kind or $["odd-key"]' +
-  " (no wildcards, recursive descent, slices or filters)";
+  " (no wildcards, recursive descent, slices or filters; no __proto__, constructor or prototype steps)";
 
 const STEP = /^(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[(0|[1-9][0-9]*)\]|\['([^'\\]*)'\]|\["([^"\\]*)"\])/;
 
@@ -37,7 +39,12 @@ function parseUncached(path: string): readonly PathStep[] | undefined {
     if (!match) return undefined;
     const [whole, dotted, index, single, double] = match;
     if (index !== undefined) steps.push({ kind: "index", index: Number(index) });
-    else steps.push({ kind: "member", name: dotted ?? single ?? double ?? "" });
+    else {
+      const name = dotted ?? single ?? double ?? "";
+      // resolveSteps reads own members only; refusing these names says so at load instead of never matching.
+      if (isForbiddenKey(name)) return undefined;
+      steps.push({ kind: "member", name });
+    }
     rest = rest.slice(whole.length);
   }
   return steps;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { fromZodError, issuePath, PolicyKernelError } from "../../errors.js";
 import { ONCE, PolicyFindingSchema } from "../../schemas.js";
 import { isPlainObject } from "../../values.js";
+import { assertNoJsonHazard, parseUntrustedJson } from "../../safe-json.js";
 import { literalValueProblem, OPERATOR_EXPECTATION, parseOperator } from "./operators.js";
 import { parsePath, PATH_EXPECTATION } from "./paths.js";
 
@@ -232,6 +233,8 @@ function checkReferenceCycles(named: Readonly<Record<string, unknown>>, fail: (p
  * PolicyKernelError "invalid_rules" naming `source`, the field path and what was expected.
  */
 export function parseRuleSet(value: unknown, source: string, options: RuleSetOptions = {}): RuleSet {
+  // Rule sets built in memory get the same key and depth checks as files.
+  assertNoJsonHazard(value, "invalid_rules", { file: source });
   const result = RuleSetFileSchema.safeParse(value, ONCE);
   if (!result.success) throw fromZodError("invalid_rules", result.error, { file: source });
   const ruleSet = result.data;
@@ -266,13 +269,7 @@ export function loadRuleSetFile(file: string, options: RuleSetOptions = {}): Rul
   } catch (error) {
     throw new PolicyKernelError("io_error", `cannot read rule set: ${(error as Error).message}`, { file }, { cause: error });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new PolicyKernelError("invalid_rules", `invalid JSON: ${(error as Error).message}`, { file, expected: "a JSON object" }, { cause: error });
-  }
-  return parseRuleSet(json, file, options);
+  return parseRuleSet(parseUntrustedJson(text, "invalid_rules", file), file, options);
 }
 
 /** The `*.json` files directly in `dir` (no recursion), sorted by name in code-unit order. */

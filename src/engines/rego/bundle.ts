@@ -1,11 +1,29 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { constants as bufferConstants } from "node:buffer";
 import { ONCE } from "../../schemas.js";
 import { join, relative, sep } from "node:path";
 import { z } from "zod";
 import { sha256Hex } from "../../canonical-json.js";
 import { PolicyKernelError, fromZodError } from "../../errors.js";
-import { readTarGz, type TarFile } from "./tar.js";
+import { checkEntryLimits, readTarGz, type TarFile, type TarLimits } from "./tar.js";
 import { compareCodeUnits, isPlainObject } from "../../values.js";
+import { getOwn, isForbiddenKey, parseUntrustedJson, setOwn } from "../../safe-json.js";
+
+const MiB = 1024 * 1024;
+
+/** Caps on a bundle's size; defaults fit the shipped bundle (10 files, 210 KB) many times over. */
+export const BundleLimitsSchema = z.strictObject({
+  /** Bytes of the archive once decompressed, or of a folder's files together (default 64 MiB). */
+  maxBytes: z.number().int().min(1).max(bufferConstants.MAX_LENGTH).optional(),
+  /** Regular files (default 10,000). */
+  maxFiles: z.number().int().min(1).optional(),
+  /** Bytes of any one file (default 32 MiB). */
+  maxFileBytes: z.number().int().min(1).max(bufferConstants.MAX_LENGTH).optional(),
+});
+export type BundleLimits = z.input<typeof BundleLimitsSchema>;
+
+/** The caps readBundle applies when not told otherwise. */
+export const DEFAULT_BUNDLE_LIMITS: Readonly<Required<BundleLimits>> = Object.freeze({ maxBytes: 64 * MiB, maxFiles: 10_000, maxFileBytes: 32 * MiB });
 
 const ManifestSchema = z.looseObject({
   revision: z.string().default(""),
@@ -35,8 +53,12 @@ export function kernelSection(data: Readonly<Record<string, unknown>>): Record<s
   return isPlainObject(section) ? section : {};
 }
 
-/** Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part. */
-export function readBundle(location: string): PolicyBundle {
+/**
+ * Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part and
+ * refusing one over `limits` (see BundleLimitsSchema) before it is unpacked.
+ */
+export function readBundle(location: string, limits: BundleLimits = {}): PolicyBundle {
+  const caps: TarLimits = { ...DEFAULT_BUNDLE_LIMITS, ...limits };
   let isDirectory: boolean;
   try {
     isDirectory = statSync(location).isDirectory();
@@ -47,15 +69,16 @@ export function readBundle(location: string): PolicyBundle {
     });
   }
   if (isDirectory) {
-    const files = readFolder(location);
+    const files = readFolder(location, caps);
     return parseBundleFiles(files, location, hashFiles(files));
   }
-  const archive = readBytes(location);
-  return parseBundleFiles(readTarGz(archive, location), location, sha256Hex(archive));
+  const archive = readBytes(location, caps);
+  return parseBundleFiles(readTarGz(archive, location, caps), location, sha256Hex(archive));
 }
 
 /** Builds a PolicyBundle from the files of an archive or folder. */
 function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
+  checkPaths(files, location);
   const byPath = new Map(files.map((file) => [file.path, file.bytes]));
   const manifest = parseManifest(byPath.get("/.manifest"), location);
   const modulePath = manifest.wasm?.[0]?.module ?? "/policy.wasm";
@@ -92,49 +115,104 @@ function parseManifest(bytes: Uint8Array | undefined, location: string): BundleM
   return result.data;
 }
 
-/** Data files merge at the path of their folder, as OPA does (`/a/b/data.json` → data.a.b). */
+/**
+ * Every path is one a bundle may hold: no `.`, `..` or empty segment (a path that would climb out
+ * of the bundle once unpacked), no segment that names a prototype (`/__proto__/data.json` would
+ * merge its data onto Object.prototype), and no path twice.
+ */
+function checkPaths(files: readonly TarFile[], location: string): void {
+  const seen = new Set<string>();
+  for (const { path } of files) {
+    const fail = (problem: string, expected: string): never => {
+      throw new PolicyKernelError("invalid_bundle", `entry "${path}" ${problem}`, { file: location, expected });
+    };
+    for (const segment of path.split("/").slice(1)) {
+      if (segment === "" || segment === "." || segment === "..") fail(`has a "${segment}" path segment`, "paths without empty, . or .. segments");
+      if (isForbiddenKey(segment)) fail(`has the forbidden path segment "${segment}"`, "no __proto__, constructor or prototype path segments");
+    }
+    if (seen.has(path)) fail("appears twice", "each path once");
+    seen.add(path);
+  }
+}
+
+/**
+ * Data files merge at the path of their folder, as OPA does (`/a/b/data.json` → data.a.b). Only
+ * own members are followed and written (setOwn), and every key was checked by parseUntrustedJson,
+ * so no file can write through a prototype.
+ */
 function mergeDataFiles(files: readonly TarFile[], location: string): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   const dataFiles = files.filter((file) => /(^|\/)data\.json$/.test(file.path)).sort((a, b) => compareCodeUnits(a.path, b.path));
   for (const file of dataFiles) {
     const value = parseJson(file.bytes, `${location}:${file.path}`);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    if (!isPlainObject(value)) {
       throw new PolicyKernelError("invalid_bundle", "data file is not a JSON object", { file: `${location}:${file.path}`, expected: "a JSON object" });
     }
     const segments = file.path.split("/").slice(1, -1);
     let target = data;
     for (const segment of segments) {
-      const next = target[segment];
-      target = (next && typeof next === "object" ? next : (target[segment] = {})) as Record<string, unknown>;
+      const next = getOwn(target, segment);
+      if (isPlainObject(next)) target = next;
+      else {
+        const created: Record<string, unknown> = {};
+        setOwn(target, segment, created);
+        target = created;
+      }
     }
-    Object.assign(target, value);
+    for (const [key, member] of Object.entries(value)) setOwn(target, key, member);
   }
   return data;
 }
 
 function parseJson(bytes: Uint8Array, file: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch (error) {
-    throw new PolicyKernelError("invalid_bundle", `invalid JSON (${(error as Error).message})`, { file, expected: "valid JSON" });
-  }
+  return parseUntrustedJson(Buffer.from(bytes).toString("utf8"), "invalid_bundle", file);
 }
 
-function readBytes(path: string): Uint8Array {
+function readBytes(path: string, limits: TarLimits): Uint8Array {
   try {
+    // Deflate adds at most a few bytes per 64 KiB it stores, so an archive larger than the cap holds
+    // about as much or more: refused unread.
+    const size = statSync(path).size;
+    if (size > limits.maxBytes) {
+      throw new PolicyKernelError("invalid_bundle", `archive is ${size} bytes, more than ${limits.maxBytes} (bundleLimits.maxBytes)`, {
+        file: path,
+        expected: `at most ${limits.maxBytes} bytes`,
+      });
+    }
     return readFileSync(path);
   } catch (error) {
+    if (error instanceof PolicyKernelError) throw error;
     throw new PolicyKernelError("invalid_bundle", `cannot read bundle (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file: path });
   }
 }
 
-function readFolder(root: string): TarFile[] {
+/**
+ * The regular files under `root`. A symbolic link (to a file or a folder) is refused, not followed:
+ * it could read any file on the host into the bundle. Sizes are checked before a file is read.
+ */
+function readFolder(root: string, limits: TarLimits): TarFile[] {
   const files: TarFile[] = [];
+  let total = 0;
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
+      const path = `/${relative(root, full).split(sep).join("/")}`;
+      if (entry.isSymbolicLink()) {
+        throw new PolicyKernelError("invalid_bundle", `"${path}" is a symbolic link`, { file: root, expected: "regular files and folders only; links are not followed" });
+      }
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) files.push({ path: `/${relative(root, full).split(sep).join("/")}`, bytes: readFileSync(full) });
+      else if (entry.isFile()) {
+        const size = lstatSync(full).size;
+        checkEntryLimits(limits, files.length + 1, size, path, root);
+        total += size;
+        if (total > limits.maxBytes) {
+          throw new PolicyKernelError("invalid_bundle", `files total more than ${limits.maxBytes} bytes (bundleLimits.maxBytes)`, {
+            file: root,
+            expected: `at most ${limits.maxBytes} bytes`,
+          });
+        }
+        files.push({ path, bytes: readFileSync(full) });
+      }
     }
   };
   walk(root);
