@@ -1,6 +1,6 @@
 import { unionFactsRead, type FactsRead, type FactsReadByActionType } from "../engines/facts-read.js";
 import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
-import { messageFacts } from "./message-facts.js";
+import { messageFactsOf as messageFactsOfBody } from "./message-facts.js";
 import { analyzeSql } from "./sql-facts.js";
 
 const MS_PER_MINUTE = 60_000;
@@ -16,11 +16,10 @@ function sqlFactsOf(body: ActionBody): SqlFacts | undefined {
   return analyzeSql(sql);
 }
 
-/** Facts of a `message` action; none when `to` or `text` is not a string, so the pii policy fails closed. */
+/** Facts of a `message` action; none when a field is not what it must be, so the pii policy fails closed. */
 function messageFactsOf(body: ActionBody): MessageFacts | undefined {
   if (body.type !== "message") return undefined;
-  const { to, text } = body as Record<string, unknown>;
-  return typeof to === "string" && typeof text === "string" ? messageFacts(to, text) : undefined;
+  return messageFactsOfBody(body as Record<string, unknown>);
 }
 
 /**
