@@ -66,7 +66,8 @@ export function messageFactsOf(body: Readonly<Record<string, unknown>>): Message
       continue;
     }
     if (STRING_FIELDS.has(key) && typeof value !== "string") return undefined;
-    addPiiKinds(key, found);
+    if (key === "type") continue; // "message": the schema's literal, nothing to scan
+    if (!STRING_FIELDS.has(key)) addPiiKinds(key, found);
     if (!scanValue(value, 1, budget, found)) return undefined;
   }
   const recipients = parseRecipients(fields);

@@ -30,6 +30,8 @@ function asciiDigit(char: string): string {
   return digit;
 }
 
+/** Text NFKC, the invisible characters and other scripts' digits leave alone. */
+const ASCII_ONLY = /^[^\u0080-\uffff]*$/;
 /** HTML tags (bounded, so a stray `<` costs at most 512 characters of look-ahead). */
 const HTML_TAG = /<\/?[a-z][^<>]{0,512}>/gi;
 /** HTML character references: decimal, hexadecimal, and the named ones that can format a number or address. */
@@ -53,7 +55,10 @@ function decodeReference(match: string, decimal?: string, hex?: string, name?: s
  * as an ASCII digit.
  */
 export function normalizeForDetection(text: string): string {
-  const visible = text.replace(HTML_TAG, "").replace(HTML_REFERENCE, decodeReference);
+  // Each step is skipped when it cannot change the text: most messages are plain ASCII.
+  let visible = text.includes("<") ? text.replace(HTML_TAG, "") : text;
+  if (visible.includes("&")) visible = visible.replace(HTML_REFERENCE, decodeReference);
+  if (ASCII_ONLY.test(visible)) return visible;
   return visible.normalize("NFKC").replace(INVISIBLE, "").replace(NON_ASCII_DIGIT, asciiDigit);
 }
 
@@ -156,11 +161,11 @@ function luhnAt(digits: string, start: number, length: number): boolean {
 }
 
 /**
- * Which of ssn and card_number one run of digit groups holds: `digits` are the run's digits
+ * Which of ssn (3-2-4) and card_number one run of digit groups holds: `digits` are the run's digits
  * without separators, `bounds` where each group starts (and, last, where the digits end).
  * Each group start is tried with at most 7 card lengths, so the work stays linear.
  */
-function classifyRun(digits: string, bounds: readonly number[], labelled: boolean, found: Set<PiiKind>): void {
+function classifyRun(digits: string, bounds: readonly number[], found: Set<PiiKind>): void {
   const bound = (index: number): number => bounds[index] ?? Infinity;
   const groups = bounds.length - 1;
   for (let g = 0; g < groups; g += 1) {
@@ -176,12 +181,11 @@ function classifyRun(digits: string, bounds: readonly number[], labelled: boolea
       if (length >= MIN_CARD && luhnAt(digits, start, length) && plausibleIssuer(digits.slice(start, start + length))) found.add("card_number");
     }
   }
-  if (labelled && digits.length === 9 && isValidSsn(digits)) found.add("ssn");
 }
 
 /** SSNs and card numbers in normalised text, added to `found`. */
 function findNumbers(text: string, found: Set<PiiKind>): void {
-  const labels = ssnLabelEnds(text);
+  let labels: number[] | undefined; // found on the first run of nine digits: most texts have none
   let nextLabel = 0;
   let lastLabelEnd = -Infinity;
   let i = 0;
@@ -206,8 +210,14 @@ function findNumbers(text: string, found: Set<PiiKind>): void {
       if (k === j || k >= text.length || !isDigit(text.charCodeAt(k))) break;
       i = k;
     }
-    while (nextLabel < labels.length && (labels[nextLabel] ?? Infinity) <= runStart) lastLabelEnd = labels[nextLabel++] ?? lastLabelEnd;
-    classifyRun(parts.join(""), bounds, runStart - lastLabelEnd <= LABEL_REACH, found);
+    const digits = parts.join("");
+    classifyRun(digits, bounds, found);
+    // Nine digits in any grouping are an SSN after a label (looked for once, on the first such run).
+    if (length === 9 && !found.has("ssn") && isValidSsn(digits)) {
+      labels ??= ssnLabelEnds(text);
+      while (nextLabel < labels.length && (labels[nextLabel] ?? Infinity) <= runStart) lastLabelEnd = labels[nextLabel++] ?? lastLabelEnd;
+      if (runStart - lastLabelEnd <= LABEL_REACH) found.add("ssn");
+    }
     if (found.has("ssn") && found.has("card_number")) return;
   }
 }

@@ -16,6 +16,7 @@ const CONTROL = /\p{Cc}/u;
 /** Characters a domain may hold before IDNA mapping: letters, digits, marks, hyphens, dots. */
 const DOMAIN_INPUT = /^[\p{L}\p{N}\p{M}.-]+$/u;
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const LDH_ASCII = /^[a-z0-9.-]+$/;
 
 /**
  * The domain mail to `domain` is delivered to, as ASCII, or undefined when it is not a host name.
@@ -25,12 +26,13 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * refused rather than guessed at.
  */
 export function deliveryDomain(domain: string): string | undefined {
-  if (!DOMAIN_INPUT.test(domain)) return undefined;
-  const ascii = domainToASCII(domain);
+  // Lower-case ASCII without punycode is its own IDNA mapping: skip the (costlier) mapper.
+  const lower = domain.toLowerCase();
+  const ascii = LDH_ASCII.test(lower) && !lower.includes("xn--") ? lower : DOMAIN_INPUT.test(domain) ? domainToASCII(domain) : "";
   if (ascii === "" || ascii.length > 253) return undefined;
   const labels = ascii.split(".");
   if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return undefined;
-  if (/^[0-9]+$/.test(labels[labels.length - 1] ?? "")) return undefined; // an IPv4 address
+  if (/^(?:[0-9]+|0x[0-9a-f]*)$/.test(labels[labels.length - 1] ?? "")) return undefined; // an IPv4 address, as WHATWG reads one
   return ascii;
 }
 
@@ -45,6 +47,8 @@ type Parsed = emailAddresses.ParsedMailbox | emailAddresses.ParsedGroup;
  */
 function addField(field: string, domains: Set<string>, visibleText: string[]): boolean {
   if (CONTROL.test(field)) return false;
+  const plain = plainAddresses(field);
+  if (plain !== undefined) return addPlain(plain, domains, visibleText);
   let parsed: Parsed[] | null;
   try {
     parsed = emailAddresses.parseAddressList({ input: field, rfc6532: true });
@@ -82,6 +86,35 @@ function addField(field: string, domains: Set<string>, visibleText: string[]): b
  * judged unparseable, hence external: bounded work, failing closed.
  */
 export const MAX_RECIPIENT_CHARS = 4096;
+
+/**
+ * A bare RFC 5322 addr-spec: dot-atom `@` dot-atom, ASCII. The parser reads such an address the same
+ * way (tested), at a hundredth of the cost; each class excludes the dot, so matching is linear.
+ */
+const PLAIN_ADDRESS = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$/;
+
+/** `field` as [local, domain] pairs when it is a comma list of bare addresses, else undefined (the parser decides). */
+export function plainAddresses(field: string): [string, string][] | undefined {
+  const pairs: [string, string][] = [];
+  for (const part of field.split(",")) {
+    const match = PLAIN_ADDRESS.exec(part.trim());
+    if (match === null) return undefined;
+    pairs.push([match[1] ?? "", match[2] ?? ""]);
+  }
+  return pairs;
+}
+
+function addPlain(pairs: readonly [string, string][], domains: Set<string>, visibleText: string[]): boolean {
+  const fieldDomains: string[] = [];
+  for (const [, domain] of pairs) {
+    const ascii = deliveryDomain(domain);
+    if (ascii === undefined) return false;
+    fieldDomains.push(ascii);
+  }
+  for (const domain of fieldDomains) domains.add(domain);
+  for (const [local] of pairs) visibleText.push(local);
+  return true;
+}
 
 /** The recipients of a message's recipient fields (each an RFC 5322 address list). */
 export function parseRecipients(fields: readonly string[]): Recipients {

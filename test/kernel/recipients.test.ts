@@ -1,5 +1,7 @@
+import emailAddresses from "email-addresses";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_RECIPIENT_CHARS, allInternal, deliveryDomain, parseRecipients } from "../../src/kernel/recipients.js";
+import { MAX_RECIPIENT_CHARS, allInternal, deliveryDomain, parseRecipients, plainAddresses } from "../../src/kernel/recipients.js";
 
 describe("parseRecipients", () => {
   it.each([
@@ -63,6 +65,10 @@ describe("deliveryDomain", () => {
     ["-bad.com", undefined],
     ["a..b", undefined],
     ["example", undefined],
+    ["example.0x7f", undefined],
+    ["xn--zz.com", undefined],
+    ["xn--exmple-cua.com", "xn--exmple-cua.com"],
+    ["exämple.com", "xn--exmple-cua.com"],
   ])("%j -> %j", (domain, ascii) => {
     expect(deliveryDomain(domain)).toBe(ascii);
   });
@@ -101,5 +107,34 @@ describe("bounded work", () => {
 
   it("judges a field that overflows the parser's stack unparseable", () => {
     expect(parseRecipients([`${"(".repeat(2000)}ops@example.com`])).toMatchObject({ domains: [], unparseable: true });
+  });
+});
+
+describe("the bare-address fast path", () => {
+  it("reads every list it accepts as the RFC 5322 parser does", () => {
+    const atom = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,6}$/);
+    const label = fc.stringMatching(/^[A-Za-z0-9-]{1,6}$/);
+    const address = fc
+      .tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.array(label, { minLength: 2, maxLength: 3 }), fc.constantFrom("", " ", "  "))
+      .map(([local, domain, pad]) => `${pad}${local.join(".")}@${domain.join(".")}${pad}`);
+    const noise = fc.constantFrom("", ".", "..", "@", " ", "<", ";", "(x)", "\"q\"", "é");
+    const field = fc.tuple(fc.array(address, { minLength: 1, maxLength: 3 }), noise, fc.nat(20)).map(([list, extra, at]) => {
+      const text = list.join(",");
+      const cut = at % (text.length + 1);
+      return `${text.slice(0, cut)}${extra}${text.slice(cut)}`;
+    });
+    let fast = 0;
+    fc.assert(
+      fc.property(field, (input) => {
+        const pairs = plainAddresses(input);
+        if (pairs === undefined) return;
+        fast += 1;
+        const parsed = emailAddresses.parseAddressList({ input, rfc6532: true });
+        expect(parsed, input).not.toBeNull();
+        expect(parsed?.map((m) => (m.type === "mailbox" ? [m.local, m.domain] : m.name)), input).toEqual(pairs);
+      }),
+      { numRuns: 3000, seed: 5322 },
+    );
+    expect(fast).toBeGreaterThan(500);
   });
 });
