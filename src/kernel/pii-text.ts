@@ -65,8 +65,11 @@ export function normalizeForDetection(text: string): string {
 // ---------------------------------------------------------------- digit runs: SSNs and cards
 
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;
-/** What may stand between digit groups: spaces of any kind, dots, dashes, minus signs, slashes. */
-const NON_ASCII_SEPARATOR = /^[\s\p{Pd}\u00b7\u2022\u2027\u2043\u2212\u2215\u2044\u30fb]$/u;
+/**
+ * What may stand between digit groups: spaces of any kind, dots, dashes, minus signs, slashes.
+ * Not tabs and line breaks: they end a number, so the cells of a table are not read as one.
+ */
+const NON_ASCII_SEPARATOR = /^[\p{Zs}\p{Pd}\u00b7\u2022\u2027\u2043\u2212\u2215\u2044\u30fb]$/u;
 /** The most separator characters between two groups of one number (`123 - 45 - 6789`). */
 const MAX_SEPARATOR = 3;
 
@@ -77,7 +80,7 @@ function asciiTable(chars: string): Uint8Array {
   return table;
 }
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const ASCII_SEPARATORS = asciiTable(" \t\n\v\f\r.-/\\_");
+const ASCII_SEPARATORS = asciiTable(" .-/\\_");
 
 function isSeparator(code: number): boolean {
   if (code < 128) return ASCII_SEPARATORS[code] === 1;
@@ -160,25 +163,76 @@ function luhnAt(digits: string, start: number, length: number): boolean {
   return sum % 10 === 0;
 }
 
+/** A separator that is one dash or minus sign: `123-45-6789` is an SSN wherever it stands in a run. */
+const ONE_DASH = /^[\p{Pd}\u2212]$/u;
+
+/** Separators read alike: dashes and minus signs are one kind, spaces another (`123 - 45 – 6789`). */
+function separatorKind(sep: string): string {
+  return sep.replace(/[\p{Pd}\u2212]/gu, "-").replace(/\p{Zs}/gu, " ").trim() || " ";
+}
+
 /**
- * Which of ssn (3-2-4) and card_number one run of digit groups holds: `digits` are the run's digits
- * without separators, `bounds` where each group starts (and, last, where the digits end).
- * Each group start is tried with at most 7 card lengths, so the work stays linear.
+ * The two separators of an SSN are of one kind: `123-45-6789`, `123 45 6789`, not `100.01 1000`
+ * (an amount and the next number).
  */
-function classifyRun(digits: string, bounds: readonly number[], found: Set<PiiKind>): void {
+function sameSeparator(a: string, b: string): boolean {
+  return a === b || separatorKind(a) === separatorKind(b);
+}
+
+/**
+ * The group lengths of a card as people write one: all digits together, 4-4-4-(1..4), 4-4-4-4-(1..3), Amex 4-6-5,
+ * Diners 4-6-4, or one digit per group. Any other grouping (a table of amounts or counts) is not
+ * read as a card, whatever its Luhn sum.
+ */
+function cardShaped(lengths: readonly number[]): boolean {
+  const k = lengths.length;
+  const last = lengths[k - 1] ?? 0;
+  if (k === 1 || lengths.every((n) => n === 1)) return true;
+  if (lengths[0] !== 4) return false;
+  if (k === 3 && lengths[1] === 6 && (last === 5 || last === 4)) return true;
+  return k >= 4 && k <= 5 && lengths.slice(1, k - 1).every((n) => n === 4) && last >= 1 && last <= 4;
+}
+
+/**
+ * Which of ssn and card_number one run of digit groups holds: `digits` are the run's digits
+ * without separators, `bounds` where each group starts (and, last, where the digits end), `seps`
+ * the separator before each group. A number of several groups is looked for where a segment of
+ * the run starts (its first group, or a group whose separators before and after differ), so a
+ * table of numbers is not read as cards and SSNs at every cell; a single group of 13-19 digits
+ * anywhere. Each start is tried with at most 7 lengths, so the work stays linear.
+ */
+function classifyRun(digits: string, bounds: readonly number[], seps: readonly string[], found: Set<PiiKind>): void {
   const bound = (index: number): number => bounds[index] ?? Infinity;
   const groups = bounds.length - 1;
   for (let g = 0; g < groups; g += 1) {
     const start = bound(g);
+    const segmentStart = g === 0 || seps[g] !== seps[g + 1];
     // SSN: three groups of 3, 2 and 4 digits.
-    if (bound(g + 1) - start === 3 && bound(g + 2) - start === 5 && bound(g + 3) - start === 9 && isValidSsn(digits.slice(start, start + 9))) found.add("ssn");
-    // Card: consecutive whole groups of 13-19 digits (a card with its expiry or CVV after it).
+    if (
+      bound(g + 1) - start === 3 &&
+      bound(g + 2) - start === 5 &&
+      bound(g + 3) - start === 9 &&
+      sameSeparator(seps[g + 1] ?? "", seps[g + 2] ?? "") &&
+      (segmentStart || ONE_DASH.test(seps[g + 1] ?? "")) &&
+      isValidSsn(digits.slice(start, start + 9))
+    ) {
+      found.add("ssn");
+    }
+    // Card: whole groups of 13-19 digits in a card's grouping (an expiry or CVV may follow).
     // Every issuer's prefix starts with 2 to 6: other starts are skipped without a look.
     const first = digits.charCodeAt(start);
     if (found.has("card_number") || first < 50 || first > 54) continue;
+    // A grouped card starts a segment or follows a group of another length (`ref 12 4111 1111 ...`),
+    // and four groups of 4 are not followed by a fifth: in a row of 4-digit numbers, cells are not cards.
+    const groupedStart = segmentStart || bound(g) - bound(g - 1) !== bound(g + 1) - bound(g);
+    const lengths: number[] = [];
     for (let e = g + 1; e <= groups && bound(e) - start <= MAX_CARD; e += 1) {
+      lengths.push(bound(e) - bound(e - 1));
+      if (lengths.length > 1 && !groupedStart) break;
       const length = bound(e) - start;
-      if (length >= MIN_CARD && luhnAt(digits, start, length) && plausibleIssuer(digits.slice(start, start + length))) found.add("card_number");
+      if (length < MIN_CARD || !cardShaped(lengths)) continue;
+      if (lengths.length === 4 && lengths.every((n) => n === 4) && bound(e + 1) - bound(e) === 4) continue;
+      if (luhnAt(digits, start, length) && plausibleIssuer(digits.slice(start, start + length))) found.add("card_number");
     }
   }
 }
@@ -197,6 +251,7 @@ function findNumbers(text: string, found: Set<PiiKind>): void {
     const runStart = i;
     const parts: string[] = [];
     const bounds: number[] = [0];
+    const seps: string[] = [""];
     let length = 0;
     for (;;) {
       let j = i;
@@ -208,10 +263,11 @@ function findNumbers(text: string, found: Set<PiiKind>): void {
       while (k < text.length && k - j < MAX_SEPARATOR && isSeparator(text.charCodeAt(k))) k += 1;
       i = j;
       if (k === j || k >= text.length || !isDigit(text.charCodeAt(k))) break;
+      seps.push(text.slice(j, k));
       i = k;
     }
     const digits = parts.join("");
-    classifyRun(digits, bounds, found);
+    classifyRun(digits, bounds, seps, found);
     // Nine digits in any grouping are an SSN after a label (looked for once, on the first such run).
     if (length === 9 && !found.has("ssn") && isValidSsn(digits)) {
       labels ??= ssnLabelEnds(text);

@@ -10,7 +10,7 @@ import type { Decision } from "../../src/schemas.js";
 const CorpusSchema = z.object({
   cases: z.array(
     z.object({
-      class: z.enum(["exfiltration", "benign"]),
+      class: z.enum(["exfiltration", "benign", "undefended"]),
       trick: z.string().min(1),
       action: z.record(z.string(), z.unknown()),
     }),
@@ -19,7 +19,7 @@ const CorpusSchema = z.object({
 const corpus = CorpusSchema.parse(parse(readFileSync(join(import.meta.dirname, "..", "fixtures", "pii-corpus.yaml"), "utf8"))).cases;
 
 interface Outcome {
-  readonly class: "exfiltration" | "benign";
+  readonly class: "exfiltration" | "benign" | "undefended";
   readonly trick: string;
   readonly decision: Decision;
 }
@@ -33,7 +33,7 @@ function tally(outcomes: readonly Outcome[]) {
     denied: list.filter((o) => !o.decision.allowed).length,
     warned: list.filter((o) => o.decision.allowed && o.decision.violations.some((v) => v.policy === "pii")).length,
   });
-  return { exfiltration: count(of("exfiltration")), benign: count(of("benign")) };
+  return { exfiltration: count(of("exfiltration")), benign: count(of("benign")), undefended: count(of("undefended")) };
 }
 
 describe("PII corpus through the default kernel", () => {
@@ -49,7 +49,7 @@ describe("PII corpus through the default kernel", () => {
   });
 
   it("has at least 100 cases, the issue's examples among them, each trick named once", () => {
-    expect(corpus.length).toBeGreaterThanOrEqual(100);
+    expect(corpus.filter((c) => c.class !== "undefended").length).toBeGreaterThanOrEqual(100);
     expect(new Set(corpus.map((c) => c.trick)).size).toBe(corpus.length);
     expect(corpus.filter((c) => c.trick.includes("(issue)")).length).toBeGreaterThanOrEqual(15);
   });
@@ -65,10 +65,15 @@ describe("PII corpus through the default kernel", () => {
         `  benign:       ${counts.benign.cases} cases, ${counts.benign.allowed} allowed (${counts.benign.warned} with a pii warning), ${counts.benign.denied} denied`,
         `  false positives (benign denied): ${falsePositives.length}${falsePositives.map((o) => `\n    ${o.trick}`).join("")}`,
         `  missed (exfiltration allowed): ${missed.length}${missed.map((o) => `\n    ${o.trick}`).join("")}`,
+        `  undefended (docs/pii.md): ${counts.undefended.cases} cases, ${counts.undefended.allowed} allowed, ${counts.undefended.denied} denied`,
       ].join("\n"),
     );
     expect(missed.map((o) => o.trick)).toEqual([]);
     expect(falsePositives.map((o) => `${o.trick}: ${o.decision.violations.map((v) => v.description).join("; ")}`)).toEqual([]);
+  });
+
+  it("lets the undefended tricks through, as docs/pii.md says (one that is caught belongs with the exfiltrations)", () => {
+    expect(outcomes.filter((o) => o.class === "undefended" && !o.decision.allowed).map((o) => o.trick)).toEqual([]);
   });
 
   it("denies each exfiltration for a PII reason (or an invalid body), and warns only for internal recipients", () => {
@@ -76,7 +81,7 @@ describe("PII corpus through the default kernel", () => {
     for (const o of outcomes) {
       const blocking = o.decision.violations.filter((v) => v.blocked).map((v) => `${v.policy}/${v.rule}`);
       if (o.class === "exfiltration") expect(blocking.filter((name) => reasons.has(name)).length, `${o.trick}: ${blocking.join(", ")}`).toBeGreaterThan(0);
-      else expect(o.decision.violations.map((v) => `${v.policy}/${v.rule}`).filter((name) => name !== "pii/internal_recipient"), o.trick).toEqual([]);
+      else if (o.class === "benign") expect(o.decision.violations.map((v) => `${v.policy}/${v.rule}`).filter((name) => name !== "pii/internal_recipient"), o.trick).toEqual([]);
     }
   });
 

@@ -111,6 +111,11 @@ describe("piiKinds", () => {
     ["123-45-67890", []],
     ["123-456-7890", []],
     ["123    45    6789", []],
+    ["123.45-6789", []],
+    ["100.01 1000.00", []],
+    ["123 - 45 \u2013 6789", ["ssn"]],
+    ["x 1 123 45 6789", []],
+    ["x 1-123-45-6789", ["ssn"]],
     // SSN: bare nine digits only with a label
     ["123456789", []],
     ["SSN 123456789", ["ssn"]],
@@ -136,6 +141,12 @@ describe("piiKinds", () => {
     ["(5555 5555 5555 4444)", ["card_number"]],
     ["4111 1111 1111 1111 123", ["card_number"]],
     ["4111  1111  1111  1111", ["card_number"]],
+    ["ref 12 4111 1111 1111 1111", ["card_number"]],
+    ["9 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", []],
+    ["2345 3456 4567 5678 6789 7890", []],
+    ["4111 1111 1111 1111 2030", []],
+    ["4111 1111 1111 1111 12/30", ["card_number"]],
+    ["41 11 11 11 11 11 11 11", []],
     ["4111111111111112", []],
     ["order 1000234598761234", []],
     ["at 1732200000000 ms", []],
@@ -156,6 +167,32 @@ describe("piiKinds", () => {
       }),
       { numRuns: 300, seed: 19 },
     );
+  });
+});
+
+describe("tables of numbers are not cards or SSNs", () => {
+  const table = (cell: fc.Arbitrary<string>, columns: string, rows: string) =>
+    fc.array(fc.array(cell, { minLength: 2, maxLength: 8 }), { minLength: 1, maxLength: 12 }).map((t) => t.map((row) => row.join(columns)).join(rows));
+  const small = fc.integer({ min: 0, max: 999 }).map(String);
+  const any4 = fc.integer({ min: 0, max: 9999 }).map(String);
+  const money = fc.integer({ min: 0, max: 9_999_999 }).map((cents) => (cents / 100).toFixed(2));
+  it.each([
+    ["tab-separated cells of up to 4 digits", table(any4, "\t", "\n")],
+    ["space-separated counts of up to 3 digits", table(small, " ", "\n")],
+    ["amounts with decimals", table(money, " ", "\n")],
+    ["amounts with decimals on one line", table(money, " ", " ")],
+  ])("%s", (_name, tables) => {
+    fc.assert(
+      fc.property(tables, (text) => {
+        expect(piiKinds(text)).toEqual([]);
+      }),
+      { numRuns: 1000, seed: 7 },
+    );
+  });
+
+  it("ends a number at a tab or line break (a card split that way is not found, docs/pii.md)", () => {
+    expect(piiKinds("4111\t1111\t1111\t1111")).toEqual([]);
+    expect(piiKinds("123\n45\n6789")).toEqual([]);
   });
 });
 
