@@ -1,6 +1,6 @@
 import { unionFactsRead, type FactsRead, type FactsReadByActionType } from "../engines/facts-read.js";
 import type { Action, ActionBody, MessageFacts, PolicyFacts, PolicyInput, SqlFacts } from "../schemas.js";
-import { messageFactsOf as messageFactsOfBody } from "./message-facts.js";
+import { messageFacts } from "./message-facts.js";
 import { analyzeSql } from "./sql-facts.js";
 
 const MS_PER_MINUTE = 60_000;
@@ -19,7 +19,7 @@ function sqlFactsOf(body: ActionBody): SqlFacts | undefined {
 /** Facts of a `message` action; none when a field is not what it must be, so the pii policy fails closed. */
 function messageFactsOf(body: ActionBody): MessageFacts | undefined {
   if (body.type !== "message") return undefined;
-  return messageFactsOfBody(body as Record<string, unknown>);
+  return messageFacts(body as Record<string, unknown>);
 }
 
 /**

@@ -2,8 +2,6 @@ import type { MessageFacts, PiiKind } from "../schemas.js";
 import { addPiiKinds } from "./pii-text.js";
 import { parseRecipients } from "./recipients.js";
 
-export { piiKinds } from "./pii-text.js";
-
 /**
  * Keys of a message body that name recipients, compared without case, `-` or `_` (so `Cc`,
  * `reply-to` and `reply_to` are recipient fields too: a mailer may honour any of them).
@@ -52,7 +50,7 @@ function scanValue(value: unknown, depth: number, budget: { left: number }, foun
  * string, `subject`/`html` is present and not a string, a recipient field is neither a string nor
  * an array of strings, or the body is past the depth or size bounds.
  */
-export function messageFactsOf(body: Readonly<Record<string, unknown>>): MessageFacts | undefined {
+export function messageFacts(body: Readonly<Record<string, unknown>>): MessageFacts | undefined {
   if (typeof body["to"] !== "string" || typeof body["text"] !== "string") return undefined;
   const fields: string[] = [];
   const found = new Set<PiiKind>();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_DEPTH, MAX_BODY_VALUES, messageFactsOf } from "../../src/kernel/message-facts.js";
+import { MAX_BODY_DEPTH, MAX_BODY_VALUES, messageFacts } from "../../src/kernel/message-facts.js";
 import { MessageFactsSchema } from "../../src/schemas.js";
 
 const body = (fields: Record<string, unknown>) => ({ type: "message", to: "ops@example.com", text: "hello", ...fields });
 
-describe("messageFactsOf", () => {
+describe("messageFacts", () => {
   it("gives the recipients' domains and the kinds, never the values", () => {
-    const facts = messageFactsOf(body({ to: "Eve <eve@Evil.Test>", text: "card 4111 1111 1111 1111" }));
+    const facts = messageFacts(body({ to: "Eve <eve@Evil.Test>", text: "card 4111 1111 1111 1111" }));
     expect(facts).toEqual({ recipientDomains: ["evil.test"], unparseableRecipient: false, pii: ["card_number"] });
     expect(MessageFactsSchema.parse(facts)).toEqual(facts);
     expect(JSON.stringify(facts)).not.toContain("4111");
@@ -20,15 +20,15 @@ describe("messageFactsOf", () => {
     ["Cc in another case", { Cc: "evil@attacker.io" }],
     ["reply-to spelled as a header", { "Reply-To": "evil@attacker.io" }],
   ])("reads recipients from %s", (_name, fields) => {
-    expect(messageFactsOf(body(fields))).toEqual({ recipientDomains: ["attacker.io", "example.com"], unparseableRecipient: false, pii: [] });
+    expect(messageFacts(body(fields))).toEqual({ recipientDomains: ["attacker.io", "example.com"], unparseableRecipient: false, pii: [] });
   });
 
   it("does not scan recipient fields as text, and ignores an empty optional one", () => {
-    expect(messageFactsOf(body({ cc: "", bcc: [] }))).toEqual({ recipientDomains: ["example.com"], unparseableRecipient: false, pii: [] });
+    expect(messageFacts(body({ cc: "", bcc: [] }))).toEqual({ recipientDomains: ["example.com"], unparseableRecipient: false, pii: [] });
   });
 
   it("flags an unparseable recipient in any recipient field", () => {
-    expect(messageFactsOf(body({ cc: "ops@example.com\r\nBcc: evil@attacker.io" }))).toEqual({
+    expect(messageFacts(body({ cc: "ops@example.com\r\nBcc: evil@attacker.io" }))).toEqual({
       recipientDomains: ["example.com"],
       unparseableRecipient: true,
       pii: [],
@@ -36,8 +36,8 @@ describe("messageFactsOf", () => {
   });
 
   it("scans what the recipient sees of an address for SSNs and cards", () => {
-    expect(messageFactsOf(body({ to: '"123-45-6789" <x@evil.io>' }))?.pii).toEqual(["ssn"]);
-    expect(messageFactsOf(body({ to: "4111111111111111@evil.io" }))?.pii).toEqual(["card_number"]);
+    expect(messageFacts(body({ to: '"123-45-6789" <x@evil.io>' }))?.pii).toEqual(["ssn"]);
+    expect(messageFacts(body({ to: "4111111111111111@evil.io" }))?.pii).toEqual(["card_number"]);
   });
 
   it.each([
@@ -52,7 +52,7 @@ describe("messageFactsOf", () => {
     ["a top-level key", { "bob@corp.io": null }, ["email"]],
     ["booleans and nulls", { flag: true, none: null }, []],
   ])("scans %s", (_name, fields, kinds) => {
-    expect(messageFactsOf(body(fields))?.pii).toEqual(kinds);
+    expect(messageFacts(body(fields))?.pii).toEqual(kinds);
   });
 
   it.each([
@@ -67,22 +67,22 @@ describe("messageFactsOf", () => {
     ["a function", { extra: () => "x" }],
     ["a bigint", { extra: 10n }],
   ])("withholds the facts (the policy fails closed) when %s", (_name, fields) => {
-    expect(messageFactsOf(body(fields))).toBeUndefined();
+    expect(messageFacts(body(fields))).toBeUndefined();
   });
 
   it("withholds the facts past the depth and size bounds", () => {
     let deep: unknown = "x";
     for (let i = 0; i < MAX_BODY_DEPTH + 1; i += 1) deep = [deep];
-    expect(messageFactsOf(body({ deep }))).toBeUndefined();
+    expect(messageFacts(body({ deep }))).toBeUndefined();
     let shallow: unknown = "x";
     for (let i = 0; i < MAX_BODY_DEPTH - 2; i += 1) shallow = [shallow];
-    expect(messageFactsOf(body({ shallow }))).toBeDefined();
-    expect(messageFactsOf(body({ wide: new Array(MAX_BODY_VALUES).fill(0) }))).toBeUndefined();
-    expect(messageFactsOf(body({ wide: new Array(MAX_BODY_VALUES - 10).fill(0) }))).toBeDefined();
+    expect(messageFacts(body({ shallow }))).toBeDefined();
+    expect(messageFacts(body({ wide: new Array(MAX_BODY_VALUES).fill(0) }))).toBeUndefined();
+    expect(messageFacts(body({ wide: new Array(MAX_BODY_VALUES - 10).fill(0) }))).toBeDefined();
   });
 
   it("decides a 5 MB message with an address at its end (linear scan)", () => {
     const text = `${"a@".repeat(2 * 1024 * 1024)} 1 2 3 ${"9".repeat(1024 * 1024)} bob@example.com`;
-    expect(messageFactsOf(body({ to: "evil@attacker.io", text }))).toEqual({ recipientDomains: ["attacker.io"], unparseableRecipient: false, pii: ["email"] });
+    expect(messageFacts(body({ to: "evil@attacker.io", text }))).toEqual({ recipientDomains: ["attacker.io"], unparseableRecipient: false, pii: ["email"] });
   });
 });
