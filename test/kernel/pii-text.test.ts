@@ -170,6 +170,34 @@ describe("piiKinds", () => {
   });
 });
 
+describe("formatting does not change what is found", () => {
+  // Texts built from what detection cares about: digit groups, separators, address pieces, labels.
+  const piece = fc.oneof(
+    fc.integer({ min: 0, max: 9999 }).map(String),
+    fc.constantFrom("123-45-6789", "4111 1111 1111 1111", "3782 822463 10005", "bob@corp.io", "git@github.com:a/b.git", "SSN", " ", "-", ".", "/", "@", ":", "x", "card "),
+  );
+  const texts = fc.array(piece, { maxLength: 12 }).map((pieces) => pieces.join(" "));
+  const fullWidth = (text: string) => text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).replace(/ /g, "\u3000");
+  const arabicIndic = (text: string) => text.replace(/[0-9]/g, (d) => String.fromCharCode(0x0660 + Number(d)));
+
+  it("is the same in full-width forms, Arabic-Indic digits, and with zero-width and bidi characters inserted", () => {
+    fc.assert(
+      fc.property(texts, fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom("\u200b", "\u200d", "\u2060", "\ufeff", "\u202e", "\u2066", "\u00ad"), (text, cuts, invisible) => {
+        const kinds = piiKinds(text);
+        expect(piiKinds(fullWidth(text)), "full-width").toEqual(kinds);
+        expect(piiKinds(arabicIndic(text)).filter((k) => k !== "email"), "Arabic-Indic").toEqual(kinds.filter((k) => k !== "email"));
+        let spiked = text;
+        for (const cut of cuts) {
+          const at = cut % (spiked.length + 1);
+          spiked = spiked.slice(0, at) + invisible + spiked.slice(at);
+        }
+        expect(piiKinds(spiked), "invisible characters").toEqual(kinds);
+      }),
+      { numRuns: 1500, seed: 2026 },
+    );
+  });
+});
+
 describe("tables of numbers are not cards or SSNs", () => {
   const table = (cell: fc.Arbitrary<string>, columns: string, rows: string) =>
     fc.array(fc.array(cell, { minLength: 2, maxLength: 8 }), { minLength: 1, maxLength: 12 }).map((t) => t.map((row) => row.join(columns)).join(rows));
