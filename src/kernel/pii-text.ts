@@ -108,7 +108,16 @@ export function isValidSsn(digits: string): boolean {
 
 /** The Luhn checksum of a digit string holds. */
 export function luhnValid(digits: string): boolean {
-  return luhnAt(digits, 0, digits.length);
+  let sum = 0;
+  for (let i = digits.length - 1, double = false; i >= 0; i -= 1, double = !double) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
 }
 
 /** Issuer ranges as [first prefix, last prefix, shortest, longest]; prefixes compare as numbers of their own length. */
@@ -149,20 +158,6 @@ export function plausibleIssuer(digits: string): boolean {
 const MIN_CARD = 13;
 const MAX_CARD = 19;
 
-/** The Luhn checksum of `length` digits of `digits` from `start` holds (no copy). */
-function luhnAt(digits: string, start: number, length: number): boolean {
-  let sum = 0;
-  for (let i = start + length - 1, double = false; i >= start; i -= 1, double = !double) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
 /** A separator that is one dash or minus sign: `123-45-6789` is an SSN wherever it stands in a run. */
 const ONE_DASH = /^[\p{Pd}\u2212]$/u;
 
@@ -193,51 +188,53 @@ function cardShaped(lengths: readonly number[]): boolean {
   return k >= 4 && k <= 5 && lengths.slice(1, k - 1).every((n) => n === 4) && last >= 1 && last <= 4;
 }
 
+/** The most groups a card can span (one digit per group), plus the group after it that one check reads. */
+const LOOKAHEAD = MAX_CARD + 1;
+
 /**
- * Which of ssn and card_number one run of digit groups holds: `digits` are the run's digits
- * without separators, `bounds` where each group starts (and, last, where the digits end), `seps`
- * the separator before each group. A number of several groups is looked for where a segment of
- * the run starts (its first group, or a group whose separators before and after differ), so a
- * table of numbers is not read as cards and SSNs at every cell; a single group of 13-19 digits
- * anywhere. Each start is tried with at most 7 lengths, so the work stays linear.
+ * Which of ssn and card_number start at group `g` of a run: `groups` are its digit groups, `seps`
+ * the separator before each (`seps[0]` is ""). A number of several groups is looked for where a
+ * segment of the run starts (its first group, or a group whose separators before and after
+ * differ), so a table of numbers is not read as cards and SSNs at every cell; a single group of
+ * 13-19 digits anywhere. Reads groups g-1 to g+20 only, and tries at most 7 card lengths.
  */
-function classifyRun(digits: string, bounds: readonly number[], seps: readonly string[], found: Set<PiiKind>): void {
-  const bound = (index: number): number => bounds[index] ?? Infinity;
-  const groups = bounds.length - 1;
-  for (let g = 0; g < groups; g += 1) {
-    const start = bound(g);
-    const segmentStart = g === 0 || seps[g] !== seps[g + 1];
-    // SSN: three groups of 3, 2 and 4 digits.
-    if (
-      bound(g + 1) - start === 3 &&
-      bound(g + 2) - start === 5 &&
-      bound(g + 3) - start === 9 &&
-      sameSeparator(seps[g + 1] ?? "", seps[g + 2] ?? "") &&
-      (segmentStart || ONE_DASH.test(seps[g + 1] ?? "")) &&
-      isValidSsn(digits.slice(start, start + 9))
-    ) {
-      found.add("ssn");
-    }
-    // Card: whole groups of 13-19 digits in a card's grouping (an expiry or CVV may follow).
-    // Every issuer's prefix starts with 2 to 6: other starts are skipped without a look.
-    const first = digits.charCodeAt(start);
-    if (found.has("card_number") || first < 50 || first > 54) continue;
-    // A grouped card starts a segment or follows a group of another length (`ref 12 4111 1111 ...`),
-    // and four groups of 4 are not followed by a fifth: in a row of 4-digit numbers, cells are not cards.
-    const groupedStart = segmentStart || bound(g) - bound(g - 1) !== bound(g + 1) - bound(g);
-    const lengths: number[] = [];
-    for (let e = g + 1; e <= groups && bound(e) - start <= MAX_CARD; e += 1) {
-      lengths.push(bound(e) - bound(e - 1));
-      if (lengths.length > 1 && !groupedStart) break;
-      const length = bound(e) - start;
-      if (length < MIN_CARD || !cardShaped(lengths)) continue;
-      if (lengths.length === 4 && lengths.every((n) => n === 4) && bound(e + 1) - bound(e) === 4) continue;
-      if (luhnAt(digits, start, length) && plausibleIssuer(digits.slice(start, start + length))) found.add("card_number");
-    }
+function classifyAt(groups: readonly string[], seps: readonly string[], g: number, found: Set<PiiKind>): void {
+  const size = (index: number): number => groups[index]?.length ?? -1;
+  const segmentStart = seps[g] === "" || seps[g] !== seps[g + 1];
+  // SSN: three groups of 3, 2 and 4 digits.
+  if (
+    size(g) === 3 &&
+    size(g + 1) === 2 &&
+    size(g + 2) === 4 &&
+    sameSeparator(seps[g + 1] ?? "", seps[g + 2] ?? "") &&
+    (segmentStart || ONE_DASH.test(seps[g + 1] ?? "")) &&
+    isValidSsn(`${groups[g]}${groups[g + 1]}${groups[g + 2]}`)
+  ) {
+    found.add("ssn");
+  }
+  // Card: whole groups of 13-19 digits in a card's grouping (an expiry or CVV may follow).
+  // Every issuer's prefix starts with 2 to 6: other starts are skipped without a look.
+  const first = groups[g]?.charCodeAt(0) ?? 0;
+  if (found.has("card_number") || first < 50 || first > 54) return;
+  // A grouped card starts a segment or follows a group of another length (`ref 12 4111 1111 ...`),
+  // and four groups of 4 are not followed by a fifth: in a row of 4-digit numbers, cells are not cards.
+  const groupedStart = segmentStart || size(g - 1) !== size(g);
+  const lengths: number[] = [];
+  let digits = "";
+  for (let e = g; e < groups.length && digits.length + size(e) <= MAX_CARD; e += 1) {
+    lengths.push(size(e));
+    digits += groups[e];
+    if (lengths.length > 1 && !groupedStart) break;
+    if (digits.length < MIN_CARD || !cardShaped(lengths)) continue;
+    if (lengths.length === 4 && lengths.every((n) => n === 4) && size(e + 1) === 4) continue;
+    if (luhnValid(digits) && plausibleIssuer(digits)) found.add("card_number");
   }
 }
 
-/** SSNs and card numbers in normalised text, added to `found`. */
+/**
+ * SSNs and card numbers in normalised text, added to `found`. A run of digit groups is classified
+ * as it is read, keeping at most a few dozen groups: a run of millions of groups costs no memory.
+ */
 function findNumbers(text: string, found: Set<PiiKind>): void {
   let labels: number[] | undefined; // found on the first run of nine digits: most texts have none
   let nextLabel = 0;
@@ -249,26 +246,34 @@ function findNumbers(text: string, found: Set<PiiKind>): void {
       continue;
     }
     const runStart = i;
-    const parts: string[] = [];
-    const bounds: number[] = [0];
-    const seps: string[] = [""];
+    let groups: string[] = [];
+    let seps: string[] = [];
+    let next = 0; // the next group to classify
     let length = 0;
+    let sep = "";
     for (;;) {
       let j = i;
       while (j < text.length && isDigit(text.charCodeAt(j))) j += 1;
-      parts.push(text.slice(i, j));
+      groups.push(text.slice(i, j));
+      seps.push(sep);
       length += j - i;
-      bounds.push(length);
+      if (groups.length > 4 * LOOKAHEAD) {
+        // Classify what has its lookahead, keep one group of context before the next start.
+        for (; next < groups.length - LOOKAHEAD; next += 1) classifyAt(groups, seps, next, found);
+        groups = groups.slice(next - 1);
+        seps = seps.slice(next - 1);
+        next = 1;
+      }
       let k = j;
       while (k < text.length && k - j < MAX_SEPARATOR && isSeparator(text.charCodeAt(k))) k += 1;
       i = j;
       if (k === j || k >= text.length || !isDigit(text.charCodeAt(k))) break;
-      seps.push(text.slice(j, k));
+      sep = text.slice(j, k);
       i = k;
     }
-    const digits = parts.join("");
-    classifyRun(digits, bounds, seps, found);
+    for (; next < groups.length; next += 1) classifyAt(groups, seps, next, found);
     // Nine digits in any grouping are an SSN after a label (looked for once, on the first such run).
+    const digits = length === 9 ? groups.join("") : "";
     if (length === 9 && !found.has("ssn") && isValidSsn(digits)) {
       labels ??= ssnLabelEnds(text);
       while (nextLabel < labels.length && (labels[nextLabel] ?? Infinity) <= runStart) lastLabelEnd = labels[nextLabel++] ?? lastLabelEnd;

@@ -224,6 +224,16 @@ describe("tables of numbers are not cards or SSNs", () => {
   });
 });
 
+describe("long runs of digit groups (classified as they are read)", () => {
+  it("finds a card or SSN at any position of a long run, across the points where the run is flushed", () => {
+    for (let n = 0; n < 130; n += 1) {
+      expect(piiKinds(`${"9 ".repeat(n)}4111 1111 1111 1111 ${"9 ".repeat(n % 7)}`), `card after ${n} groups`).toEqual(["card_number"]);
+      expect(piiKinds(`${"1-".repeat(n)}123-45-6789${"-1".repeat(n % 5)}`), `SSN after ${n} groups`).toEqual(["ssn"]);
+      expect(piiKinds(`${"2345 ".repeat(n)}4111 1111 1111 1111`), `no card after ${n} 4-digit groups (docs/pii.md)`).toEqual(n === 0 ? ["card_number"] : []);
+    }
+  });
+});
+
 describe("linear time on adversarial input (a quadratic scan would time out)", () => {
   const MB = 1024 * 1024;
   it.each([
