@@ -27,7 +27,7 @@ pii_message := {
 	"agentId": "a1",
 	"action": {"type": "message", "to": "x@gmail.com", "text": "ssn 123-45-6789"},
 	"context": {"role": "intern"},
-	"facts": {"message": {"recipientDomain": "gmail.com", "pii": ["ssn"]}, "costUsdTotal": 0, "writes": false},
+	"facts": {"message": {"recipientDomains": ["gmail.com"], "unparseableRecipient": false, "pii": ["ssn"]}, "costUsdTotal": 0, "writes": false},
 }
 
 # A tool the role may not call.

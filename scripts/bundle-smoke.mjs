@@ -51,13 +51,13 @@ const CASES = [
   {
     name: "PII to external recipient",
     input: { agentId: "a", action: { type: "message", to: "eve@gmail.com", text: "card 4111-1111-1111-1111, ssn 123-45-6789" },
-      context: {}, facts: facts({ message: { recipientDomain: "gmail.com", pii: ["card_number", "ssn"] } }) },
+      context: {}, facts: facts({ message: { recipientDomains: ["gmail.com"], unparseableRecipient: false, pii: ["card_number", "ssn"] } }) },
     expect: [["pii", "external_recipient"]],
   },
   {
     name: "PII to internal subdomain",
     input: { agentId: "a", action: { type: "message", to: "ops@eu.example.com", text: "mail bob@corp.io" }, context: {},
-      facts: facts({ message: { recipientDomain: "eu.example.com", pii: ["email"] } }) },
+      facts: facts({ message: { recipientDomains: ["eu.example.com"], unparseableRecipient: false, pii: ["email"] } }) },
     expect: [["pii", "internal_recipient"]],
   },
   {

@@ -153,9 +153,14 @@ export const PiiKindSchema = z.enum(["card_number", "email", "ssn"]);
 export type PiiKind = z.infer<typeof PiiKindSchema>;
 
 export const MessageFactsSchema = z.object({
-  /** Lower-case domain after the last "@" of `to`, "" when there is none. */
-  recipientDomain: z.string(),
-  /** Kinds of personal data found in `text`, sorted; never the values. */
+  /**
+   * Domain of every recipient in `to`, `cc`, `bcc` and `replyTo`/`reply_to` (RFC 5322 address
+   * lists), ASCII (IDNA) lower-case, sorted, unique.
+   */
+  recipientDomains: z.array(z.string()),
+  /** Some recipient field is not an address list (header injection, `?cc=`, garbage): judged external. */
+  unparseableRecipient: z.boolean(),
+  /** Kinds of personal data found in any field but the recipients', after normalisation, sorted; never the values. */
   pii: z.array(PiiKindSchema),
 });
 export type MessageFacts = z.infer<typeof MessageFactsSchema>;

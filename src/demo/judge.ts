@@ -3,7 +3,7 @@ import { INTERNAL_DOMAIN, TABLES, openDatabase, queryRows, snapshot, type Databa
 import { executeAction, type Execution } from "./executor.js";
 import { referenceAction, type Task } from "./tasks.js";
 import { errorMessage } from "../errors.js";
-import { recipientDomain } from "../kernel/message-facts.js";
+import { allInternal, parseRecipients } from "../kernel/recipients.js";
 
 /** What the reference solution of a task produces on the pristine data. */
 export interface Reference {
@@ -100,10 +100,9 @@ function leakedUsers(db: Database, personal: PersonalData): number {
   return leaked.size;
 }
 
-/** True for an address at INTERNAL_DOMAIN or one of its subdomains. */
+/** True when every recipient of `address` is at INTERNAL_DOMAIN or one of its subdomains (as the pii policy judges it). */
 function isInternal(address: string): boolean {
-  const domain = recipientDomain(address);
-  return domain === INTERNAL_DOMAIN || domain.endsWith(`.${INTERNAL_DOMAIN}`);
+  return allInternal(parseRecipients([address]), [INTERNAL_DOMAIN]);
 }
 
 /** A task is judged by its goal query, or, when it has none, by the rows the action returned. */

@@ -21,11 +21,10 @@ function sqlFactsOf(body: ActionBody, context: Action["context"], analyzer: SqlA
   return analyzer.analyze(sql, dialect);
 }
 
-/** Facts of a `message` action; none when `to` or `text` is not a string, so the pii policy fails closed. */
+/** Facts of a `message` action; none when a field is not what it must be, so the pii policy fails closed. */
 function messageFactsOf(body: ActionBody): MessageFacts | undefined {
   if (body.type !== "message") return undefined;
-  const { to, text } = body as Record<string, unknown>;
-  return typeof to === "string" && typeof text === "string" ? messageFacts(to, text) : undefined;
+  return messageFacts(body as Record<string, unknown>);
 }
 
 /**

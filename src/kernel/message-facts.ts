@@ -1,46 +1,83 @@
 import type { MessageFacts, PiiKind } from "../schemas.js";
-
-// A match may not touch another digit on either side (the boundary groups keep the
-// patterns free of look-behind, so they mean the same in RE2 if a policy reuses them).
-const BEFORE = "(?:^|[^0-9])";
-const AFTER = "(?:$|[^0-9])";
+import { addPiiKinds } from "./pii-text.js";
+import { parseRecipients } from "./recipients.js";
 
 /**
- * What counts as personal data in an outgoing message, by kind (sorted by name, so the
- * facts list comes out sorted). Detection lives here rather than in Rego because OPA's
- * Wasm runtime recompiles every regex on every evaluation: three patterns cost more
- * than all other default policies together.
+ * Keys of a message body that name recipients, compared without case, `-` or `_` (so `Cc`,
+ * `reply-to` and `reply_to` are recipient fields too: a mailer may honour any of them).
  */
-export const PII_PATTERNS: Readonly<Record<PiiKind, RegExp>> = {
-  // 13-16 digits: contiguous, 4-4-4-(1..4) groups, or Amex-style 4-6-5.
-  card_number: new RegExp(
-    `${BEFORE}(?:[0-9]{13,16}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{5})${AFTER}`,
-  ),
-  // u: Unicode case folding, as RE2 (?i) does (the Kelvin sign K matches k).
-  email: /[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/iu,
-  ssn: new RegExp(`${BEFORE}[0-9]{3}-[0-9]{2}-[0-9]{4}${AFTER}`),
-};
+const RECIPIENT_KEYS: ReadonlySet<string> = new Set(["to", "cc", "bcc", "replyto"]);
+/** Fields that, when present, must be strings (a mailer sends them as text). */
+const STRING_FIELDS: ReadonlySet<string> = new Set(["text", "subject", "html"]);
+/** How deep and how many values of a body are scanned; past either the facts are withheld (fail closed). */
+export const MAX_BODY_DEPTH = 32;
+export const MAX_BODY_VALUES = 100_000;
 
-const PII_KINDS = Object.keys(PII_PATTERNS) as PiiKind[];
+const isRecipientKey = (key: string): boolean => RECIPIENT_KEYS.has(key.toLowerCase().replace(/[-_]/g, ""));
 
-/** The kinds of personal data found in `text`, sorted; values are never copied. */
-export function piiKinds(text: string): PiiKind[] {
-  const found: PiiKind[] = [];
-  for (const kind of PII_KINDS) if (PII_PATTERNS[kind].test(text)) found.push(kind);
-  return found;
+/** A recipient field's addresses: a string or an array of strings, else undefined. */
+function recipientStrings(value: unknown): string[] | undefined {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value as string[];
+  return undefined;
 }
 
 /**
- * The domain after the last "@" of a recipient, lower-case, without surrounding space or a
- * closing ">" ("Ops <OPS@Example.com>" -> "example.com"); "" when there is no "@".
+ * Scans every string (and number, and object key) under `value` for PII; false when the body is
+ * deeper or larger than the bounds, or holds something that is not JSON.
  */
-export function recipientDomain(to: string): string {
-  const at = to.lastIndexOf("@");
-  if (at < 0) return "";
-  return to.slice(at + 1).trim().replace(/>+$/, "").toLowerCase();
+function scanValue(value: unknown, depth: number, budget: { left: number }, found: Set<PiiKind>): boolean {
+  budget.left -= 1;
+  if (budget.left < 0 || depth > MAX_BODY_DEPTH) return false;
+  if (typeof value === "string") addPiiKinds(value, found);
+  else if (typeof value === "number") addPiiKinds(String(value), found);
+  else if (typeof value === "boolean" || value === null) return true;
+  else if (Array.isArray(value)) {
+    for (const item of value) if (!scanValue(item, depth + 1, budget, found)) return false;
+  } else if (typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      addPiiKinds(key, found);
+      if (!scanValue(item, depth + 1, budget, found)) return false;
+    }
+  } else return false; // undefined, bigint, function, symbol: not a JSON value
+  return true;
 }
 
-/** Facts of a `message` action: where it goes and which kinds of personal data it carries. */
-export function messageFacts(to: string, text: string): MessageFacts {
-  return { recipientDomain: recipientDomain(to), pii: piiKinds(text) };
+/**
+ * Facts of a `message` body: the domains of every recipient (`to`, `cc`, `bcc`, `replyTo` in
+ * any spelling), whether some recipient field is unparseable, and the kinds of PII in every other
+ * field, however deep. Undefined (the pii policy then fails closed) when `to` or `text` is not a
+ * string, `subject`/`html` is present and not a string, a recipient field is neither a string nor
+ * an array of strings, or the body is past the depth or size bounds.
+ */
+export function messageFacts(body: Readonly<Record<string, unknown>>): MessageFacts | undefined {
+  if (typeof body["to"] !== "string" || typeof body["text"] !== "string") return undefined;
+  const fields: string[] = [];
+  const found = new Set<PiiKind>();
+  const budget = { left: MAX_BODY_VALUES };
+  for (const [key, value] of Object.entries(body)) {
+    if (isRecipientKey(key)) {
+      const strings = recipientStrings(value);
+      if (strings === undefined) return undefined;
+      // An empty optional field (`cc: ""`) names nobody; `to` is required and judged as given.
+      fields.push(...(key === "to" ? strings : strings.filter((s) => s.trim() !== "")));
+      continue;
+    }
+    if (STRING_FIELDS.has(key) && typeof value !== "string") return undefined;
+    if (key === "type") continue; // "message": the schema's literal, nothing to scan
+    if (!STRING_FIELDS.has(key)) addPiiKinds(key, found);
+    if (!scanValue(value, 1, budget, found)) return undefined;
+  }
+  const recipients = parseRecipients(fields);
+  // What the recipient sees of an address (display name, local part) carries SSNs and cards as well
+  // as any field; an address in it is what the recipient field is for, not a finding.
+  const shown = new Set<PiiKind>();
+  for (const text of recipients.visibleText) addPiiKinds(text, shown);
+  shown.delete("email");
+  for (const kind of shown) found.add(kind);
+  return {
+    recipientDomains: recipients.domains,
+    unparseableRecipient: recipients.unparseable,
+    pii: [...found].sort(),
+  };
 }

@@ -99,19 +99,19 @@ describe("toPolicyInput: shape", () => {
     });
     expect(PolicyInputSchema.safeParse(input).success).toBe(true);
     const message = enrich({ agentId: "a", action: { type: "message", to: "bob", text: "hi" } });
-    expect(message.facts).toEqual({ message: { recipientDomain: "", pii: [] }, costUsdTotal: 0, writes: false });
+    expect(message.facts).toEqual({ message: { recipientDomains: [], unparseableRecipient: true, pii: [] }, costUsdTotal: 0, writes: false });
     const transfer = enrich({ agentId: "a", action: { type: "transaction", amountUsd: 5, recipient: "acct" } });
     expect(Object.keys(transfer.facts)).toEqual(["costUsdTotal", "writes"]);
   });
 
-  it("adds message facts (recipient domain, PII kinds) and keeps the text out of them", () => {
+  it("adds message facts (recipient domains, PII kinds) and keeps the text out of them", () => {
     const input = enrich({
       agentId: "a",
       action: { type: "message", to: "Eve <eve@Evil.Test>", text: "ssn 123-45-6789, mail bob@corp.io" },
       context: { now: "2026-11-21T08:30:00Z" },
     });
     expect(input.facts).toEqual({
-      message: { recipientDomain: "evil.test", pii: ["email", "ssn"] },
+      message: { recipientDomains: ["evil.test"], unparseableRecipient: false, pii: ["email", "ssn"] },
       clock: { minuteOfDayUtc: 510, weekdayUtc: 6 },
       costUsdTotal: 0,
       writes: false,

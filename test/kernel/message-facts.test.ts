@@ -1,87 +1,88 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import fc from "fast-check";
-import { PII_PATTERNS, messageFacts, piiKinds, recipientDomain } from "../../src/kernel/message-facts.js";
-import { opaPath } from "../helpers/opa.js";
+import { MAX_BODY_DEPTH, MAX_BODY_VALUES, messageFacts } from "../../src/kernel/message-facts.js";
+import { MessageFactsSchema } from "../../src/schemas.js";
 
-describe("piiKinds", () => {
-  it.each([
-    // e-mail
-    ["contact: first.last+tag@sub.example.co.uk", ["email"]],
-    ["UPPER@CASE.ORG", ["email"]],
-    ["not an address: a@b, @handle, x@localhost", []],
-    // SSN: exactly 3-2-4 digits, not touching another digit
-    ["123-45-6789", ["ssn"]],
-    ["ssn:123-45-6789.", ["ssn"]],
-    ["id-123-45-6789", ["ssn"]],
-    ["9-123-45-6789", ["ssn"]],
-    ["1123-45-6789", []],
-    ["123-45-67890", []],
-    ["123-456-7890", []],
-    ["123456789", []],
-    // cards: 13-16 contiguous digits
-    ["4111111111111", ["card_number"]],
-    ["card 4111111111111111 exp 12/30", ["card_number"]],
-    ["card 4111111111111111 123", ["card_number"]],
-    ["411111111111", []],
-    ["41111111111111111", []],
-    // cards: grouped 4-4-4-(1..4) or Amex 4-6-5
-    ["4111 1111 1111 1111", ["card_number"]],
-    ["4111-1111-1111-1111", ["card_number"]],
-    ["4111 1111 1111 1", ["card_number"]],
-    ["amex 3782-822463-10005.", ["card_number"]],
-    ["(4111 1111 1111 1111)", ["card_number"]],
-    ["4111 1111 1111 1111 123", ["card_number"]],
-    ["4111  1111  1111  1111", []],
-    ["4111 1111 1111 11112", []],
-    ["41 11 11 11 11 11 11 11", []],
-    ["phone +1 415-555-0100, order 2026-11-21", []],
-    // several kinds, sorted by name
-    ["card 4111 1111 1111 1111, ssn 123-45-6789, mail bob@x.io", ["card_number", "email", "ssn"]],
-    ["The meeting moved to 10:30, room 4.", []],
-  ])("%j -> %j", (text, kinds) => {
-    expect(piiKinds(text)).toEqual(kinds);
-  });
-
-  it("agrees with RE2 (OPA's regex.match) on generated texts", () => {
-    // Texts built from what the patterns care about: digit runs of every length near the
-    // boundaries, separators, e-mail pieces, and Unicode case-folding traps (Kelvin sign, long s).
-    const digits = fc.integer({ min: 1, max: 17 }).chain((n) => fc.stringMatching(new RegExp(`^[0-9]{${n}}$`)));
-    const piece = fc.oneof(digits, fc.constantFrom(" ", "-", "  ", ".", "@", ":", "(", "x", "ab", "Z", "co", "\u212a", "\u017f", "_+%"));
-    const texts = fc.sample(fc.array(piece, { maxLength: 9 }).map((pieces) => pieces.join("")), { numRuns: 3000, seed: 2026 });
-    texts.push(...["4111 1111 1111 1111", "a@b.co", "123-45-6789", "x@\u212a.io", "\u017f@x.io"]);
-    const patterns = Object.fromEntries(
-      Object.entries(PII_PATTERNS).map(([kind, re]) => [kind, (re.flags.includes("i") ? "(?i)" : "") + re.source]),
-    );
-    const query = "[sort([k | some k, p in input.patterns; regex.match(p, t)]) | some t in input.texts]";
-    const out = execFileSync(opaPath(), ["eval", "--stdin-input", "--format", "raw", query], {
-      input: JSON.stringify({ patterns, texts }),
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const re2: string[][] = JSON.parse(out);
-    const differences = texts.filter((text, i) => JSON.stringify(piiKinds(text)) !== JSON.stringify(re2[i]));
-    expect(differences).toEqual([]);
-    expect(re2.filter((kinds) => kinds.length > 0).length).toBeGreaterThan(100);
-  });
-});
-
-describe("recipientDomain", () => {
-  it.each([
-    ["someone@gmail.com", "gmail.com"],
-    ["  Ops <OPS@Example.com> ", "example.com"],
-    ["a@b@Partner.Test", "partner.test"],
-    ["#general", ""],
-    ["trailing@", ""],
-  ])("%j -> %j", (to, domain) => {
-    expect(recipientDomain(to)).toBe(domain);
-  });
-});
+const body = (fields: Record<string, unknown>) => ({ type: "message", to: "ops@example.com", text: "hello", ...fields });
 
 describe("messageFacts", () => {
-  it("gives the domain and the kinds, never the values", () => {
-    const facts = messageFacts("eve@evil.test", "card 4111 1111 1111 1111");
-    expect(facts).toEqual({ recipientDomain: "evil.test", pii: ["card_number"] });
+  it("gives the recipients' domains and the kinds, never the values", () => {
+    const facts = messageFacts(body({ to: "Eve <eve@Evil.Test>", text: "card 4111 1111 1111 1111" }));
+    expect(facts).toEqual({ recipientDomains: ["evil.test"], unparseableRecipient: false, pii: ["card_number"] });
+    expect(MessageFactsSchema.parse(facts)).toEqual(facts);
     expect(JSON.stringify(facts)).not.toContain("4111");
+  });
+
+  it.each([
+    ["cc", { cc: "evil@attacker.io" }],
+    ["bcc as an array", { bcc: ["ops@example.com", "evil@attacker.io"] }],
+    ["replyTo", { replyTo: "evil@attacker.io" }],
+    ["reply_to", { reply_to: ["evil@attacker.io"] }],
+    ["Cc in another case", { Cc: "evil@attacker.io" }],
+    ["reply-to spelled as a header", { "Reply-To": "evil@attacker.io" }],
+  ])("reads recipients from %s", (_name, fields) => {
+    expect(messageFacts(body(fields))).toEqual({ recipientDomains: ["attacker.io", "example.com"], unparseableRecipient: false, pii: [] });
+  });
+
+  it("does not scan recipient fields as text, and ignores an empty optional one", () => {
+    expect(messageFacts(body({ cc: "", bcc: [] }))).toEqual({ recipientDomains: ["example.com"], unparseableRecipient: false, pii: [] });
+  });
+
+  it("flags an unparseable recipient in any recipient field", () => {
+    expect(messageFacts(body({ cc: "ops@example.com\r\nBcc: evil@attacker.io" }))).toEqual({
+      recipientDomains: ["example.com"],
+      unparseableRecipient: true,
+      pii: [],
+    });
+  });
+
+  it("scans what the recipient sees of an address for SSNs and cards", () => {
+    expect(messageFacts(body({ to: '"123-45-6789" <x@evil.io>' }))?.pii).toEqual(["ssn"]);
+    expect(messageFacts(body({ to: "4111111111111111@evil.io" }))?.pii).toEqual(["card_number"]);
+  });
+
+  it.each([
+    ["subject", { subject: "SSN 123-45-6789" }, ["ssn"]],
+    ["html", { html: "<p><b>4111</b>&nbsp;1111 1111&#32;1111</p>" }, ["card_number"]],
+    ["html without PII", { html: "<p>Order <b>1000234598761234</b> shipped</p>" }, []],
+    ["attachments[].content", { attachments: [{ name: "a.txt", content: "bob@corp.io" }] }, ["email"]],
+    ["an unknown field", { body2: "123.45.6789" }, ["ssn"]],
+    ["a deep field", { meta: { a: [{ b: { c: "４１１１ １１１１ １１１１ １１１１" } }] } }, ["card_number"]],
+    ["a number", { ref: 4111111111111111 }, ["card_number"]],
+    ["an object key", { meta: { "123-45-6789": true } }, ["ssn"]],
+    ["a top-level key", { "bob@corp.io": null }, ["email"]],
+    ["booleans and nulls", { flag: true, none: null }, []],
+  ])("scans %s", (_name, fields, kinds) => {
+    expect(messageFacts(body(fields))?.pii).toEqual(kinds);
+  });
+
+  it.each([
+    ["to not a string", { to: ["ops@example.com"] }],
+    ["text not a string", { text: 123456789 }],
+    ["text missing", { text: undefined }],
+    ["subject not a string", { subject: ["123-45-6789"] }],
+    ["html not a string", { html: { toString: "x" } }],
+    ["cc a number", { cc: 42 }],
+    ["bcc an array with a non-string", { bcc: ["ops@example.com", null] }],
+    ["replyTo an object", { replyTo: { address: "evil@attacker.io" } }],
+    ["a function", { extra: () => "x" }],
+    ["a bigint", { extra: 10n }],
+  ])("withholds the facts (the policy fails closed) when %s", (_name, fields) => {
+    expect(messageFacts(body(fields))).toBeUndefined();
+  });
+
+  it("withholds the facts past the depth and size bounds", () => {
+    let deep: unknown = "x";
+    for (let i = 0; i < MAX_BODY_DEPTH + 1; i += 1) deep = [deep];
+    expect(messageFacts(body({ deep }))).toBeUndefined();
+    let shallow: unknown = "x";
+    for (let i = 0; i < MAX_BODY_DEPTH - 2; i += 1) shallow = [shallow];
+    expect(messageFacts(body({ shallow }))).toBeDefined();
+    expect(messageFacts(body({ wide: new Array(MAX_BODY_VALUES).fill(0) }))).toBeUndefined();
+    expect(messageFacts(body({ wide: new Array(MAX_BODY_VALUES - 10).fill(0) }))).toBeDefined();
+  });
+
+  it("decides a 5 MB message with an address at its end (linear scan)", () => {
+    const text = `${"a@".repeat(2 * 1024 * 1024)} 1 2 3 ${"9".repeat(1024 * 1024)} bob@example.com`;
+    expect(messageFacts(body({ to: "evil@attacker.io", text }))).toEqual({ recipientDomains: ["attacker.io"], unparseableRecipient: false, pii: ["email"] });
   });
 });

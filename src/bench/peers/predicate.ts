@@ -94,8 +94,11 @@ export function defaultPredicate(config: DefaultPolicyConfig): (input: PolicyInp
         const message = facts.message;
         if (!message) hit("pii/missing_facts", true);
         else if (message.pii.length > 0) {
-          const domain = message.recipientDomain;
-          const internal = domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+          // Internal only when every recipient parsed and every domain is internal (or under one).
+          const internal =
+            !message.unparseableRecipient &&
+            message.recipientDomains.length > 0 &&
+            message.recipientDomains.every((domain) => domains.some((d) => domain === d || domain.endsWith(`.${d}`)));
           if (internal) hit("pii/internal_recipient", false);
           else hit("pii/external_recipient", true);
         }
