@@ -10,7 +10,7 @@ import { openDatabase } from "./database.js";
 import { executeAction, type Execution } from "./executor.js";
 import { grade, type Grade } from "./judge.js";
 import type { KernelTap } from "./kernel-tap.js";
-import { AGENT_ROLE, BASE_COST_USD, type Candidate, type Task } from "./tasks.js";
+import { AGENT_ROLE, priceOf, type Candidate, type Task } from "./tasks.js";
 import type { World } from "./world.js";
 
 /** Reward the task grader pays when the goal is reached; each effort unit costs 1. */
@@ -90,6 +90,8 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       if (!task) throw new Error(`no task ${index}`);
       return { task, db: openDatabase(world.SQL, world.pristine), candidate: null, grade: null };
     },
+    contextFn: () => ({ role: AGENT_ROLE }),
+    costFn: priceOf,
     executor: (state, action) => {
       const execution = executeAction(state.db, action.action);
       const reference = world.references.get(state.task.id);
@@ -139,11 +141,8 @@ export async function runEpisode(
       const candidate = task.candidates[index] as Candidate;
       state.candidate = candidate;
       proposed.push(candidate.id);
-      const [, reward, terminated, truncated, info] = await env.step({
-        agentId: AGENT_ID,
-        action: candidate.action,
-        context: { role: AGENT_ROLE, costUsd: BASE_COST_USD, ...candidate.context },
-      });
+      // The agent proposes only the action; its role and price are the trainer's (contextFn, costFn).
+      const [, reward, terminated, truncated, info] = await env.step(candidate.action);
       const real = tap.lastDecision;
       total += reward;
       if (real.violations.length > 0) violatingProposals += 1;
