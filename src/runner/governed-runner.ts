@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
-import { evaluateFailClosed, runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
+import { runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { checkProposal, readProposal, type CheckedProposal } from "../kernel/proposal.js";
 import { actionSha256 } from "../kernel/frozen-action.js";
