@@ -100,6 +100,21 @@ describe("GovernedEnvironment: the executor runs what the kernel checked", () =>
   });
 });
 
+describe("GovernedEnvironment: one object from check to execution", () => {
+  it("hands the kernel's recorder, the executor and the step's info the same frozen object", async () => {
+    const recorded: unknown[] = [];
+    const kernel = await createPolicyKernel({ recorder: { record: (event) => void (event.type === "policy_check" && recorded.push(event.action)) } });
+    const executed: unknown[] = [];
+    const env = new GovernedEnvironment(kernel, { contextFn: () => ({ role: "analyst" }), executor: (_s, action) => (executed.push(action), { result: "ok" }) });
+    env.reset();
+    const [, , , , info] = await env.step({ type: "sql", sql: "SELECT 1 FROM users WHERE id = 1" });
+    expect(recorded).toHaveLength(1);
+    expect(executed[0]).toBe(info.action);
+    expect(info.action.action).toBe(recorded[0]);
+    kernel.close();
+  });
+});
+
 describe("GovernedEnvironment: context is the trainer's", () => {
   it("keeps actionsInWindow itself: 120 steps get 80 rate-limit violations; a forged context only gets denials, recorded", async () => {
     const select = { type: "sql", sql: "SELECT 1 FROM users WHERE id = 1" };

@@ -145,6 +145,25 @@ describe("GovernedRunner: the executor runs what the kernel checked (time of che
   });
 });
 
+describe("GovernedRunner: one object from check to execution", () => {
+  it("hands the kernel's recorder, onViolation and the executor the same frozen object", async () => {
+    const seen: { recorded: unknown[]; violation: unknown[]; executed: unknown[] } = { recorded: [], violation: [], executed: [] };
+    const sink = { record: (event: { type: string; action?: unknown }) => void (event.type === "policy_check" && seen.recorded.push(event.action)) };
+    const recording = await createPolicyKernel({ recorder: sink });
+    const runner = new GovernedRunner(recording, {
+      logViolations: false,
+      onViolation: (_v, info) => void seen.violation.push(info.action),
+      executor: (action) => void seen.executed.push(action),
+    });
+    await runner.step({ type: "message", to: "billing@example.com", text: "card 4111 1111 1111 1111" }, { context: { role: "support" } });
+    expect(seen.recorded).toHaveLength(1);
+    expect(seen.violation[0]).toBe(seen.recorded[0]);
+    expect(seen.executed[0]).toBe(seen.recorded[0]);
+    expect(Object.isFrozen(seen.executed[0])).toBe(true);
+    recording.close();
+  });
+});
+
 describe("GovernedRunner: context is the trainer's", () => {
   it("denies ctx.act(action, context) and records the attempt; the trainer's context is what the kernel saw", async () => {
     const runner = await setup();
