@@ -51,9 +51,9 @@ class Refused extends Error {
 export function frozenCopy(value: unknown, maxBytes: number = DEFAULT_MAX_ACTION_BYTES, path = "action"): FrozenCopyResult {
   const known = frozenCopySize(value);
   if (known !== undefined) return known <= maxBytes ? { ok: true, value, bytes: known } : { ok: false, refusal: tooLarge(maxBytes, path) };
-  const copier = new Copier(maxBytes);
+  const copier = new Copier(maxBytes, path);
   try {
-    const copy = copier.copy(value, path, 0);
+    const copy = copier.copy(value, 0);
     if (typeof copy === "object" && copy !== null) copies.set(copy, copier.bytes);
     return { ok: true, value: copy, bytes: copier.bytes };
   } catch (error) {
@@ -76,102 +76,112 @@ class Copier {
   bytes = 0;
   /** Objects on the path from the root to the one being copied: meeting one again is a cycle. */
   readonly #open = new Set<object>();
+  /** Keys from the root to the value being copied; a description is built from it only on refusal. */
+  readonly #keys: (string | number)[] = [];
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly root: string,
+  ) {}
 
-  #count(bytes: number, path: string): void {
+  #count(bytes: number): void {
     this.bytes += bytes;
-    if (this.bytes > this.maxBytes) throw new Refused(tooLarge(this.maxBytes, rootOf(path)));
+    if (this.bytes > this.maxBytes) throw new Refused(tooLarge(this.maxBytes, this.root));
   }
 
-  copy(value: unknown, path: string, depth: number): unknown {
+  /** Where the value being copied is, as `action.args.sql` or `action.list[2]`. */
+  #path(): string {
+    let path = this.root;
+    for (const key of this.#keys) path += typeof key === "number" ? `[${key}]` : `.${key.length > 64 ? `${key.slice(0, 64)}…` : key}`;
+    return path;
+  }
+
+  #refuse(what: string): Refused {
+    return new Refused({ rule: "invalid_action", description: `${this.#path()} ${what}` });
+  }
+
+  copy(value: unknown, depth: number): unknown {
     switch (typeof value) {
       case "string":
         // UTF-8 takes at least a byte per UTF-16 code unit: a string longer than what is left is over.
-        if (value.length > this.maxBytes - this.bytes) this.#count(value.length + 2, path);
-        this.#count(Buffer.byteLength(value, "utf8") + 2, path);
+        if (value.length > this.maxBytes - this.bytes) this.#count(value.length + 2);
+        this.#count(Buffer.byteLength(value, "utf8") + 2);
         return value;
       case "boolean":
-        this.#count(value ? 4 : 5, path);
+        this.#count(value ? 4 : 5);
         return value;
       case "number":
-        if (!Number.isFinite(value)) throw refuse(path, `is ${String(value)}, which has no JSON form`);
-        this.#count(String(value).length, path);
+        if (!Number.isFinite(value)) throw this.#refuse(`is ${String(value)}, which has no JSON form`);
+        this.#count(String(value).length);
         return value === 0 ? 0 : value; // -0 → 0, as JSON
       case "object":
         if (value === null) {
-          this.#count(4, path);
+          this.#count(4);
           return null;
         }
-        return this.#object(value, path, depth);
+        return this.#object(value, depth);
       default:
-        throw refuse(path, `is a ${typeof value}; an action is JSON data`);
+        throw this.#refuse(`is a ${typeof value}; an action is JSON data`);
     }
   }
 
-  #object(value: object, path: string, depth: number): unknown {
+  #object(value: object, depth: number): unknown {
     // util.types.isProxy asks the engine, not the object: no trap runs.
-    if (types.isProxy(value)) throw refuse(path, "is a Proxy; an action is plain data");
-    if (depth >= MAX_ACTION_DEPTH) throw refuse(path, `is nested deeper than ${MAX_ACTION_DEPTH} levels`);
-    if (this.#open.has(value)) throw refuse(path, "refers back to itself (a cycle)");
+    if (types.isProxy(value)) throw this.#refuse("is a Proxy; an action is plain data");
+    if (depth >= MAX_ACTION_DEPTH) throw this.#refuse(`is nested deeper than ${MAX_ACTION_DEPTH} levels`);
+    if (this.#open.has(value)) throw this.#refuse("refers back to itself (a cycle)");
     const isArray = Array.isArray(value);
     const proto: unknown = Object.getPrototypeOf(value);
-    if (!isArray && proto !== Object.prototype && proto !== null) throw refuse(path, "is not a plain object (a Date, Map or class instance); an action is JSON data");
-    if (isArray && proto !== Array.prototype) throw refuse(path, "is an array of a subclass; an action is JSON data");
+    if (!isArray && proto !== Object.prototype && proto !== null) throw this.#refuse("is not a plain object (a Date, Map or class instance); an action is JSON data");
+    if (isArray && proto !== Array.prototype) throw this.#refuse("is an array of a subclass; an action is JSON data");
     this.#open.add(value);
+    const keys = this.#keys;
     // Descriptors are read once, and no getter is ever called: the copy is what the own data properties held.
     let out: unknown;
     if (isArray) {
       const length = (value as unknown[]).length;
       // Counted before any element is read: a huge (or sparse) array is refused at once.
-      this.#count(2 + Math.max(0, length - 1), path);
+      this.#count(2 + Math.max(0, length - 1));
       const items: unknown[] = new Array<unknown>(length);
       for (let i = 0; i < length; i++) {
         const descriptor = Object.getOwnPropertyDescriptor(value, i);
-        const itemPath = `${path}[${i}]`;
+        keys.push(i);
         if (descriptor === undefined) {
-          this.#count(4, itemPath);
+          this.#count(4);
           items[i] = null; // a hole, as JSON writes it
-          continue;
+        } else {
+          items[i] = this.copy(this.#dataOf(descriptor), depth + 1);
         }
-        items[i] = this.copy(dataOf(descriptor, itemPath), itemPath, depth + 1);
+        keys.pop();
       }
       out = Object.freeze(items);
     } else {
-      this.#count(2, path);
+      this.#count(2);
       const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
       const copy: Record<string, unknown> = {};
       for (const key of Object.keys(descriptors)) {
         const descriptor = descriptors[key]!;
         if (!descriptor.enumerable) continue;
-        const memberPath = `${path}.${key.length > 64 ? `${key.slice(0, 64)}…` : key}`;
-        const member = dataOf(descriptor, memberPath);
-        if (member === undefined) continue;
-        this.#count(key.length + 4, memberPath);
-        const copied = this.copy(member, memberPath, depth + 1);
-        // defineProperty, so an own "__proto__" member stays a member and never sets the prototype.
-        if (key === "__proto__") Object.defineProperty(copy, key, { value: copied, enumerable: true, writable: true, configurable: true });
-        else copy[key] = copied;
+        keys.push(key);
+        const member = this.#dataOf(descriptor);
+        if (member !== undefined) {
+          this.#count(key.length + 4);
+          const copied = this.copy(member, depth + 1);
+          // defineProperty, so an own "__proto__" member stays a member and never sets the prototype.
+          if (key === "__proto__") Object.defineProperty(copy, key, { value: copied, enumerable: true, writable: true, configurable: true });
+          else copy[key] = copied;
+        }
+        keys.pop();
       }
       out = Object.freeze(copy);
     }
     this.#open.delete(value);
     return out;
   }
-}
 
-/** The value of a data property; an accessor is refused without being called. */
-function dataOf(descriptor: PropertyDescriptor, path: string): unknown {
-  if (descriptor.get !== undefined || descriptor.set !== undefined) throw refuse(path, "is a getter/setter; an action is plain data, read once");
-  return descriptor.value;
-}
-
-function refuse(path: string, what: string): Refused {
-  return new Refused({ rule: "invalid_action", description: `${path} ${what}` });
-}
-
-/** The root name of a path (`action` of `action.args.sql`), for the size refusal. */
-function rootOf(path: string): string {
-  const end = path.search(/[.[]/);
-  return end === -1 ? path : path.slice(0, end);
+  /** The value of a data property; an accessor is refused without being called. */
+  #dataOf(descriptor: PropertyDescriptor): unknown {
+    if (descriptor.get !== undefined || descriptor.set !== undefined) throw this.#refuse("is a getter/setter; an action is plain data, read once");
+    return descriptor.value;
+  }
 }
