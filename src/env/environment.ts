@@ -3,7 +3,7 @@ import { PolicyKernelError } from "../errors.js";
 import { describeValue, isFunction, isPlainObject, shapeOf } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import { ViolationSchema, type Action, type ActionBody, type ActionContext, type Decision, type Violation } from "../schemas.js";
-import { checkProposal, readProposal } from "../kernel/proposal.js";
+import { checkProposal, copyBody, readProposal } from "../kernel/proposal.js";
 import { actionSha256 } from "../kernel/frozen-action.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -376,7 +376,8 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   }
 
   /** Evaluates the action, runs it when allowed, and returns Gymnasium's 5-tuple. */
-  async step(action: StepAction, ...rest: unknown[]): Promise<StepResult<TState>> {
+  // `rest` is typed never: a context argument does not compile, and at run time it is refused.
+  async step(action: StepAction, ...rest: never[]): Promise<StepResult<TState>> {
     if (this.#closed) throw new EnvClosed();
     if (this.#busy) throw new EnvError("step_in_progress", "step() while another step() is still running: await each step");
     if (!this.#active) {
@@ -403,10 +404,12 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     if (!isPlainObject(proposal.body) && proposal.refusal === undefined) {
       throw new EnvError("invalid_step", `step() takes an action body {type, ...}, got ${shapeOf(proposal.body)}`);
     }
-    const context = this.#contextOf(proposal.body as ActionBody, state, step);
+    // contextFn and costFn read the body's frozen copy: the one the kernel checks and the executor runs.
+    const body = copyBody(this.kernel, proposal.body);
+    const context = this.#contextOf(body as ActionBody, state, step);
     const { now } = context;
     // Fail closed on a kernel that throws or answers nonsense, as the runner does.
-    const checked = await checkProposal(this.kernel, { agentId: this.agentId, action: proposal.body, context }, proposal.refusal, now);
+    const checked = await checkProposal(this.kernel, { agentId: this.agentId, action: body, context }, proposal.refusal, now);
     const { decision } = checked;
     // Without a copy there is no action to run; the step still reports what was proposed.
     const action: Action = checked.action ?? { agentId: this.agentId, action: { type: "(invalid)" }, context };

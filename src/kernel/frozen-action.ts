@@ -126,6 +126,12 @@ class Copier {
   }
 
   #object(value: object, depth: number): unknown {
+    // A copy made before (the body a runner copied first) is taken as it is: frozen already, and its size known.
+    const known = copies.get(value);
+    if (known !== undefined) {
+      this.#count(known);
+      return value;
+    }
     // util.types.isProxy asks the engine, not the object: no trap runs.
     if (types.isProxy(value)) throw this.#refuse("is a Proxy; an action is plain data");
     if (depth >= MAX_ACTION_DEPTH) throw this.#refuse(`is nested deeper than ${MAX_ACTION_DEPTH} levels`);

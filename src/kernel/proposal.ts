@@ -47,6 +47,21 @@ function dataProperty(from: object, key: string): unknown {
   return descriptor && "value" in descriptor ? descriptor.value : undefined;
 }
 
+/**
+ * The body's frozen copy, made where the agent proposed it, so the trainer's `contextFn` and
+ * `costFn` read exactly what the kernel will check (the full action's copy then reuses it). When
+ * no copy can be made the body is returned as it came: checkProposal refuses it the same way.
+ */
+export function copyBody(kernel: PolicyKernel, body: unknown): unknown {
+  const copy = frozenCopy(body, limitOf(kernel), "action.action");
+  return copy.ok ? copy.value : body;
+}
+
+function limitOf(kernel: PolicyKernel): number {
+  const limit = kernel.maxActionBytes;
+  return typeof limit === "number" && limit > 0 ? limit : DEFAULT_MAX_ACTION_BYTES;
+}
+
 /** An action the kernel decided on: the frozen copy it evaluated (undefined when none could be made) and the decision. */
 export interface CheckedProposal {
   /** The exact object the kernel evaluated and recorded, deeply frozen: the only thing an executor may run. */
@@ -61,8 +76,7 @@ export interface CheckedProposal {
  * caller awaits anything, so the copy is of the action as proposed.
  */
 export function checkProposal(kernel: PolicyKernel, full: Readonly<Record<string, unknown>>, refusal: Proposal["refusal"], now: string | Date | undefined): Promise<CheckedProposal> {
-  const limit = kernel.maxActionBytes;
-  const copy = frozenCopy(full, typeof limit === "number" && limit > 0 ? limit : DEFAULT_MAX_ACTION_BYTES);
+  const copy = frozenCopy(full, limitOf(kernel));
   const options: EvaluateOptions = { ...(now === undefined ? {} : { now }), ...(refusal === undefined ? {} : { refusal }) };
   // A copy that failed is handed over as it came: the kernel refuses it the same way and records that.
   const pending = evaluateFailClosed(kernel, copy.ok ? copy.value : full, options);

@@ -3,7 +3,7 @@ import { PolicyKernelError, errorMessage } from "../errors.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import { runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
-import { checkProposal, readProposal, type CheckedProposal } from "../kernel/proposal.js";
+import { checkProposal, copyBody, readProposal, type CheckedProposal } from "../kernel/proposal.js";
 import { actionSha256 } from "../kernel/frozen-action.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { ActionBody, ActionContext, Decision, Violation } from "../schemas.js";
@@ -433,7 +433,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const costFn = this.#options.costFn;
     if (!costFn) return { context, cost: 0, error: undefined };
     try {
-      // costFn sees the body as proposed; the kernel's copy is made right after, in the same turn.
+      // costFn reads the body's frozen copy: the one the kernel checks and the executor runs.
       const cost = costFn(body as ActionBody, { agentId: state.agentId, mode: state.mode, workerId: state.workerId, taskId: state.taskId });
       if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) return { context, cost: 0, error: `costFn returned ${describeCost(cost)}, not a finite cost >= 0` };
       context["costUsd"] = cost;
@@ -446,21 +446,22 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   async #decideAndExecute(state: StepState, index: number, proposed: unknown, rest: readonly unknown[]): Promise<ActOutcome> {
     // Everything up to checkProposal runs in the turn ctx.act was called in: the copy is of the action as proposed.
     const proposal = readProposal(proposed, rest, "ctx.act", "the step's `context` option and `costFn`");
-    const { context, cost, error } = this.#contextOf(state, proposal.body);
+    const body = copyBody(this.kernel, proposal.body);
+    const { context, cost, error } = this.#contextOf(state, body);
     const refusal = proposal.refusal ?? (error === undefined ? undefined : { rule: "context_error", description: error });
     state.proposed += 1;
     state.reservedUsd += cost;
     let checked: CheckedProposal;
     try {
-      checked = await checkProposal(this.kernel, { agentId: state.agentId, action: proposal.body, context }, refusal, state.now);
+      checked = await checkProposal(this.kernel, { agentId: state.agentId, action: body, context }, refusal, state.now);
     } finally {
       state.reservedUsd -= cost;
     }
     const { decision } = checked;
     state.decisions[index] = decision;
     const action = checked.action;
-    const body: ActionBody = action?.action ?? INVALID_BODY;
-    this.#report(state, body, decision);
+    const executed: ActionBody = action?.action ?? INVALID_BODY;
+    this.#report(state, executed, decision);
 
     // Denied, or held by SIGKILL/SIGSTOP: the same rule as GovernedEnvironment's.
     if (!runsAction(decision) || !action) {
@@ -481,12 +482,12 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     let result: unknown;
     try {
       // The executor gets the frozen copy the kernel evaluated and recorded: nothing else can run.
-      result = executor ? await executor(body, info) : undefined;
+      result = executor ? await executor(executed, info) : undefined;
     } catch (err) {
-      this.#recordExecution(state, body, now, decision, { error: errorMessage(err) });
+      this.#recordExecution(state, executed, now, decision, { error: errorMessage(err) });
       throw err;
     }
-    this.#recordExecution(state, body, now, decision, { result });
+    this.#recordExecution(state, executed, now, decision, { result });
     return { allowed: true, result, decision };
   }
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "sql.js";
 import { FlightRecorder } from "../../src/audit/flight-recorder.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
-import { GovernedEnvironment, type GovernedEnvironmentOptions } from "../../src/env/environment.js";
+import { GovernedEnvironment, type GovernedEnvironmentOptions, type StepResult } from "../../src/env/environment.js";
 import type { ActionBody } from "../../src/schemas.js";
 import { loadSqlJs } from "../../src/demo/sql-engine.js";
 import { buildPristineDatabase, openDatabase, queryRows } from "../../src/demo/database.js";
@@ -142,7 +142,7 @@ describe("GovernedEnvironment: context is the trainer's", () => {
 
   it("denies a context passed as a second argument", async () => {
     const { env, executed } = await setup();
-    const [, , , , info] = await (env.step as (a: unknown, c: unknown) => ReturnType<typeof env.step>)({ type: "sql", sql: "SELECT 1" }, { role: "admin" });
+    const [, , , , info] = await (env.step as (a: unknown, c: unknown) => Promise<StepResult<null>>)({ type: "sql", sql: "SELECT 1" }, { role: "admin" });
     expect(info.violations.map((v) => `${v.policy}/${v.rule}`)).toEqual(["kernel/agent_context"]);
     expect(info.action.context.role).toBe("analyst");
     expect(executed).toEqual([]);

@@ -37,6 +37,16 @@ describe("frozenCopy: the one copy of an action", () => {
     expect(refusal(first.value, first.bytes - 1).rule).toBe("action_too_large");
   });
 
+  it("takes a copy nested in a new value as it is, counting its size", () => {
+    const body = frozenCopy({ type: "sql", sql: "SELECT 1" });
+    if (!body.ok) throw new Error("copy failed");
+    const full = frozenCopy({ agentId: "a", action: body.value });
+    if (!full.ok) throw new Error("copy failed");
+    expect((full.value as { action: unknown }).action).toBe(body.value);
+    expect(full.bytes).toBeGreaterThan(body.bytes);
+    expect(frozenCopy({ agentId: "a", action: body.value }, body.bytes).ok).toBe(false);
+  });
+
   it("refuses a getter without ever calling it", () => {
     let reads = 0;
     const body = {

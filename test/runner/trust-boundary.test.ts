@@ -226,6 +226,20 @@ describe("GovernedRunner: context is the trainer's", () => {
     expect(next.decisions.map((d) => d.allowed)).toEqual([false]);
   });
 
+  it("hands costFn the frozen copy the kernel checks, not the agent's object", async () => {
+    const priced: unknown[] = [];
+    const runner = await setup({
+      costFn: (action) => {
+        priced.push(action);
+        return 1;
+      },
+    });
+    await step(runner, async (ctx) => ctx.act({ type: "sql", sql: "SELECT 1 FROM users WHERE id = 1" }));
+    const [entry] = recorder.entries();
+    expect(Object.isFrozen(priced[0])).toBe(true);
+    expect(priced).toEqual([entry?.type === "policy_check" && entry.action]);
+  });
+
   it("denies an action when costFn throws or prices it nonsensically", async () => {
     for (const costFn of [() => { throw new Error("no price"); }, () => Number.NaN, () => -1]) {
       const runner = await setup({ costFn: costFn as () => number });
