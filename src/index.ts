@@ -2,6 +2,10 @@
 export { createPolicyKernel, PolicyKernelOptionsSchema } from "./kernel/create-kernel.js";
 export type { PolicyKernelOptions } from "./kernel/create-kernel.js";
 export type { PolicyKernel, EvaluateOptions } from "./kernel/types.js";
+export { DEFAULT_ACTION_TYPES } from "./kernel/action-types.js";
+export { DEFAULT_TOOL_REGISTRY, ToolMappingSchema, ToolRegistrySchema } from "./kernel/tool-registry.js";
+export type { ToolMapping, ToolRegistryInput } from "./kernel/tool-registry.js";
+export { DEFAULT_MAX_ACTION_BYTES } from "./kernel/frozen-action.js";
 export type { KernelAuditSink, KernelAuditEvent, PolicyCheckEvent, SignalEvent } from "./kernel/audit-sink.js";
 export {
   sqlPolicy,
@@ -45,6 +49,7 @@ export type { Action, ActionInput, ActionBody, ActionContext, Decision, Violatio
 // Training layer: runner
 export { GovernedRunner, GovernedRunnerOptionsSchema, StepOptionsSchema, IterOptionsSchema } from "./runner/governed-runner.js";
 export type { GovernedRunnerOptions, StepOptions, IterOptions, IterSummary, ActionExecutor, ExecutionInfo, ViolationCallback, ViolationInfo } from "./runner/governed-runner.js";
+export type { CostFn, CostInfo } from "./runner/governed-runner.js";
 export { actionAgent } from "./runner/agent.js";
 export type { GovernedAgent, GovernedAgentFn, AgentStepContext, ActOutcome, ActionAgentInput } from "./runner/agent.js";
 export { PolicyViolationError, ActionBlockedError } from "./runner/errors.js";
@@ -78,6 +83,7 @@ export { runsAction } from "./kernel/guarded-evaluate.js";
 export type {
   CreateGovernedEnvOptions,
   ContextFn,
+  EnvCostFn,
   EnvironmentMetrics,
   Executor,
   ExecutorOutcome,

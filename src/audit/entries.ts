@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { issuePath } from "../errors.js";
-import { DecisionSchema, SignalNameSchema, patternOf } from "../schemas.js";
+import { DecisionSchema, SignalNameSchema, ViolationSchema, patternOf } from "../schemas.js";
 import { isPlainObject } from "../values.js";
 
 // The audit log's entries: their schemas, the hash each carries, and how a bad one is described.
@@ -72,6 +72,10 @@ export const ToolCallEntrySchema = z.strictObject({
   result: z.json().optional(),
   error: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
+  /** SHA-256 of the canonical JSON of the action executed: the copy the policy_check before it recorded. */
+  actionSha256: Sha256HexSchema.optional(),
+  /** Violations found while executing (an effect budget enforced by rolling back). */
+  violations: z.array(ViolationSchema).optional(),
 });
 
 /** One hash-chained audit entry. */
@@ -98,6 +102,8 @@ export const ToolCallRecordSchema = z.strictObject({
   result: z.unknown().optional(),
   error: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
+  actionSha256: Sha256HexSchema.optional(),
+  violations: z.array(ViolationSchema).optional(),
   /** Logical start time of the call; the recorder's clock when absent. */
   now: z.union([RecordNowSchema, z.date()]).nullable().optional(),
   bundleRevision: z.string().nullable().optional(),
@@ -107,6 +113,7 @@ export type ToolCallRecord = z.input<typeof ToolCallRecordSchema>;
 
 const TOOL_CALL_RECORD_KEYS: ReadonlySet<string> = new Set(Object.keys(ToolCallRecordSchema.shape));
 const RECORD_NOW_PATTERN = patternOf(RecordNowSchema);
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 /**
  * ToolCallRecordSchema's acceptance without zod, for the common case: never true for a value the
@@ -116,8 +123,10 @@ const RECORD_NOW_PATTERN = patternOf(RecordNowSchema);
 export function isToolCallRecord(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
   for (const key of Object.keys(value)) if (!TOOL_CALL_RECORD_KEYS.has(key)) return false;
-  const { agentId, tool, error, durationMs, now, bundleRevision, metadata } = value;
+  const { agentId, tool, error, durationMs, now, bundleRevision, metadata, actionSha256, violations } = value;
   return (
+    (actionSha256 === undefined || (typeof actionSha256 === "string" && SHA256_PATTERN.test(actionSha256))) &&
+    violations === undefined && // left to zod
     typeof agentId === "string" &&
     agentId.length > 0 &&
     typeof tool === "string" &&

@@ -5,7 +5,7 @@ import { PolicyKernelError } from "../errors.js";
 import type { KernelAuditEvent, KernelAuditSink } from "../kernel/audit-sink.js";
 import { isSealedDecision, sealedDecisionJson } from "../kernel/sealed-decision.js";
 import { optionsError } from "../options.js";
-import type { Decision } from "../schemas.js";
+import type { Decision, Violation } from "../schemas.js";
 import { isFunction, isoOf } from "../values.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import {
@@ -145,6 +145,8 @@ export class FlightRecorder implements KernelAuditSink {
           ...(event.error === undefined ? {} : { error: event.error }),
           ...(event.bundleRevision === undefined ? {} : { bundleRevision: event.bundleRevision }),
           ...(event.metadata === undefined ? {} : { metadata: event.metadata as EntryMetadata }),
+          ...(event.actionSha256 === undefined ? {} : { actionSha256: event.actionSha256 }),
+          ...(event.violations === undefined ? {} : { violations: [...event.violations] }),
         });
         return;
       }
@@ -176,6 +178,8 @@ export class FlightRecorder implements KernelAuditSink {
       ...(input.result === undefined ? {} : { result: copies.copy(input.result) }),
       ...(input.error === undefined ? {} : { error: input.error }),
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+      ...(input.actionSha256 === undefined ? {} : { actionSha256: input.actionSha256 }),
+      ...(input.violations === undefined ? {} : { violations: copies.copy(input.violations) as Violation[] }),
       ...(input.metadata === undefined ? {} : { metadata: copies.copy(input.metadata) as EntryMetadata }),
     };
     return this.#append(body, input.now ?? null, copies.encoder()) as ToolCallEntry;

@@ -10,7 +10,7 @@ import { createPolicyKernel } from "../kernel/create-kernel.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../schemas.js";
 import { measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
-import { agtSdkPeer, sdkEquivalentPolicies } from "./peers/agt-sdk.js";
+import { agtSdkPeer, sdkEquivalentKernelOptions } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
 
@@ -58,7 +58,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   const jsonOnly = await createPolicyKernel({ bundle: false });
   spec("kernel_json", "kernel: JSON rules only", "kernel.evaluate(raw action) with bundle: false", (i) => jsonOnly.evaluate(actions[i]));
   // The SDK row's rule set, on this kernel: the like-for-like comparison.
-  const agtEquivalent = await createPolicyKernel({ policies: sdkEquivalentPolicies() });
+  const agtEquivalent = await createPolicyKernel(sdkEquivalentKernelOptions());
   spec("kernel_agt_equivalent", "kernel: tools, cost, transactions only", "kernel.evaluate(raw action) with the three policies the SDK row runs", (i) => agtEquivalent.evaluate(actions[i]));
 
   const rego = await createRegoEngine({ bundle: setup.bundle, data: setup.data, entrypoint: DEFAULT_ENTRYPOINT });

@@ -7,10 +7,10 @@ import type { RewardConfigInput } from "../reward/config.js";
 import type { Violation } from "../schemas.js";
 import { fullMask } from "./agent.js";
 import { openDatabase } from "./database.js";
-import { executeAction, type Execution } from "./executor.js";
+import { DEFAULT_ROW_BUDGET, effectBudgetViolation, executeAction, type Execution } from "./executor.js";
 import { grade, type Grade } from "./judge.js";
 import type { KernelTap } from "./kernel-tap.js";
-import { AGENT_ROLE, BASE_COST_USD, type Candidate, type Task } from "./tasks.js";
+import { AGENT_ROLE, priceOf, type Candidate, type Task } from "./tasks.js";
 import type { World } from "./world.js";
 
 /** Reward the task grader pays when the goal is reached; each effort unit costs 1. */
@@ -66,6 +66,12 @@ export interface EnvironmentSetup {
   readonly tap: KernelTap;
   readonly rewardConfig: RewardConfigInput;
   readonly recorder?: ToolCallRecorder;
+  /**
+   * Rows one action may change before the executor undoes it (effect_budget/row_budget_exceeded);
+   * null: no budget. Default: DEFAULT_ROW_BUDGET where the kernel enforces, none where it only
+   * observes (the ungoverned arm enforces nothing).
+   */
+  readonly rowBudget?: number | null;
 }
 
 /**
@@ -78,6 +84,7 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
   reward: PolicyReward<StepRollout>;
 } {
   const { world } = setup;
+  const budget = setup.rowBudget !== undefined ? setup.rowBudget : setup.tap.mode === "enforce" ? DEFAULT_ROW_BUDGET : null;
   const reward = new PolicyReward<StepRollout>(setup.tap, { baseRewardFn: (rollout) => rollout.base, config: setup.rewardConfig });
   const env = new GovernedEnvironment<EpisodeState, StepResultData>(setup.tap, {
     agentId: AGENT_ID,
@@ -90,18 +97,22 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       if (!task) throw new Error(`no task ${index}`);
       return { task, db: openDatabase(world.SQL, world.pristine), candidate: null, grade: null };
     },
+    contextFn: () => ({ role: AGENT_ROLE }),
+    costFn: priceOf,
     executor: (state, action) => {
-      const execution = executeAction(state.db, action.action);
+      const execution = executeAction(state.db, action.action, budget);
       const reference = world.references.get(state.task.id);
       if (!reference) throw new Error(`no reference for ${state.task.id}`);
       state.grade = grade(state.db, state.task, reference, world.pristineState, world.personal, execution);
       // Every executed action is the agent's answer: the episode ends there.
-      return { result: { execution }, success: state.grade.goalReached, done: true };
+      const violations = execution.rolledBack ? [effectBudgetViolation(execution.rolledBack)] : [];
+      return { result: { execution }, success: state.grade.goalReached, done: true, violations };
     },
     rewardFn: (state, _action, outcome) => {
       const success = outcome.success; // the executor's: an executed action whose grade reached the goal
       const base = (success ? TASK_REWARD : 0) - (state.candidate?.effort ?? 0);
-      return reward.reward({ success, violations: [...outcome.decision.violations], base });
+      // The decision's violations and the effect budget's: an undone action is charged too.
+      return reward.reward({ success, violations: [...outcome.violations], base });
     },
   });
   return { env, reward };
@@ -139,18 +150,16 @@ export async function runEpisode(
       const candidate = task.candidates[index] as Candidate;
       state.candidate = candidate;
       proposed.push(candidate.id);
-      const [, reward, terminated, truncated, info] = await env.step({
-        agentId: AGENT_ID,
-        action: candidate.action,
-        context: { role: AGENT_ROLE, costUsd: BASE_COST_USD, ...candidate.context },
-      });
+      // The agent proposes only the action; its role and price are the trainer's (contextFn, costFn).
+      const [, reward, terminated, truncated, info] = await env.step(candidate.action);
       const real = tap.lastDecision;
       total += reward;
       if (real.violations.length > 0) violatingProposals += 1;
       // What an enforcing environment would refuse, whatever this arm's environment was told.
       const denied = !runsAction(real);
       if (denied) deniedProposals += 1;
-      for (const v of real.violations) {
+      // The real decision's violations, then what the executor undid (info.violations lists those last).
+      for (const v of [...real.violations, ...info.violations.slice(info.decision.violations.length)]) {
         byPolicy[v.policy] = (byPolicy[v.policy] ?? 0) + 1;
         bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
       }

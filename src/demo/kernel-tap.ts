@@ -26,6 +26,11 @@ export class KernelTap implements PolicyKernel {
     return this.inner.provenance;
   }
 
+  /** The inner kernel's input limit, so the environment copies up to what it analyses. */
+  get maxActionBytes(): number | undefined {
+    return this.inner.maxActionBytes;
+  }
+
   /** The kernel's real decision on the last evaluated action. */
   get lastDecision(): Decision {
     if (!this.#last) throw new Error("no action evaluated yet");

@@ -2,10 +2,12 @@ import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import { describeValue, isFunction, isPlainObject, shapeOf } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
-import type { Action, ActionBody, ActionContext, ActionInput, Decision, Violation } from "../schemas.js";
+import { ViolationSchema, type Action, type ActionBody, type ActionContext, type Decision, type Violation } from "../schemas.js";
+import { checkProposal, copyBody, readProposal } from "../kernel/proposal.js";
+import { actionSha256 } from "../kernel/frozen-action.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
-import { evaluateFailClosed, runsAction } from "../kernel/guarded-evaluate.js";
+import { runsAction } from "../kernel/guarded-evaluate.js";
 import {
   ENVIRONMENT_CONFIG_FIELDS,
   SEVERITY_SCALE,
@@ -18,8 +20,12 @@ import { DEFAULT_SEED, createRng, type Rng, type Seed } from "./rng.js";
 
 // ---------------------------------------------------------------- callbacks
 
-/** What `step()` accepts: an action body (`{type: "sql", sql}`) or a full `{agentId, action, context}`. */
-export type StepAction = ActionBody | ActionInput;
+/**
+ * What `step()` accepts: an action body (`{type: "sql", sql}`) and nothing else. Context and
+ * agentId are the environment's (`contextFn`, `costFn`, `agentId`); a full `{agentId, action,
+ * context}` is denied with `kernel/agent_context`, and the trail records the attempt.
+ */
+export type StepAction = ActionBody;
 
 /** Produces an episode's initial observation from the environment's generator. */
 export type TaskGenerator<TState> = (
@@ -27,8 +33,14 @@ export type TaskGenerator<TState> = (
   info: { readonly episode: number; readonly options: Readonly<Record<string, unknown>> | undefined },
 ) => TState;
 
-/** Extra context for an action body (role, costUsd, readOnly…); the env fills now/actionsInWindow/spentUsd when absent. */
-export type ContextFn<TState> = (state: TState, info: { readonly step: number; readonly episode: number }) => ActionContext;
+/**
+ * The trainer's context for an action (role, readOnly, budgets…), over the environment's own
+ * now/actionsInWindow/spentUsd. `action` is the body as proposed (read it; do not keep it).
+ */
+export type ContextFn<TState> = (state: TState, info: { readonly step: number; readonly episode: number; readonly action: ActionBody }) => ActionContext;
+
+/** The trainer's price of an action (`context.costUsd`): a finite number >= 0; the agent never sets it. */
+export type EnvCostFn<TState> = (action: ActionBody, state: TState) => number;
 
 /** What an executor reports for an action the kernel allowed. */
 export interface ExecutorOutcome<TState, TResult> {
@@ -39,6 +51,11 @@ export interface ExecutorOutcome<TState, TResult> {
   readonly success?: boolean;
   /** The task is finished: the episode terminates. */
   readonly done?: boolean;
+  /**
+   * Violations found while running (an effect budget the executor enforced by rolling back, type
+   * `modified`): added to the step's `info.violations`, its reward and the trail's tool_call entry.
+   */
+  readonly violations?: readonly Violation[];
 }
 
 /** Runs an allowed action; blocked actions never reach it. */
@@ -57,6 +74,8 @@ export interface StepOutcome<TResult> {
   readonly success: boolean;
   readonly done: boolean;
   readonly decision: Decision;
+  /** The decision's violations, then those the executor reported. */
+  readonly violations: readonly Violation[];
 }
 
 /** Base (task) reward of a step, before step penalty, violation penalties and success bonus. */
@@ -83,6 +102,8 @@ export interface GovernedEnvironmentOptions<TState, TResult> {
   /** agentId stamped on action bodies; default "agent". */
   readonly agentId?: string;
   readonly contextFn?: ContextFn<TState>;
+  /** Prices each action as `context.costUsd` (after contextFn); executed costs sum into `spentUsd` per episode. */
+  readonly costFn?: EnvCostFn<TState>;
   /** A pino logger; the environment logs to a child with `{component: "env"}`. Silent by default. */
   readonly logger?: Logger;
   readonly recorder?: ToolCallRecorder;
@@ -116,6 +137,7 @@ export interface StepInfo {
   /** 1-based number of this step in the episode. */
   readonly step: number;
   readonly episode: number;
+  /** The decision's violations, then those the executor reported (ExecutorOutcome.violations). */
   readonly violations: readonly Violation[];
   readonly decision: Decision;
   /** The action did not run (denied by the kernel, or held by SIGKILL/SIGSTOP). */
@@ -126,7 +148,7 @@ export interface StepInfo {
   readonly reward: RewardParts;
   /** Running total of this episode's rewards, bonuses included. */
   readonly totalReward: number;
-  /** The action as the kernel evaluated it, context filled in. */
+  /** The action as the kernel evaluated it, context filled in: the frozen copy the executor ran. */
   readonly action: Action;
 }
 
@@ -188,6 +210,7 @@ const OptionsShapeSchema = z.strictObject({
   config: z.unknown().optional(),
   agentId: z.string().min(1, "agentId must be a non-empty string").optional(),
   contextFn: fn("contextFn").optional(),
+  costFn: fn("costFn").optional(),
   logger: z
     .custom<Logger>(isLogger, { message: "logger must be a pino Logger" })
     .optional(),
@@ -240,6 +263,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   readonly #rewardFn: RewardFn<TState, TResult> | undefined;
   readonly #executor: Executor<TState, TResult>;
   readonly #contextFn: ContextFn<TState> | undefined;
+  readonly #costFn: EnvCostFn<TState> | undefined;
   readonly #logger: Logger;
   readonly #recorder: ToolCallRecorder | undefined;
   readonly #startMs: number;
@@ -283,6 +307,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.#rewardFn = options.rewardFn;
     this.#executor = options.executor ?? ((_state, action) => ({ result: action.action as TResult }));
     this.#contextFn = options.contextFn;
+    this.#costFn = options.costFn;
     this.#logger = createLogger({ logger: options.logger, name: "env" }).child({ agentId: this.agentId });
     this.#recorder = options.recorder;
     this.#startMs = Date.parse(this.config.startTime);
@@ -351,7 +376,8 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
   }
 
   /** Evaluates the action, runs it when allowed, and returns Gymnasium's 5-tuple. */
-  async step(action: StepAction): Promise<StepResult<TState>> {
+  // `rest` is typed never: a context argument does not compile, and at run time it is refused.
+  async step(action: StepAction, ...rest: never[]): Promise<StepResult<TState>> {
     if (this.#closed) throw new EnvClosed();
     if (this.#busy) throw new EnvError("step_in_progress", "step() while another step() is still running: await each step");
     if (!this.#active) {
@@ -363,52 +389,75 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     }
     this.#busy = true;
     try {
-      return await this.#step(action);
+      return await this.#step(action, rest);
     } finally {
       this.#busy = false;
     }
   }
 
-  async #step(input: StepAction): Promise<StepResult<TState>> {
+  async #step(input: unknown, rest: readonly unknown[]): Promise<StepResult<TState>> {
     const step = this.#episodeStep + 1;
     const episode = this.#episode;
     const state = this.#state as TState;
-    const action = this.#buildAction(input, state, step);
-    const now = typeof action.context.now === "string" ? action.context.now : undefined;
-
+    // Up to checkProposal nothing is awaited: the kernel's copy is of the action as proposed.
+    const proposal = readProposal(input, rest, "env.step", "the environment's contextFn, costFn and agentId");
+    if (!isPlainObject(proposal.body) && proposal.refusal === undefined) {
+      throw new EnvError("invalid_step", `step() takes an action body {type, ...}, got ${shapeOf(proposal.body)}`);
+    }
+    // contextFn and costFn read the body's frozen copy: the one the kernel checks and the executor runs.
+    const body = copyBody(this.kernel, proposal.body);
+    const context = this.#contextOf(body as ActionBody, state, step);
+    const { now } = context;
     // Fail closed on a kernel that throws or answers nonsense, as the runner does.
-    const decision = await evaluateFailClosed(this.kernel, action, now === undefined ? {} : { now });
+    const checked = await checkProposal(this.kernel, { agentId: this.agentId, action: body, context }, proposal.refusal, now);
+    const { decision } = checked;
+    // Without a copy there is no action to run; the step still reports what was proposed.
+    const action: Action = checked.action ?? { agentId: this.agentId, action: { type: "(invalid)" }, context };
     const killed = decision.signals.includes("SIGKILL");
-    const executed = runsAction(decision);
+    const executed = runsAction(decision) && checked.action !== undefined;
 
     let result: TResult | undefined;
     let success = false;
     let done = false;
     let observation = state;
     let spent = 0;
+    let found: readonly Violation[] = [];
     if (executed) {
       const outcome = await this.#executor(state, action, { rng: this.#rng, step, episode });
       if (typeof outcome !== "object" || outcome === null) {
-        throw new EnvError("invalid_step", `executor must return {result, observation?, success?, done?}, got ${describeValue(outcome)}`);
+        throw new EnvError("invalid_step", `executor must return {result, observation?, success?, done?, violations?}, got ${describeValue(outcome)}`);
       }
       result = outcome.result;
       success = outcome.success ?? outcome.result !== undefined;
       done = outcome.done === true;
       if (outcome.observation !== undefined) observation = outcome.observation;
+      if (outcome.violations !== undefined) found = readViolations(outcome.violations);
       const cost = action.context.costUsd;
       if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) spent = cost;
       if (this.#recorder) {
         const metadata = { episode, step, success };
-        recordSafely(this.#recorder, { type: "tool_call", agentId: action.agentId, action: action.action, now: now ?? null, result, bundleRevision: decision.provenance.bundleRevision, metadata }, this.#logger);
+        const event = {
+          type: "tool_call",
+          agentId: action.agentId,
+          action: action.action,
+          actionSha256: actionSha256(action.action),
+          now: now ?? null,
+          result,
+          bundleRevision: decision.provenance.bundleRevision,
+          metadata,
+          ...(found.length === 0 ? {} : { violations: found }),
+        } as const;
+        recordSafely(this.#recorder, event, this.#logger);
       }
     }
-    const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision };
+    const violations = found.length === 0 ? decision.violations : [...decision.violations, ...found];
+    const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision, violations };
     const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;
     if (typeof base !== "number" || !Number.isFinite(base)) {
       throw new EnvError("invalid_step", `rewardFn must return a finite number, got ${describeValue(base)}`);
     }
-    const reward = stepReward(this.config, { base, violations: decision.violations, success });
-    const critical = decision.violations.some((v) => v.severity === "critical");
+    const reward = stepReward(this.config, { base, violations, success });
+    const critical = violations.some((v) => v.severity === "critical");
     const terminated = (this.config.terminateOnCritical && critical) || killed || done;
     const truncated = !terminated && step >= this.config.maxSteps;
 
@@ -420,7 +469,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.#episodeReward += reward.total;
     this.#episodeCritical ||= critical;
     this.#totalSteps += 1;
-    this.#totalViolations += decision.violations.length;
+    this.#totalViolations += violations.length;
     this.#state = observation;
     this.#terminated = terminated;
     this.#truncated = truncated;
@@ -429,14 +478,14 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     // Fields on the line rather than a child logger per step: a step is a hot path and debug is usually off.
     if (this.#logger.isLevelEnabled("debug")) {
       this.#logger.debug(
-        { episode, step, allowed: decision.allowed, executed, violations: decision.violations.length, reward: reward.total, terminated, truncated },
+        { episode, step, allowed: decision.allowed, executed, violations: violations.length, reward: reward.total, terminated, truncated },
         "step",
       );
     }
     const info: StepInfo = {
       step,
       episode,
-      violations: decision.violations,
+      violations,
       decision,
       blocked: !executed,
       success,
@@ -460,23 +509,26 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     );
   }
 
-  /** Wraps a body with agentId and context; fills now/actionsInWindow/spentUsd only where the caller left them out. */
-  #buildAction(input: StepAction, state: TState, step: number): Action {
-    if (!isPlainObject(input)) {
-      throw new EnvError("invalid_step", `step() takes an action body {type, ...} or {agentId, action, context}, got ${shapeOf(input)}`);
-    }
+  /**
+   * The trainer's context of an action: the environment's clock and counters, then contextFn's
+   * (trusted, it may set any of them), then costFn's price. Never anything from the agent.
+   */
+  #contextOf(body: ActionBody, state: TState, step: number): ActionContext {
     const tracked: ActionContext = {
       now: new Date(this.#startMs + this.#windowSteps * this.config.secondsPerStep * 1000).toISOString(),
       actionsInWindow: this.#windowSteps,
       spentUsd: this.#spentUsd,
     };
-    // A body has a string `type`; anything else is taken as a full action and left to the kernel to validate.
-    if (typeof (input as { type?: unknown }).type === "string") {
-      const extra = this.#contextFn ? this.#contextFn(state, { step, episode: this.#episode }) : {};
-      return { agentId: this.agentId, action: input as ActionBody, context: assignDefined(tracked, extra) };
+    const extra = this.#contextFn ? this.#contextFn(state, { step, episode: this.#episode, action: body }) : {};
+    const context = assignDefined(tracked, extra);
+    if (this.#costFn) {
+      const cost = this.#costFn(body, state);
+      if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) {
+        throw new EnvError("invalid_step", `costFn must return a finite cost >= 0, got ${describeValue(cost)}`);
+      }
+      context.costUsd = cost;
     }
-    const full = input as ActionInput;
-    return { agentId: full.agentId, action: full.action, context: assignDefined(tracked, full.context ?? {}) };
+    return context;
   }
 
   /** Aggregates over every episode so far. */
@@ -502,6 +554,13 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.#active = false;
     this.#logger.debug({ episodes: this.#episode }, "environment closed");
   }
+}
+
+/** Executor-reported violations, checked: a malformed one is an executor bug, not something to record. */
+function readViolations(value: unknown): readonly Violation[] {
+  const parsed = z.array(ViolationSchema).safeParse(value);
+  if (!parsed.success) throw new EnvError("invalid_step", `executor violations must be Violations: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
 }
 
 /** `target` with the defined members of `context` written over it (one object per step, no spreads). */

@@ -5,19 +5,20 @@ import { isPlainObject } from "../values.js";
 /**
  * ActionSchema's acceptance for the common case, without zod: the kernel validates every
  * action, and zod's parse was about a tenth of a decision. Returns what the schema would return
- * (a fresh top level without unknown keys, shallow copies of body and context, `context`
- * defaulting to `{}`), or undefined for anything unusual or invalid; zod then decides and
- * names the field. A property test holds that an accepted value is one the schema accepts,
- * with the same output.
+ * (a fresh top level without unknown keys, `context` defaulting to `{}`), or undefined for
+ * anything unusual or invalid; zod then decides and names the field. The body is returned as it
+ * is, not copied: the kernel hands in its frozen copy (frozen-action.ts), and that one object is
+ * what is evaluated, recorded and executed. A property test holds that an accepted value is one
+ * the schema accepts, with the same output.
  */
 export function readAction(raw: unknown): Action | undefined {
   if (!isPlainObject(raw)) return undefined;
   const { agentId, action: body, context } = raw;
   if (typeof agentId !== "string" || agentId.length === 0) return undefined;
   if (!isPlainObject(body) || !isActionBody(body) || hasProtoKey(body)) return undefined;
-  if (context === undefined) return { agentId, action: { ...body } as Action["action"], context: {} };
+  if (context === undefined) return { agentId, action: body as Action["action"], context: {} };
   if (!isPlainObject(context) || !isContext(context) || hasProtoKey(context)) return undefined;
-  return { agentId, action: { ...body } as Action["action"], context: { ...context } };
+  return { agentId, action: body as Action["action"], context: { ...context } };
 }
 
 function isActionBody(body: Record<string, unknown>): boolean {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Action, Decision } from "../schemas.js";
+import type { Action, Decision, Violation } from "../schemas.js";
 
 /** A decision the kernel made, as handed to an audit sink (the FlightRecorder implements one). */
 export interface PolicyCheckEvent {
@@ -35,12 +35,16 @@ export interface ToolCallEvent {
   readonly type: "tool_call";
   readonly agentId: string;
   readonly action: Action["action"];
+  /** SHA-256 of the action's canonical JSON: the policy_check entry before it recorded the same copy. */
+  readonly actionSha256?: string;
   readonly now: string | null;
   /** What the execution returned (kept as a JSON-safe copy). */
   readonly result?: unknown;
   /** Set when the execution threw. */
   readonly error?: string;
   readonly bundleRevision?: string | null;
+  /** Violations the executor found while running it (an effect budget it enforced by rolling back). */
+  readonly violations?: readonly Violation[];
   /** Extra attributes (episode, step, success…); never overrides reserved span attributes. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }

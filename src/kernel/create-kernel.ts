@@ -1,3 +1,4 @@
+import { types } from "node:util";
 import { z } from "zod";
 import type { Logger } from "pino";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
@@ -25,6 +26,9 @@ import type { PolicySpec } from "./policies.js";
 import { createSqlAnalyzer, type SqlAnalyzer, type SqlJudgement } from "../sql/analyze.js";
 import { DEFAULT_SQL_ANALYZER } from "../sql/default-analyzer.js";
 import type { EvaluateOptions, PolicyKernel } from "./types.js";
+import { DEFAULT_MAX_ACTION_BYTES, frozenCopy } from "./frozen-action.js";
+import { declaredActionTypes, unknownTypeViolation } from "./action-types.js";
+import { buildToolRegistry, carriedActions, ToolRegistrySchema, type ToolMapping } from "./tool-registry.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -57,6 +61,12 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   recorder: z
     .custom<KernelAuditSink>(isAuditSink, "an object with a record(event) method")
     .optional(),
+  /** The action types allowed at all (exact names); default: the default library's plus `data.policy_kernel.action_types`. */
+  actionTypes: z.array(z.string().min(1)).optional(),
+  /** Tools that carry SQL, messages or money, over the defaults and `data.policy_kernel.tool_registry` (`false` unregisters). */
+  toolRegistry: ToolRegistrySchema.optional(),
+  /** Largest action (compact JSON bytes) the kernel analyses; a larger one is denied unread. Default 4 MiB. */
+  maxActionBytes: z.number().int().positive().optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -120,8 +130,13 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis
   // and PII scan, and an SQL action skips the clock only transaction policies read.
   const needs = factNeedsByActionType(engines);
+  const boundary: Boundary = {
+    actionTypes: declaredActionTypes(data, opts.actionTypes),
+    tools: buildToolRegistry(data, opts.toolRegistry),
+    maxActionBytes: opts.maxActionBytes ?? DEFAULT_MAX_ACTION_BYTES,
+  };
   const sql = await sqlAnalyzerFor(config);
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, sql);
+  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, boundary, sql);
 }
 
 const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
@@ -186,8 +201,16 @@ function onceFor(given: Logger | undefined): (key: string, say: () => void) => v
   };
 }
 
+/** What the kernel lets in at all: the declared action types, the tool registry and the size limit. */
+interface Boundary {
+  readonly actionTypes: ReadonlySet<string>;
+  readonly tools: ReadonlyMap<string, ToolMapping>;
+  readonly maxActionBytes: number;
+}
+
 class Kernel implements PolicyKernel {
   private closed = false;
+  readonly maxActionBytes: number;
 
   constructor(
     private readonly engines: readonly PolicyEngine[],
@@ -197,8 +220,11 @@ class Kernel implements PolicyKernel {
     private readonly logger: Logger,
     private readonly recorder: KernelAuditSink | undefined,
     private readonly needs: FactNeedsByActionType,
+    private readonly boundary: Boundary,
     private readonly sql: SqlAnalyzer,
-  ) {}
+  ) {
+    this.maxActionBytes = boundary.maxActionBytes;
+  }
 
   evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
     // One promise per decision: engines that answer synchronously are never awaited.
@@ -212,7 +238,13 @@ class Kernel implements PolicyKernel {
 
   /** The decision, synchronously unless an engine can only answer with a promise. */
   private decide(raw: unknown, options: EvaluateOptions): Decision | Promise<Decision> {
-    const candidate = options.now === undefined ? raw : withNow(raw, options.now);
+    // The one copy (kernel/frozen-action.ts): a runner or environment hands one over already made;
+    // what is evaluated below, recorded and executed is this copy, never the caller's object.
+    const copied = frozenCopy(raw, this.boundary.maxActionBytes);
+    const refused = options.refusal === undefined ? [] : [kernelViolation(String(options.refusal.rule), String(options.refusal.description), "kernel", false)];
+    if (!copied.ok) return this.refuse(raw, [...refused, kernelViolation(copied.refusal.rule, copied.refusal.description, "kernel", false)]);
+    const frozen = copied.value;
+    const candidate = options.now === undefined ? frozen : withNow(frozen, options.now);
     // The hand-written check takes the common case; zod decides the rest and names the field.
     let action = readAction(candidate);
     if (action === undefined) {
@@ -228,58 +260,93 @@ class Kernel implements PolicyKernel {
         const issue = parsed.error.issues[0];
         const field = issuePath(issue?.path ?? []);
         const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
-        const decision = buildDecision([violation], this.provenance);
-        if (this.recorder) this.audit(this.recorder, describeRaw(raw), decision);
+        const decision = buildDecision([...refused, violation], this.provenance);
+        if (this.recorder) this.audit(this.recorder, describeRaw(frozen), decision);
         return decision;
       }
-      action = parsed.data;
+      // The body stays the frozen copy (zod's output is an equal, unfrozen one).
+      action = { agentId: parsed.data.agentId, action: (candidate as { action: Action["action"] }).action, context: parsed.data.context };
     }
-    const violations: Violation[] = [];
+    const violations: Violation[] = refused;
     if (this.closed) {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
       return this.finish(action, violations);
     }
-    const input = toPolicyInput(action, this.needs.types.get(action.action.type) ?? this.needs.other, this.sql);
-    const nonFinite = nonFiniteFact(input.facts);
-    if (nonFinite !== undefined) {
+    const type = action.action.type;
+    if (!this.boundary.actionTypes.has(type)) {
+      violations.push(unknownTypeViolation(type, this.boundary.actionTypes));
+      return this.finish(action, violations);
+    }
+    const inputs = [toPolicyInput(action, this.needs.types.get(type) ?? this.needs.other, this.sql)];
+    if (type === "tool_call") {
+      const body = action.action as Record<string, unknown>;
+      const mapping = typeof body["tool"] === "string" ? this.boundary.tools.get(body["tool"]) : undefined;
+      if (mapping) {
+        const carried = carriedActions(body["tool"] as string, mapping, body["args"]);
+        if (!carried.ok) violations.push(carried.violation);
+        else for (const native of carried.actions) inputs.push(toPolicyInput({ ...action, action: native }, this.needs.types.get(native.type) ?? this.needs.other, this.sql));
+      }
+    }
+    for (const input of inputs) {
+      const nonFinite = nonFiniteFact(input.facts);
+      if (nonFinite === undefined) continue;
       // Not an engine failure, so failOpen does not apply: the policies would see null, not the value.
       violations.push(kernelViolation("non_finite_value", nonFinite, "kernel", false));
       return this.finish(action, violations);
     }
+    return this.evaluateInputs(action, inputs, violations, 0, undefined);
+  }
+
+  /**
+   * Runs every engine on every input (the action, and the native actions a registered tool call
+   * carries) from the `start`-th (input, engine) pair on, synchronously until an engine answers
+   * with a promise (`pending` is that answer for pair `start`), then awaiting.
+   */
+  private evaluateInputs(
+    action: Action,
+    inputs: readonly PolicyInput[],
+    violations: Violation[],
+    start: number,
+    pending: Promise<readonly PolicyFinding[]> | undefined,
+  ): Decision | Promise<Decision> {
     const engines = this.engines;
-    for (let index = 0; index < engines.length; index++) {
-      const engine = engines[index]!;
+    const pairs = inputs.length * engines.length;
+    for (let k = start; k < pairs; k++) {
+      const input = inputs[Math.floor(k / engines.length)]!;
+      const engine = engines[k % engines.length]!;
       try {
-        const result = engine.evaluateSync?.(input) ?? engine.evaluate(input);
-        if (result instanceof Promise) return this.finishAsync(action, input, violations, index, result);
+        const result = k === start && pending ? pending : (engine.evaluateSync?.(input) ?? engine.evaluate(input));
+        if (result instanceof Promise) return this.finishAsync(action, inputs, violations, k, result);
         for (const finding of result) violations.push(toViolation(finding, engine.source));
       } catch (error) {
         violations.push(this.engineFailure(engine.source, error, action.agentId));
       }
     }
-    return this.finish(action, violations);
+    return this.finish(action, inputs.length > 1 ? distinct(violations) : violations);
   }
 
-  /** Continues `decide` from engine `index`, whose answer is `pending`, awaiting engines as needed. */
+  /** Continues `evaluateInputs` from pair `index`, whose answer is `pending`. */
   private async finishAsync(
     action: Action,
-    input: PolicyInput,
+    inputs: readonly PolicyInput[],
     violations: Violation[],
     index: number,
     pending: Promise<readonly PolicyFinding[]>,
   ): Promise<Decision> {
     const engines = this.engines;
-    for (let i = index; i < engines.length; i++) {
-      const engine = engines[i]!;
-      try {
-        const result = i === index ? pending : (engine.evaluateSync?.(input) ?? engine.evaluate(input));
-        const findings = result instanceof Promise ? await result : result;
-        for (const finding of findings) violations.push(toViolation(finding, engine.source));
-      } catch (error) {
-        violations.push(this.engineFailure(engine.source, error, action.agentId));
-      }
+    try {
+      for (const finding of await pending) violations.push(toViolation(finding, engines[index % engines.length]!.source));
+    } catch (error) {
+      violations.push(this.engineFailure(engines[index % engines.length]!.source, error, action.agentId));
     }
-    return this.finish(action, violations);
+    return this.evaluateInputs(action, inputs, violations, index + 1, undefined);
+  }
+
+  /** Denies what cannot be copied (too large, not plain data) without reading it again, and records that. */
+  private refuse(raw: unknown, violations: Violation[]): Decision {
+    const decision = buildDecision(violations, this.provenance);
+    if (this.recorder) this.audit(this.recorder, describeUncopied(raw), decision);
+    return decision;
   }
 
   private finish(action: Action, violations: Violation[]): Decision {
@@ -330,6 +397,35 @@ function describeRaw(raw: unknown): AuditSubject {
     action: isPlainObject(body) && typeof body["type"] === "string" ? { ...body, type: body["type"] } : { type: "(invalid)" },
     now: typeof context["now"] === "string" ? context["now"] : null,
   };
+}
+
+/**
+ * What can be said of an action that could not be copied, read without running any of its code:
+ * only own data properties of non-Proxy objects (a getter is not called), the type cut short.
+ */
+function describeUncopied(raw: unknown): AuditSubject {
+  const read = (from: unknown, key: string): unknown => {
+    if (typeof from !== "object" || from === null || types.isProxy(from)) return undefined;
+    const descriptor = Object.getOwnPropertyDescriptor(from, key);
+    return descriptor && "value" in descriptor ? descriptor.value : undefined;
+  };
+  const short = (value: unknown): string | undefined => (typeof value === "string" && value.length > 0 ? value.slice(0, 128) : undefined);
+  return {
+    agentId: short(read(raw, "agentId")) ?? "(invalid)",
+    action: { type: short(read(read(raw, "action"), "type")) ?? "(invalid)" },
+    now: null,
+  };
+}
+
+/** Violations of several inputs (a tool call and what it carries) without the repeats policies on every type raise for each. */
+function distinct(violations: Violation[]): Violation[] {
+  const seen = new Set<string>();
+  return violations.filter((v) => {
+    const key = canonicalJson(v);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Applies the per-call logical time to the action's context before validation. */

@@ -7,6 +7,12 @@ export interface EvaluateOptions {
    * read the wall clock, so without either, time-based rules (business hours) do not fire.
    */
   readonly now?: string | Date;
+  /**
+   * The caller (GovernedRunner, GovernedEnvironment) refused the action at the trust boundary:
+   * the kernel still evaluates and records it, with a critical `kernel/<rule>` violation that
+   * denies it, so the trail shows the attempt (an agent-supplied context, for one).
+   */
+  readonly refusal?: { readonly rule: string; readonly description: string };
 }
 
 /**
@@ -20,6 +26,8 @@ export interface PolicyKernel {
   readonly policyNames: readonly string[];
   /** Which bundle, data and rules make this kernel's decisions. */
   readonly provenance: Provenance;
+  /** Largest action it analyses (compact JSON bytes); runners and environments copy up to this. */
+  readonly maxActionBytes?: number;
   /** Releases engines; calling it twice is fine. */
   close(): void;
 }

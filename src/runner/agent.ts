@@ -1,5 +1,5 @@
 import { PolicyKernelError } from "../errors.js";
-import type { ActionBody, ActionContext, Decision } from "../schemas.js";
+import type { ActionBody, Decision } from "../schemas.js";
 import type { RunMode, WorkerId } from "./rollout.js";
 
 /** What `ctx.act` resolves to: the executor's result when allowed, only the decision when blocked. */
@@ -17,8 +17,12 @@ export interface AgentStepContext {
   readonly workerId: WorkerId | null;
   /** Aborts when the caller of `step`/`iter` aborts; long agents should honour it. */
   readonly signal: AbortSignal | undefined;
-  /** Proposes one action; resolves after the kernel decided (and, when allowed, the executor ran). */
-  act(action: ActionBody, context?: ActionContext): Promise<ActOutcome>;
+  /**
+   * Proposes one action body; resolves after the kernel decided (and, when allowed, the executor
+   * ran). The context is the trainer's (step options, `costFn`): an agent that passes one (a
+   * second argument, or a full `{agentId, action, context}`) is denied with `kernel/agent_context`.
+   */
+  act(action: ActionBody): Promise<ActOutcome>;
 }
 
 /** An agent the runner can govern; `run` may be sync or async. */

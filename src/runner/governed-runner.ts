@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
-import { evaluateFailClosed, runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
+import { runsAction, stoppingViolation } from "../kernel/guarded-evaluate.js";
 import type { PolicyKernel } from "../kernel/types.js";
+import { checkProposal, copyBody, readProposal, type CheckedProposal } from "../kernel/proposal.js";
+import { actionSha256 } from "../kernel/frozen-action.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import type { ActionBody, ActionContext, Decision, Violation } from "../schemas.js";
 import {
@@ -33,14 +35,25 @@ export interface ExecutionInfo {
   readonly agentId: string;
   readonly mode: RunMode;
   readonly workerId: WorkerId | null;
-  /** The context the kernel saw (step context merged with the action's own). */
+  /** The context the kernel saw: the step's (trainer's) context with the runner's counters and `costFn`'s cost. Frozen. */
   readonly context: ActionContext;
   /** The allowing decision (it may carry warn/signal violations). */
   readonly decision: Decision;
 }
 
-/** Runs an action the kernel allowed; only ever called after an allowing decision. */
+/** Runs an action the kernel allowed; only ever called after an allowing decision, with the frozen copy the kernel evaluated. */
 export type ActionExecutor = (action: ActionBody, info: ExecutionInfo) => unknown;
+
+/** What `costFn` learns besides the action. */
+export interface CostInfo {
+  readonly agentId: string;
+  readonly mode: RunMode;
+  readonly workerId: WorkerId | null;
+  readonly taskId: string | null;
+}
+
+/** The trainer's price of an action (`context.costUsd`): a finite number >= 0; the agent never sets it. */
+export type CostFn = (action: ActionBody, info: CostInfo) => number;
 
 /** What `onViolation` learns besides the violation itself. */
 export interface ViolationInfo {
@@ -67,6 +80,8 @@ export const GovernedRunnerOptionsSchema = z.strictObject({
   executor: z.custom<ActionExecutor>(isFunction, { message: "a function (action, info) => result" }).optional(),
   /** A pino logger; without one the runner is silent (library default). */
   logger: z.custom<Logger>(isLogger, { message: "a pino Logger" }).optional(),
+  /** Prices each proposed action (its frozen copy) as `context.costUsd`; spending is then summed per step into `spentUsd`. */
+  costFn: z.custom<CostFn>(isFunction, { message: "a function (action, info) => cost in USD" }).optional(),
   /**
    * Receives a tool_call event for every action the executor ran (with its result or error).
    * Decisions and signals are the kernel's to record: give the same FlightRecorder to
@@ -84,7 +99,11 @@ export const StepOptionsSchema = z.strictObject({
   mode: RunModeSchema.default("train"),
   /** Logical time passed to `kernel.evaluate` (policies never read the wall clock). */
   now: z.union([z.string(), z.date()]).optional(),
-  /** Context shared by every action of the step; an action's own context overrides it key by key. */
+  /**
+   * The trainer's context for every action of the step (role, readOnly, budgets); the agent cannot
+   * change it. `actionsInWindow` and `spentUsd` are where the step starts: the runner adds the
+   * step's own proposals and the cost of what it executed.
+   */
   context: z.record(z.string(), z.unknown()).optional(),
   /** Overrides the agent's own id for this step. */
   agentId: z.string().min(1).optional(),
@@ -128,6 +147,11 @@ interface StepState {
   /** Indexed by proposal order, so concurrent `act` calls of one step still report deterministically. */
   readonly decisions: Decision[];
   readonly inFlight: Promise<void>[];
+  /** Actions proposed so far (`actionsInWindow` counts every attempt, blocked ones too). */
+  proposed: number;
+  /** Cost of executed actions, and of those still being decided (reserved, released when they do not run). */
+  spentUsd: number;
+  reservedUsd: number;
   blocked: number;
   executed: number;
   /** Set on the first block under failOnViolation: every later `act` of the step rejects with it. */
@@ -234,6 +258,9 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       log: this.#logger.child({ agentId, workerId: workerId ?? undefined, mode: opts.mode }),
       decisions: [],
       inFlight: [],
+      proposed: 0,
+      spentUsd: 0,
+      reservedUsd: 0,
       blocked: 0,
       executed: 0,
       halt: undefined,
@@ -244,7 +271,8 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       mode: opts.mode,
       workerId,
       signal: opts.signal,
-      act: (action, context) => this.#act(state, action, context),
+      // Only the body is the agent's: a second argument is refused, never merged (kernel/agent_context).
+      act: (action: ActionBody, ...rest: unknown[]) => this.#act(state, action, rest),
     };
 
     const started = performance.now();
@@ -379,7 +407,7 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     this.#blockedActions += rollout.blockedActions;
   }
 
-  #act(state: StepState, action: ActionBody, context?: ActionContext): Promise<ActOutcome> {
+  #act(state: StepState, proposed: unknown, rest: readonly unknown[]): Promise<ActOutcome> {
     if (state.finished) {
       return Promise.reject(
         new PolicyKernelError("invalid_input", "ctx.act was called after its step finished; the action was not evaluated nor run", {
@@ -391,19 +419,52 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const index = state.decisions.length;
     // Reserve the slot now so decisions keep proposal order whatever order evaluations finish in.
     state.decisions.length = index + 1;
-    const outcome = this.#decideAndExecute(state, index, action, context);
+    const outcome = this.#decideAndExecute(state, index, proposed, rest);
     state.inFlight.push(outcome.then(noop, noop));
     return outcome;
   }
 
-  async #decideAndExecute(state: StepState, index: number, action: ActionBody, context?: ActionContext): Promise<ActOutcome> {
-    const merged: ActionContext = { ...state.context, ...(context ?? {}) };
-    const decision = await evaluateFailClosed(this.kernel, { agentId: state.agentId, action, context: merged }, state.now === undefined ? undefined : { now: state.now });
+  /** The trainer's context of the next proposal: step context, the step's counters, the trainer's price. */
+  #contextOf(state: StepState, body: unknown): { context: Record<string, unknown>; cost: number; error: string | undefined } {
+    const base = state.context;
+    const startCount = typeof base["actionsInWindow"] === "number" ? base["actionsInWindow"] : 0;
+    const startSpent = typeof base["spentUsd"] === "number" ? base["spentUsd"] : 0;
+    const context: Record<string, unknown> = { ...base, actionsInWindow: startCount + state.proposed, spentUsd: startSpent + state.spentUsd + state.reservedUsd };
+    const costFn = this.#options.costFn;
+    if (!costFn) return { context, cost: 0, error: undefined };
+    try {
+      // costFn reads the body's frozen copy: the one the kernel checks and the executor runs.
+      const cost = costFn(body as ActionBody, { agentId: state.agentId, mode: state.mode, workerId: state.workerId, taskId: state.taskId });
+      if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) return { context, cost: 0, error: `costFn returned ${describeCost(cost)}, not a finite cost >= 0` };
+      context["costUsd"] = cost;
+      return { context, cost, error: undefined };
+    } catch (err) {
+      return { context, cost: 0, error: `costFn threw: ${errorMessage(err)}` };
+    }
+  }
+
+  async #decideAndExecute(state: StepState, index: number, proposed: unknown, rest: readonly unknown[]): Promise<ActOutcome> {
+    // Everything up to checkProposal runs in the turn ctx.act was called in: the copy is of the action as proposed.
+    const proposal = readProposal(proposed, rest, "ctx.act", "the step's `context` option and `costFn`");
+    const body = copyBody(this.kernel, proposal.body);
+    const { context, cost, error } = this.#contextOf(state, body);
+    const refusal = proposal.refusal ?? (error === undefined ? undefined : { rule: "context_error", description: error });
+    state.proposed += 1;
+    state.reservedUsd += cost;
+    let checked: CheckedProposal;
+    try {
+      checked = await checkProposal(this.kernel, { agentId: state.agentId, action: body, context }, refusal, state.now);
+    } finally {
+      state.reservedUsd -= cost;
+    }
+    const { decision } = checked;
     state.decisions[index] = decision;
-    this.#report(state, action, decision);
+    const action = checked.action;
+    const executed: ActionBody = action?.action ?? INVALID_BODY;
+    this.#report(state, executed, decision);
 
     // Denied, or held by SIGKILL/SIGSTOP: the same rule as GovernedEnvironment's.
-    if (!runsAction(decision)) {
+    if (!runsAction(decision) || !action) {
       state.blocked += 1;
       if (this.#options.failOnViolation) {
         state.halt ??= new ActionBlockedError(decision, stoppingViolation(decision));
@@ -414,17 +475,19 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     // A sibling action of this step was blocked while this one was being evaluated: halted means nothing more runs.
     if (state.halt) throw state.halt;
     state.executed += 1;
+    state.spentUsd += cost;
     const executor = this.#options.executor;
-    const info: ExecutionInfo = { agentId: state.agentId, mode: state.mode, workerId: state.workerId, context: merged, decision };
-    const now = nowString(state.now) ?? (typeof merged.now === "string" ? merged.now : null);
+    const info: ExecutionInfo = { agentId: state.agentId, mode: state.mode, workerId: state.workerId, context: action.context, decision };
+    const now = nowString(state.now) ?? (typeof action.context.now === "string" ? action.context.now : null);
     let result: unknown;
     try {
-      result = executor ? await executor(action, info) : undefined;
+      // The executor gets the frozen copy the kernel evaluated and recorded: nothing else can run.
+      result = executor ? await executor(executed, info) : undefined;
     } catch (err) {
-      this.#recordExecution(state, action, now, decision, { error: errorMessage(err) });
+      this.#recordExecution(state, executed, now, decision, { error: errorMessage(err) });
       throw err;
     }
-    this.#recordExecution(state, action, now, decision, { result });
+    this.#recordExecution(state, executed, now, decision, { result });
     return { allowed: true, result, decision };
   }
 
@@ -433,7 +496,8 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
     const recorder = this.#options.recorder;
     if (!recorder) return;
     const metadata = { mode: state.mode, ...(state.taskId == null ? {} : { taskId: state.taskId }) };
-    recordSafely(recorder, { type: "tool_call", agentId: state.agentId, action, now, bundleRevision: decision.provenance.bundleRevision, metadata, ...outcome }, state.log);
+    const event = { type: "tool_call", agentId: state.agentId, action, actionSha256: actionSha256(action), now, bundleRevision: decision.provenance.bundleRevision, metadata, ...outcome } as const;
+    recordSafely(recorder, event, state.log);
   }
 
   /** Logs and calls back for each violation of one decision; neither may break the step. */
@@ -460,6 +524,13 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
       }
     }
   }
+}
+
+/** What the trail and callbacks name when no copy of the proposal could be made (it never runs). */
+const INVALID_BODY: ActionBody = Object.freeze({ type: "(invalid)" });
+
+function describeCost(value: unknown): string {
+  return typeof value === "number" ? String(value) : typeof value;
 }
 
 function nowString(now: string | Date | undefined): string | null {

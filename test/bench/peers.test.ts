@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agtSdkPeer, sdkEquivalentPolicies } from "../../src/bench/peers/agt-sdk.js";
+import { agtSdkPeer, sdkEquivalentKernelOptions } from "../../src/bench/peers/agt-sdk.js";
 import { floorDisagreement } from "../../src/bench/peers/predicate.js";
 import { benchSetup } from "../../src/bench/setup.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
@@ -56,7 +56,7 @@ describe("the bench's peers decide like the kernel", () => {
   it("the agent-governance SDK row: the same allowed as the kernel with tools, cost and transactions", async () => {
     const peer = await agtSdkPeer(setup.config);
     if ("error" in peer) throw new Error(peer.error);
-    const kernel = await createPolicyKernel({ policies: sdkEquivalentPolicies() });
+    const kernel = await createPolicyKernel(sdkEquivalentKernelOptions());
     const differences: string[] = [];
     let denied = 0;
     for (const { action, input } of cases) {

@@ -54,9 +54,10 @@ describe("GovernedEnvironment on the real default kernel", () => {
   });
 
   it("feeds the env-tracked spend to the cost policy", async () => {
-    const env = createGovernedEnv(kernel, { maxSteps: 5 });
+    // The price is the trainer's: costFn, never a field of the agent's action.
+    const env = createGovernedEnv(kernel, { maxSteps: 5, costFn: () => 60 });
     env.reset({ seed: 3 });
-    const costly = { agentId: "agent", action: { type: "sql", sql: "SELECT 1 FROM users WHERE id = 1" }, context: { costUsd: 60 } };
+    const costly = { type: "sql", sql: "SELECT 1 FROM users WHERE id = 1" };
     const [, , , , first] = await env.step(costly);
     expect(first.blocked).toBe(false);
     // 60 already spent + 60 > max_cost_usd 100: the kernel sees spentUsd only because the env tracks it.

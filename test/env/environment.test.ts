@@ -234,7 +234,7 @@ describe("GovernedEnvironment: the kernel decides before execution", () => {
     expect(terminated).toBe(false);
   });
 
-  it("wraps a body with agentId and context; a full action keeps its own agentId and context values", async () => {
+  it("wraps a body with the environment's agentId and the trainer's context; a full action from the agent is denied", async () => {
     const kernel = fakeKernel();
     const env = new GovernedEnvironment(kernel, {
       agentId: "sql-agent",
@@ -242,16 +242,21 @@ describe("GovernedEnvironment: the kernel decides before execution", () => {
     });
     env.reset();
     await env.step(SELECT);
-    await env.step({ agentId: "other", action: SELECT, context: { now: "2026-01-10T02:00:00Z" } });
+    const [, , , , forged] = await env.step({ agentId: "other", action: SELECT, context: { now: "2026-01-10T02:00:00Z" } } as never);
     expect(kernel.calls[0]?.action).toEqual({
       agentId: "sql-agent",
       action: SELECT,
       context: { now: "2026-01-05T10:00:00.000Z", actionsInWindow: 0, spentUsd: 0, role: "analyst", costUsd: 1 },
     });
     expect(kernel.calls[0]?.now).toBe("2026-01-05T10:00:00.000Z");
-    expect(kernel.calls[1]?.action.agentId).toBe("other");
-    expect(kernel.calls[1]?.action.context).toEqual({ now: "2026-01-10T02:00:00Z", actionsInWindow: 1, spentUsd: 1 });
-    expect(kernel.calls[1]?.now).toBe("2026-01-10T02:00:00Z");
+    // The agent's agentId and context are not used: the trainer's are, and the step is denied.
+    expect(kernel.calls[1]?.action).toEqual({
+      agentId: "sql-agent",
+      action: SELECT,
+      context: { now: "2026-01-05T10:01:00.000Z", actionsInWindow: 1, spentUsd: 1, role: "analyst", costUsd: 2 },
+    });
+    expect(forged.blocked).toBe(true);
+    expect(forged.violations.map((v) => `${v.policy}/${v.rule}`)).toContain("kernel/agent_context");
   });
 
   it("a malformed action is denied by the kernel (fail closed) and never executed", async () => {
@@ -475,13 +480,15 @@ describe("GovernedEnvironment: termination and truncation", () => {
 // ---------------------------------------------------------------- tracked context
 
 describe("GovernedEnvironment: logical clock, actionsInWindow, spentUsd", () => {
-  const costly = (costUsd: number) => ({ agentId: "agent", action: SELECT, context: { costUsd } });
+  // The price is the trainer's (costFn), read here from the SQL text the test proposes.
+  const costly = (costUsd: number) => ({ type: "sql", sql: `SELECT ${costUsd}` });
+  const costFn = (action: { type: string; sql?: unknown }): number => Number(/\d+/.exec(String(action.sql))?.[0] ?? 0);
 
   it("tracks attempts and executed spend, and resets them with resetKernelState", async () => {
-    const { env, kernel } = countingEnv({ terminateOnCritical: false, secondsPerStep: 30 });
+    const { env, kernel } = countingEnv({ terminateOnCritical: false, secondsPerStep: 30 }, { costFn });
     env.reset();
     await env.step(costly(40));
-    await env.step({ agentId: "agent", action: DELETE, context: { costUsd: 5 } }); // blocked: no spend
+    await env.step({ type: "sql", sql: "DELETE FROM users WHERE id = 5" }); // blocked: no spend
     await env.step(costly(50));
     const [, , , , info] = await env.step(costly(20)); // 90 + 20 > 100: blocked by budget
     expect(info.violations.map((v) => v.rule)).toEqual(["budget"]);
@@ -499,7 +506,7 @@ describe("GovernedEnvironment: logical clock, actionsInWindow, spentUsd", () => 
   });
 
   it("carries them across episodes when resetKernelState is false", async () => {
-    const { env, kernel } = countingEnv({ resetKernelState: false });
+    const { env, kernel } = countingEnv({ resetKernelState: false }, { costFn });
     env.reset();
     await env.step(costly(60));
     env.reset();

@@ -34,7 +34,13 @@ describe("facts by action type (default kernel: Rego per-type entrypoints and th
     expect(await facts({ type: "sql", sql: "SELECT 1" })).toEqual(["costUsdTotal", "sql", "writes"]);
     expect(await facts({ type: "message", to: "a@example.com", text: "hi" })).toEqual(["costUsdTotal", "message", "writes"]);
     expect(await facts({ type: "tool_call", tool: "search_docs" })).toEqual(["costUsdTotal", "writes"]);
-    expect(await facts({ type: "browse", url: "https://example.com" })).toEqual(["costUsdTotal", "writes"]);
+  });
+
+  it("computes nothing for an undeclared action type: it is denied before any policy runs", async () => {
+    inputs.length = 0;
+    const decision = await kernel.evaluate({ agentId: "a1", action: { type: "browse", url: "https://example.com" }, context });
+    expect(inputs).toHaveLength(0);
+    expect(decision.violations.map((v) => `${v.policy}/${v.rule}`)).toEqual(["kernel/unknown_action_type"]);
   });
 
   it("blocks an out-of-hours transaction, so the clock it computes reaches the policy", async () => {

@@ -16,7 +16,9 @@ import {
   transactionPolicy,
   type PolicySpec,
 } from "../../src/kernel/policies.js";
-import { ActionSchema, type Decision } from "../../src/schemas.js";
+import { ActionSchema, type Action, type Decision } from "../../src/schemas.js";
+import { DEFAULT_ACTION_TYPES } from "../../src/kernel/action-types.js";
+import { DEFAULT_TOOL_REGISTRY, carriedActions } from "../../src/kernel/tool-registry.js";
 import { actionArbitrary } from "../generators/actions.js";
 import { readBundle } from "../../src/engines/rego/bundle.js";
 import { defaultBundlePath } from "../../src/kernel/defaults.js";
@@ -24,6 +26,15 @@ import { stockAggregate } from "../helpers/stock-aggregate.js";
 import { buildDecision, toViolation } from "../../src/kernel/decision.js";
 import { canonicalJson } from "../../src/canonical-json.js";
 import type { PolicyFinding } from "../../src/schemas.js";
+
+/** The native actions a registered tool call carries (none for any other action, or args that do not fit). */
+function carried(action: Action): Action[] {
+  const body = action.action as Record<string, unknown>;
+  const mapping = action.action.type === "tool_call" ? DEFAULT_TOOL_REGISTRY[String(body["tool"])] : undefined;
+  if (!mapping) return [];
+  const result = carriedActions(String(body["tool"]), mapping, body["args"]);
+  return result.ok ? result.actions.map((native) => ({ ...action, action: native })) : [];
+}
 
 const SUBSETS: Record<string, () => PolicySpec[]> = {
   "tools, cost, transactions": () => [toolsPolicy(), costControlPolicy(), transactionPolicy()],
@@ -75,7 +86,10 @@ describe("the whole kernel, computing only the facts each action type's policies
     for (const raw of actions) {
       const decision = await whole.evaluate(raw);
       const rego = decision.violations.filter((v) => v.source === "rego").map((v) => canonicalJson(v)).sort();
-      const oracle = stock(toPolicyInput(ActionSchema.parse(raw), ALL_FACTS)).map((json) => canonicalJson(toViolation(JSON.parse(json) as PolicyFinding, "rego")));
+      const action = ActionSchema.parse(raw);
+      // An undeclared type is denied before any policy runs; a registered tool is evaluated as itself and as what it carries.
+      const inputs = DEFAULT_ACTION_TYPES.includes(action.action.type) ? [action, ...carried(action)] : [];
+      const oracle = [...new Set(inputs.flatMap((a) => stock(toPolicyInput(a, ALL_FACTS)).map((json) => canonicalJson(toViolation(JSON.parse(json) as PolicyFinding, "rego")))))];
       expect(rego).toEqual(oracle.sort());
       found += rego.length;
       types.add(ActionSchema.parse(raw).action.type);

@@ -159,7 +159,8 @@ describe("GovernedRunner: step", () => {
     expect(kernel.calls[0]?.action).toEqual({
       agentId: "action-agent",
       action: { type: "sql", sql: "SELECT name FROM users WHERE id = 42" },
-      context: {},
+      // The runner's own counters; nothing else without a step context.
+      context: { actionsInWindow: 0, spentUsd: 0 },
     });
     expect(() => GovernedRolloutSchema.parse(JSON.parse(JSON.stringify(rollout)))).not.toThrow();
   });
@@ -295,21 +296,19 @@ describe("GovernedRunner: step", () => {
     expect(executor.calls).toHaveLength(0);
   });
 
-  it("passes logical time and merged context to the kernel and the executor", async () => {
+  it("passes logical time and the trainer's context with the step's counters to the kernel and the executor", async () => {
     const kernel = fakeKernel();
     const executor = vi.fn();
     const runner = new GovernedRunner(kernel, { executor }).init(async (_input: null, ctx) => {
-      await ctx.act({ type: "sql", sql: "SELECT 1" }, { role: "analyst" });
+      await ctx.act({ type: "sql", sql: "SELECT 1" });
     });
     await runner.step(null, { now: "2026-11-21T10:00:00Z", context: { role: "admin", readOnly: true }, mode: "eval", workerId: 3 });
+    const context = { role: "admin", readOnly: true, actionsInWindow: 0, spentUsd: 0 };
     expect(kernel.calls[0]).toEqual({
-      action: { agentId: "agent", action: { type: "sql", sql: "SELECT 1" }, context: { role: "analyst", readOnly: true } },
+      action: { agentId: "agent", action: { type: "sql", sql: "SELECT 1" }, context },
       options: { now: "2026-11-21T10:00:00Z" },
     });
-    expect(executor).toHaveBeenCalledWith(
-      { type: "sql", sql: "SELECT 1" },
-      expect.objectContaining({ agentId: "agent", mode: "eval", workerId: 3, context: { role: "analyst", readOnly: true } }),
-    );
+    expect(executor).toHaveBeenCalledWith({ type: "sql", sql: "SELECT 1" }, expect.objectContaining({ agentId: "agent", mode: "eval", workerId: 3, context }));
   });
 
   it("does not run an action held by SIGSTOP or SIGKILL, even when the decision allows it (as GovernedEnvironment)", async () => {

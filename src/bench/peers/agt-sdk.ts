@@ -1,10 +1,23 @@
 import type { PolicyInput } from "../../schemas.js";
 import { costControlPolicy, toolsPolicy, transactionPolicy } from "../../kernel/policies.js";
 import { errorMessage } from "../../errors.js";
+import { DEFAULT_ACTION_TYPES } from "../../kernel/action-types.js";
+import { DEFAULT_TOOL_REGISTRY } from "../../kernel/tool-registry.js";
 import type { DefaultPolicyConfig } from "./predicate.js";
 
 /** The kernel's policies the SDK row has equivalents of: the kernel side of the like-for-like row. */
 export const sdkEquivalentPolicies = () => [toolsPolicy(), costControlPolicy(), transactionPolicy()];
+
+/**
+ * The kernel options of the like-for-like row: those policies, and none of the kernel's own
+ * checks the SDK has no counterpart of (the allow-list of action types, the tool registry), so
+ * both sides decide the same question.
+ */
+export const sdkEquivalentKernelOptions = () => ({
+  policies: sdkEquivalentPolicies(),
+  actionTypes: [...DEFAULT_ACTION_TYPES, "browse", "shell"],
+  toolRegistry: Object.fromEntries(Object.keys(DEFAULT_TOOL_REGISTRY).map((tool) => [tool, false as const])),
+});
 
 /** Their configuration. */
 type SdkPolicyConfig = Pick<DefaultPolicyConfig, "tools" | "cost" | "transactions">;

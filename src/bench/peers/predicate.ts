@@ -1,4 +1,7 @@
 import type { Decision, PolicyInput } from "../../schemas.js";
+import { DEFAULT_ACTION_TYPES } from "../../kernel/action-types.js";
+import { DEFAULT_TOOL_REGISTRY, carriedActions } from "../../kernel/tool-registry.js";
+import { toPolicyInput } from "../../kernel/enrich.js";
 
 /** What the floor reports: which rules fired, and whether the action is allowed. */
 export interface PredicateResult {
@@ -39,6 +42,31 @@ export interface DefaultPolicyConfig {
  * can beat, since it has no interpreter, no serialisation and no descriptions to build.
  */
 export function defaultPredicate(config: DefaultPolicyConfig): (input: PolicyInput) => PredicateResult {
+  const judge = policiesPredicate(config);
+  const declared = new Set(DEFAULT_ACTION_TYPES);
+  const registry = new Map(Object.entries(DEFAULT_TOOL_REGISTRY));
+  // The kernel's own checks first, as the kernel makes them: undeclared types, registered tools.
+  return (input) => {
+    if (!declared.has(input.action.type)) return { allowed: false, fired: ["kernel/unknown_action_type"] };
+    const own = judge(input);
+    const body = input.action as Record<string, unknown>;
+    const mapping = input.action.type === "tool_call" && typeof body["tool"] === "string" ? registry.get(body["tool"]) : undefined;
+    if (!mapping) return own;
+    const carried = carriedActions(body["tool"] as string, mapping, body["args"]);
+    if (!carried.ok) return { allowed: false, fired: [...own.fired, "kernel/tool_args_mismatch"] };
+    const fired = new Set(own.fired);
+    let allowed = own.allowed;
+    for (const native of carried.actions) {
+      const result = judge(toPolicyInput({ agentId: input.agentId, action: native, context: input.context }));
+      for (const name of result.fired) fired.add(name);
+      allowed &&= result.allowed;
+    }
+    return { allowed, fired: [...fired] };
+  };
+}
+
+/** The eight policies alone, on one input. */
+function policiesPredicate(config: DefaultPolicyConfig): (input: PolicyInput) => PredicateResult {
   const normalize = (d: string) => d.trim().toUpperCase().split(" ").filter(Boolean).join(" ");
   const allow = new Set(config.sql.allow.map(normalize));
   const deny = new Set(config.sql.deny.map(normalize));
