@@ -14,6 +14,8 @@ import { opaGoBench } from "./peers/opa-go.js";
 import { floorDisagreement } from "./peers/predicate.js";
 import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
 import { inProcessRows, type Row } from "./rows.js";
+import { boundedWorkRows, boundedWorkTable } from "./bounded-work.js";
+import { DEFAULT_MAX_ACTION_BYTES } from "../kernel/frozen-action.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
 import { errorMessage } from "../errors.js";
 import { positiveIntFlag } from "../cli/kernel-flags.js";
@@ -26,13 +28,14 @@ const USAGE = `usage: node dist/src/bench/main.js [flags]   (make bench BENCH_AR
   --decisions N   decisions in the memory check (default 1,000,000)
   --opa PATH      the OPA binary for the Go evaluator row (default: $OPA; make passes the pinned one)
   --out FILE      where the results go (default bench/results.json)
+  --hostile-mb N  the largest hostile input decided in the bounded-work section (default 10; --quick 1)
   --help          this text`;
 
-let flags: { quick?: boolean; opa?: string; decisions?: string; out?: string; rounds?: string; help?: boolean };
+let flags: { quick?: boolean; opa?: string; decisions?: string; out?: string; rounds?: string; "hostile-mb"?: string; help?: boolean };
 try {
   // strict: a mistyped flag is an error, not silently the default.
   flags = parseArgs({
-    options: { quick: { type: "boolean" }, opa: { type: "string" }, decisions: { type: "string" }, out: { type: "string" }, rounds: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { quick: { type: "boolean" }, opa: { type: "string" }, decisions: { type: "string" }, out: { type: "string" }, rounds: { type: "string" }, "hostile-mb": { type: "string" }, help: { type: "boolean", short: "h" } },
     strict: true,
   }).values;
 } catch (error) {
@@ -58,6 +61,7 @@ const quick = flags.quick === true;
 const opaBinary = flags.opa || process.env["OPA"] || undefined;
 const decisions = positiveInt(flags.decisions, "--decisions", quick ? 100_000 : 1_000_000);
 const out = flags.out ?? join(findPackageRoot(), "bench", "results.json");
+const hostileMb = positiveInt(flags["hostile-mb"], "--hostile-mb", quick ? 1 : 10);
 const options: MeasureOptions = {
   ...(quick ? { warmupMs: 200, sampleMs: 400, throughputMs: 300 } : {}),
   rounds: positiveInt(flags.rounds, "--rounds", quick ? 3 : DEFAULT_ROUNDS),
@@ -145,6 +149,16 @@ const memory = child("memory-child.js", [String(decisions)]) as {
 const rssGrowthMb = (memory.after.rss - memory.before.rss) / 2 ** 20;
 console.log(`memory: ${memory.decisions} decisions in ${memory.seconds.toFixed(1)} s; RSS ${(memory.before.rss / 2 ** 20).toFixed(1)} -> ${(memory.after.rss / 2 ** 20).toFixed(1)} MB; Wasm ${memory.before.wasm} -> ${memory.after.wasm} bytes`);
 
+// Hostile inputs of growing size: a tenth, a quarter, half and all of --hostile-mb.
+const bounded = await boundedWorkRows([0.1, 0.25, 0.5, 1].map((f) => f * hostileMb), quick ? 1 : 3, (message) => console.log(message));
+const analysed = bounded.filter((r) => !r.input.endsWith("(default size limit)"));
+const slowestMs = Math.max(...analysed.filter((r) => r.megabytes === hostileMb).map((r) => r.ms));
+// Linear work: the time per megabyte at the largest size is not far above the smallest's.
+const growth = Math.max(...[...new Set(analysed.map((r) => r.input))].map((input) => {
+  const mine = analysed.filter((r) => r.input === input);
+  return (mine.at(-1)?.msPerMb ?? 0) / Math.max(mine[0]?.msPerMb ?? 1, 1e-9);
+}));
+
 const get = (id: string) => rows.find((r) => r.id === id);
 const p50 = (id: string) => get(id)?.result?.p50Us;
 const ratio = (slow: string, fast: string): number | undefined => {
@@ -169,12 +183,14 @@ const targets: TargetCheck[] = [
   check("governed env.step >= 100,000 steps/s", get("env_step")?.result?.opsPerSec, (v) => v >= 100_000, (v) => `${Math.round(v).toLocaleString("en-US")} steps/s`),
   check(`${memory.decisions.toLocaleString("en-US")} decisions: RSS growth < 20 MB`, rssGrowthMb, (v) => v < 20, (v) => `${v.toFixed(1)} MB`),
   check("Wasm memory flat", memory.after.wasm - memory.before.wasm, (v) => v === 0, (v) => `${memory.before.wasm} -> ${memory.after.wasm} bytes (+${v})`),
+  check(`a ${hostileMb} MB SQL string or message is decided in bounded, linear time`, slowestMs, () => growth <= 3 && bounded.filter((r) => r.input.endsWith("(default size limit)")).every((r) => r.rules.includes("kernel/action_too_large")), (v) => `slowest ${v.toFixed(0)} ms per decision at ${hostileMb} MB; ms per MB grows ${growth.toFixed(1)}x from a tenth of the size to all of it; over the default limit (${(DEFAULT_MAX_ACTION_BYTES / 2 ** 20).toFixed(0)} MiB) denied unread in ${Math.max(...bounded.filter((r) => r.input.endsWith("(default size limit)")).map((r) => r.ms)).toFixed(1)} ms`),
   check("cold start <= 20 ms", cold.firstMs, (v) => v <= 20, (v) => `${v.toFixed(1)} ms first in a fresh process (median of ${cold.processes}; ${cold.firstMinMs.toFixed(1)}–${cold.firstMaxMs.toFixed(1)}), ${cold.warmMedianMs.toFixed(1)} ms warm median`),
 ];
 
 const table = markdownTable(rows);
-console.log(`\n${machineLine(machine)}\n\n${table}\n\n${markdownTargets(targets)}`);
+const boundedTable = boundedWorkTable(bounded);
+console.log(`\n${machineLine(machine)}\n\n${table}\n\n${boundedTable}\n\n${markdownTargets(targets)}`);
 mkdirSync(dirname(out), { recursive: true });
-const results = { machine, quick, rounds: options.rounds, corpus: { ...corpusStats, kinds: [...kinds] }, rows, opaGoInputs: goInputs.length, coldStart: cold, memory: { ...memory, rssGrowthMb }, targets, table };
+const results = { machine, quick, rounds: options.rounds, corpus: { ...corpusStats, kinds: [...kinds] }, rows, opaGoInputs: goInputs.length, coldStart: cold, memory: { ...memory, rssGrowthMb }, boundedWork: bounded, targets, table, boundedTable };
 await writeFileAtomic(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${out}`);
