@@ -139,7 +139,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
   else {
     process.stdout.write(renderTable(run.summary));
-    process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl and their public keys audit-*.jsonl.pub, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
   }
   return 0;
 }
