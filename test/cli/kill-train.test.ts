@@ -99,3 +99,17 @@ describe("policy-kernel train, killed with SIGKILL at random points", () => {
     for (const [name, bytes] of snapshot) expect(readFileSync(join(out, name)).equals(bytes), name).toBe(true);
   }, 240_000);
 });
+
+describe("policy-kernel train without --out", () => {
+  it("writes runs/<seed>, then runs/<seed>-2 beside it rather than over it", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "pk-default-out-"));
+    const runTrain = () => spawnSync(process.execPath, [cli, "train", "--episodes", "5", "--arms", "governed", "--seed", "3", "--no-progress"], { cwd, encoding: "utf8" });
+    expect(runTrain().status).toBe(0);
+    const first = readFileSync(join(cwd, "runs", "3", "audit-governed.jsonl"));
+    const second = runTrain();
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain(`run folder: ${join(cwd, "runs", "3-2")} `);
+    expect(readFileSync(join(cwd, "runs", "3", "audit-governed.jsonl")).equals(first)).toBe(true);
+    expect(readdirSync(join(cwd, "runs")).sort()).toEqual(["3", "3-2"]);
+  });
+});
