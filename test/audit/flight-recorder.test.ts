@@ -485,7 +485,7 @@ describe("JSON Lines", () => {
       throw new Error("expected a failure");
     };
     expect(fieldOf(`${line}\n{not json\n`)).toMatch(/^line 2 \| x\.jsonl: line 2: not valid JSON/);
-    expect(fieldOf(`{"type":"mystery"}\n`)).toMatch(/^line 1: type \| .*unknown entry type "mystery" \(expected one of policy_check, signal, tool_call\)/);
+    expect(fieldOf(`{"type":"mystery"}\n`)).toMatch(/^line 1: type \| .*unknown entry type "mystery" \(expected one of policy_check, signal, tool_call, checkpoint\)/);
     expect(fieldOf(`${line.slice(0, -1)},"extra":1}\n`)).toMatch(/^line 1: extra \| .*Unrecognized key/);
     expect(fieldOf(`${line}\n\n${line}\n`)).toMatch(/^line 2 \| .*empty line/);
     // CRLF line ends are tolerated.
