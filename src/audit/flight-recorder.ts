@@ -111,6 +111,15 @@ export class FlightRecorder implements KernelAuditSink {
   #checkpointLines = 0;
   #checkpointTimer: NodeJS.Timeout | undefined;
 
+  /** Recorders writing a file and not closed yet: signed over at normal exit (#signAtExit). */
+  static readonly #unclosed = new Set<FlightRecorder>();
+  static {
+    // Prepended, so it runs before the file writer's own exit hook writes out and closes the files.
+    process.prependListener("exit", () => {
+      for (const recorder of FlightRecorder.#unclosed) recorder.#signAtExit();
+    });
+  }
+
   constructor(options: FlightRecorderOptions = {}) {
     const parsed = FlightRecorderOptionsSchema.safeParse(options);
     if (!parsed.success) throw optionsError(parsed.error, "", FlightRecorderOptionsSchema);
@@ -136,6 +145,20 @@ export class FlightRecorder implements KernelAuditSink {
     this.#everyEntries = schedule === false ? 0 : (schedule?.everyEntries ?? DEFAULT_CHECKPOINT_ENTRIES);
     // A crash can only lose what is not on disk yet: the time bound matters only for a file.
     this.#everyMs = schedule === false || jsonlPath === undefined ? 0 : (schedule?.everyMs ?? DEFAULT_CHECKPOINT_MS);
+    if (this.#log) FlightRecorder.#unclosed.add(this);
+  }
+
+  /**
+   * A program that ends without closing its recorder still gets every entry signed (a checkpoint,
+   * not the final one: nobody said the trail was complete, so it stays unsealed).
+   */
+  #signAtExit(): void {
+    if (this.#closed || this.size === this.#lastCheckpoint) return;
+    try {
+      this.#writeCheckpoint(false);
+    } catch {
+      // Nothing left to report to at exit; the file writer's hook still writes what it can.
+    }
   }
 
   /** The public key that verifies this recorder's checkpoints: publish it outside the trail (e.g. `publicKeyPem` in a file the agent cannot write). */
@@ -331,6 +354,7 @@ export class FlightRecorder implements KernelAuditSink {
     if (!this.#closed) {
       // Refuse further entries first: nothing may follow the final checkpoint, even when the file write below fails.
       this.#closed = true;
+      FlightRecorder.#unclosed.delete(this);
       clearTimeout(this.#checkpointTimer);
       this.#writeCheckpoint(true, false);
     }

@@ -120,10 +120,13 @@ describe("FlightRecorder jsonlPath", () => {
       const { FlightRecorder } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
       const recorder = new FlightRecorder({ chainId: "exit", jsonlPath: ${JSON.stringify(path)} });
       for (let i = 0; i < 5; i++) recorder.recordToolCall({ agentId: "a", tool: "t", args: { i } });
-      console.log(recorder.head);`;
+      console.log(recorder.head);
+      console.log(Buffer.from(recorder.publicKeyPem).toString("base64"));`;
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(child.stderr).toBe("");
-    expect(await verifyJsonl(path, { expectedHead: child.stdout.trim(), expectedCount: 5 })).toMatchObject({ valid: true });
+    const [head, key] = child.stdout.trim().split("\n");
+    // Every entry signed at exit, but not sealed: nobody closed the trail.
+    expect(await verifyJsonl(path, { expectedHead: head, expectedCount: 5, publicKey: Buffer.from(key!, "base64").toString() })).toMatchObject({ valid: true, signedCount: 5, sealed: false });
   });
 });
 
