@@ -110,6 +110,8 @@ export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
 
 // Audit: hash-chained flight recorder and span emitter
 export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, streamVerifiedJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
+export { readTrail, parseTrail, describeUnsealed, CheckpointSchema, checkpointSignatureValid, generateTrailKeyPair, publicKeyPem, trailKeyId } from "./audit/flight-recorder.js";
+export type { Checkpoint, TrailLine, VerifySuccess, VerifyFailure } from "./audit/flight-recorder.js";
 export { summarizeJsonl, summarizeEntries, type ViolationSummary } from "./audit/violation-summary.js";
 export type { FlightRecorderEntry, FlightRecorderOptions, PolicyCheckEntry, SignalEntry, ToolCallEntry, ToolCallRecord, VerifyResult, VerifyOptions } from "./audit/flight-recorder.js";
 export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema, exportJsonlSpans } from "./audit/emitter.js";

@@ -162,9 +162,10 @@ export interface DescribedIssue {
 export function describeIssue(error: z.ZodError, raw: unknown): DescribedIssue {
   const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
   // zod's message for a bad discriminator is only "Invalid input"; say what would be valid.
-  if (!ENTRY_TYPES.includes(type as EntryType)) {
+  // A trail line is an entry or a signed checkpoint (checkpoint.ts), which has a schema of its own.
+  if (!ENTRY_TYPES.includes(type as EntryType) && type !== "checkpoint") {
     const message = `unknown entry type ${JSON.stringify(type) ?? "undefined"}`;
-    const expected = ENTRY_TYPES.join(", ");
+    const expected = [...ENTRY_TYPES, "checkpoint"].join(", ");
     return { field: "type", message, expected: `one of ${expected}`, text: `type: ${message} (expected one of ${expected})` };
   }
   const issue = error.issues[0];

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { KeyObject, createPublicKey, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
@@ -8,6 +8,7 @@ import { optionsError } from "../options.js";
 import type { Decision, Violation } from "../schemas.js";
 import { isFunction, isoOf } from "../values.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { generateTrailKeyPair, publicKeyPem, signCheckpoint, toSigningKey, trailKeyId, type Checkpoint } from "./checkpoint.js";
 import {
   GENESIS_HASH,
   PolicyCheckEntrySchema,
@@ -27,6 +28,7 @@ import { JsonlAppender } from "./jsonl-appender.js";
 import { verifyEntries, type VerifyOptions, type VerifyResult } from "./verify.js";
 
 // The audit log's whole public surface stays importable from this one module.
+export * from "./checkpoint.js";
 export * from "./entries.js";
 export * from "./jsonl.js";
 export * from "./verify.js";
@@ -53,6 +55,23 @@ const FlightRecorderOptionsSchema = z.strictObject({
    * needs); by default every entry stays. An entry leaves memory only once it is written.
    */
   retain: z.number().int().positive().optional(),
+  /**
+   * The Ed25519 private key checkpoints are signed with: a KeyObject, PKCS#8 PEM text or the path
+   * of a PEM file, kept where the agent cannot write. A new key pair per recorder by default;
+   * publish `publicKey` outside the trail either way.
+   */
+  signingKey: z.union([z.custom<KeyObject>((value) => value instanceof KeyObject, "a KeyObject"), z.string().min(1)]).optional(),
+  /**
+   * When signed checkpoints are written besides `close()`: after `everyEntries` entries, and (with
+   * `jsonlPath`) at most `everyMs` ms after an entry was recorded; 0 turns one off, `false` both.
+   * Default every 10,000 entries and 1,000 ms.
+   */
+  checkpoints: z
+    .union([
+      z.literal(false),
+      z.strictObject({ everyEntries: z.number().int().nonnegative().optional(), everyMs: z.number().finite().nonnegative().optional() }),
+    ])
+    .optional(),
 });
 /** Options of `new FlightRecorder`; unknown names are errors. */
 export type FlightRecorderOptions = z.input<typeof FlightRecorderOptionsSchema>;
@@ -79,6 +98,27 @@ export class FlightRecorder implements KernelAuditSink {
   readonly #onError: ((error: unknown) => void) | undefined;
   #dropped = 0;
   #closed = false;
+  readonly #signingKey: KeyObject;
+  readonly #publicKey: KeyObject;
+  readonly #keyId: string;
+  readonly #everyEntries: number;
+  readonly #everyMs: number;
+  /** Checkpoints still in memory (those at or after the retained window's start), oldest first. */
+  #checkpoints: Checkpoint[] = [];
+  /** `count` of the last checkpoint written, null before the first. */
+  #lastCheckpoint: number | null = null;
+  /** Checkpoint lines handed to the file, so `writtenLines` can be read as a count of entries. */
+  #checkpointLines = 0;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+
+  /** Recorders writing a file and not closed yet: signed over at normal exit (#signAtExit). */
+  static readonly #unclosed = new Set<FlightRecorder>();
+  static {
+    // Prepended, so it runs before the file writer's own exit hook writes out and closes the files.
+    process.prependListener("exit", () => {
+      for (const recorder of FlightRecorder.#unclosed) recorder.#signAtExit();
+    });
+  }
 
   constructor(options: FlightRecorderOptions = {}) {
     const parsed = FlightRecorderOptionsSchema.safeParse(options);
@@ -97,6 +137,64 @@ export class FlightRecorder implements KernelAuditSink {
     // Random by default so two recorders fed identical events never share hashes or span ids.
     this.#chainId = parsed.data.chainId ?? randomUUID();
     if (parsed.data.onEntry) this.#listeners.add(parsed.data.onEntry);
+    const given = parsed.data.signingKey;
+    this.#signingKey = given === undefined ? generateTrailKeyPair().privateKey : toSigningKey(given);
+    this.#publicKey = createPublicKey(this.#signingKey);
+    this.#keyId = trailKeyId(this.#publicKey);
+    const schedule = parsed.data.checkpoints;
+    this.#everyEntries = schedule === false ? 0 : (schedule?.everyEntries ?? DEFAULT_CHECKPOINT_ENTRIES);
+    // A crash can only lose what is not on disk yet: the time bound matters only for a file.
+    this.#everyMs = schedule === false || jsonlPath === undefined ? 0 : (schedule?.everyMs ?? DEFAULT_CHECKPOINT_MS);
+    if (this.#log) FlightRecorder.#unclosed.add(this);
+  }
+
+  /**
+   * A program that ends without closing its recorder still gets every entry signed (a checkpoint,
+   * not the final one: nobody said the trail was complete, so it stays unsealed).
+   */
+  #signAtExit(): void {
+    if (this.#closed || this.size === this.#lastCheckpoint) return;
+    try {
+      this.#writeCheckpoint(false);
+    } catch {
+      // Nothing left to report to at exit; the file writer's hook still writes what it can.
+    }
+  }
+
+  /** The public key that verifies this recorder's checkpoints: publish it outside the trail (e.g. `publicKeyPem` in a file the agent cannot write). */
+  get publicKey(): KeyObject {
+    return this.#publicKey;
+  }
+
+  /** `publicKey` as SPKI PEM text, what `policy-kernel verify --public-key` reads. */
+  get publicKeyPem(): string {
+    return publicKeyPem(this.#publicKey);
+  }
+
+  /** SHA-256 hex of the public key (SPKI DER), carried by every checkpoint. */
+  get keyId(): string {
+    return this.#keyId;
+  }
+
+  /** The checkpoints written so far (with `retain`, those from the retained window on), oldest first. */
+  checkpoints(): readonly Checkpoint[] {
+    return Object.freeze([...this.#checkpoints]);
+  }
+
+  /** Entries the last checkpoint covers (0 before the first): with `jsonlPath`, what is signed and synced to disk. */
+  get checkpointedCount(): number {
+    return this.#lastCheckpoint ?? 0;
+  }
+
+  /**
+   * Writes a signed checkpoint over every entry recorded so far, now (when there is a new one),
+   * and with `jsonlPath` syncs the file to disk: what it covers then survives a crash or power cut.
+   * Returns it (undefined when nothing was new). PolicyKernelError "io_error" when the write or sync fails.
+   */
+  checkpoint(): Checkpoint | undefined {
+    if (this.#closed) throw new PolicyKernelError("io_error", "the flight recorder was closed; it records nothing more", { file: this.#log?.path });
+    if (this.size === this.#lastCheckpoint) return undefined;
+    return this.#writeCheckpoint(false);
   }
 
   /** The chain name hashed into every entry. */
@@ -112,8 +210,10 @@ export class FlightRecorder implements KernelAuditSink {
   /** The seq of the oldest entry still in memory: 0 unless `retain` let older ones go. */
   get firstRetainedSeq(): number {
     if (this.#retain === undefined || this.#log === undefined) return 0;
-    // Never past what is on disk: an unwritten entry stays readable here.
-    return Math.max(this.#base, Math.min(this.size - this.#retain, this.#log.writtenLines));
+    // Never past what is on disk: an unwritten entry stays readable here. Every checkpoint line
+    // appended is taken as written, so this never counts a checkpoint as an entry.
+    const writtenEntries = Math.max(0, this.#log.writtenLines - this.#checkpointLines);
+    return Math.max(this.#base, Math.min(this.size - this.#retain, writtenEntries));
   }
 
   /** The JSON Lines file every entry is appended to (the `jsonlPath` option), if any. */
@@ -224,12 +324,17 @@ export class FlightRecorder implements KernelAuditSink {
     const window = this.#entries.slice(first - this.#base);
     // The window starts where the recorder's memory does: at genesis until `retain` lets entries go.
     const start = first === 0 ? undefined : { seq: first, prevHash: window[0]?.prevHash ?? GENESIS_HASH };
-    return verifyEntries(window, { ...options, start });
+    return verifyEntries(interleave(window, this.#checkpoints, first), { publicKey: this.#publicKey, ...options, start });
   }
 
-  /** The log as JSON Lines: one canonical-JSON entry per line, each line ending in "\n" ("not_retained" as `entries`). */
+  /**
+   * The log as JSON Lines: one canonical-JSON entry or checkpoint per line, each line ending in
+   * "\n", checkpoints where they were written ("not_retained" as `entries`).
+   */
   toJsonl(): string {
-    return this.entries().map((entry) => `${canonicalJson(entry)}\n`).join("");
+    return interleave(this.entries(), this.#checkpoints, 0)
+      .map((line) => `${canonicalJson(line)}\n`)
+      .join("");
   }
 
   /** Writes `toJsonl()` atomically (temp file + rename), refusing a symlink destination; returns the entry count. */
@@ -250,8 +355,69 @@ export class FlightRecorder implements KernelAuditSink {
    * `recordToolCall` throws). Without `jsonlPath` it only refuses later events. Closing twice is a no-op.
    */
   close(): void {
+    if (!this.#closed) {
+      // Refuse further entries first: nothing may follow the final checkpoint, even when the file write below fails.
+      this.#closed = true;
+      FlightRecorder.#unclosed.delete(this);
+      clearTimeout(this.#checkpointTimer);
+      this.#writeCheckpoint(true, false);
+    }
+    this.#log?.sync();
     this.#log?.close();
-    this.#closed = true;
+  }
+
+  /**
+   * Signs a checkpoint over every entry so far and appends it to the file, then (when `sync`)
+   * syncs the file. Throws what the file's write or sync throws; the checkpoint stays pending then.
+   */
+  #writeCheckpoint(final: boolean, sync = true): Checkpoint {
+    const checkpoint = signCheckpoint(
+      {
+        type: "checkpoint",
+        chainId: this.#chainId,
+        count: this.size,
+        head: this.head,
+        prevCount: this.#lastCheckpoint,
+        final,
+        keyId: this.#keyId,
+      },
+      this.#signingKey,
+    );
+    Object.freeze(checkpoint);
+    this.#checkpoints.push(checkpoint);
+    this.#lastCheckpoint = checkpoint.count;
+    if (this.#log) {
+      this.#log.append(`${canonicalJson(checkpoint)}\n`);
+      this.#checkpointLines++;
+      if (sync) this.#log.sync();
+    }
+    return checkpoint;
+  }
+
+  /** The checkpoint the schedule asks for after an entry: by count at once, by time on a timer. */
+  #scheduleCheckpoint(): void {
+    const since = this.size - (this.#lastCheckpoint ?? 0);
+    if (this.#everyEntries > 0 && since >= this.#everyEntries) {
+      clearTimeout(this.#checkpointTimer);
+      this.#checkpointTimer = undefined;
+      this.#checkpointQuietly();
+    } else if (this.#everyMs > 0 && this.#checkpointTimer === undefined) {
+      this.#checkpointTimer = setTimeout(() => {
+        this.#checkpointTimer = undefined;
+        if (!this.#closed && this.size !== this.#lastCheckpoint) this.#checkpointQuietly();
+      }, this.#everyMs);
+      // A pending checkpoint must not keep a finished program alive.
+      this.#checkpointTimer.unref();
+    }
+  }
+
+  #checkpointQuietly(): void {
+    try {
+      this.#writeCheckpoint(false);
+    } catch (error) {
+      // The line stays pending in the file writer; the next write retries it.
+      this.#report(error);
+    }
   }
 
   /** `encode` writes each member of `body` as canonical JSON (Copier.encoder). */
@@ -273,6 +439,7 @@ export class FlightRecorder implements KernelAuditSink {
     const entry = Object.freeze(Object.assign(unsigned, { hash })) as FlightRecorderEntry;
     this.#entries.push(entry);
     if (this.#log) this.#write(`{${before},"hash":"${hash}",${after}}`);
+    if (this.#everyEntries > 0 || this.#everyMs > 0) this.#scheduleCheckpoint();
     for (const listener of this.#listeners) {
       try {
         listener(entry);
@@ -295,6 +462,7 @@ export class FlightRecorder implements KernelAuditSink {
     if (first - this.#base >= Math.max(1024, this.#retain ?? 0)) {
       this.#entries = this.#entries.slice(first - this.#base);
       this.#base = first;
+      this.#checkpoints = this.#checkpoints.filter((checkpoint) => checkpoint.count >= first);
     }
   }
 
@@ -322,6 +490,23 @@ export class FlightRecorder implements KernelAuditSink {
       // An error handler that throws must not turn `record` into a throwing call.
     }
   }
+}
+
+/** Default checkpoint schedule: every 10,000 entries, and (with a file) within 1 s of an entry. */
+const DEFAULT_CHECKPOINT_ENTRIES = 10_000;
+const DEFAULT_CHECKPOINT_MS = 1_000;
+
+/** Entries from seq `first` with each checkpoint placed after the entries it covers, as the file holds them. */
+function interleave(entries: readonly FlightRecorderEntry[], checkpoints: readonly Checkpoint[], first: number): (FlightRecorderEntry | Checkpoint)[] {
+  if (checkpoints.length === 0) return [...entries];
+  const out: (FlightRecorderEntry | Checkpoint)[] = [];
+  let next = 0;
+  for (let i = 0; i <= entries.length; i++) {
+    while (next < checkpoints.length && checkpoints[next]!.count === first + i) out.push(checkpoints[next++]!);
+    const entry = entries[i];
+    if (entry !== undefined) out.push(entry);
+  }
+  return out;
 }
 
 /** Deep JSON-safe copies for one entry, noting whether all of them stringify canonically, and the entry's member encoder. */

@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { CREATE_NEW, isErrno } from "./atomic-write.js";
 
@@ -24,6 +25,8 @@ export class JsonlAppender {
   /** Pending bytes that trigger the next write; doubles after each failure so a dead disk is not retried per line. */
   #flushAt = FLUSH_BYTES;
   #timer: NodeJS.Timeout | undefined;
+  /** Whether the folder's entry for the new file has been synced (once, at the first `sync`). */
+  #folderSynced = false;
   readonly #onLateError: (error: unknown) => void;
 
   /** `onLateError` hears about a failed write nobody was waiting on (the quiet-time flush). */
@@ -93,6 +96,25 @@ export class JsonlAppender {
     }
   }
 
+  /**
+   * Writes everything pending and asks the disk to keep it (fsync; the first time also the
+   * folder, so the new file's name survives a power cut too): every line appended so far is then
+   * durable. PolicyKernelError "io_error" naming the file when the write or the sync fails.
+   */
+  sync(): void {
+    this.flush();
+    if (this.#fd === undefined) return;
+    try {
+      fsyncSync(this.#fd);
+    } catch (error) {
+      throw new PolicyKernelError("io_error", `cannot sync the audit log to disk: ${errorMessage(error)}`, { file: this.path }, { cause: error });
+    }
+    if (!this.#folderSynced) {
+      syncFolder(dirname(this.path));
+      this.#folderSynced = true;
+    }
+  }
+
   /** Writes all of `bytes`, or keeps what was not written as the carry and rethrows. */
   #write(fd: number, bytes: Buffer): void {
     let offset = 0;
@@ -129,6 +151,19 @@ export class JsonlAppender {
 
   #closedError(): PolicyKernelError {
     return new PolicyKernelError("io_error", "the audit log was closed; nothing more can be appended", { file: this.path });
+  }
+}
+
+/** fsync of a folder, so a file created in it keeps its name after a power cut; some platforms cannot open a folder (best effort). */
+function syncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, constants.O_RDONLY);
+    fsyncSync(fd);
+  } catch {
+    // best effort: only durability of the name is lost
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -4,12 +4,14 @@ import { BUILD_USAGE, buildCommand } from "./build-command.js";
 import { EVAL_USAGE, evalCommand } from "./eval-command.js";
 import { TEST_USAGE, testCommand } from "./test-command.js";
 import { TRAIN_USAGE, trainCommand } from "./train-command.js";
+import { VERIFY_USAGE, verifyCommand } from "./verify-command.js";
 
 const COMMANDS: Record<string, { usage: string; run: (argv: string[]) => Promise<number> | number }> = {
   eval: { usage: EVAL_USAGE, run: evalCommand },
   test: { usage: TEST_USAGE, run: testCommand },
   build: { usage: BUILD_USAGE, run: buildCommand },
   train: { usage: TRAIN_USAGE, run: trainCommand },
+  verify: { usage: VERIFY_USAGE, run: verifyCommand },
 };
 
 const HELP = `policy-kernel — a deterministic policy kernel for governed agent training

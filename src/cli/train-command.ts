@@ -4,17 +4,22 @@ import { parseArgs } from "node:util";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import { ARMS, type ArmName } from "../demo/arm.js";
 import { createProgress } from "../demo/progress.js";
-import { DEMO_DEFAULTS, runDemo, type DemoRun } from "../demo/run-demo.js";
+import { toSigningKey } from "../audit/checkpoint.js";
+import { DEMO_DEFAULTS, finishedRunFile, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
 import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
 
-export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [kernel flags] [--json] [--eval-window N] [--no-progress]
+export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--signing-key F] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
   (ungoverned) and once enforcing (governed), on the same seed; prints the comparison and writes a run folder.
   --episodes N     training episodes per arm (default ${DEMO_DEFAULTS.episodes})
   --seed S         integer seed of tasks, exploration and tie-breaks (default ${DEMO_DEFAULTS.seed})
   --arms LIST      comma-separated subset of ${ARMS.join(",")} (default both)
-  --out DIR        run folder (default runs/<seed>): summary.json, timing.json, audit-<arm>.jsonl, spans-<arm>.json, report.html
+  --out DIR        run folder (default runs/<seed>, or runs/<seed>-2… when that holds a finished run): summary.json,
+                   timing.json, audit-<arm>.jsonl(.pub), spans-<arm>.json, report.html; a folder holding a finished run
+                   is refused (a trail is never overwritten)
+  --signing-key F  Ed25519 private key (PEM) the trails' checkpoints are signed with (default: a new key per arm;
+                   the public key is written beside each trail as audit-<arm>.jsonl.pub either way)
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library (--no-bundle: none)
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules (--no-rules: none)
   --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
@@ -76,6 +81,14 @@ function parseArms(raw: string | undefined): ArmName[] {
   return ARMS.filter((arm) => names.includes(arm));
 }
 
+/** The default run folder: `base`, or `base-2`, `base-3`… when it holds a finished run (never overwritten). */
+async function freeRunFolder(base: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if ((await finishedRunFile(dir)) === undefined) return dir;
+  }
+}
+
 /** `policy-kernel train`: the governed-vs-ungoverned training experiment. */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -86,6 +99,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       seed: { type: "string" },
       arms: { type: "string" },
       out: { type: "string" },
+      "signing-key": { type: "string" },
       ...KERNEL_FLAGS,
       json: { type: "boolean" },
       "eval-window": { type: "string" },
@@ -96,7 +110,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const seed = parseSeed(values.seed);
   const arms = parseArms(values.arms);
   const evalWindow = positiveIntFlag(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
-  const outDir = resolve(values.out ?? `runs/${seed}`);
+  const outDir = resolve(values.out ?? (await freeRunFolder(`runs/${seed}`)));
+  const signingKey = values["signing-key"] === undefined ? undefined : toSigningKey(values["signing-key"], "--signing-key");
   const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
 
   const stop = stopOnSignals();
@@ -110,6 +125,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       outDir,
       kernelOptions: kernelOptionsFromFlags(values),
       signal: stop.signal,
+      ...(signingKey ? { signingKey } : {}),
       ...(onEpisode ? { onEpisode } : {}),
     });
   } catch (error) {
@@ -123,7 +139,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
   else {
     process.stdout.write(renderTable(run.summary));
-    process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl and their public keys audit-*.jsonl.pub, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { createRng, type Seed } from "../env/rng.js";
 import { PolicyKernelError, errorMessage } from "../errors.js";
@@ -45,7 +46,15 @@ export interface ArmOptions {
    * when it stops early. In memory only when absent.
    */
   readonly auditJsonlPath?: string;
+  /** The Ed25519 key the trail's checkpoints are signed with; a new one per arm when absent. */
+  readonly signingKey?: KeyObject;
 }
+
+/**
+ * A signed checkpoint every this many entries (and the final one at close). By count only, not by
+ * time: a time trigger would put checkpoints at different places in two runs of the same seed.
+ */
+export const AUDIT_CHECKPOINT_EVERY = 200;
 
 /** Audit entries a streamed arm keeps in memory (the file has them all); the bench's streamed env.step row keeps as many. */
 export const AUDIT_RETAIN = 10_000;
@@ -96,7 +105,13 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
   const { arm, world, seed, episodes } = options;
   const enforcement = ARM_ENFORCEMENT[arm];
   const stream = options.auditJsonlPath === undefined ? {} : { jsonlPath: options.auditJsonlPath, retain: AUDIT_RETAIN };
-  const recorder = new FlightRecorder({ chainId: `policy-kernel-demo/${arm}/${String(seed)}`, clock: () => RECORDER_EPOCH, ...stream });
+  const recorder = new FlightRecorder({
+    chainId: `policy-kernel-demo/${arm}/${String(seed)}`,
+    clock: () => RECORDER_EPOCH,
+    checkpoints: { everyEntries: AUDIT_CHECKPOINT_EVERY, everyMs: 0 },
+    ...(options.signingKey === undefined ? {} : { signingKey: options.signingKey }),
+    ...stream,
+  });
   let kernel: PolicyKernel | undefined;
   let failure: { readonly error: unknown } | undefined;
   try {

@@ -1,7 +1,11 @@
-import { lstat, mkdir, rename } from "node:fs/promises";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { constants } from "node:fs";
+import { link, lstat, mkdir, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { isErrno, writeFileAtomic } from "../audit/atomic-write.js";
+import { CREATE_NEW, isErrno, writeFileAtomic } from "../audit/atomic-write.js";
+import { generateTrailKeyPair, publicKeyPem } from "../audit/checkpoint.js";
 import { exportJsonlSpans } from "../audit/emitter.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { mergeData } from "../kernel/merge.js";
@@ -37,6 +41,12 @@ export interface DemoOptions {
    * "interrupted", every audit entry recorded so far on disk (in audit-<arm>.jsonl.partial).
    */
   readonly signal?: AbortSignal;
+  /**
+   * The Ed25519 private key every arm's trail checkpoints are signed with (the trainer's own key
+   * file); a new key pair per arm when absent. The public key is written beside each trail
+   * (audit-<arm>.jsonl.pub), never into summary.json, which stays byte-identical for a seed.
+   */
+  readonly signingKey?: KeyObject;
 }
 
 /** One arm as summary.json stores it (no wall-clock values, so the file replays byte for byte). */
@@ -48,7 +58,8 @@ export interface ArmSummary {
   readonly greedyAfter: EpisodeStats;
   readonly learnedPolicy: readonly PolicyChoice[];
   readonly rewardStats: Readonly<Record<string, number>>;
-  readonly audit: { readonly chainId: string; readonly entries: number; readonly head: string; readonly verified: boolean };
+  /** `verified`: the chain, every checkpoint's signature (with the arm's public key) and the final seal. */
+  readonly audit: { readonly chainId: string; readonly entries: number; readonly head: string; readonly checkpoints: number; readonly verified: boolean };
   readonly spans: number;
   readonly curve: ArmResult["curve"];
 }
@@ -85,8 +96,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const started = performance.now();
   // No folder (undefined or ""): the trails stay in memory and nothing is written.
   const outDir = options.outDir || undefined;
-  // First: a folder that cannot be made fails the run before anything is loaded.
-  if (outDir) await mkdir(outDir, { recursive: true });
+  // First: a folder that cannot be made, or that holds a finished run, fails the run before anything is loaded.
+  if (outDir) {
+    await mkdir(outDir, { recursive: true });
+    const finished = await finishedRunFile(outDir);
+    if (finished !== undefined) {
+      throw new PolicyKernelError("io_error", `the folder already holds a finished run (${finished}); a trail is never overwritten`, {
+        file: outDir,
+        expected: "a new or empty run folder (or one whose runs were interrupted)",
+      });
+    }
+  }
   const world = await createWorld();
   // One logger for every kernel of the run, so a problem with the bundle is reported once, not per kernel.
   const given = options.kernelOptions ?? {};
@@ -108,8 +128,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       // Checked before the arm opens its trail file: a run stopped between arms leaves no empty trail.
       if (options.signal?.aborted) throw interruptedError(options.signal, `the ${arm} arm was not started`);
       const t0 = performance.now();
-      const auditJsonlPath = outDir === undefined ? undefined : await freshPartialTrail(outDir, arm);
+      const signingKey = options.signingKey ?? generateTrailKeyPair().privateKey;
+      const auditJsonlPath = outDir === undefined ? undefined : await freshPartialTrail(outDir, arm, signingKey);
       const result = await runArm({
+        signingKey,
         arm,
         world,
         kernelOptions,
@@ -139,6 +161,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     for (const r of results) {
       files[`audit-${r.arm}`] = armFiles(r.arm).audit;
       files[`spans-${r.arm}`] = armFiles(r.arm).spans;
+      files[`key-${r.arm}`] = armFiles(r.arm).publicKey;
     }
   }
   const armSummaries: Partial<Record<ArmName, ArmSummary>> = {};
@@ -153,7 +176,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       rewardStats: Object.fromEntries(Object.entries(r.rewardStats).map(([k, v]) => [k, round(v)])),
       // A streamed trail was verified against the recorder's head and count when it was finished
       // (finishStreamedTrail throws otherwise); one kept in memory is verified here.
-      audit: { chainId: r.recorder.chainId, entries: r.recorder.size, head: r.recorder.head, verified: outDir !== undefined || r.recorder.verify().valid },
+      audit: {
+        chainId: r.recorder.chainId,
+        entries: r.recorder.size,
+        head: r.recorder.head,
+        checkpoints: r.recorder.checkpoints().length,
+        verified: outDir !== undefined || sealedAndValid(r.recorder.verify()),
+      },
       // The arms' span options filter no entry type (armSpanOptions): every entry is one span.
       spans: r.recorder.size,
       curve: r.curve,
@@ -185,40 +214,123 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
 /** The run folder's own files (each arm adds its audit and span files, armFiles). */
 const RUN_FILES = Object.freeze({ summary: "summary.json", timing: "timing.json", report: "report.html" });
 
-/** An arm's files in the run folder: the trail while it is written, then the verified trail and its spans. */
-function armFiles(arm: ArmName): { readonly partial: string; readonly audit: string; readonly spans: string } {
-  return { partial: `audit-${arm}.jsonl.partial`, audit: `audit-${arm}.jsonl`, spans: `spans-${arm}.json` };
+/** An arm's files in the run folder: the trail and its public key while it is written, then the verified trail, its key and spans. */
+function armFiles(arm: ArmName): { readonly partial: string; readonly partialKey: string; readonly audit: string; readonly publicKey: string; readonly spans: string } {
+  const audit = `audit-${arm}.jsonl`;
+  return { partial: `${audit}.partial`, partialKey: `${audit}.partial.pub`, audit, publicKey: `${audit}.pub`, spans: `spans-${arm}.json` };
+}
+
+/** A file that makes `dir` a finished run (its summary, or an arm's completed trail), if any; undefined for a missing folder. */
+export async function finishedRunFile(dir: string): Promise<string | undefined> {
+  let listed: string[];
+  try {
+    listed = await readdir(dir);
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return undefined;
+    throw error;
+  }
+  const names = new Set(listed);
+  const finished = [RUN_FILES.summary, ...ARMS.map((arm) => armFiles(arm).audit)];
+  return finished.find((name) => names.has(name));
+}
+
+/** Whether an in-memory trail verified, signatures and seal included. */
+function sealedAndValid(result: { readonly valid: boolean; readonly sealed?: boolean }): boolean {
+  return result.valid && result.sealed === true;
 }
 
 /**
- * The path an arm streams its trail to while it runs. A partial trail already there is an
- * interrupted earlier run's: it is kept, renamed audit-<arm>.interrupted-<its mtime>.jsonl.
+ * The path an arm streams its trail to while it runs, its public key written beside it first
+ * (audit-<arm>.jsonl.partial.pub), so even a killed run's trail can be verified. A partial trail
+ * already there is an interrupted earlier run's: it is kept, with its key, as
+ * audit-<arm>.interrupted-<its mtime>.jsonl(.pub), never replacing a file.
  */
-async function freshPartialTrail(dir: string, arm: ArmName): Promise<string> {
-  const path = join(dir, armFiles(arm).partial);
-  let modified: Date;
+async function freshPartialTrail(dir: string, arm: ArmName, signingKey: KeyObject): Promise<string> {
+  const names = armFiles(arm);
+  const path = join(dir, names.partial);
+  let modified: Date | undefined;
   try {
     modified = (await lstat(path)).mtime;
   } catch (error) {
-    if (isErrno(error, "ENOENT")) return path;
-    throw error;
+    if (!isErrno(error, "ENOENT")) throw error;
   }
-  const stamp = modified.toISOString().replace(/[:.]/g, "-");
-  await rename(path, join(dir, `audit-${arm}.interrupted-${stamp}.jsonl`));
+  if (modified !== undefined) {
+    const stamp = modified.toISOString().replace(/[:.]/g, "-");
+    const kept = await moveAside(path, dir, `audit-${arm}.interrupted-${stamp}`, ".jsonl");
+    await moveNoReplace(join(dir, names.partialKey), `${kept}.pub`).catch((error: unknown) => {
+      if (!isErrno(error, "ENOENT")) throw error;
+    });
+  }
+  // Exclusive create: a key file already there (an earlier run killed before its trail began) is kept aside too.
+  const keyPath = join(dir, names.partialKey);
+  try {
+    await lstat(keyPath);
+    await moveAside(keyPath, dir, `audit-${arm}.interrupted-orphan-${Date.now()}`, ".jsonl.pub");
+  } catch (error) {
+    if (!isErrno(error, "ENOENT")) throw error;
+  }
+  const handle = await open(keyPath, CREATE_NEW, 0o644);
+  try {
+    await handle.writeFile(publicKeyPem(createPublicKey(signingKey)), "utf8");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   return path;
+}
+
+/** Renames `from` to `<base><suffix>` in `dir`, or `<base>-2<suffix>`… when that exists: never replacing a file. Returns the new path. */
+async function moveAside(from: string, dir: string, base: string, suffix: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const to = join(dir, `${base}${n === 1 ? "" : `-${n}`}${suffix}`);
+    try {
+      await moveNoReplace(from, to);
+      return to;
+    } catch (error) {
+      if (!isErrno(error, "EEXIST")) throw error;
+    }
+  }
+}
+
+/** rename(2) without replacing: a hard link to the new name (EEXIST if it is taken), then the old name removed. */
+async function moveNoReplace(from: string, to: string): Promise<void> {
+  await link(from, to);
+  await unlink(from);
 }
 
 /**
  * A finished arm's streamed trail: its spans exported from the file in the same read that
- * verifies it against the recorder's head and count, then renamed to audit-<arm>.jsonl
- * (replacing a previous run's).
+ * verifies it (chain, every checkpoint's signature with the arm's public key, the final seal)
+ * against the recorder's head and count, then the trail and its key moved to audit-<arm>.jsonl(.pub),
+ * refusing to replace a file already there.
  */
 async function finishStreamedTrail(dir: string, r: ArmResult): Promise<void> {
   const names = armFiles(r.arm);
   const partial = join(dir, names.partial);
-  const anchor = { expectedHead: r.recorder.head, expectedCount: r.recorder.size };
+  const anchor = { expectedHead: r.recorder.head, expectedCount: r.recorder.size, publicKey: r.recorder.publicKey, requireSealed: true };
   await exportJsonlSpans(partial, join(dir, names.spans), armSpanOptions(r.arm), anchor);
-  await rename(partial, join(dir, names.audit));
+  try {
+    await moveNoReplace(join(dir, names.partialKey), join(dir, names.publicKey));
+    await moveNoReplace(partial, join(dir, names.audit));
+  } catch (error) {
+    if (!isErrno(error, "EEXIST")) throw error;
+    throw new PolicyKernelError("io_error", `another run finished a trail in this folder meanwhile; this one stays ${names.partial}: ${errorMessage(error)}`, { file: dir }, { cause: error });
+  }
+  await syncFolder(dir);
+}
+
+/** fsync of the run folder, so the trail's final name survives a power cut (best effort where a folder cannot be opened). */
+async function syncFolder(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best effort
+  }
 }
 
 /** Writes the run folder's own files (RUN_FILES); the arms already wrote theirs. */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { FlightRecorderEmitter } from "../../src/audit/emitter.js";
-import { FlightRecorder, readJsonl, streamJsonl, streamVerifiedJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
+import { FlightRecorder, generateTrailKeyPair, readJsonl, streamJsonl, streamVerifiedJsonl, verifyEntries, verifyJsonl, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
 import { summarizeJsonl } from "../../src/audit/violation-summary.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { decision, fakeClock, violation } from "./fixtures.js";
@@ -30,9 +30,12 @@ function fill(recorder: FlightRecorder, count: number, from = 0): void {
   }
 }
 
+/** One signing key for every recorder here, so two recorders' trails can be compared byte for byte. */
+const SIGNING_KEY = generateTrailKeyPair().privateKey;
+
 function streaming(name: string, extra: { retain?: number } = {}): { recorder: FlightRecorder; path: string } {
   const path = join(dir, name);
-  return { recorder: new FlightRecorder({ chainId: "stream", clock: fakeClock(), jsonlPath: path, ...extra }), path };
+  return { recorder: new FlightRecorder({ chainId: "stream", clock: fakeClock(), jsonlPath: path, signingKey: SIGNING_KEY, ...extra }), path };
 }
 
 describe("FlightRecorder jsonlPath", () => {
@@ -43,8 +46,11 @@ describe("FlightRecorder jsonlPath", () => {
     const text = await readFile(path, "utf8");
     expect(text).toBe(recorder.toJsonl());
     const lines = text.split("\n");
-    expect(lines).toHaveLength(1_001);
+    // 1,000 entries, the final checkpoint, and "" after the last newline.
+    expect(lines).toHaveLength(1_002);
     expect(lines[999]).toBe(canonicalJson(recorder.entriesSince(999)[0]));
+    expect(lines[1_000]).toBe(canonicalJson(recorder.checkpoints().at(-1)));
+    expect(JSON.parse(lines[1_000]!)).toMatchObject({ type: "checkpoint", count: 1_000, head: recorder.head, final: true });
     expect(verifyEntries(await readJsonl(path), { expectedHead: recorder.head, expectedCount: 1_000 }).valid).toBe(true);
   });
 
@@ -114,10 +120,13 @@ describe("FlightRecorder jsonlPath", () => {
       const { FlightRecorder } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
       const recorder = new FlightRecorder({ chainId: "exit", jsonlPath: ${JSON.stringify(path)} });
       for (let i = 0; i < 5; i++) recorder.recordToolCall({ agentId: "a", tool: "t", args: { i } });
-      console.log(recorder.head);`;
+      console.log(recorder.head);
+      console.log(Buffer.from(recorder.publicKeyPem).toString("base64"));`;
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(child.stderr).toBe("");
-    expect(await verifyJsonl(path, { expectedHead: child.stdout.trim(), expectedCount: 5 })).toMatchObject({ valid: true });
+    const [head, key] = child.stdout.trim().split("\n");
+    // Every entry signed at exit, but not sealed: nobody closed the trail.
+    expect(await verifyJsonl(path, { expectedHead: head, expectedCount: 5, publicKey: Buffer.from(key!, "base64").toString() })).toMatchObject({ valid: true, signedCount: 5, sealed: false });
   });
 });
 
@@ -184,7 +193,7 @@ describe("FlightRecorder retain", () => {
 
   it("gives a kernel-driven run the same chain as an unbounded recorder", async () => {
     const bounded = streaming("kernel.jsonl", { retain: 3 });
-    const unbounded = new FlightRecorder({ chainId: "stream", clock: fakeClock() });
+    const unbounded = new FlightRecorder({ chainId: "stream", clock: fakeClock(), signingKey: SIGNING_KEY });
     for (const recorder of [bounded.recorder, unbounded]) {
       const kernel = await createPolicyKernel({ recorder });
       for (let i = 0; i < 40; i++) {
@@ -193,6 +202,7 @@ describe("FlightRecorder retain", () => {
       kernel.close();
     }
     bounded.recorder.close();
+    unbounded.close();
     expect(bounded.recorder.head).toBe(unbounded.head);
     expect(await readFile(bounded.path, "utf8")).toBe(unbounded.toJsonl());
   });
@@ -248,7 +258,7 @@ describe("verifyJsonl", () => {
 describe("reading a long log from its file", () => {
   it("summarizeJsonl gives the summary an unbounded recorder's emitter gives for the same events", async () => {
     const { recorder, path } = streaming("summary.jsonl", { retain: 20 });
-    const unbounded = new FlightRecorder({ chainId: "stream", clock: fakeClock() });
+    const unbounded = new FlightRecorder({ chainId: "stream", clock: fakeClock(), signingKey: SIGNING_KEY });
     fill(recorder, 3_000);
     fill(unbounded, 3_000);
     recorder.close();

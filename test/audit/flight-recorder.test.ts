@@ -82,7 +82,7 @@ describe("FlightRecorder.record", () => {
       expect(entry.seq).toBe(i);
       expect(entry.prevHash).toBe(i === 0 ? GENESIS_HASH : entries[i - 1]?.hash);
     });
-    expect(recorder.verify()).toEqual({ valid: true, count: 6, head: recorder.head });
+    expect(recorder.verify()).toMatchObject({ valid: true, count: 6, head: recorder.head });
   });
 
   it("records signals (bundle revision unknown until the kernel's SignalEvent carries one)", () => {
@@ -302,8 +302,8 @@ describe("verifyEntries", () => {
   const recorder = filled(8);
 
   it("accepts an untouched log and reports its head", () => {
-    expect(verifyEntries(editable(recorder))).toEqual({ valid: true, count: 8, head: recorder.head });
-    expect(verifyEntries([])).toEqual({ valid: true, count: 0, head: GENESIS_HASH });
+    expect(verifyEntries(editable(recorder))).toMatchObject({ valid: true, count: 8, head: recorder.head });
+    expect(verifyEntries([])).toMatchObject({ valid: true, count: 0, head: GENESIS_HASH, checkpoints: 0, sealed: false });
   });
 
   it("detects an edited entry", () => {
@@ -424,7 +424,7 @@ describe("JSON Lines", () => {
     expect(lines[0]).toBe(canonicalJson(recorder.entries()[0]));
     const loaded = await readJsonl(path);
     expect(loaded).toEqual(recorder.entries());
-    expect(verifyEntries(loaded, { expectedHead: recorder.head })).toEqual({ valid: true, count: 10, head: recorder.head });
+    expect(verifyEntries(loaded, { expectedHead: recorder.head })).toMatchObject({ valid: true, count: 10, head: recorder.head });
     expect(await readdir(dir)).toEqual(["audit.jsonl"]);
   });
 
@@ -485,7 +485,7 @@ describe("JSON Lines", () => {
       throw new Error("expected a failure");
     };
     expect(fieldOf(`${line}\n{not json\n`)).toMatch(/^line 2 \| x\.jsonl: line 2: not valid JSON/);
-    expect(fieldOf(`{"type":"mystery"}\n`)).toMatch(/^line 1: type \| .*unknown entry type "mystery" \(expected one of policy_check, signal, tool_call\)/);
+    expect(fieldOf(`{"type":"mystery"}\n`)).toMatch(/^line 1: type \| .*unknown entry type "mystery" \(expected one of policy_check, signal, tool_call, checkpoint\)/);
     expect(fieldOf(`${line.slice(0, -1)},"extra":1}\n`)).toMatch(/^line 1: extra \| .*Unrecognized key/);
     expect(fieldOf(`${line}\n\n${line}\n`)).toMatch(/^line 2 \| .*empty line/);
     // CRLF line ends are tolerated.

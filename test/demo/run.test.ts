@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FlightRecorder, readJsonl, verifyEntries, type FlightRecorderEntry } from "../../src/audit/flight-recorder.js";
-import { verifyJsonl } from "../../src/audit/jsonl.js";
+import { readTrail, verifyJsonl } from "../../src/audit/jsonl.js";
+import { generateTrailKeyPair } from "../../src/audit/checkpoint.js";
+import { AUDIT_CHECKPOINT_EVERY } from "../../src/demo/arm.js";
 import { runDemo, type DemoRun } from "../../src/demo/run-demo.js";
 import { renderTable } from "../../src/demo/table.js";
 import { trainCommand } from "../../src/cli/train-command.js";
@@ -32,9 +34,15 @@ describe("train: a short run end to end", () => {
     expect(run.summary.arms.governed?.training.episodes).toBe(60);
   });
 
-  it("same seed => byte-identical summary.json, audit trails and report; durations only in timing.json", () => {
-    for (const file of ["summary.json", "audit-governed.jsonl", "audit-ungoverned.jsonl", "spans-governed.json", "report.html"]) {
+  it("same seed => byte-identical summary.json, spans and report, the same audit entries; durations only in timing.json", async () => {
+    for (const file of ["summary.json", "spans-governed.json", "spans-ungoverned.json", "report.html"]) {
       expect(readFileSync(join(dirB, file)).equals(readFileSync(join(dirA, file))), file).toBe(true);
+    }
+    // Each run signs with a key of its own: the entries are the same, the checkpoints in the same places, their signatures differ.
+    for (const file of ["audit-governed.jsonl", "audit-ungoverned.jsonl"]) {
+      const unsigned = async (dir: string) => (await readTrail(join(dir, file))).map((line) => (line.type === "checkpoint" ? { ...line, signature: "", keyId: "" } : line));
+      expect(await unsigned(dirB)).toEqual(await unsigned(dirA));
+      expect(readFileSync(join(dirB, `${file}.pub`)).equals(readFileSync(join(dirA, `${file}.pub`)))).toBe(false);
     }
     expect(readFileSync(join(dirA, "summary.json"), "utf8")).not.toMatch(/"[A-Za-z]*(Ms|Seconds|Duration|Elapsed)":|"(duration|elapsed|wallClock)"/);
     expect(JSON.parse(readFileSync(join(dirA, "timing.json"), "utf8")).totalMs).toBeGreaterThan(0);
@@ -50,6 +58,15 @@ describe("train: a short run end to end", () => {
       const entries = await readJsonl(join(dirA, `audit-${arm}.jsonl`));
       const audit = run.summary.arms[arm]!.audit;
       expect(verifyEntries(entries, { expectedHead: audit.head, expectedCount: audit.entries })).toMatchObject({ valid: true });
+      // The checkpoints too, with the public key written beside the trail: sealed by the final one.
+      const publicKey = join(dirA, run.summary.files[`key-${arm}`]!);
+      expect(await verifyJsonl(join(dirA, `audit-${arm}.jsonl`), { publicKey, expectedHead: audit.head, expectedCount: audit.entries })).toMatchObject({
+        valid: true,
+        sealed: true,
+        checkpoints: audit.checkpoints,
+        signaturesChecked: true,
+      });
+      expect(audit.checkpoints).toBe(Math.floor(audit.entries / AUDIT_CHECKPOINT_EVERY) + 1);
       const spans = JSON.parse(readFileSync(join(dirA, `spans-${arm}.json`), "utf8")) as unknown[];
       expect(spans).toHaveLength(run.summary.arms[arm]!.spans);
       // Editing one entry breaks the chain.
@@ -102,12 +119,38 @@ describe("train: the audit trail is streamed to the run folder as the arms run",
     expect(verifyEntries(entries)).toMatchObject({ valid: true, count: entries.length });
     const stopped = readFileSync(partial);
 
+    const stoppedKey = readFileSync(`${partial}.pub`);
     const { summary } = await runDemo({ ...SHORT, arms: ["governed"], outDir: dir });
     const kept = readdirSync(dir).filter((name) => /^audit-governed\.interrupted-.+\.jsonl$/.test(name));
     expect(kept).toHaveLength(1);
     expect(readFileSync(join(dir, kept[0]!)).equals(stopped)).toBe(true);
+    expect(readFileSync(join(dir, `${kept[0]!}.pub`)).equals(stoppedKey)).toBe(true);
+    expect(await verifyJsonl(join(dir, kept[0]!), { publicKey: join(dir, `${kept[0]!}.pub`) })).toMatchObject({ valid: true, sealed: true });
     expect(readdirSync(dir)).not.toContain("audit-governed.jsonl.partial");
     expect(summary.arms.governed?.audit.verified).toBe(true);
+  });
+});
+
+describe("train: a finished trail is never overwritten", () => {
+  it("a second run into a folder holding a finished run is refused, and every file stays as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-demo-again-"));
+    await runDemo({ ...SHORT, episodes: 5, arms: ["governed"], outDir: dir });
+    const before = new Map(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name))]));
+    await expect(runDemo({ ...SHORT, episodes: 5, arms: ["governed"], outDir: dir })).rejects.toThrow(/already holds a finished run \(summary\.json\); a trail is never overwritten/);
+    // Another arm into it too: the folder is one run's.
+    await expect(runDemo({ ...SHORT, episodes: 5, arms: ["ungoverned"], outDir: dir })).rejects.toMatchObject({ code: "io_error" });
+    expect(readdirSync(dir).sort()).toEqual([...before.keys()].sort());
+    for (const [name, bytes] of before) expect(readFileSync(join(dir, name)).equals(bytes), name).toBe(true);
+  });
+
+  it("with the trainer's signing key, two runs of a seed give byte-identical trails (Ed25519 is deterministic)", async () => {
+    const { privateKey } = generateTrailKeyPair();
+    const dirs = [mkdtempSync(join(tmpdir(), "pk-demo-key-a-")), mkdtempSync(join(tmpdir(), "pk-demo-key-b-"))];
+    for (const outDir of dirs) await runDemo({ ...SHORT, episodes: 120, arms: ["governed"], outDir, signingKey: privateKey });
+    for (const file of ["audit-governed.jsonl", "audit-governed.jsonl.pub", "summary.json"]) {
+      expect(readFileSync(join(dirs[1]!, file)).equals(readFileSync(join(dirs[0]!, file))), file).toBe(true);
+    }
+    expect((await verifyJsonl(join(dirs[0]!, "audit-governed.jsonl"), { publicKey: privateKey, requireSealed: true })).valid).toBe(true);
   });
 });
 
@@ -137,7 +180,7 @@ describe("train: stopped from outside", () => {
       if (arm === "ungoverned" && done === total) controller.abort("SIGINT");
     };
     await expect(runDemo({ ...SHORT, episodes: 10, outDir: dir, signal: controller.signal, onEpisode })).rejects.toThrow(/^SIGINT: the governed arm was not started$/);
-    expect(readdirSync(dir).sort()).toEqual(["audit-ungoverned.jsonl", "spans-ungoverned.json"]);
+    expect(readdirSync(dir).sort()).toEqual(["audit-ungoverned.jsonl", "audit-ungoverned.jsonl.pub", "spans-ungoverned.json"]);
   });
 
   it("a trail that cannot be closed after the interruption says so, and names the interruption too", async () => {
@@ -181,8 +224,10 @@ describe("train: stopped from outside", () => {
       if (arm === "governed" && done === 1) controller.abort("SIGTERM");
     };
     await expect(runDemo({ ...SHORT, episodes: 30, outDir: dir, signal: controller.signal, onEpisode })).rejects.toThrow(/^SIGTERM: the governed arm stopped after 1 of 30/);
-    expect(readdirSync(dir).sort()).toEqual(["audit-governed.jsonl.partial", "audit-ungoverned.jsonl", "spans-ungoverned.json"]);
-    expect(await verifyJsonl(join(dir, "audit-ungoverned.jsonl"))).toMatchObject({ valid: true });
+    expect(readdirSync(dir).sort()).toEqual(["audit-governed.jsonl.partial", "audit-governed.jsonl.partial.pub", "audit-ungoverned.jsonl", "audit-ungoverned.jsonl.pub", "spans-ungoverned.json"]);
+    expect(await verifyJsonl(join(dir, "audit-ungoverned.jsonl"), { publicKey: join(dir, "audit-ungoverned.jsonl.pub") })).toMatchObject({ valid: true, sealed: true });
+    // The interrupted arm's trail was closed when it stopped: sealed too, over every entry it recorded.
+    expect(await verifyJsonl(join(dir, "audit-governed.jsonl.partial"), { publicKey: join(dir, "audit-governed.jsonl.partial.pub") })).toMatchObject({ valid: true, sealed: true });
     expect(JSON.parse(readFileSync(join(dir, "spans-ungoverned.json"), "utf8")).length).toBeGreaterThan(0);
   });
 });
