@@ -30,6 +30,8 @@ interface Results {
   memory: { decisions: number; before: { wasm: number }; after: { wasm: number } };
   coldStart: { processes: number; firstMs: number };
   table: string;
+  boundedWork: { input: string; megabytes: number; ms: number; allowed: boolean; rules: string[] }[];
+  boundedTable: string;
 }
 
 describe("make bench", () => {
@@ -68,7 +70,7 @@ describe("make bench", () => {
       expect(row.result!.opsPerSec).toBeGreaterThan(0);
     }
     // Every target of the issue is reported, met or not; only OPA Go's is unmeasured here.
-    expect(results.targets).toHaveLength(11);
+    expect(results.targets).toHaveLength(12);
     expect(results.targets.filter((t) => t.met === null).map((t) => t.target)).toEqual(["Rego path faster than OPA's Go evaluator"]);
     expect(results.memory.decisions).toBe(2000);
     expect(results.memory.after.wasm).toBe(results.memory.before.wasm);
@@ -77,6 +79,13 @@ describe("make bench", () => {
     // The table printed is the table written, one line per row under its header.
     expect(stdout).toContain(results.table);
     expect(results.table.split("\n")).toHaveLength(2 + results.rows.length);
+    // Hostile inputs up to 1 MB (--quick): four sizes of each of four inputs, analysed, and each once more
+    // under the default size limit; every decision names the rules that made it.
+    expect(results.boundedWork).toHaveLength(4 * 5);
+    expect(new Set(results.boundedWork.map((r) => r.megabytes))).toEqual(new Set([0.1, 0.25, 0.5, 1]));
+    for (const row of results.boundedWork) expect(row.ms, row.input).toBeGreaterThan(0);
+    expect(results.boundedWork.find((r) => r.input.startsWith("sql: one long WHERE"))?.allowed).toBe(false);
+    expect(stdout).toContain(results.boundedTable);
   });
 
   it("explains its flags on --help and refuses an unknown one with them", () => {
