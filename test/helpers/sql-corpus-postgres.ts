@@ -333,6 +333,45 @@ export async function openPostgresCorpusDatabase(): Promise<CorpusDatabase & { r
     xid = await nextXid(pg);
   };
 
+  /** What the last string did, then the instance made pristine again. */
+  const inspect = async (error: string | null): Promise<Outcome> => {
+    const session: string[] = [];
+    let state = await alive(pg);
+    if (state === "aborted") {
+      session.push("aborted transaction left open");
+      await tryExec("ROLLBACK");
+      state = await alive(pg);
+    }
+    if (state === "no") {
+      await reload();
+      return { error, rows: [], schema: [], settings: [], files: [], session, crashed: true };
+    }
+    try {
+      session.push(...diffLines("session", baselineSession, await lines(pg, SESSION_SQL)));
+    } catch (cause) {
+      session.push(`session unreadable: ${errorMessage(cause)}`);
+    }
+    const open = pg.isInTransaction();
+    if (open) session.push("transaction left open");
+    // The superuser with default settings reads the rest (a string may have set a 1 ms statement_timeout).
+    await tryExec(RESET_SESSION);
+    const files = [...written].sort();
+    const wrote = open || (await nextXid(pg)) !== xid;
+    // Uncommitted work of an open transaction is read too: a later COMMIT on the same connection keeps it.
+    const after: PgState = wrote ? await readState() : baseline;
+    const outcome: Outcome = {
+      error,
+      rows: diffRows(baseline.rows, after.rows),
+      schema: diffLines("catalog", baseline.schema, after.schema),
+      settings: [...diffLines("settings", baseline.settings, after.settings), ...files.filter((f) => f.startsWith(`${PGDATA}/`))],
+      files: files.filter((f) => !f.startsWith(`${PGDATA}/`)),
+      session,
+      crashed: false,
+    };
+    if (wrote || files.length > 0 || session.length > 0) await restore(outcome);
+    return outcome;
+  };
+
   return {
     dialect: "postgres",
     reloads: () => reloads,
@@ -344,47 +383,13 @@ export async function openPostgresCorpusDatabase(): Promise<CorpusDatabase & { r
       } catch (cause) {
         error = errorMessage(cause);
       }
-      const session: string[] = [];
-      let state = await alive(pg);
-      if (state === "aborted") {
-        session.push("aborted transaction left open");
-        await tryExec("ROLLBACK");
-        state = await alive(pg);
-      }
-      if (state === "no") {
-        await reload();
-        return { error, rows: [], schema: [], settings: [], files: [], session, crashed: true };
-      }
       try {
-        session.push(...diffLines("session", baselineSession, await lines(pg, SESSION_SQL)));
+        return await inspect(error);
       } catch (cause) {
-        session.push(`session unreadable: ${errorMessage(cause)}`);
+        // A state the harness cannot read is reported as damage, and the cluster starts over.
+        await reload();
+        return { error, rows: [], schema: [`state unreadable: ${errorMessage(cause)}`], settings: [], files: [], session: [], crashed: false };
       }
-      if (pg.isInTransaction()) session.push("transaction left open");
-      const files = [...written].sort();
-      const wrote = (await nextXid(pg)) !== xid || pg.isInTransaction();
-      let after: PgState = baseline;
-      if (wrote) {
-        // Read as the superuser with default settings, uncommitted work of an open transaction included.
-        await tryExec(RESET_SESSION);
-        try {
-          after = await readState();
-        } catch (cause) {
-          await reload();
-          return { error, rows: [], schema: [`catalog unreadable: ${errorMessage(cause)}`], settings: [], files, session, crashed: false };
-        }
-      }
-      const outcome: Outcome = {
-        error,
-        rows: diffRows(baseline.rows, after.rows),
-        schema: diffLines("catalog", baseline.schema, after.schema),
-        settings: [...diffLines("settings", baseline.settings, after.settings), ...files.filter((f) => f.startsWith(`${PGDATA}/`))],
-        files: files.filter((f) => !f.startsWith(`${PGDATA}/`)),
-        session,
-        crashed: false,
-      };
-      if (wrote || files.length > 0 || session.length > 0) await restore(outcome);
-      return outcome;
     },
     async close(): Promise<void> {
       await pg.close();
