@@ -269,7 +269,7 @@ export async function openPostgresCorpusDatabase(): Promise<CorpusDatabase & { r
     }
   };
 
-  /** Undoes everything but rows; false when a file the cluster had was written (only a reload restores it). */
+  /** Rebuilds the schemas with their rows and removes what else the string added; false when a file the cluster had was written (only a reload restores it). */
   const restoreAll = async (): Promise<boolean> => {
     const schemas = await pg.query<{ nspname: string }>(`SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_NAMESPACES}`);
     for (const { nspname } of schemas.rows) await tryExec(`DROP SCHEMA "${nspname.replaceAll('"', '""')}" CASCADE`);
