@@ -23,6 +23,7 @@ prepare := {
 	"allow": [normalize(k) | some k in config.allow],
 	"deny": [normalize(d) | some d in config.deny],
 	"deny_functions": [lower(trim_space(f)) | some f in config.deny_functions],
+	"deny_tables": [lower(trim_space(t)) | some t in config.deny_tables],
 }
 
 # The kernel's copy of prepare, else (opa eval, opa test, another host) computed here.
@@ -104,6 +105,29 @@ violations contains v if {
 		"severity": "critical",
 		"effect": "block",
 		"description": concat("", ["function ", name, " is not allowed", label(stmt)]),
+	}
+}
+
+# A table is denied by its name, qualified or not (pg_catalog.pg_authid): reading
+# it is the harm (credentials), so any statement that names it is denied.
+denied_table(name) if name in prepared.deny_tables
+
+denied_table(name) if {
+	parts := split(name, ".")
+	parts[count(parts) - 1] in prepared.deny_tables
+}
+
+violations contains v if {
+	input.action.type == "sql"
+	some stmt in statements
+	some name in stmt.tables
+	denied_table(name)
+	v := {
+		"policy": "sql",
+		"rule": "denied_table",
+		"severity": "critical",
+		"effect": "block",
+		"description": concat("", [stmt.kind, " names the table ", name, ", which is not allowed", label(stmt)]),
 	}
 }
 

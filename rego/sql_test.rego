@@ -98,17 +98,27 @@ test_denied_functions_qualified_or_not if {
 	}
 }
 
+test_credential_tables_are_denied_even_to_read if {
+	read := {"ordinal": 1, "kind": "SELECT", "tables": ["pg_catalog.pg_authid", "pg_shadow", "users"], "functions": [], "where": null, "writes": false, "dialect": "postgres"}
+	vs := sql.violations with input as sql_input([read])
+	descriptions(vs) == {
+		"SELECT names the table pg_catalog.pg_authid, which is not allowed (statement 1)",
+		"SELECT names the table pg_shadow, which is not allowed (statement 1)",
+	}
+	rules(vs) == {"denied_table"}
+}
+
 test_writes_to_system_tables_are_denied if {
 	catalog := {"ordinal": 1, "kind": "UPDATE", "tables": ["pg_authid", "pg_catalog.pg_class", "information_schema.tables", "sqlite_master", "users"], "where": "restricting", "functions": [], "writes": true, "dialect": "postgres"}
 	vs := sql.violations with input as sql_input([catalog])
-	descriptions(vs) == {
+	{v.description | some v in vs; v.rule == "system_table"} == {
 		"UPDATE touches the system table pg_authid (statement 1)",
 		"UPDATE touches the system table pg_catalog.pg_class (statement 1)",
 		"UPDATE touches the system table information_schema.tables (statement 1)",
 		"UPDATE touches the system table sqlite_master (statement 1)",
 	}
 	read := json.patch(catalog, [{"op": "replace", "path": "/writes", "value": false}, {"op": "replace", "path": "/kind", "value": "SELECT"}])
-	count(sql.violations) == 0 with input as sql_input([read])
+	rules(sql.violations) == {"denied_table"} with input as sql_input([read])
 }
 
 test_unparseable_sql_is_blocked if {
@@ -135,6 +145,6 @@ test_prepare_matches_the_computed_values if {
 
 test_a_prepared_value_is_used_when_present if {
 	vs := sql.violations with input as sql_input([stmt(1, "SELECT", null)])
-		with data.policy_kernel.prepared.sql as {"allow": ["INSERT"], "deny": [], "deny_functions": []}
+		with data.policy_kernel.prepared.sql as {"allow": ["INSERT"], "deny": [], "deny_functions": [], "deny_tables": []}
 	descriptions(vs) == {"SELECT statement is not allowed (statement 1)"}
 }

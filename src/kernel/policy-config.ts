@@ -35,10 +35,11 @@ export const SqlConfigSchema = section(
     allow: list(name("a non-empty statement kind"), "a list of statement kinds such as SELECT"),
     deny: list(name("a non-empty statement kind"), "a list of statement kinds such as DELETE or DROP"),
     deny_functions: list(name("a non-empty function name"), "a list of function names"),
+    deny_tables: list(name("a non-empty table name"), "a list of table names"),
     dialect: z.enum(["any", "postgres", "sqlite"], { error: "one of any, postgres, sqlite" }).optional(),
     sqlite_schema: leaf<string>("DDL text (CREATE TABLE statements)", (v) => typeof v === "string").optional(),
   },
-  "an object {allow, deny, deny_functions, dialect?, sqlite_schema?}",
+  "an object {allow, deny, deny_functions, deny_tables, dialect?, sqlite_schema?}",
 );
 export type SqlConfig = z.infer<typeof SqlConfigSchema>;
 

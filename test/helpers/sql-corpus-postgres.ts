@@ -376,12 +376,26 @@ export async function openPostgresCorpusDatabase(): Promise<CorpusDatabase & { r
     dialect: "postgres",
     reloads: () => reloads,
     restores: () => restores,
-    async run(sql: string): Promise<Outcome> {
+    async run(sql: string, budget?: number): Promise<Outcome> {
       let error: string | null = null;
-      try {
-        await pg.exec(sql);
-      } catch (cause) {
-        error = errorMessage(cause);
+      if (budget !== undefined) {
+        // An executor with an effect budget, as the demo's SQLite one: one transaction, undone when
+        // the string fails or changes more rows than the budget.
+        await pg.exec("BEGIN");
+        try {
+          const results = await pg.exec(sql);
+          const changed = results.reduce((sum, r) => sum + (r.affectedRows ?? 0), 0);
+          if (changed > budget) error = `rolled back: ${changed} rows changed`;
+        } catch (cause) {
+          error = errorMessage(cause);
+        }
+        await pg.exec(error === null ? "COMMIT" : "ROLLBACK");
+      } else {
+        try {
+          await pg.exec(sql);
+        } catch (cause) {
+          error = errorMessage(cause);
+        }
       }
       try {
         return await inspect(error);

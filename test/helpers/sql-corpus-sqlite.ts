@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Database, SqlJsStatic } from "sql.js";
 import { buildPristineDatabase } from "../../src/demo/database.js";
+import { executeAction } from "../../src/demo/executor.js";
 import { errorMessage } from "../../src/errors.js";
 import { diffLines, diffRows, keyRows, type CorpusDatabase, type Outcome, type TableRows } from "./sql-corpus.js";
 
@@ -156,16 +157,22 @@ export async function openSqliteCorpusDatabase(): Promise<CorpusDatabase> {
   })();
   return {
     dialect: "sqlite",
-    async run(sql: string): Promise<Outcome> {
+    async run(sql: string, budget?: number): Promise<Outcome> {
       instance.written.clear();
       const db = new instance.SQL.Database(pristineBytes);
       const mainFile = mainFileOf(db);
       let error: string | null = null;
-      try {
-        // As the demo's executor runs an allowed action: the whole string through exec.
-        db.exec(sql);
-      } catch (cause) {
-        error = errorMessage(cause);
+      if (budget !== undefined) {
+        // Through the demo's own executor, with its effect budget.
+        const execution = executeAction(db, { type: "sql", sql }, budget);
+        error = execution.error ?? (execution.rolledBack ? `rolled back: ${execution.rolledBack.changed} rows changed` : null);
+      } else {
+        try {
+          // As the demo's executor runs an allowed action: the whole string through exec.
+          db.exec(sql);
+        } catch (cause) {
+          error = errorMessage(cause);
+        }
       }
       const after = readState(db, mainFile);
       const session = diffLines("", baseline.session, after.session).map((line) => line.trim());

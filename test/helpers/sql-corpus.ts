@@ -109,10 +109,14 @@ export function describeOutcome(outcome: Outcome): string {
   return parts.length === 0 ? "no effect" : parts.join("; ");
 }
 
-/** A database the corpus runs on: each `run` starts from the pristine state. */
+/**
+ * A database the corpus runs on: each `run` starts from the pristine state. With `budget`, the
+ * string runs as an executor with an effect budget runs it: in a transaction (a savepoint), undone
+ * when it fails or changes more rows than the budget.
+ */
 export interface CorpusDatabase {
   readonly dialect: Dialect;
-  run(sql: string): Promise<Outcome>;
+  run(sql: string, budget?: number): Promise<Outcome>;
   close(): Promise<void>;
 }
 

@@ -27,7 +27,7 @@ const SYSTEM_TABLE = /^(pg_|pg_catalog\.|information_schema\.|sqlite_)/;
 
 /** The shipped default configuration, as the floor and the SDK row read it. */
 export interface DefaultPolicyConfig {
-  readonly sql: { readonly allow: readonly string[]; readonly deny: readonly string[]; readonly deny_functions: readonly string[] };
+  readonly sql: { readonly allow: readonly string[]; readonly deny: readonly string[]; readonly deny_functions: readonly string[]; readonly deny_tables: readonly string[] };
   readonly cost: { readonly max_cost_usd: number };
   readonly tools: { readonly allow: Readonly<Record<string, readonly string[]>> };
   readonly pii: { readonly internal_domains: readonly string[] };
@@ -71,6 +71,7 @@ function policiesPredicate(config: DefaultPolicyConfig): (input: PolicyInput) =>
   const allow = new Set(config.sql.allow.map(normalize));
   const deny = new Set(config.sql.deny.map(normalize));
   const denyFunctions = new Set(config.sql.deny_functions.map((f) => f.trim().toLowerCase()));
+  const denyTables = new Set(config.sql.deny_tables.map((t) => t.trim().toLowerCase()));
   const tools = new Map(Object.entries(config.tools.allow).map(([role, list]) => [role, new Set(list)]));
   const domains = config.pii.internal_domains.map((d) => d.trim().toLowerCase()).filter(Boolean);
   const { start_minute_utc: start, end_minute_utc: end } = config.business_hours;
@@ -106,6 +107,7 @@ function policiesPredicate(config: DefaultPolicyConfig): (input: PolicyInput) =>
             if (denied) hit("sql/denied_statement", true, at);
             else if (stmt.where !== null && stmt.where !== "restricting") hit(`sql/${WHERE_RULES[stmt.where]}`, true, at);
             for (const name of stmt.functions) if (denyFunctions.has(name) || denyFunctions.has(name.split(".").at(-1) ?? "")) hit("sql/denied_function", true, `${stmt.ordinal} ${name}`);
+            for (const name of stmt.tables) if (denyTables.has(name) || denyTables.has(name.split(".").at(-1) ?? "")) hit("sql/denied_table", true, `${at} ${name}`);
             if (stmt.writes) for (const name of stmt.tables) if (SYSTEM_TABLE.test(name)) hit("sql/system_table", true, `${at} ${name}`);
           }
         }

@@ -72,7 +72,7 @@ describe("prepared values: data-only values evaluated once per engine", () => {
   });
 
   it("prepares from the data it is given: a config passed at load shows in the decisions", async () => {
-    const data = bundleDataVariant(bundle, { sql: { allow: ["SELECT"], deny: ["  select "], deny_functions: [] }, business_hours: { start_minute_utc: 1320, end_minute_utc: 360 } }, []);
+    const data = bundleDataVariant(bundle, { sql: { allow: ["SELECT"], deny: ["  select "], deny_functions: [], deny_tables: [] }, business_hours: { start_minute_utc: 1320, end_minute_utc: 360 } }, []);
     const engine = await createRegoEngine({ bundle, data });
     expect(sorted(await engine.evaluate(input({ type: "sql", sql: "SELECT 1" })))).toEqual([
       canonicalJson({ policy: "sql", rule: "denied_statement", severity: "critical", effect: "block", description: "SELECT statement is not allowed (statement 1)" }),
@@ -132,7 +132,7 @@ const PREPARES = ["policies/business_hours/prepare", "policies/pii/prepare", "po
 describe("loadPreparedData", () => {
   it("loads each listed prepare's value into the Wasm at data.policy_kernel.prepared.<name>, leaving the caller's data as it was", async () => {
     const policy = await loadPolicy(bundle.wasm);
-    const data = bundleDataVariant(bundle, { sql: { allow: [" select"], deny: ["drop", "create  user"], deny_functions: [" PG_SLEEP "] }, pii: { internal_domains: [" Example.COM "] } }, []);
+    const data = bundleDataVariant(bundle, { sql: { allow: [" select"], deny: ["drop", "create  user"], deny_functions: [" PG_SLEEP "], deny_tables: ["PG_Authid "] }, pii: { internal_domains: [" Example.COM "] } }, []);
     const before = structuredClone(data);
     const prepared = loadPreparedData(policy, policy.entrypoints as Record<string, number>, PREPARES, data);
     expect(prepared.policies).toEqual(["business_hours", "pii", "sql"]);
@@ -140,7 +140,7 @@ describe("loadPreparedData", () => {
     const values = {
       business_hours: { window: "09:00-17:00" },
       pii: { internal_domains: ["example.com"], internal_suffixes: [".example.com"] },
-      sql: { allow: ["SELECT"], deny: ["DROP", "CREATE USER"], deny_functions: ["pg_sleep"] },
+      sql: { allow: ["SELECT"], deny: ["DROP", "CREATE USER"], deny_functions: ["pg_sleep"], deny_tables: ["pg_authid"] },
     };
     expect((prepared.data["policy_kernel"] as Record<string, unknown>)["prepared"]).toEqual(values);
     expect(dataInWasm(policy)).toEqual(prepared.data);
