@@ -7,6 +7,7 @@ import { isPolicyKernelError, type PolicyKernelError } from "../../src/errors.js
 import { createPolicyKernel, type PolicyKernelOptions } from "../../src/kernel/create-kernel.js";
 import { mergeData } from "../../src/kernel/merge.js";
 import { effectiveData } from "../../src/kernel/effective-data.js";
+import { expectPrototypeClean } from "../helpers/prototype-clean.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "pk-hostile-data-"));
@@ -21,14 +22,7 @@ async function loadError(options: PolicyKernelOptions): Promise<PolicyKernelErro
   throw new Error("loaded");
 }
 
-afterEach(async () => {
-  expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
-  const kernel = await createPolicyKernel();
-  const decision = await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "DROP TABLE users" } });
-  kernel.close();
-  expect(decision.allowed).toBe(false);
-});
+afterEach(expectPrototypeClean);
 
 /** What an agent's JSON would parse to: `__proto__` as an own key, not a prototype. */
 const parsed = (json: string): Record<string, unknown> => JSON.parse(json) as Record<string, unknown>;

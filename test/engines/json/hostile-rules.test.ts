@@ -6,6 +6,7 @@ import { loadRuleSetFile, loadRuleSets, parseRuleSet } from "../../../src/engine
 import { isPolicyKernelError, type PolicyKernelError } from "../../../src/errors.js";
 import { createPolicyKernel } from "../../../src/kernel/create-kernel.js";
 import { defaultRulesPath } from "../../../src/kernel/defaults.js";
+import { expectPrototypeClean } from "../../helpers/prototype-clean.js";
 
 const work = mkdtempSync(join(tmpdir(), "pk-hostile-rules-"));
 let counter = 0;
@@ -43,14 +44,7 @@ function rulesError(fn: () => unknown): PolicyKernelError {
   throw new Error("accepted");
 }
 
-afterEach(async () => {
-  expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
-  const kernel = await createPolicyKernel();
-  const decision = await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "DROP TABLE users" } });
-  kernel.close();
-  expect(decision.allowed).toBe(false);
-});
+afterEach(expectPrototypeClean);
 
 const LEVELS = [
   "",

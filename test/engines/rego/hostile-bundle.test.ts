@@ -9,6 +9,7 @@ import { DEFAULT_BUNDLE_LIMITS, readBundle } from "../../../src/engines/rego/bun
 import { createPolicyKernel } from "../../../src/kernel/create-kernel.js";
 import { unpackDefaultBundle } from "../../helpers/bundle-folder.js";
 import { defaultBundleEntries, tarGzOf, tarHeader, type TarEntry } from "../../helpers/tar-writer.js";
+import { expectPrototypeClean } from "../../helpers/prototype-clean.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const work = mkdtempSync(join(tmpdir(), "pk-hostile-bundle-"));
@@ -31,24 +32,7 @@ function bundleError(location: string, limits = {}): PolicyKernelError {
   throw new Error(`${location} was accepted`);
 }
 
-/** Object.prototype is untouched and a fresh default kernel still denies DROP TABLE. */
-async function expectUnpolluted(): Promise<void> {
-  expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
-  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("policy_kernel");
-  const kernel = await createPolicyKernel();
-  try {
-    const decision = await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "DROP TABLE users" } });
-    expect(decision.allowed).toBe(false);
-    expect(kernel.policyNames.length).toBeGreaterThan(0);
-  } finally {
-    kernel.close();
-  }
-}
-
-afterEach(async () => {
-  await expectUnpolluted();
-});
+afterEach(expectPrototypeClean);
 
 const polluting = JSON.stringify({ polluted: "yes", policy_kernel: { policies: [] } });
 
