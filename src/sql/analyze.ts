@@ -38,11 +38,54 @@ export async function createSqlAnalyzer(options: SqlAnalyzerOptions = {}): Promi
       expected: "CREATE TABLE statements SQLite accepts",
     });
   }
+  const cache = new FactsCache();
   return {
     dialect,
-    analyze: (sql, asDialect = dialect) => analyzeWith(sqlite, sql, asDialect),
+    analyze: (sql, asDialect = dialect) => cache.get(asDialect, sql) ?? cache.put(asDialect, sql, analyzeWith(sqlite, sql, asDialect)),
     close: () => sqlite.close(),
   };
+}
+
+/** Facts remembered per analyzer; an agent in training proposes the same statements over and over. */
+const CACHE_ENTRIES = 4096;
+/** Longer texts are analysed every time: caching them would let an agent fill memory. */
+const CACHE_MAX_SQL = 16 * 1024;
+
+/**
+ * The facts of recent texts, least recently used out first. Sound because the analysis is a pure
+ * function of (dialect, text) for one analyzer: each statement is classified against the schema
+ * and its own stubs only. Cached facts are frozen, since every decision on the text shares them.
+ */
+class FactsCache {
+  readonly #entries = new Map<string, SqlFacts>();
+
+  get(dialect: SqlJudgement, sql: string): SqlFacts | undefined {
+    if (sql.length > CACHE_MAX_SQL) return undefined;
+    const key = `${dialect}\0${sql}`;
+    const found = this.#entries.get(key);
+    if (found === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, found);
+    return found;
+  }
+
+  put(dialect: SqlJudgement, sql: string, facts: SqlFacts): SqlFacts {
+    if (sql.length > CACHE_MAX_SQL) return facts;
+    const frozen = deepFreeze(facts);
+    this.#entries.set(`${dialect}\0${sql}`, frozen);
+    if (this.#entries.size > CACHE_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
+    return frozen;
+  }
+}
+
+function deepFreeze(facts: SqlFacts): SqlFacts {
+  for (const statement of facts.statements) {
+    Object.freeze(statement.tables);
+    Object.freeze(statement.functions);
+    Object.freeze(statement);
+  }
+  Object.freeze(facts.statements);
+  return Object.freeze(facts);
 }
 
 function analyzeWith(sqlite: SqliteClassifier, sql: string, dialect: SqlJudgement): SqlFacts {

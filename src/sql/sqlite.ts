@@ -76,9 +76,7 @@ const ROW_REMOVING_OPCODES = new Set(["Delete", "IdxDelete", "Clear", "Destroy"]
 
 /** Unknown tables and columns stubbed in per statement before giving up. */
 const MAX_STUBS_PER_STATEMENT = 64;
-/** Stubs kept before the classifier starts again from the schema. */
-const MAX_STUB_TABLES = 256;
-const MAX_STUB_COLUMNS = 4096;
+const STUB_SAVEPOINT = "policy_kernel_stubs";
 
 /** One authorizer call: operation code, its two arguments and the trigger it came from (null at top level). */
 interface Operation {
@@ -97,6 +95,7 @@ interface SqliteApi {
     sqlite3_stmt_readonly(statement: number): number;
     sqlite3_stmt_isexplain(statement: number): number;
     sqlite3_errmsg(db: number): string;
+    sqlite3_get_autocommit(db: number): number;
   };
   readonly wasm: {
     alloc(bytes: number): number;
@@ -134,9 +133,8 @@ const decoder = new TextDecoder();
 export class SqliteClassifier {
   readonly #api: SqliteApi;
   readonly #schema: string | undefined;
-  #db: SqliteDb;
-  /** Tables stubbed in so far (lower-case name → name as created); kept across statements, so a run pays once per name. */
-  #stubs = new Map<string, string>();
+  readonly #db: SqliteDb;
+  /** Stub columns made so far, for unique index names (stubs themselves never outlive their statement). */
   #stubColumns = 0;
   #operations: Operation[] = [];
   #collecting = false;
@@ -172,17 +170,8 @@ export class SqliteClassifier {
     return db;
   }
 
-  /** Starts again from the schema alone, so names an agent invents cannot grow the stubs without bound. */
-  #resetStubs(): void {
-    this.#db.close();
-    this.#db = this.#open();
-    this.#stubs = new Map();
-    this.#stubColumns = 0;
-  }
-
   /** Every statement SQLite reads in `sql`, split where SQLite splits it. */
   read(sql: string): DialectReading {
-    if (this.#stubs.size > MAX_STUB_TABLES || this.#stubColumns > MAX_STUB_COLUMNS) this.#resetStubs();
     const { wasm } = this.#api;
     const bytes = encoder.encode(sql);
     const text = wasm.alloc(bytes.length + 1);
@@ -215,37 +204,47 @@ export class SqliteClassifier {
   /** Prepares the statement starting at byte `offset`, stubbing unknown names; its fact (none for a comment) and where the next starts. */
   #statementAt(text: number, offset: number, end: number, statementOut: number, tailOut: number, ordinal: number): { fact?: SqlStatementFact; next: number } | string {
     const { capi, wasm } = this.#api;
-    const touched: string[] = [];
-    for (let attempt = 0; ; attempt++) {
-      const db = this.#db.pointer;
-      this.#operations = [];
-      this.#collecting = true;
-      const rc = capi.sqlite3_prepare_v3(db, text + offset, end - offset, 0, statementOut, tailOut);
-      this.#collecting = false;
-      const statement = wasm.peekPtr(statementOut);
-      const next = wasm.peekPtr(tailOut) - text;
-      if (rc !== 0) {
-        const message = capi.sqlite3_errmsg(db);
-        if (attempt >= MAX_STUBS_PER_STATEMENT) return message;
-        const span = () => decoder.decode(wasm.heap8u().subarray(text + offset, text + Math.max(next, offset)));
-        if (!this.#stub(message, touched, span)) return message;
-        continue;
+    const db = this.#db.pointer;
+    // Stubs live inside a savepoint rolled back after the statement: each statement is classified
+    // against the schema and its own stubs only, so the verdict never depends on what came before.
+    const stubs: string[] = [];
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.#operations = [];
+        this.#collecting = true;
+        const rc = capi.sqlite3_prepare_v3(db, text + offset, end - offset, 0, statementOut, tailOut);
+        this.#collecting = false;
+        const statement = wasm.peekPtr(statementOut);
+        const next = wasm.peekPtr(tailOut) - text;
+        if (rc !== 0) {
+          const message = capi.sqlite3_errmsg(db);
+          if (attempt >= MAX_STUBS_PER_STATEMENT) return message;
+          if (stubs.length === 0 && attempt === 0) this.#db.exec(`SAVEPOINT ${STUB_SAVEPOINT}`);
+          if (!this.#stub(message, stubs)) return message;
+          continue;
+        }
+        if (statement === 0) return { next }; // only whitespace or comments
+        try {
+          const span = decoder.decode(wasm.heap8u().subarray(text + offset, text + next));
+          return { fact: this.#classify(statement, span, ordinal), next };
+        } finally {
+          capi.sqlite3_finalize(statement);
+        }
       }
-      if (statement === 0) return { next }; // only whitespace or comments
-      try {
-        const span = decoder.decode(wasm.heap8u().subarray(text + offset, text + next));
-        return { fact: this.#classify(statement, span, ordinal), next };
-      } finally {
-        capi.sqlite3_finalize(statement);
-      }
+    } finally {
+      if (this.#inSavepoint()) this.#db.exec(`ROLLBACK TO ${STUB_SAVEPOINT}; RELEASE ${STUB_SAVEPOINT}`);
     }
+  }
+
+  #inSavepoint(): boolean {
+    return this.#api.capi.sqlite3_get_autocommit(this.#db.pointer) === 0;
   }
 
   /**
    * Adds the table or column an error names to the classifier's database; false when the error is
    * not one a stub can fix (the statement then counts as one SQLite cannot compile).
    */
-  #stub(message: string, touched: string[], span: () => string): boolean {
+  #stub(message: string, stubs: string[]): boolean {
     const table = /^no such table: (?:(?:main|temp)\.)?(.+)$/.exec(message);
     if (table) {
       const name = table[1]!;
@@ -254,37 +253,23 @@ export class SqliteClassifier {
       } catch {
         return false; // a reserved name (sqlite_…): the original error stands
       }
-      this.#stubs.set(name.toLowerCase(), name);
-      touched.push(name);
+      stubs.push(name);
       return true;
     }
-    // A statement creating a name an earlier statement had stubbed: the stub goes.
-    const exists = /^(?:table|index|view|trigger) (.+) already exists$/.exec(message);
-    if (exists) return this.#dropStub(exists[1]!);
     const named = /^table (.+) has no column named (.+)$/.exec(message);
-    if (named) return this.#stubs.has(named[1]!.toLowerCase()) && this.#addColumn(named[1]!, named[2]!);
+    if (named) return stubs.some((stub) => stub.toLowerCase() === unquote(named[1]!).toLowerCase()) && this.#addColumn(named[1]!, named[2]!);
     const column = /^no such column: (.+?)(?: - should this be a string literal in single-quotes\?)?$/.exec(message);
     if (!column) return false;
     const ref = unquote(column[1]!);
     const dot = ref.lastIndexOf(".");
     const name = dot === -1 ? ref : ref.slice(dot + 1);
     // Which stub the column belongs to is not in the error. A qualified one may name an alias, so
-    // every stub the statement uses gets it; an unqualified one goes to one stub only, or a join
-    // of two stubs would make it ambiguous. The stubs it uses: those it created, else the stub
-    // names that appear in its text (a guess that only decides where a stub column goes).
-    const used = touched.length > 0 ? touched : [...this.#stubs.values()].filter((stub) => mentions(span(), stub));
-    const targets = dot === -1 ? used.filter((stub) => !this.#hasColumn(stub, name)).slice(0, 1) : used;
+    // every stub of the statement gets it; an unqualified one goes to one stub only, or a join of
+    // two stubs would make it ambiguous.
+    const targets = dot === -1 ? stubs.filter((stub) => !this.#hasColumn(stub, name)).slice(0, 1) : stubs;
     let added = false;
     for (const target of targets) added = this.#addColumn(target, name) || added;
     return added;
-  }
-
-  #dropStub(name: string): boolean {
-    const stub = this.#stubs.get(unquote(name).toLowerCase());
-    if (stub === undefined) return false;
-    this.#db.exec(`DROP TABLE ${quote(stub)}`);
-    this.#stubs.delete(stub.toLowerCase());
-    return true;
   }
 
   #hasColumn(table: string, column: string): boolean {
@@ -383,22 +368,6 @@ function unquote(name: string): string {
 
 function quoteString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
-}
-
-/** Whether `name` appears in `text` as a whole word, any case. */
-function mentions(text: string, name: string): boolean {
-  const lowerText = text.toLowerCase();
-  const lowerName = name.toLowerCase();
-  for (let at = lowerText.indexOf(lowerName); at !== -1; at = lowerText.indexOf(lowerName, at + 1)) {
-    const before = lowerText.charCodeAt(at - 1);
-    const after = lowerText.charCodeAt(at + lowerName.length);
-    if (!isWordCode(before) && !isWordCode(after)) return true;
-  }
-  return false;
-}
-
-function isWordCode(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 97 && code <= 122) || code === 95 || code > 127;
 }
 
 function quote(name: string): string {

@@ -127,6 +127,33 @@ describe("SQL read by SQLite's compiler and authorizer", () => {
     for (let i = 0; i < 600; i++) expect(summary(analyzer.analyze(`SELECT c${i} FROM invented_${i}`))).toEqual(["s1:SELECT"]);
   });
 
+  it("classifies each statement against the schema and its own stubs only: history never changes a verdict", async () => {
+    const join = "SELECT a FROM t1 JOIN t2 ON t1.id = t2.id";
+    const fresh = await createSqlAnalyzer({ dialect: "sqlite" });
+    analyzers.push(fresh);
+    const expected = JSON.stringify(fresh.analyze(join));
+    const used = await createSqlAnalyzer({ dialect: "sqlite" });
+    analyzers.push(used);
+    // Earlier statements that would have left t1 and t2 both with a column a, had stubs persisted.
+    used.analyze("SELECT a FROM t1");
+    used.analyze("SELECT a FROM t2");
+    used.analyze("INSERT INTO t1 (a, id) VALUES (1, 2); INSERT INTO t2 (a, id) VALUES (1, 2)");
+    expect(JSON.stringify(used.analyze(join))).toBe(expected);
+    expect(summary(JSON.parse(expected) as SqlFacts)).toEqual(["s1:SELECT"]);
+  });
+
+  it("remembers recent texts, frozen, with the facts a fresh analysis gives", async () => {
+    const analyzer = await createSqlAnalyzer();
+    analyzers.push(analyzer);
+    const sql = "UPDATE orders SET status = 'shipped' WHERE id = 17";
+    const first = analyzer.analyze(sql);
+    expect(analyzer.analyze(sql)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.statements) && first.statements.every(Object.isFrozen)).toBe(true);
+    expect(first).toEqual(DEFAULT_SQL_ANALYZER.analyze(sql));
+    // Per dialect: the same text read as PostgreSQL is other facts.
+    expect(analyzer.analyze(sql, "postgres")).not.toBe(first);
+  });
+
   it("rejects a schema that does not compile, at load", async () => {
     await expect(createSqlAnalyzer({ sqliteSchema: "CREATE TABLE (" })).rejects.toThrow(/policy_kernel.config.sql.sqlite_schema/);
   });
