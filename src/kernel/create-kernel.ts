@@ -143,20 +143,27 @@ const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
 
 /**
  * The SQL analyzer `config.sql` asks for: its `dialect` (`postgres`, `sqlite`, or `any`, the
- * default) and `sqlite_schema` (DDL SQLite statements compile against). The process's shared
- * analyzer when neither is set.
+ * default), `sqlite_schema` (DDL SQLite statements compile against) and `max_sql_length`. The
+ * process's shared analyzer when none is set.
  */
 async function sqlAnalyzerFor(config: Readonly<Record<string, unknown>>): Promise<SqlAnalyzer> {
   const sql = isPlainObject(config["sql"]) ? config["sql"] : {};
-  const { dialect, sqlite_schema: schema } = sql;
+  const { dialect, sqlite_schema: schema, max_sql_length: maxSqlLength } = sql;
   if (dialect !== undefined && !SQL_JUDGEMENTS.includes(dialect as SqlJudgement)) {
     throw new PolicyKernelError("invalid_config", `unknown SQL dialect ${JSON.stringify(dialect)}`, { field: "policy_kernel.config.sql.dialect", expected: SQL_JUDGEMENTS.join(", ") });
   }
   if (schema !== undefined && typeof schema !== "string") {
     throw new PolicyKernelError("invalid_config", "the SQLite schema must be DDL text", { field: "policy_kernel.config.sql.sqlite_schema", expected: "a string of CREATE TABLE statements" });
   }
-  if ((dialect === undefined || dialect === "any") && (schema === undefined || schema === "")) return DEFAULT_SQL_ANALYZER;
-  return createSqlAnalyzer({ dialect: (dialect ?? "any") as SqlJudgement, ...(schema ? { sqliteSchema: schema } : {}) });
+  if (maxSqlLength !== undefined && !(Number.isSafeInteger(maxSqlLength) && (maxSqlLength as number) > 0)) {
+    throw new PolicyKernelError("invalid_config", "the SQL length limit must be a whole number of characters", { field: "policy_kernel.config.sql.max_sql_length", expected: "a whole number >= 1" });
+  }
+  if ((dialect === undefined || dialect === "any") && (schema === undefined || schema === "") && maxSqlLength === undefined) return DEFAULT_SQL_ANALYZER;
+  return createSqlAnalyzer({
+    dialect: (dialect ?? "any") as SqlJudgement,
+    ...(schema ? { sqliteSchema: schema } : {}),
+    ...(maxSqlLength === undefined ? {} : { maxSqlLength: maxSqlLength as number }),
+  });
 }
 
 /**

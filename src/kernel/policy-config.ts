@@ -38,8 +38,9 @@ export const SqlConfigSchema = section(
     deny_tables: list(name("a non-empty table name"), "a list of table names"),
     dialect: z.enum(["any", "postgres", "sqlite"], { error: "one of any, postgres, sqlite" }).optional(),
     sqlite_schema: leaf<string>("DDL text (CREATE TABLE statements)", (v) => typeof v === "string").optional(),
+    max_sql_length: leaf<number>("a whole number of characters >= 1", (v) => Number.isSafeInteger(v) && (v as number) >= 1).optional(),
   },
-  "an object {allow, deny, deny_functions, deny_tables, dialect?, sqlite_schema?}",
+  "an object {allow, deny, deny_functions, deny_tables, dialect?, sqlite_schema?, max_sql_length?}",
 );
 export type SqlConfig = z.infer<typeof SqlConfigSchema>;
 

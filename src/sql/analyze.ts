@@ -12,7 +12,15 @@ export interface SqlAnalyzerOptions {
   readonly dialect?: SqlJudgement;
   /** DDL of the SQLite database the actions run on; unknown tables and columns are stubbed per statement. */
   readonly sqliteSchema?: string;
+  /** Longer SQL text is denied unparsed (default DEFAULT_MAX_SQL_LENGTH). */
+  readonly maxSqlLength?: number;
 }
+
+/**
+ * Characters of SQL text the parsers read at most. Parsing is linear, but a long expression chain
+ * costs about a second per megabyte in both parsers: an agent must not buy seconds per action.
+ */
+export const DEFAULT_MAX_SQL_LENGTH = 256 * 1024;
 
 /** Reads SQL text with the databases' own parsers into the facts the `sql` policy judges. */
 export interface SqlAnalyzer {
@@ -39,9 +47,13 @@ export async function createSqlAnalyzer(options: SqlAnalyzerOptions = {}): Promi
     });
   }
   const cache = new FactsCache();
+  const maxLength = options.maxSqlLength ?? DEFAULT_MAX_SQL_LENGTH;
   return {
     dialect,
-    analyze: (sql, asDialect = dialect) => cache.get(asDialect, sql) ?? cache.put(asDialect, sql, analyzeWith(sqlite, sql, asDialect)),
+    analyze: (sql, asDialect = dialect) => {
+      if (sql.length > maxLength) return tooLong(asDialect, maxLength);
+      return cache.get(asDialect, sql) ?? cache.put(asDialect, sql, analyzeWith(sqlite, sql, asDialect));
+    },
     close: () => sqlite.close(),
   };
 }
@@ -86,6 +98,10 @@ function deepFreeze(facts: SqlFacts): SqlFacts {
   }
   Object.freeze(facts.statements);
   return Object.freeze(facts);
+}
+
+function tooLong(dialect: SqlJudgement, maxLength: number): SqlFacts {
+  return { dialect, statements: [], error: `the SQL text is longer than ${maxLength} characters (sql.max_sql_length); it was not parsed`, readOnly: false };
 }
 
 function analyzeWith(sqlite: SqliteClassifier, sql: string, dialect: SqlJudgement): SqlFacts {

@@ -39,6 +39,7 @@ const FIELDS: ReadonlyArray<{ path: string; bad: readonly unknown[]; expected: s
   { path: "sql.deny", bad: ["DROP", null, 7, {}, [1], [""], ["  "], [null]], expected: "a list of statement kinds such as DELETE or DROP|a non-empty statement kind" },
   { path: "sql.allow", bad: ["SELECT", null, 7, {}, [1], [""], [null]], expected: "a list of statement kinds such as SELECT|a non-empty statement kind" },
   { path: "sql.deny_functions", bad: ["pg_sleep", null, [2], [""]], expected: "a list of function names|a non-empty function name" },
+  { path: "sql.max_sql_length", bad: [0, -1, 1.5, "100", null], expected: "a whole number of characters >= 1" },
   { path: "sql.deny_tables", bad: ["pg_authid", null, [2], [""]], expected: "a list of table names|a non-empty table name" },
   { path: "sql.dialect", bad: ["mysql", "", 1, null], expected: "one of any, postgres, sqlite" },
   { path: "sql.sqlite_schema", bad: [1, null, ["CREATE TABLE t (a)"]], expected: "DDL text \\(CREATE TABLE statements\\)" },

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { createSqlAnalyzer, type SqlAnalyzer } from "../../src/sql/analyze.js";
+import { DEFAULT_MAX_SQL_LENGTH, createSqlAnalyzer, type SqlAnalyzer } from "../../src/sql/analyze.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { DEFAULT_SQL_ANALYZER } from "../../src/sql/default-analyzer.js";
 import { MAX_SQL_STATEMENTS } from "../../src/sql/reading.js";
 import { SqlFactsSchema, type SqlFacts } from "../../src/schemas.js";
@@ -164,6 +165,19 @@ describe("the strictest reading wins (dialect any)", () => {
     expect(summary(DEFAULT_SQL_ANALYZER.analyze("DELETE FROM users -- \rWHERE id = 1"))).toEqual(["p1:DELETE/restricting!", "s1:DELETE/unknown!"]);
     expect(summary(DEFAULT_SQL_ANALYZER.analyze("PRAGMA writable_schema = 1"))).toMatch(/^error: PostgreSQL cannot parse it/);
     expect(summary(DEFAULT_SQL_ANALYZER.analyze("TRUNCATE users"))).toMatch(/^error: SQLite cannot compile/);
+  });
+
+  it("denies text longer than the length limit unparsed, and the limit is configuration", async () => {
+    const long = `SELECT '${"x".repeat(DEFAULT_MAX_SQL_LENGTH)}'`;
+    expect(summary(DEFAULT_SQL_ANALYZER.analyze(long))).toBe(`error: the SQL text is longer than ${DEFAULT_MAX_SQL_LENGTH} characters (sql.max_sql_length); it was not parsed`);
+    const roomy = await createSqlAnalyzer({ maxSqlLength: 1_000_000 });
+    analyzers.push(roomy);
+    expect(roomy.analyze(long).error).toBeUndefined();
+    const kernel = await createPolicyKernel({ data: { policy_kernel: { config: { sql: { max_sql_length: 10 } } } } });
+    const decision = await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "SELECT 12345" } });
+    kernel.close();
+    expect(decision.violations.map((v) => v.description)).toEqual(["SQL could not be parsed: the SQL text is longer than 10 characters (sql.max_sql_length); it was not parsed"]);
+    await expect(createPolicyKernel({ data: { policy_kernel: { config: { sql: { max_sql_length: 0 } } } } })).rejects.toThrow(/sql.max_sql_length/);
   });
 
   it("denies text with a NUL byte, after which both databases stop reading", () => {
