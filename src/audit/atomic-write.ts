@@ -70,8 +70,8 @@ async function refuseUnsafeDestination(path: string): Promise<void> {
   }
 }
 
-// Makes the rename itself durable; some platforms cannot open a folder, which only costs durability.
-async function syncFolder(folder: string): Promise<void> {
+/** fsync of a folder, so a rename into it survives a power cut (best effort: some platforms cannot open a folder). */
+export async function syncFolder(folder: string): Promise<void> {
   try {
     const handle = await open(folder, constants.O_RDONLY);
     try {

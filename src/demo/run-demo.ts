@@ -1,8 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { CREATE_NEW, isErrno, writeFileAtomic } from "../audit/atomic-write.js";
+import { CREATE_NEW, isErrno, syncFolder, writeFileAtomic } from "../audit/atomic-write.js";
 import { generateTrailKeyPair, publicKeyPem } from "../audit/checkpoint.js";
 import { exportJsonlSpans } from "../audit/emitter.js";
 import { PolicyKernelError, errorMessage } from "../errors.js";
@@ -319,19 +318,6 @@ async function finishStreamedTrail(dir: string, r: ArmResult): Promise<void> {
   await syncFolder(dir);
 }
 
-/** fsync of the run folder, so the trail's final name survives a power cut (best effort where a folder cannot be opened). */
-async function syncFolder(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort
-  }
-}
 
 /** Writes the run folder's own files (RUN_FILES); the arms already wrote theirs. */
 async function writeRunFolder(dir: string, summary: DemoSummary, timing: DemoRun["timing"]): Promise<void> {
