@@ -38,6 +38,10 @@ const DROP_VTABLE = 30;
 const FUNCTION = 31;
 const SAVEPOINT = 32;
 
+/** Authorizer answers. */
+const SQLITE_OK = 0;
+const SQLITE_IGNORE = 2;
+
 /** Operations that are a statement's kind by themselves (schema, settings, files, transactions). */
 const KIND_OF_CODE: ReadonlyMap<number, string> = new Map([
   [CREATE_INDEX, "CREATE INDEX"],
@@ -161,9 +165,12 @@ export class SqliteClassifier {
     this.#api.capi.sqlite3_set_authorizer(
       db.pointer,
       (_userData, code, first, second, _database, trigger) => {
+        if (!this.#collecting) return SQLITE_OK;
         // The binding passes a NULL char* as 0.
-        if (this.#collecting) this.#operations.push({ code, first: textOrNull(first), second: textOrNull(second), trigger: textOrNull(trigger) });
-        return 0;
+        this.#operations.push({ code, first: textOrNull(first), second: textOrNull(second), trigger: textOrNull(trigger) });
+        // SQLite applies flag pragmas (writable_schema among them) while it compiles: ignored, the
+        // agent's PRAGMA is still classified but can never change the classifier for what follows.
+        return code === PRAGMA ? SQLITE_IGNORE : SQLITE_OK;
       },
       0,
     );

@@ -96,7 +96,8 @@ describe("SQL read by SQLite's compiler and authorizer", () => {
     ["INSERT OR REPLACE INTO users (id, name) VALUES (1, 'a')", ["s1:REPLACE!"]],
     ["INSERT INTO users (id, name) VALUES (1, 'a')", ["s1:INSERT!"]],
     ["INSERT INTO users (id, name) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET name = 'b'", ["s1:UPSERT!"]],
-    ["PRAGMA writable_schema = 1; DELETE FROM sqlite_master WHERE type = 'table'", ["s1:PRAGMA!", "s2:DELETE/restricting!"]],
+    // The PRAGMA is ignored while compiling (see below), so SQLite refuses the write to its catalog.
+    ["PRAGMA writable_schema = 1; DELETE FROM sqlite_master WHERE type = 'table'", "error: SQLite cannot compile statement 2: table sqlite_master may not be modified"],
     ["ATTACH DATABASE '/tmp/x.db' AS x", ["s1:ATTACH!"]],
     ["VACUUM INTO '/tmp/copy.db'", ["s1:UNKNOWN!"]],
     ["CREATE TRIGGER t AFTER INSERT ON users BEGIN DELETE FROM orders; END", ["s1:CREATE TRIGGER!"]],
@@ -107,11 +108,10 @@ describe("SQL read by SQLite's compiler and authorizer", () => {
     expect(lite(sql)).toEqual(expected);
   });
 
-  it("records writes to SQLite's catalog, but not the catalog work of schema statements", () => {
-    const [pragma, del] = DEFAULT_SQL_ANALYZER.analyze("PRAGMA writable_schema = 1; DELETE FROM sqlite_master WHERE type = 'table'", "sqlite").statements;
-    expect(pragma?.tables).toEqual([]);
-    expect(del?.tables).toEqual(["sqlite_master"]);
+  it("does not count the catalog work of schema statements as touching the catalog", () => {
+    expect(DEFAULT_SQL_ANALYZER.analyze("PRAGMA writable_schema = 1", "sqlite").statements[0]?.tables).toEqual([]);
     expect(DEFAULT_SQL_ANALYZER.analyze("DROP TABLE users", "sqlite").statements[0]?.tables).toEqual(["users"]);
+    expect(DEFAULT_SQL_ANALYZER.analyze("SELECT name FROM sqlite_master", "sqlite").statements[0]?.tables).toEqual(["sqlite_master"]);
   });
 
   it("cannot compile what SQLite does not have: load_extension, PostgreSQL syntax", () => {
@@ -153,6 +153,25 @@ describe("SQL read by SQLite's compiler and authorizer", () => {
     expect(first).toEqual(DEFAULT_SQL_ANALYZER.analyze(sql));
     // Per dialect: the same text read as PostgreSQL is other facts.
     expect(analyzer.analyze(sql, "postgres")).not.toBe(first);
+  });
+
+  it("an agent's PRAGMA is classified but never changes the classifier (SQLite applies flag pragmas while compiling)", async () => {
+    const analyzer = await createSqlAnalyzer({ dialect: "sqlite" });
+    analyzers.push(analyzer);
+    const before = summary(analyzer.analyze("SELECT * FROM sqlite_evil"));
+    expect(summary(analyzer.analyze("PRAGMA writable_schema = 1"))).toEqual(["s1:PRAGMA!"]);
+    expect(summary(analyzer.analyze("PRAGMA case_sensitive_like = 1; PRAGMA writable_schema = ON"))).toEqual(["s1:PRAGMA!", "s2:PRAGMA!"]);
+    // With writable_schema on, a stub named sqlite_evil could be made and the SELECT would compile.
+    expect(summary(analyzer.analyze("SELECT * FROM sqlite_evil WHERE 1"))).toBe(before);
+  });
+
+  it("stubs hostile names safely: quotes, reserved names, deep nesting", () => {
+    expect(lite('SELECT "x""y" FROM "we""ird"; SELECT * FROM "t;DROP TABLE users"')).toEqual(["s1:SELECT", "s2:SELECT"]);
+    // SQLite reserves sqlite_* names: no stub can be made, so the statement does not compile and is denied.
+    expect(lite("SELECT * FROM sqlite_evil")).toMatch(/^error: SQLite cannot compile statement 1: no such table: sqlite_evil/);
+    // Deep nesting: PostgreSQL reads it, SQLite stops at its own recursion limit; neither crashes.
+    expect(summary(DEFAULT_SQL_ANALYZER.analyze(`SELECT ${"(".repeat(5_000)}1${")".repeat(5_000)}`, "postgres"))).toEqual(["p1:SELECT"]);
+    expect(lite(`SELECT ${"(".repeat(5_000)}1${")".repeat(5_000)}`)).toBe("error: SQLite cannot compile statement 1: Recursion limit");
   });
 
   it("rejects a schema that does not compile, at load", async () => {
