@@ -77,41 +77,38 @@ function pemText(source: string | Buffer, field: string): string | Buffer {
   }
 }
 
-/**
- * An Ed25519 private key from a KeyObject, a PEM text (PKCS#8) or a PEM file path;
- * PolicyKernelError "invalid_config" naming `field` when it is anything else.
- */
+/** An Ed25519 private key from a KeyObject, a PEM text (PKCS#8) or a PEM file path; "invalid_config" naming `field` otherwise. */
 export function toSigningKey(source: KeyObject | string | Buffer, field = "signingKey"): KeyObject {
-  let key: KeyObject;
-  try {
-    key = source instanceof KeyObject ? source : createPrivateKey(pemText(source, field));
-  } catch (error) {
-    if (error instanceof PolicyKernelError) throw error;
-    throw new PolicyKernelError("invalid_config", `not a private key: ${errorMessage(error)}`, { field, expected: ED25519_PRIVATE }, { cause: error });
-  }
-  if (key.type !== "private" || key.asymmetricKeyType !== "ed25519") {
-    throw new PolicyKernelError("invalid_config", `a ${key.asymmetricKeyType ?? "symmetric"} ${key.type} key was given`, { field, expected: ED25519_PRIVATE });
-  }
-  return key;
+  return ed25519Key(source, field, "private", ED25519_PRIVATE, (s) => (s instanceof KeyObject ? s : createPrivateKey(pemText(s, field))));
+}
+
+/** An Ed25519 public key from a KeyObject (a private one gives its public half), a PEM text or a PEM file path. */
+export function toVerifyingKey(source: KeyObject | string | Buffer, field = "publicKey"): KeyObject {
+  return ed25519Key(source, field, "public", ED25519_PUBLIC, (s) =>
+    s instanceof KeyObject ? (s.type === "private" ? createPublicKey(s) : s) : createPublicKey(pemText(s, field)),
+  );
 }
 
 const ED25519_PRIVATE = "an Ed25519 private key: a KeyObject, PKCS#8 PEM text or the path of a PEM file";
 const ED25519_PUBLIC = "an Ed25519 public key: a KeyObject, SPKI PEM text or the path of a PEM file";
 
-/**
- * An Ed25519 public key from a KeyObject (a private one gives its public half), a PEM text or a
- * PEM file path; PolicyKernelError "invalid_config" naming `field` when it is anything else.
- */
-export function toVerifyingKey(source: KeyObject | string | Buffer, field = "publicKey"): KeyObject {
+/** Reads a key with `read` and checks it is an Ed25519 key of `type`; every failure names `field` and what was expected. */
+function ed25519Key(
+  source: KeyObject | string | Buffer,
+  field: string,
+  type: "private" | "public",
+  expected: string,
+  read: (source: KeyObject | string | Buffer) => KeyObject,
+): KeyObject {
   let key: KeyObject;
   try {
-    key = source instanceof KeyObject ? (source.type === "private" ? createPublicKey(source) : source) : createPublicKey(pemText(source, field));
+    key = read(source);
   } catch (error) {
     if (error instanceof PolicyKernelError) throw error;
-    throw new PolicyKernelError("invalid_config", `not a public key: ${errorMessage(error)}`, { field, expected: ED25519_PUBLIC }, { cause: error });
+    throw new PolicyKernelError("invalid_config", `not a ${type} key: ${errorMessage(error)}`, { field, expected }, { cause: error });
   }
-  if (key.type !== "public" || key.asymmetricKeyType !== "ed25519") {
-    throw new PolicyKernelError("invalid_config", `a ${key.asymmetricKeyType ?? "symmetric"} ${key.type} key was given`, { field, expected: ED25519_PUBLIC });
+  if (key.type !== type || key.asymmetricKeyType !== "ed25519") {
+    throw new PolicyKernelError("invalid_config", `a ${key.asymmetricKeyType ?? "symmetric"} ${key.type} key was given`, { field, expected });
   }
   return key;
 }
