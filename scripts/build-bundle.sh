@@ -64,7 +64,7 @@ revision="rego-$(
 entrypoints=(kernel/violations kernel/policy_violations kernel/config_violations)
 # --prune-unused: without it, every rule that refers (directly or not) to an entrypoint becomes
 # an entrypoint too (`opa build --help`), and a function can be none: sql's denied_by reads
-# deny, which reads its `prepare` entrypoint (README: "Prepared values"), so the build failed
+# deny, which reads its `prepare` entrypoint (docs/rego-internals.md: "Prepared values"), so the build failed
 # with "function ... used as reference, not called" (OPA issues 4411, 5028, 5590).
 opa_build() { # opa_build OUT: compile ./rego/ (run from the folder holding it)
   "$opa" build -t wasm --prune-unused "${entrypoints[@]/#/--entrypoint=}" \

@@ -173,7 +173,7 @@ function isRule(deps, entrypoint) {
 }
 
 /**
- * The listed policies' `prepare` entrypoints (README: "Prepared values") that `opa deps` shows
+ * The listed policies' `prepare` entrypoints (docs/rego-internals.md: "Prepared values") that `opa deps` shows
  * read no input: the kernel evaluates only these once, at load, without input. A `prepare` that
  * read the input would be evaluated against none and its value baked into every decision.
  * `rawDepsOfEntrypoint(entrypoint)` is `opa deps --format json` of the entrypoint's reference.

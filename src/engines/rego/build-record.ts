@@ -15,7 +15,7 @@ export interface BuildRecord {
   readonly policyPaths: Readonly<Record<string, InputPaths>> | undefined;
   /** The generated aggregate's halves, when its config half reads no input. */
   readonly split: AggregateSplit | undefined;
-  /** The policies' `prepare` entrypoints that read no input (README: "Prepared values"). */
+  /** The policies' `prepare` entrypoints that read no input (docs/rego-internals.md: "Prepared values"). */
   readonly prepare: readonly string[];
 }
 

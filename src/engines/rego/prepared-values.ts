@@ -1,5 +1,5 @@
 /**
- * Prepared values (README: "Prepared values"). OPA's Wasm keeps nothing between evaluations, so
+ * Prepared values (docs/rego-internals.md: "Prepared values"). OPA's Wasm keeps nothing between evaluations, so
  * a value a policy derives from data alone (a normalized deny list, a formatted time window) is
  * rebuilt on every decision. A policy `policies.<name>` may declare such values in an entrypoint
  * `policies/<name>/prepare`: the engine evaluates it once, at load, with no input, and hands the

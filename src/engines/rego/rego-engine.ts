@@ -53,7 +53,7 @@ export interface RegoEngine extends PolicyEngine {
   readonly actionTypeEntrypoints: Readonly<Record<string, string>> | null;
   /** The data-only half's findings, evaluated at load and part of every result (a missing config). */
   readonly configFindings: readonly PolicyFinding[];
-  /** Policies whose `prepare` entrypoint was evaluated at load (README: "Prepared values"), sorted. */
+  /** Policies whose `prepare` entrypoint was evaluated at load (docs/rego-internals.md: "Prepared values"), sorted. */
   readonly preparedPolicies: readonly string[];
 }
 
