@@ -78,7 +78,9 @@ export type { CompositeRewardOptions, RewardComponent } from "./reward/composite
 export type { RewardRollout, RewardFn, Rewarder } from "./reward/rollout.js";
 
 // Training layer: Gymnasium-style environment
-export { GovernedEnvironment, createGovernedEnv, stepReward } from "./env/environment.js";
+export { GovernedEnvironment, createGovernedEnv } from "./env/environment.js";
+export { stepReward } from "./env/step-reward.js";
+export type { TaskOutcome, StepRewardShaper, ShapedStep, ShapedReward, RewardFn as EnvRewardFn, RewardParts } from "./env/step-reward.js";
 export { runsAction } from "./kernel/guarded-evaluate.js";
 export type {
   CreateGovernedEnvOptions,
@@ -91,11 +93,8 @@ export type {
   ResetInfo,
   ResetParams,
   ResetResult,
-  RewardFn as EnvRewardFn,
-  RewardParts,
   StepAction,
   StepInfo,
-  StepOutcome,
   StepResult,
   TaskGenerator,
   ToolCallRecorder,

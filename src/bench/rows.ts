@@ -127,7 +127,7 @@ async function envStepSpec(setup: BenchSetup, { streamed = false } = {}): Promis
       return { role, costUsd, readOnly };
     },
     executor: (state) => ({ result: { rows: 1 }, observation: { n: state.n + 1 } }),
-    rewardFn: (_state, _action, outcome) => policyReward.reward({ success: outcome.success, violations: outcome.decision.violations }),
+    reward: policyReward,
   });
   const spec: RowSpec = folder
     ? {

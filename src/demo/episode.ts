@@ -4,7 +4,6 @@ import { runsAction } from "../kernel/guarded-evaluate.js";
 import type { Seed } from "../env/rng.js";
 import { PolicyReward } from "../reward/policy-reward.js";
 import type { RewardConfigInput } from "../reward/config.js";
-import type { Violation } from "../schemas.js";
 import { fullMask } from "./agent.js";
 import { openDatabase } from "./database.js";
 import { DEFAULT_ROW_BUDGET, effectBudgetViolation, executeAction, type Execution } from "./executor.js";
@@ -31,14 +30,6 @@ export interface EpisodeState {
 export interface StepResultData {
   readonly execution: Execution;
 }
-
-/** The rollout PolicyReward scores for one step: the grader's verdict, the base reward and the violations. */
-// A type alias, not an interface: RewardRollout is an index-signature type and only aliases widen to it.
-export type StepRollout = {
-  readonly success: boolean;
-  readonly violations: Violation[];
-  readonly base: number;
-};
 
 /** What one episode did, measured. */
 export interface EpisodeRecord {
@@ -75,20 +66,20 @@ export interface EnvironmentSetup {
 }
 
 /**
- * A GovernedEnvironment over the demo world. All reward shaping is PolicyReward's (the
- * environment's own step penalty, violation penalty and success bonus are set to 0), so a
- * violation is charged exactly once.
+ * A GovernedEnvironment over the demo world. All reward shaping is PolicyReward's, given as the
+ * environment's `reward` (its step penalty is set to 0), so a violation is charged exactly once.
  */
 export function createDemoEnvironment(setup: EnvironmentSetup): {
   env: GovernedEnvironment<EpisodeState, StepResultData>;
-  reward: PolicyReward<StepRollout>;
+  reward: PolicyReward;
 } {
   const { world } = setup;
   const budget = setup.rowBudget !== undefined ? setup.rowBudget : setup.tap.mode === "enforce" ? DEFAULT_ROW_BUDGET : null;
-  const reward = new PolicyReward<StepRollout>(setup.tap, { baseRewardFn: (rollout) => rollout.base, config: setup.rewardConfig });
+  const reward = new PolicyReward(setup.tap, { config: setup.rewardConfig });
   const env = new GovernedEnvironment<EpisodeState, StepResultData>(setup.tap, {
     agentId: AGENT_ID,
-    config: { maxSteps: MAX_STEPS, violationPenalty: 0, stepPenalty: 0, successBonus: 0, terminateOnCritical: true },
+    config: { maxSteps: MAX_STEPS, stepPenalty: 0, terminateOnCritical: true },
+    reward,
     ...(setup.recorder ? { recorder: setup.recorder } : {}),
     taskGenerator: (rng, info) => {
       const forced = info.options?.["taskIndex"];
@@ -108,12 +99,9 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       const violations = execution.rolledBack ? [effectBudgetViolation(execution.rolledBack)] : [];
       return { result: { execution }, success: state.grade.goalReached, done: true, violations };
     },
-    rewardFn: (state, _action, outcome) => {
-      const success = outcome.success; // the executor's: an executed action whose grade reached the goal
-      const base = (success ? TASK_REWARD : 0) - (state.candidate?.effort ?? 0);
-      // The decision's violations and the effect budget's: an undone action is charged too.
-      return reward.reward({ success, violations: [...outcome.violations], base });
-    },
+    // The task reward only; PolicyReward prices the decision's violations and the effect budget's
+    // (an undone action is charged too), once.
+    rewardFn: (state, _action, outcome) => (outcome.success ? TASK_REWARD : 0) - (state.candidate?.effort ?? 0),
   });
   return { env, reward };
 }

@@ -10,12 +10,21 @@ import type { PolicyKernel } from "../kernel/types.js";
 import { runsAction } from "../kernel/guarded-evaluate.js";
 import {
   ENVIRONMENT_CONFIG_FIELDS,
-  SEVERITY_SCALE,
   parseEnvironmentConfig,
   type EnvironmentConfig,
   type EnvironmentConfigInput,
 } from "./config.js";
 import { EnvClosed, EnvError, ResetNeeded } from "./errors.js";
+import {
+  assertOneRewardShaping,
+  brandTaskOutcome,
+  isStepRewardShaper,
+  shapedStepReward,
+  stepReward,
+  type RewardFn,
+  type RewardParts,
+  type StepRewardShaper,
+} from "./step-reward.js";
 import { DEFAULT_SEED, createRng, type Rng, type Seed } from "./rng.js";
 
 // ---------------------------------------------------------------- callbacks
@@ -65,22 +74,6 @@ export type Executor<TState, TResult> = (
   info: { readonly rng: Rng; readonly step: number; readonly episode: number },
 ) => ExecutorOutcome<TState, TResult> | Promise<ExecutorOutcome<TState, TResult>>;
 
-/** What one step did, as a reward function sees it. */
-export interface StepOutcome<TResult> {
-  /** The kernel allowed the action, no SIGKILL/SIGSTOP held it, and the executor ran it. */
-  readonly executed: boolean;
-  readonly blocked: boolean;
-  readonly result: TResult | undefined;
-  readonly success: boolean;
-  readonly done: boolean;
-  readonly decision: Decision;
-  /** The decision's violations, then those the executor reported. */
-  readonly violations: readonly Violation[];
-}
-
-/** Base (task) reward of a step, before step penalty, violation penalties and success bonus. */
-export type RewardFn<TState, TResult> = (state: TState, action: Action, outcome: StepOutcome<TResult>) => number;
-
 /**
  * Where executed actions are reported: the same audit sink (a FlightRecorder) the kernel writes
  * its decisions to, so one hash chain holds decision, then execution, in order.
@@ -94,8 +87,16 @@ export type ToolCallRecorder = KernelAuditSink;
 export interface GovernedEnvironmentOptions<TState, TResult> {
   /** Initial observation of each episode; default: null. */
   readonly taskGenerator?: TaskGenerator<TState>;
-  /** Base reward; default: 1 when the action executed with a defined result, else 0. */
+  /**
+   * Task (base) reward; default: 1 when the action executed with a defined result, else 0. It
+   * sees no violations: governance is priced by `reward` (or the config's severity penalties).
+   */
   readonly rewardFn?: RewardFn<TState, TResult>;
+  /**
+   * Prices violations instead of the config's violationPenalty and successBonus, e.g. a
+   * PolicyReward; then those two must be left out (an error otherwise, so nothing counts twice).
+   */
+  readonly reward?: StepRewardShaper;
   /** Runs allowed actions; default: the action body is its own result, observation unchanged. */
   readonly executor?: Executor<TState, TResult>;
   readonly config?: EnvironmentConfigInput;
@@ -120,16 +121,6 @@ export interface ResetInfo {
   /** This reset re-seeded the generator (a seed was given). */
   readonly reseeded: boolean;
   readonly kernelPolicies: readonly string[];
-}
-
-/** A step reward split into its parts; `total` is their sum. */
-export interface RewardParts {
-  readonly base: number;
-  readonly step: number;
-  /** Sum over violations of violationPenalty x SEVERITY_SCALE[severity]; <= 0. */
-  readonly violations: number;
-  readonly bonus: number;
-  readonly total: number;
 }
 
 /** `step()`'s info. */
@@ -185,20 +176,6 @@ export interface ResetParams {
   readonly options?: Readonly<Record<string, unknown>>;
 }
 
-// ---------------------------------------------------------------- reward
-
-/** The environment's step reward: base + stepPenalty + severity-scaled violation penalties + success bonus. */
-export function stepReward(
-  config: Pick<EnvironmentConfig, "stepPenalty" | "violationPenalty" | "successBonus">,
-  step: { readonly base: number; readonly violations: readonly Pick<Violation, "severity">[]; readonly success: boolean },
-): RewardParts {
-  let violations = 0;
-  for (const v of step.violations) violations += config.violationPenalty * SEVERITY_SCALE[v.severity];
-  const bonus = step.success && step.violations.length === 0 ? config.successBonus : 0;
-  const total = step.base + config.stepPenalty + violations + bonus;
-  return { base: step.base, step: config.stepPenalty, violations, bonus, total };
-}
-
 // ---------------------------------------------------------------- options check
 
 const fn = (what: string) => z.custom<(...args: never[]) => unknown>(isFunction, { message: `${what} must be a function` });
@@ -206,6 +183,9 @@ const fn = (what: string) => z.custom<(...args: never[]) => unknown>(isFunction,
 const OptionsShapeSchema = z.strictObject({
   taskGenerator: fn("taskGenerator").optional(),
   rewardFn: fn("rewardFn").optional(),
+  reward: z
+    .custom<StepRewardShaper>(isStepRewardShaper, { message: "reward must be a step reward shaper with a shapeStep(step) method (a PolicyReward)" })
+    .optional(),
   executor: fn("executor").optional(),
   config: z.unknown().optional(),
   agentId: z.string().min(1, "agentId must be a non-empty string").optional(),
@@ -261,6 +241,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
 
   readonly #taskGenerator: TaskGenerator<TState>;
   readonly #rewardFn: RewardFn<TState, TResult> | undefined;
+  readonly #shaper: StepRewardShaper | undefined;
   readonly #executor: Executor<TState, TResult>;
   readonly #contextFn: ContextFn<TState> | undefined;
   readonly #costFn: EnvCostFn<TState> | undefined;
@@ -305,6 +286,8 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     this.agentId = options.agentId ?? DEFAULT_AGENT_ID;
     this.#taskGenerator = options.taskGenerator ?? (() => null as TState);
     this.#rewardFn = options.rewardFn;
+    this.#shaper = options.reward;
+    if (options.reward) assertOneRewardShaping(options.reward, options.config, options.config === undefined ? "" : "config.");
     this.#executor = options.executor ?? ((_state, action) => ({ result: action.action as TResult }));
     this.#contextFn = options.contextFn;
     this.#costFn = options.costFn;
@@ -451,12 +434,15 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
       }
     }
     const violations = found.length === 0 ? decision.violations : [...decision.violations, ...found];
-    const outcome: StepOutcome<TResult> = { executed, blocked: !executed, result, success, done, decision, violations };
-    const base = this.#rewardFn ? this.#rewardFn(state, action, outcome) : executed && result !== undefined ? 1 : 0;
+    const base = this.#rewardFn
+      ? this.#rewardFn(state, action, brandTaskOutcome({ executed, blocked: !executed, result, success, done }))
+      : executed && result !== undefined ? 1 : 0;
     if (typeof base !== "number" || !Number.isFinite(base)) {
       throw new EnvError("invalid_step", `rewardFn must return a finite number, got ${describeValue(base)}`);
     }
-    const reward = stepReward(this.config, { base, violations, success });
+    const reward = this.#shaper
+      ? shapedStepReward(this.#shaper, this.config.stepPenalty, { base, violations, success })
+      : stepReward(this.config, { base, violations, success });
     const critical = violations.some((v) => v.severity === "critical");
     const terminated = (this.config.terminateOnCritical && critical) || killed || done;
     const truncated = !terminated && step >= this.config.maxSteps;
@@ -597,8 +583,12 @@ export function createGovernedEnv<TState = unknown, TResult = unknown>(
     else rest[key] = value;
   }
   // Validated here with no `config.` prefix, so the error names the flat option the caller wrote.
+  parseEnvironmentConfig(config, "");
+  if (isStepRewardShaper(rest["reward"])) assertOneRewardShaping(rest["reward"], config, "");
+  // The config as written, not parsed: parsing fills in the default penalties, which the
+  // constructor would take for penalties the caller set beside a reward shaper.
   return new GovernedEnvironment<TState, TResult>(kernel, {
     ...(rest as Omit<GovernedEnvironmentOptions<TState, TResult>, "config">),
-    config: parseEnvironmentConfig(config, ""),
+    config: config as EnvironmentConfigInput,
   });
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
 import type { PolicyKernel } from "../kernel/types.js";
-import { SeveritySchema } from "../schemas.js";
+import { SeveritySchema, type Violation } from "../schemas.js";
 import {
   PenaltySchema,
   REWARD_CONFIG_FIELDS,
@@ -71,6 +71,8 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
   readonly kernel: PolicyKernel | null;
   readonly config: Readonly<RewardConfig>;
   readonly #baseRewardFn: RewardFn<R>;
+  /** A baseRewardFn was given (an environment refuses it: its task reward is its own rewardFn). */
+  readonly usesBaseRewardFn: boolean;
   #count = 0;
   #penalties = 0;
   #withViolations = 0;
@@ -83,6 +85,7 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
     this.kernel = kernel ?? null;
     this.config = parsed.data.config ? Object.freeze(parsed.data.config) : defaultRewardConfig;
     this.#baseRewardFn = (options?.baseRewardFn ?? successReward) as RewardFn<R>;
+    this.usesBaseRewardFn = options?.baseRewardFn !== undefined;
   }
 
   /**
@@ -90,12 +93,25 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
    * violation penalty, then the clean bonus (successful clean rollouts only), then clamping.
    */
   reward(rollout: R): number {
-    const breakdown = this.explain(rollout);
+    return this.#record(this.explain(rollout)).reward;
+  }
+
+  /**
+   * Shapes one GovernedEnvironment step (pass this PolicyReward as the environment's `reward`
+   * option): the environment's task reward is the base, recorded in the stats like `reward`.
+   */
+  shapeStep(step: { readonly base: number; readonly success: boolean; readonly violations: readonly Violation[] }): RewardBreakdown {
+    const invalid = checkRollout({ success: step.success, violations: step.violations });
+    if (invalid) throw invalid;
+    return this.#record(this.#shape(checkedBase(step.base, "base"), step.success, step.violations));
+  }
+
+  #record(breakdown: RewardBreakdown): RewardBreakdown {
     this.#count += 1;
     this.#penalties += breakdown.penalty;
     if (breakdown.violations > 0) this.#withViolations += 1;
     this.#rewards += breakdown.reward;
-    return breakdown.reward;
+    return breakdown;
   }
 
   /**
@@ -110,22 +126,19 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
   explain(rollout: R): RewardBreakdown {
     const invalid = checkRollout(rollout);
     if (invalid) throw invalid;
-    const base: unknown = this.#baseRewardFn(rollout);
-    if (typeof base !== "number" || !Number.isFinite(base)) {
-      throw new PolicyKernelError("invalid_input", `baseRewardFn returned ${describeValue(base)}`, {
-        field: "baseRewardFn",
-        expected: "a finite number",
-      });
-    }
+    return this.#shape(checkedBase(this.#baseRewardFn(rollout), "baseRewardFn"), rollout.success, rollout.violations);
+  }
+
+  #shape(base: number, success: boolean, found: readonly Violation[]): RewardBreakdown {
     const { config } = this;
-    const violations = rollout.violations.length;
+    const violations = found.length;
     let penalty = 0;
     if (violations > 0) {
       if (config.multiplicative) penalty = -Math.abs(base) * (1 - config.multiplicativeFactor);
-      else for (const v of rollout.violations) penalty += config[SEVERITY_PENALTY_KEY[v.severity]];
+      else for (const v of found) penalty += config[SEVERITY_PENALTY_KEY[v.severity]];
     }
     // A failed rollout earns no bonus for being clean: doing nothing must not beat doing the task with a small slip.
-    const bonus = rollout.success && violations === 0 ? config.cleanBonus : 0;
+    const bonus = success && violations === 0 ? config.cleanBonus : 0;
     const unclamped = base + penalty + bonus;
     let reward = unclamped;
     if (config.minReward !== null) reward = Math.max(reward, config.minReward);
@@ -166,6 +179,14 @@ export class PolicyReward<R extends RewardRollout = RewardRollout> {
     this.#withViolations = 0;
     this.#rewards = 0;
   }
+}
+
+/** A base reward, checked: a finite number, else an error naming where it came from. */
+function checkedBase(base: unknown, field: string): number {
+  if (typeof base !== "number" || !Number.isFinite(base)) {
+    throw new PolicyKernelError("invalid_input", `${field} returned ${describeValue(base)}`, { field, expected: "a finite number" });
+  }
+  return base;
 }
 
 /** Options of `createPolicyReward`: every RewardConfig field, `severityPenalties`, `baseRewardFn`; nothing else. */

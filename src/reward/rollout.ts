@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fromZodError, type PolicyKernelError } from "../errors.js";
+import { PolicyKernelError, fromZodError } from "../errors.js";
 import { isViolation } from "../decision-check.js";
 import { ViolationSchema } from "../schemas.js";
 import { isPlainObject } from "../values.js";
@@ -34,9 +34,22 @@ export function isRewardRollout(rollout: unknown): boolean {
   return true;
 }
 
+/**
+ * Marks a GovernedEnvironment's task outcome (what its rewardFn receives). Such an outcome has
+ * no violations by design; a reward handed one is being stacked on top of the environment.
+ */
+export const TASK_OUTCOME: unique symbol = Symbol.for("policy-kernel.task-outcome");
+
 /** Checks a rollout has what a reward reads; returns the error instead of throwing. */
 export function checkRollout(rollout: unknown): PolicyKernelError | undefined {
   if (isRewardRollout(rollout)) return undefined;
+  if (typeof rollout === "object" && rollout !== null && TASK_OUTCOME in rollout) {
+    return new PolicyKernelError(
+      "invalid_input",
+      "a reward was given an environment's task outcome, which has no violations: to shape a GovernedEnvironment's reward with a PolicyReward, pass it as the environment's reward option and let rewardFn return the task reward only",
+      { field: "rollout", expected: "a rollout {success, violations}, or the PolicyReward as the environment's reward option" },
+    );
+  }
   // Rejected (or unusual): the schema decides, and says what is wrong.
   const parsed = RewardRolloutSchema.safeParse(rollout);
   return parsed.success ? undefined : fromZodError("invalid_input", parsed.error, { root: "rollout" });

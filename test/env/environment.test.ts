@@ -5,12 +5,12 @@ import { pino } from "pino";
 import {
   GovernedEnvironment,
   createGovernedEnv,
-  stepReward,
   type Executor,
 } from "../../src/env/environment.js";
 import type { KernelAuditEvent, ToolCallEvent } from "../../src/kernel/audit-sink.js";
 import { EnvClosed, ResetNeeded, isEnvError, isResetNeeded } from "../../src/env/errors.js";
 import { EnvironmentConfigSchema, SEVERITY_SCALE, parseEnvironmentConfig } from "../../src/env/config.js";
+import { stepReward } from "../../src/env/step-reward.js";
 import type { Rng } from "../../src/env/rng.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import type { PolicyKernel } from "../../src/kernel/types.js";
