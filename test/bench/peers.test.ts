@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agtSdkPeer, sdkEquivalentKernelOptions } from "../../src/bench/peers/agt-sdk.js";
-import { floorDisagreement } from "../../src/bench/peers/predicate.js";
-import { benchSetup } from "../../src/bench/setup.js";
+import { agtSdkPeer, sdkEquivalentKernelOptions } from "../../bench/src/peers/agt-sdk.js";
+import { floorDisagreement } from "../../bench/src/peers/predicate.js";
+import { benchSetup } from "../../bench/src/setup.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { toPolicyInput } from "../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../src/schemas.js";

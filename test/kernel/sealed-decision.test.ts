@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { toJsonCopy } from "../../src/audit/json-value.js";
 import { FlightRecorder } from "../../src/audit/flight-recorder.js";
-import { benchCorpus } from "../../src/bench/corpus.js";
+import { benchCorpus } from "../../bench/src/corpus.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import type { KernelAuditEvent } from "../../src/kernel/audit-sink.js";
 import { isSealedDecision, sealDecision, sealedDecisionJson } from "../../src/kernel/sealed-decision.js";

@@ -1,6 +1,6 @@
 // Child process of `make bench`: 1,000,000 kernel decisions, reporting resident and Wasm memory.
 // Run alone so the parent's heap does not blur the figures. Prints one JSON line.
-import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { benchCorpus } from "./corpus.js";
 
 // opa-wasm creates the module's memory with `new WebAssembly.Memory`; keep a handle to read its size.

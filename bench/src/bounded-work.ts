@@ -1,5 +1,5 @@
-import { createPolicyKernel } from "../kernel/create-kernel.js";
-import type { PolicyKernel } from "../kernel/types.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
+import type { PolicyKernel } from "../../src/kernel/types.js";
 
 /** One hostile input of one size, and what a decision on it cost. */
 export interface BoundedWorkRow {
