@@ -83,7 +83,7 @@ async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: nu
   let agree = 0;
   let denied = 0;
   for (let i = 0; i < setup.actions.length; i++) {
-    const decision = await kernel.evaluate(setup.actions[i]);
+    const decision = await kernel.evaluateUntrusted(setup.actions[i]);
     const disagreement = floorDisagreement(decision, setup.predicate(setup.inputs[i]!));
     if (disagreement === undefined) agree++;
     else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): ${disagreement}`);

@@ -45,7 +45,7 @@ describe("the bench's peers decide like the kernel", () => {
     const kernel = await createPolicyKernel();
     const differences: string[] = [];
     for (const { action, input } of cases) {
-      const disagreement = floorDisagreement(await kernel.evaluate(action), setup.predicate(input));
+      const disagreement = floorDisagreement(await kernel.evaluateUntrusted(action), setup.predicate(input));
       if (disagreement !== undefined) differences.push(`${JSON.stringify(action)}: ${disagreement}`);
     }
     kernel.close();
@@ -60,7 +60,7 @@ describe("the bench's peers decide like the kernel", () => {
     const differences: string[] = [];
     let denied = 0;
     for (const { action, input } of cases) {
-      const decision = await kernel.evaluate(action);
+      const decision = await kernel.evaluateUntrusted(action);
       if (!decision.allowed) denied++;
       if (decision.allowed !== peer.evaluate(input)) differences.push(`${JSON.stringify(action)}: kernel ${decision.allowed} ${decision.violations.map((v) => v.rule).join(",")}`);
     }

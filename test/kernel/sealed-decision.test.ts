@@ -21,7 +21,7 @@ async function corpusDecisions(): Promise<Decision[]> {
   const kernel = await createPolicyKernel();
   try {
     const decisions: Decision[] = [];
-    for (const action of actions) decisions.push(await kernel.evaluate(action));
+    for (const action of actions) decisions.push(await kernel.evaluateUntrusted(action));
     return decisions;
   } finally {
     kernel.close();
@@ -113,7 +113,7 @@ describe("the kernel recording through a sealed decision", () => {
     const kernel = await createPolicyKernel({ recorder: { record: (event) => events.push(event) } });
     const returned: Decision[] = [];
     try {
-      for (const action of actions) returned.push(await kernel.evaluate(action));
+      for (const action of actions) returned.push(await kernel.evaluateUntrusted(action));
     } finally {
       kernel.close();
     }
