@@ -30,6 +30,7 @@ browser: ## Debian's chromium for the report's browser test (apt-get, first run 
 
 build: $(BUILD_STAMP) ## compile TypeScript to dist/ (when a source changed)
 $(BUILD_STAMP): $(NPM_STAMP) $(BUILD_SOURCES)
+	@rm -rf dist/src/bench # the bench moved to bench/src (dist/bench/src): an old copy must not ship
 	npx tsc -p tsconfig.build.json
 	@touch $@
 
