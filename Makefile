@@ -6,7 +6,7 @@ SHELL := bash
 
 NPM_STAMP := node_modules/.install-stamp
 BUILD_STAMP := dist/.build-stamp
-BUILD_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
+BUILD_SOURCES := $(shell find src bench/src -name '*.ts') tsconfig.json tsconfig.build.json
 REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
 
@@ -30,6 +30,7 @@ browser: ## Debian's chromium for the report's browser test (apt-get, first run 
 
 build: $(BUILD_STAMP) ## compile TypeScript to dist/ (when a source changed)
 $(BUILD_STAMP): $(NPM_STAMP) $(BUILD_SOURCES)
+	@rm -rf dist/src/bench # the bench moved to bench/src (dist/bench/src): an old copy must not ship
 	npx tsc -p tsconfig.build.json
 	@touch $@
 
@@ -64,7 +65,7 @@ demo: build ## a governed training run on the embedded SQL task environment (bot
 	$(CLI) train $(DEMO_ARGS)
 
 bench: build ## the benchmark: kernel vs stock opa-wasm, json-rules-engine, OPA Go, agent-governance SDK, a TS floor; writes bench/results.json
-	node dist/src/bench/main.js --opa "$$(scripts/ensure-opa.sh || true)" $(BENCH_ARGS)
+	node dist/bench/src/main.js --opa "$$(scripts/ensure-opa.sh || true)" $(BENCH_ARGS)
 
 clean: ## remove build output (keeps .tools/ with OPA)
 	rm -rf dist coverage $(REPORTS)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the path of an `opa` binary of the pinned version (scripts/opa-version.txt).
 # Uses `opa` from PATH when it is that version; otherwise installs it once with
-# `go install` (Go module proxy only, no prebuilt download) into the git-ignored .tools/.
+# `go install` (Go module proxy only, no prebuilt download): into the git-ignored .tools/ of a
+# clone, or, for an installed package (no .git), into the user's cache, never into node_modules.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="$(tr -d '[:space:]' < "$root/scripts/opa-version.txt")"
@@ -19,15 +20,21 @@ if command -v opa >/dev/null 2>&1 && is_pinned opa; then
   exit 0
 fi
 
-dest="$root/.tools/opa-$version/bin"
+if [ -e "$root/.git" ]; then
+  dest="$root/.tools/opa-$version/bin"
+else
+  dest="${XDG_CACHE_HOME:-$HOME/.cache}/policy-kernel/opa-$version/bin"
+fi
 if [ -x "$dest/opa" ]; then
   echo "$dest/opa"
   exit 0
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "ensure-opa: OPA $version is not installed and Go is not on PATH to build it." >&2
-  echo "ensure-opa: install Go (>= 1.24) or put opa $version on PATH; the shipped bundle in bundle/ still works without it." >&2
+  echo "ensure-opa: OPA $version is needed to compile Rego, and neither it nor Go is on PATH." >&2
+  echo "ensure-opa: either put opa $version on PATH (https://github.com/open-policy-agent/opa/releases/tag/$version)," >&2
+  echo "ensure-opa: or install Go >= 1.24 (https://go.dev/dl/) and run this again: it installs OPA once into $dest." >&2
+  echo "ensure-opa: the shipped default bundle works without either." >&2
   exit 1
 fi
 

@@ -25,7 +25,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
   const kernel = await kernelFromFlags(values);
   try {
-    const decision = await kernel.evaluate(raw, values.now ? { now: values.now } : {});
+    const decision = await kernel.evaluateUntrusted(raw, values.now ? { now: values.now } : {});
     process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return decision.allowed ? 0 : 2;
   } finally {

@@ -1,18 +1,22 @@
-import { parseArgs } from "node:util";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { findPackageRoot } from "../kernel/defaults.js";
+import { parseArgs } from "node:util";
+import { PolicyKernelError } from "../errors.js";
 import { loadDecisionCases, runDecisionCases } from "../testing/decision-cases.js";
 import { KERNEL_FLAGS, kernelFromFlags } from "./kernel-flags.js";
 
 export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Runs decision case files (JSON or YAML: {description, input, now?, expect: {allowed, violations: [{policy, rule, severity}], signals?}})
   against the kernel; prints each failure with a diff and ends with "N passed, N failed". Exit 1 on any failure.
-  With no PATH it runs the repository's own cases in test/cases/. The kernel flags are eval's.`;
+  With no PATH it runs the case files in test/cases/ under the current directory. The kernel flags are eval's.`;
+
+/** Where `test` looks with no PATH: relative to the current directory, never to the installed package. */
+export const DEFAULT_CASES_FOLDER = join("test", "cases");
 
 /** `policy-kernel test`: data-driven decision tests, before any training run. */
 export async function testCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...KERNEL_FLAGS }, allowPositionals: true, strict: true });
-  const paths = positionals.length > 0 ? positionals : [join(findPackageRoot(), "test", "cases")];
+  const paths = positionals.length > 0 ? positionals : [defaultCasesFolder()];
   const cases = loadDecisionCases(paths);
   const kernel = await kernelFromFlags(values);
   try {
@@ -29,4 +33,24 @@ export async function testCommand(argv: string[]): Promise<number> {
   } finally {
     kernel.close();
   }
+}
+
+/** ./test/cases when it is a folder; else an error saying what `test` needs (the package ships no cases of its own). */
+function defaultCasesFolder(): string {
+  const folder = join(process.cwd(), DEFAULT_CASES_FOLDER);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // absent: explained below
+  }
+  if (isFolder) return folder;
+  throw new PolicyKernelError(
+    "invalid_input",
+    `no case files given and no ${DEFAULT_CASES_FOLDER}/ folder in ${process.cwd()}. ` +
+      "Pass case files or folders (policy-kernel test cases/ more.yaml), or put them in ./test/cases/. " +
+      "A case file is JSON or YAML: a case, a list of cases or {cases: [...]}, each " +
+      "{description, input: <action>, now?, expect: {allowed, violations?: [{policy, rule, severity}], signals?}}; " +
+      'see "policy-kernel test --help"',
+  );
 }

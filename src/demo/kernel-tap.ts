@@ -1,5 +1,5 @@
 import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
-import type { Decision } from "../schemas.js";
+import type { ActionInput, Decision } from "../schemas.js";
 
 /** How an arm uses the kernel: `enforce` blocks and penalises, `observe` only records. */
 export type Enforcement = "enforce" | "observe";
@@ -38,8 +38,13 @@ export class KernelTap implements PolicyKernel {
   }
 
   /** Evaluates with the real kernel; in observe mode hands back an allow with no violations. */
-  async evaluate(action: unknown, options?: EvaluateOptions): Promise<Decision> {
-    const decision = await this.inner.evaluate(action, options);
+  evaluate(action: ActionInput, options?: EvaluateOptions): Promise<Decision> {
+    return this.evaluateUntrusted(action, options);
+  }
+
+  /** As `evaluate`, for input nobody typed (the runner hands over the agent's proposal). */
+  async evaluateUntrusted(action: unknown, options?: EvaluateOptions): Promise<Decision> {
+    const decision = await this.inner.evaluateUntrusted(action, options);
     this.#last = decision;
     if (this.mode === "enforce") return decision;
     return { allowed: true, violations: [], signals: [], provenance: decision.provenance };

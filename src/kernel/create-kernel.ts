@@ -5,7 +5,7 @@ import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError, assertJsonData, errorMessage, issuePath } from "../errors.js";
 import { optionsError } from "../options.js";
 import { createLogger, isLogger } from "../logging.js";
-import { ActionSchema, ONCE, type Action, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
+import { ActionSchema, ONCE, type Action, type ActionInput, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
 import { BundleLimitsSchema, kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
@@ -233,7 +233,12 @@ class Kernel implements PolicyKernel {
     this.maxActionBytes = boundary.maxActionBytes;
   }
 
-  evaluate(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
+  evaluate(action: ActionInput, options: EvaluateOptions = {}): Promise<Decision> {
+    // The type is for the caller; JavaScript callers exist, so the checks stay the same.
+    return this.evaluateUntrusted(action, options);
+  }
+
+  evaluateUntrusted(raw: unknown, options: EvaluateOptions = {}): Promise<Decision> {
     // One promise per decision: engines that answer synchronously are never awaited.
     try {
       const decision = this.decide(raw, options);

@@ -16,7 +16,7 @@ const NULL_PROVENANCE: Provenance = freezeProvenance({ bundleRevision: null, bun
 export async function evaluateFailClosed(kernel: PolicyKernel, action: unknown, options?: EvaluateOptions): Promise<Decision> {
   let raw: unknown;
   try {
-    raw = await kernel.evaluate(action, options);
+    raw = await kernel.evaluateUntrusted(action, options);
   } catch (thrown) {
     return failClosed(kernel, "evaluate_threw", `kernel.evaluate threw: ${errorMessage(thrown)}`);
   }

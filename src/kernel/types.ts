@@ -1,4 +1,4 @@
-import type { Decision, Provenance } from "../schemas.js";
+import type { ActionInput, Decision, Provenance } from "../schemas.js";
 
 /** Per-call options, separate from how the kernel was built (OPA's EvalTime idea). */
 export interface EvaluateOptions {
@@ -17,11 +17,14 @@ export interface EvaluateOptions {
 
 /**
  * A prepared policy kernel: engines loaded once, `evaluate` called before every action.
- * `evaluate` never throws: a malformed action or an engine failure yields a denied
+ * Neither method throws: a malformed action or an engine failure yields a denied
  * Decision with a critical `kernel` violation (fail closed).
  */
 export interface PolicyKernel {
-  evaluate(action: unknown, options?: EvaluateOptions): Promise<Decision>;
+  /** Decides on a typed action; a TypeScript caller cannot pass a misspelt field (it is still validated at run time). */
+  evaluate(action: ActionInput, options?: EvaluateOptions): Promise<Decision>;
+  /** Decides on input nobody typed (a file, the network, an agent's output): malformed input is a denied Decision naming the field. */
+  evaluateUntrusted(raw: unknown, options?: EvaluateOptions): Promise<Decision>;
   /** Names of the active policies, sorted. */
   readonly policyNames: readonly string[];
   /** Which bundle, data and rules make this kernel's decisions. */

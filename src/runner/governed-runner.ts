@@ -176,13 +176,13 @@ export class GovernedRunner<I = ActionAgentInput, O = unknown> {
   #rolloutsWithViolations = 0;
   #blockedActions = 0;
 
-  /** Creates a runner; throws `invalid_config` without a kernel that has `evaluate`, or on a bad option. */
+  /** Creates a runner; throws `invalid_config` without a kernel that has `evaluate` and `evaluateUntrusted`, or on a bad option. */
   constructor(kernel: PolicyKernel, options: GovernedRunnerOptions = {}) {
-    if (typeof kernel !== "object" || kernel === null || !isFunction((kernel as Partial<PolicyKernel>).evaluate)) {
+    if (typeof kernel !== "object" || kernel === null || !isFunction((kernel as Partial<PolicyKernel>).evaluate) || !isFunction((kernel as Partial<PolicyKernel>).evaluateUntrusted)) {
       // The reference ran the agent ungoverned here; a runner without a kernel must not exist.
       throw new PolicyKernelError("invalid_config", "GovernedRunner needs a PolicyKernel; it never runs an agent ungoverned", {
         field: "kernel",
-        expected: "an object with evaluate(action, options)",
+        expected: "an object with evaluate(action, options) and evaluateUntrusted(raw, options)",
       });
     }
     const parsed = GovernedRunnerOptionsSchema.safeParse(options ?? {});

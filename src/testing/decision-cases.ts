@@ -86,7 +86,7 @@ export interface CaseResult {
 export async function runDecisionCases(kernel: PolicyKernel, cases: readonly DecisionCase[]): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const item of cases) {
-    const decision = await kernel.evaluate(item.input, item.now ? { now: item.now } : {});
+    const decision = await kernel.evaluateUntrusted(item.input, item.now ? { now: item.now } : {});
     const diff = diffDecision(item.expect, decision);
     results.push({ case: item, passed: diff.length === 0, diff, decision });
   }

@@ -197,7 +197,7 @@ describe("FlightRecorder retain", () => {
     for (const recorder of [bounded.recorder, unbounded]) {
       const kernel = await createPolicyKernel({ recorder });
       for (let i = 0; i < 40; i++) {
-        await kernel.evaluate({ action: { type: "sql", sql: i % 5 ? `SELECT ${i}` : "DROP TABLE users" }, context: { role: "analyst", now: "2026-11-23T10:00:00Z" } });
+        await kernel.evaluate({ agentId: "a1", action: { type: "sql", sql: i % 5 ? `SELECT ${i}` : "DROP TABLE users" }, context: { role: "analyst", now: "2026-11-23T10:00:00Z" } });
       }
       kernel.close();
     }

@@ -12,7 +12,7 @@ async function run(recorder: FlightRecorder): Promise<void> {
     await kernel.evaluate(sql("SELECT name FROM users WHERE id = 42"));
     await kernel.evaluate(sql("SELECT 1; DROP TABLE users"));
     await kernel.evaluate(transfer, { now: "2026-11-21T22:00:00Z" });
-    await kernel.evaluate({ agentId: 7, action: "nonsense" });
+    await kernel.evaluateUntrusted({ agentId: 7, action: "nonsense" });
   } finally {
     kernel.close();
   }

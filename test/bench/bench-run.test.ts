@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { opaGoBench } from "../../src/bench/peers/opa-go.js";
-import { benchSetup } from "../../src/bench/setup.js";
+import { opaGoBench } from "../../bench/src/peers/opa-go.js";
+import { benchSetup } from "../../bench/src/setup.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
 import { opaPath } from "../helpers/opa.js";
 
@@ -12,7 +12,7 @@ import { opaPath } from "../helpers/opa.js";
 // (speed is the bench's own business, on a quiet machine). OPA Go is left out here (its loop runs
 // a second per input) and checked on its own below.
 const root = join(import.meta.dirname, "..", "..");
-const bench = join(root, "dist", "src", "bench", "main.js");
+const bench = join(root, "dist", "bench", "src", "main.js");
 
 function run(args: string[]) {
   const env = { ...process.env };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measureInterleaved, median } from "../../src/bench/measure.js";
+import { measureInterleaved, median } from "../../bench/src/measure.js";
 
 const fast = { warmupMs: 5, sampleMs: 30, throughputMs: 15 };
 

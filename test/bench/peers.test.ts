@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agtSdkPeer, sdkEquivalentKernelOptions } from "../../src/bench/peers/agt-sdk.js";
-import { floorDisagreement } from "../../src/bench/peers/predicate.js";
-import { benchSetup } from "../../src/bench/setup.js";
+import { agtSdkPeer, sdkEquivalentKernelOptions } from "../../bench/src/peers/agt-sdk.js";
+import { floorDisagreement } from "../../bench/src/peers/predicate.js";
+import { benchSetup } from "../../bench/src/setup.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { toPolicyInput } from "../../src/kernel/enrich.js";
 import { ActionSchema, type PolicyInput } from "../../src/schemas.js";
@@ -45,7 +45,7 @@ describe("the bench's peers decide like the kernel", () => {
     const kernel = await createPolicyKernel();
     const differences: string[] = [];
     for (const { action, input } of cases) {
-      const disagreement = floorDisagreement(await kernel.evaluate(action), setup.predicate(input));
+      const disagreement = floorDisagreement(await kernel.evaluateUntrusted(action), setup.predicate(input));
       if (disagreement !== undefined) differences.push(`${JSON.stringify(action)}: ${disagreement}`);
     }
     kernel.close();
@@ -60,7 +60,7 @@ describe("the bench's peers decide like the kernel", () => {
     const differences: string[] = [];
     let denied = 0;
     for (const { action, input } of cases) {
-      const decision = await kernel.evaluate(action);
+      const decision = await kernel.evaluateUntrusted(action);
       if (!decision.allowed) denied++;
       if (decision.allowed !== peer.evaluate(input)) differences.push(`${JSON.stringify(action)}: kernel ${decision.allowed} ${decision.violations.map((v) => v.rule).join(",")}`);
     }

@@ -11,7 +11,10 @@ const kernel: PolicyKernel = {
   policyNames: ["fake"],
   provenance: PROVENANCE,
   close() {},
-  async evaluate(input): Promise<Decision> {
+  evaluate(input): Promise<Decision> {
+    return this.evaluateUntrusted(input);
+  },
+  async evaluateUntrusted(input): Promise<Decision> {
     const sql = String((input as { action?: { sql?: unknown } }).action?.sql ?? "");
     if (!/DROP/i.test(sql)) return { allowed: true, violations: [], signals: [], provenance: PROVENANCE };
     return {

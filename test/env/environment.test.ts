@@ -46,7 +46,10 @@ function fakeKernel(): PolicyKernel & { calls: { action: Action; now: string | u
     policyNames: ["fake"],
     provenance: PROVENANCE,
     close() {},
-    async evaluate(input, options): Promise<Decision> {
+    evaluate(input, options): Promise<Decision> {
+      return this.evaluateUntrusted(input, options);
+    },
+    async evaluateUntrusted(input, options): Promise<Decision> {
       const parsed = ActionSchema.safeParse(input);
       if (!parsed.success) {
         return { allowed: false, violations: [violation("critical", "invalid_action", true)], signals: [], provenance: PROVENANCE };
@@ -712,7 +715,7 @@ describe("a kernel or recorder that misbehaves", () => {
       async () => ({ allowed: true, violations: [violation("critical", "x", true)], signals: [], provenance: PROVENANCE }),
     ]) {
       const executed: Action[] = [];
-      const kernel: PolicyKernel = { ...fakeKernel(), evaluate };
+      const kernel: PolicyKernel = { ...fakeKernel(), evaluate, evaluateUntrusted: evaluate };
       const env = new GovernedEnvironment<number, string>(kernel, { taskGenerator: () => 0, executor: (s, a) => (executed.push(a), { result: "ok", observation: s }) });
       env.reset({ seed: 1 });
       const [, , , , info] = await env.step(SELECT);

@@ -1,7 +1,7 @@
 import { canonicalJson } from "../../src/canonical-json.js";
 import type { PolicyBundle } from "../../src/engines/rego/bundle.js";
 import { DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
-import { stockOpaWasm } from "../../src/bench/peers/stock.js";
+import { stockOpaWasm } from "../../bench/src/peers/stock.js";
 import type { PolicyInput } from "../../src/schemas.js";
 
 /**

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => kernel.close());
 
 const NOW = "2026-11-23T10:00:00Z"; // a Monday, inside business hours
-const ask = (action: Record<string, unknown>, role = "admin", k: PolicyKernel = kernel) => k.evaluate({ agentId: "a", action, context: { role, now: NOW } });
+const ask = (action: Record<string, unknown>, role = "admin", k: PolicyKernel = kernel) => k.evaluateUntrusted({ agentId: "a", action, context: { role, now: NOW } });
 const rules = (decision: Decision) => decision.violations.map((v) => `${v.policy}/${v.rule}`);
 
 describe("action types: exact names from an allow-list", () => {

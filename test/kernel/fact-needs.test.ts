@@ -23,7 +23,7 @@ afterAll(() => kernel.close());
 const context = { role: "admin", now: "2026-11-21T22:30:00Z" };
 const facts = async (action: Record<string, unknown>): Promise<string[]> => {
   inputs.length = 0;
-  await kernel.evaluate({ agentId: "a1", action, context });
+  await kernel.evaluateUntrusted({ agentId: "a1", action, context });
   expect(inputs).toHaveLength(1);
   return Object.keys(inputs[0]!.facts).sort();
 };

@@ -65,7 +65,7 @@ describe("an action with a __proto__ key", () => {
   ])("is denied as malformed, not parsed into an object with the agent's prototype (%#)", async (json, field) => {
     // What zod would make of it: a loose object assigns the key, so the copy inherits the agent's values.
     const kernel = await createPolicyKernel();
-    const decision = await kernel.evaluate(parsed(json));
+    const decision = await kernel.evaluateUntrusted(parsed(json));
     kernel.close();
     expect(decision.allowed).toBe(false);
     expect(decision.violations).toMatchObject([{ policy: "kernel", rule: "invalid_action", blocked: true, description: `malformed action: ${field}: forbidden key "__proto__"` }]);
@@ -74,8 +74,8 @@ describe("an action with a __proto__ key", () => {
   it("at the top level is dropped like any unknown key (the kernel builds a fresh object)", async () => {
     const kernel = await createPolicyKernel();
     const tx = '"action": {"type": "transaction", "amountUsd": 5000, "recipient": "x"}, "context": {"role": "analyst"}';
-    const withKey = await kernel.evaluate(parsed(`{"agentId": "a", "__proto__": {"context": {"role": "admin"}}, ${tx}}`));
-    const without = await kernel.evaluate(parsed(`{"agentId": "a", ${tx}}`));
+    const withKey = await kernel.evaluateUntrusted(parsed(`{"agentId": "a", "__proto__": {"context": {"role": "admin"}}, ${tx}}`));
+    const without = await kernel.evaluateUntrusted(parsed(`{"agentId": "a", ${tx}}`));
     kernel.close();
     expect(withKey).toEqual(without);
     expect(withKey.allowed).toBe(false);

@@ -27,7 +27,7 @@ describe("kernel properties (fast-check)", () => {
   it("no generated input makes evaluate throw; every result is a valid Decision", async () => {
     await fc.assert(
       fc.asyncProperty(anyInputArbitrary, async (input) => {
-        const decision = await kernel.evaluate(input);
+        const decision = await kernel.evaluateUntrusted(input);
         DecisionSchema.parse(decision);
         // Deny-overrides: allowed exactly when nothing blocks.
         expect(decision.allowed).toBe(!decision.violations.some((v) => v.blocked));

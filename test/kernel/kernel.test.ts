@@ -78,7 +78,7 @@ describe("default kernel", () => {
     expect(decision.allowed).toBe(false);
     expect(decision.violations[0]).toMatchObject({ policy: "kernel", rule: "invalid_action", severity: "critical", source: "kernel" });
     expect(decision.violations[0]?.description).toContain("action.sql");
-    const garbage = await kernel.evaluate("not an action");
+    const garbage = await kernel.evaluateUntrusted("not an action");
     expect(garbage.allowed).toBe(false);
     const badTime = await kernel.evaluate(sql("SELECT 1"), { now: "yesterday" });
     expect(badTime.violations[0]?.description).toContain("context.now");

@@ -9,7 +9,7 @@ const overflowing = { agentId: "a", action: { type: "sql", sql: "SELECT 1" }, co
 async function decide(options: PolicyKernelOptions, action: unknown) {
   const kernel = await createPolicyKernel(options);
   try {
-    return await kernel.evaluate(action);
+    return await kernel.evaluateUntrusted(action);
   } finally {
     kernel.close();
   }

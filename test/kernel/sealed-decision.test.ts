@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/canonical-json.js";
 import { toJsonCopy } from "../../src/audit/json-value.js";
 import { FlightRecorder } from "../../src/audit/flight-recorder.js";
-import { benchCorpus } from "../../src/bench/corpus.js";
+import { benchCorpus } from "../../bench/src/corpus.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import type { KernelAuditEvent } from "../../src/kernel/audit-sink.js";
 import { isSealedDecision, sealDecision, sealedDecisionJson } from "../../src/kernel/sealed-decision.js";
@@ -21,7 +21,7 @@ async function corpusDecisions(): Promise<Decision[]> {
   const kernel = await createPolicyKernel();
   try {
     const decisions: Decision[] = [];
-    for (const action of actions) decisions.push(await kernel.evaluate(action));
+    for (const action of actions) decisions.push(await kernel.evaluateUntrusted(action));
     return decisions;
   } finally {
     kernel.close();
@@ -113,7 +113,7 @@ describe("the kernel recording through a sealed decision", () => {
     const kernel = await createPolicyKernel({ recorder: { record: (event) => events.push(event) } });
     const returned: Decision[] = [];
     try {
-      for (const action of actions) returned.push(await kernel.evaluate(action));
+      for (const action of actions) returned.push(await kernel.evaluateUntrusted(action));
     } finally {
       kernel.close();
     }

@@ -24,6 +24,9 @@ const kernel: PolicyKernel = {
   evaluate: async (): Promise<Decision> => {
     throw new Error("PolicyReward must not call evaluate");
   },
+  evaluateUntrusted: async (): Promise<Decision> => {
+    throw new Error("PolicyReward must not call evaluateUntrusted");
+  },
 };
 
 function violation(severity: Severity, blocked = severity === "critical"): Violation {

@@ -10,7 +10,7 @@ import { GovernedRunner, type ActionExecutor } from "../../src/runner/governed-r
 import { InMemoryTaskStore } from "../../src/runner/in-memory-store.js";
 import { GovernedRolloutSchema } from "../../src/runner/rollout.js";
 import type { Task, TaskStore } from "../../src/runner/task-store.js";
-import { DEFAULT_SEVERITY_PENALTY, type ActionBody, type Decision, type Severity, type Violation } from "../../src/schemas.js";
+import { DEFAULT_SEVERITY_PENALTY, type ActionBody, type ActionInput, type Decision, type Severity, type Violation } from "../../src/schemas.js";
 
 // ---------------------------------------------------------------- a small fake kernel (unit tests only)
 
@@ -60,7 +60,10 @@ function fakeKernel(opts: { delay?: (action: ActionBody) => number; override?: (
     policyNames: ["fake"],
     provenance: PROVENANCE,
     close() {},
-    async evaluate(request: unknown, options?: EvaluateOptions): Promise<Decision> {
+    evaluate(request: ActionInput, options?: EvaluateOptions): Promise<Decision> {
+      return this.evaluateUntrusted(request, options);
+    },
+    async evaluateUntrusted(request: unknown, options?: EvaluateOptions): Promise<Decision> {
       calls.push({ action: request, options });
       const { action } = request as { action: ActionBody };
       const ms = opts.delay?.(action) ?? 0;

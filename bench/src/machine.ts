@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cpus, platform, release, totalmem } from "node:os";
 import { resolve } from "node:path";
-import { findPackageRoot } from "../kernel/defaults.js";
+import { findPackageRoot } from "../../src/kernel/defaults.js";
 
 /** Where a run happened, for results.json and the README. */
 export interface Machine {

@@ -1,6 +1,6 @@
 // Child process of `make bench`: 1,000,000 kernel decisions, reporting resident and Wasm memory.
 // Run alone so the parent's heap does not blur the figures. Prints one JSON line.
-import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { benchCorpus } from "./corpus.js";
 
 // opa-wasm creates the module's memory with `new WebAssembly.Memory`; keep a handle to read its size.
@@ -19,12 +19,12 @@ WebAssembly.Memory = NativeMemory;
 const wasmBytes = () => memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
 
 const WARMUP = 20_000;
-for (let i = 0; i < WARMUP; i++) await kernel.evaluate(actions[i % actions.length]);
+for (let i = 0; i < WARMUP; i++) await kernel.evaluateUntrusted(actions[i % actions.length]);
 global.gc?.();
 const before = { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, wasm: wasmBytes() };
 const t0 = performance.now();
 let denied = 0;
-for (let i = 0; i < total; i++) if (!(await kernel.evaluate(actions[i % actions.length])).allowed) denied++;
+for (let i = 0; i < total; i++) if (!(await kernel.evaluateUntrusted(actions[i % actions.length])).allowed) denied++;
 const seconds = (performance.now() - t0) / 1000;
 global.gc?.();
 const after = { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, wasm: wasmBytes() };

@@ -1,5 +1,5 @@
-import { createRng } from "../env/rng.js";
-import type { ActionInput } from "../schemas.js";
+import { createRng } from "../../src/env/rng.js";
+import type { ActionInput } from "../../src/schemas.js";
 
 /** One corpus entry: the raw action an agent proposes, and a label saying what it exercises. */
 export interface CorpusAction {

@@ -1,9 +1,9 @@
-import { readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
-import { loadRuleSets, type RuleSet } from "../engines/json/index.js";
-import { defaultBundlePath, defaultRulesPath } from "../kernel/defaults.js";
-import { toPolicyInput } from "../kernel/enrich.js";
-import { effectiveData, readConfig } from "../kernel/effective-data.js";
-import { ActionSchema, type PolicyInput } from "../schemas.js";
+import { readBundle, type PolicyBundle } from "../../src/engines/rego/bundle.js";
+import { loadRuleSets, type RuleSet } from "../../src/engines/json/index.js";
+import { defaultBundlePath, defaultRulesPath } from "../../src/kernel/defaults.js";
+import { toPolicyInput } from "../../src/kernel/enrich.js";
+import { effectiveData, readConfig } from "../../src/kernel/effective-data.js";
+import { ActionSchema, type PolicyInput } from "../../src/schemas.js";
 import { benchCorpus, type CorpusAction } from "./corpus.js";
 import { defaultPredicate, type DefaultPolicyConfig, type PredicateResult } from "./peers/predicate.js";
 

@@ -1,8 +1,8 @@
-import type { PolicyInput } from "../../schemas.js";
-import { costControlPolicy, toolsPolicy, transactionPolicy } from "../../kernel/policies.js";
-import { errorMessage } from "../../errors.js";
-import { DEFAULT_ACTION_TYPES } from "../../kernel/action-types.js";
-import { DEFAULT_TOOL_REGISTRY } from "../../kernel/tool-registry.js";
+import type { PolicyInput } from "../../../src/schemas.js";
+import { costControlPolicy, toolsPolicy, transactionPolicy } from "../../../src/kernel/policies.js";
+import { errorMessage } from "../../../src/errors.js";
+import { DEFAULT_ACTION_TYPES } from "../../../src/kernel/action-types.js";
+import { DEFAULT_TOOL_REGISTRY } from "../../../src/kernel/tool-registry.js";
 import type { DefaultPolicyConfig } from "./predicate.js";
 
 /** The kernel's policies the SDK row has equivalents of: the kernel side of the like-for-like row. */

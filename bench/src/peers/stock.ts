@@ -1,8 +1,8 @@
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import { Engine } from "json-rules-engine";
-import type { PolicyInput } from "../../schemas.js";
-import type { RuleSet } from "../../engines/json/rule-set.js";
-import { entrypointIdOf } from "../../engines/rego/wasm-eval.js";
+import type { PolicyInput } from "../../../src/schemas.js";
+import type { RuleSet } from "../../../src/engines/json/rule-set.js";
+import { entrypointIdOf } from "../../../src/engines/rego/wasm-eval.js";
 
 /** The stock opa-wasm SDK on the same policy.wasm and data: `LoadedPolicy.evaluate(input, entrypoint)`. */
 export async function stockOpaWasm(wasm: Uint8Array, data: Record<string, unknown>, entrypoint: string): Promise<(input: PolicyInput) => unknown> {

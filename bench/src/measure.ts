@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { errorMessage } from "../errors.js";
+import { errorMessage } from "../../src/errors.js";
 
 /** Latency percentiles (µs) and single-core throughput of one benchmark row. */
 export interface Measurement {

@@ -5,9 +5,9 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { writeFileAtomic } from "../audit/atomic-write.js";
-import { createPolicyKernel } from "../kernel/create-kernel.js";
-import { findPackageRoot } from "../kernel/defaults.js";
+import { writeFileAtomic } from "../../src/audit/atomic-write.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
+import { findPackageRoot } from "../../src/kernel/defaults.js";
 import { describeMachine } from "./machine.js";
 import { DEFAULT_ROUNDS, median, type MeasureOptions } from "./measure.js";
 import { opaGoBench } from "./peers/opa-go.js";
@@ -15,12 +15,12 @@ import { floorDisagreement } from "./peers/predicate.js";
 import { machineLine, markdownTable, markdownTargets, meanUs, type TargetCheck } from "./report.js";
 import { inProcessRows, type Row } from "./rows.js";
 import { boundedWorkRows, boundedWorkTable } from "./bounded-work.js";
-import { DEFAULT_MAX_ACTION_BYTES } from "../kernel/frozen-action.js";
+import { DEFAULT_MAX_ACTION_BYTES } from "../../src/kernel/frozen-action.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
-import { errorMessage } from "../errors.js";
-import { positiveIntFlag } from "../cli/kernel-flags.js";
+import { errorMessage } from "../../src/errors.js";
+import { positiveIntFlag } from "../../src/cli/kernel-flags.js";
 
-const USAGE = `usage: node dist/src/bench/main.js [flags]   (make bench BENCH_ARGS="...")
+const USAGE = `usage: node dist/bench/src/main.js [flags]   (make bench BENCH_ARGS="...")
 
   --quick         a short run: shorter samples, 3 rounds, 3 cold-start processes, 100,000 decisions
                   for the memory check (rough figures, for trying a change)
@@ -83,7 +83,7 @@ async function checkFloor(setup: BenchSetup): Promise<{ agree: number; total: nu
   let agree = 0;
   let denied = 0;
   for (let i = 0; i < setup.actions.length; i++) {
-    const decision = await kernel.evaluate(setup.actions[i]);
+    const decision = await kernel.evaluateUntrusted(setup.actions[i]);
     const disagreement = floorDisagreement(decision, setup.predicate(setup.inputs[i]!));
     if (disagreement === undefined) agree++;
     else console.error(`floor disagrees on #${i} (${setup.corpus[i]?.label}): ${disagreement}`);

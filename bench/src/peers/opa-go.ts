@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PolicyInput } from "../../schemas.js";
+import type { PolicyInput } from "../../../src/schemas.js";
 
 /** `opa bench` figures for the inputs given: ns/op each and their mean. */
 export interface OpaGoResult {

@@ -1,7 +1,7 @@
-import type { Decision, PolicyInput } from "../../schemas.js";
-import { DEFAULT_ACTION_TYPES } from "../../kernel/action-types.js";
-import { DEFAULT_TOOL_REGISTRY, carriedActions } from "../../kernel/tool-registry.js";
-import { toPolicyInput } from "../../kernel/enrich.js";
+import type { Decision, PolicyInput } from "../../../src/schemas.js";
+import { DEFAULT_ACTION_TYPES } from "../../../src/kernel/action-types.js";
+import { DEFAULT_TOOL_REGISTRY, carriedActions } from "../../../src/kernel/tool-registry.js";
+import { toPolicyInput } from "../../../src/kernel/enrich.js";
 
 /** What the floor reports: which rules fired, and whether the action is allowed. */
 export interface PredicateResult {

@@ -1,6 +1,6 @@
 // Child process of `make bench`: the first createPolicyKernel() of a fresh process (modules
 // already imported, nothing else warmed), then repeated ones. Prints one JSON line.
-import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { median } from "./measure.js";
 
 const t0 = performance.now();

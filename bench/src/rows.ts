@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlightRecorder } from "../audit/flight-recorder.js";
-import { AUDIT_RETAIN } from "../demo/arm.js";
-import { createJsonRulesEngine } from "../engines/json/index.js";
-import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
-import { GovernedEnvironment } from "../env/environment.js";
-import { createPolicyKernel } from "../kernel/create-kernel.js";
-import { PolicyReward } from "../reward/policy-reward.js";
-import type { ActionBody, ActionContext } from "../schemas.js";
+import { FlightRecorder } from "../../src/audit/flight-recorder.js";
+import { AUDIT_RETAIN } from "../../src/demo/arm.js";
+import { createJsonRulesEngine } from "../../src/engines/json/index.js";
+import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../../src/engines/rego/rego-engine.js";
+import { GovernedEnvironment } from "../../src/env/environment.js";
+import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
+import { PolicyReward } from "../../src/reward/policy-reward.js";
+import type { ActionBody, ActionContext } from "../../src/schemas.js";
 import { measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
 import { agtSdkPeer, sdkEquivalentKernelOptions } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
@@ -52,14 +52,14 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   };
 
   const full = await createPolicyKernel();
-  spec("kernel_full", "kernel: full default (Rego + JSON rules)", "kernel.evaluate(raw action): validate, enrich, Rego, JSON rules, decision", (i) => full.evaluate(actions[i]));
+  spec("kernel_full", "kernel: full default (Rego + JSON rules)", "kernel.evaluateUntrusted(raw action): validate, enrich, Rego, JSON rules, decision", (i) => full.evaluateUntrusted(actions[i]));
   const regoOnly = await createPolicyKernel({ rules: false });
-  spec("kernel_rego", "kernel: Rego only", "kernel.evaluate(raw action) with rules: false", (i) => regoOnly.evaluate(actions[i]));
+  spec("kernel_rego", "kernel: Rego only", "kernel.evaluateUntrusted(raw action) with rules: false", (i) => regoOnly.evaluateUntrusted(actions[i]));
   const jsonOnly = await createPolicyKernel({ bundle: false });
-  spec("kernel_json", "kernel: JSON rules only", "kernel.evaluate(raw action) with bundle: false", (i) => jsonOnly.evaluate(actions[i]));
+  spec("kernel_json", "kernel: JSON rules only", "kernel.evaluateUntrusted(raw action) with bundle: false", (i) => jsonOnly.evaluateUntrusted(actions[i]));
   // The SDK row's rule set, on this kernel: the like-for-like comparison.
   const agtEquivalent = await createPolicyKernel(sdkEquivalentKernelOptions());
-  spec("kernel_agt_equivalent", "kernel: tools, cost, transactions only", "kernel.evaluate(raw action) with the three policies the SDK row runs", (i) => agtEquivalent.evaluate(actions[i]));
+  spec("kernel_agt_equivalent", "kernel: tools, cost, transactions only", "kernel.evaluateUntrusted(raw action) with the three policies the SDK row runs", (i) => agtEquivalent.evaluateUntrusted(actions[i]));
 
   const rego = await createRegoEngine({ bundle: setup.bundle, data: setup.data, entrypoint: DEFAULT_ENTRYPOINT });
   spec("engine_rego", "Rego path (kernel's Rego engine)", "regoEngine.evaluate(enriched input): one Wasm call + result checks", (i) => rego.evaluate(inputs[i]!));
