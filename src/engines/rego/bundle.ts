@@ -38,8 +38,11 @@ export interface PolicyBundle {
   readonly location: string;
   readonly manifest: BundleManifest;
   readonly wasm: Uint8Array<ArrayBuffer>;
-  /** `wasm`, compiled. */
-  readonly module: WebAssembly.Module;
+  /**
+   * `wasm`, compiled: a `WebAssembly.Module`, typed opaquely so the package's declarations
+   * compile in a project whose TypeScript libs have no WebAssembly types (no DOM lib).
+   */
+  readonly module: object;
   readonly data: Record<string, unknown>;
   /** SHA-256 of the archive bytes, or of the bundle files (sorted path + bytes) for a folder. */
   readonly sha256: string;

@@ -65,7 +65,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   try {
     // Sync on purpose: the async loadPolicy tests `instanceof Response`, and touching that
     // global makes Node load its whole fetch implementation (20-40 ms of a cold start).
-    policy = opaWasm.loadPolicySync(bundle.module);
+    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module);
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, {
       file: bundle.location,
