@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
 
 /** One documentation page: its path relative to the repository root, and its text. */
 export interface DocPage {
@@ -109,4 +109,54 @@ export function headingAnchors(text: string): Set<string> {
     anchors.add(count === 0 ? base : `${base}-${count}`);
   }
   return anchors;
+}
+
+const EXTERNAL = /^[a-z][a-z0-9+.-]*:/i;
+
+/** The repository-relative file a link points at (the page itself for a bare #anchor), and its anchor. */
+function resolveLink(page: string, target: string): { file: string; anchor: string | undefined } {
+  const [path, anchor] = target.split("#", 2) as [string, string | undefined];
+  const file = path === "" ? page : normalize(join(dirname(page), decodeURIComponent(path))).replace(/\/$/, "");
+  return { file, anchor: anchor === undefined || anchor === "" ? undefined : decodeURIComponent(anchor) };
+}
+
+/**
+ * Every relative link of the pages that names no existing file, or an anchor that is no heading of its
+ * page, as `page:line → target: why`. External links (http:, https:, mailto:) are not fetched.
+ */
+export function brokenLinks(root: string, pages: readonly DocPage[]): string[] {
+  const anchorsOf = new Map(pages.map((p) => [p.path, headingAnchors(p.text)]));
+  const broken: string[] = [];
+  for (const page of pages) {
+    for (const link of links(page.text)) {
+      if (EXTERNAL.test(link.target)) continue;
+      const { file, anchor } = resolveLink(page.path, link.target);
+      const at = `${page.path}:${link.line} → ${link.target}`;
+      if (file.startsWith("..") || !existsSync(join(root, file))) broken.push(`${at}: no file ${file}`);
+      else if (anchor === undefined) continue;
+      else if (!anchorsOf.has(file)) broken.push(`${at}: an anchor into ${file}, which is not a checked markdown page`);
+      else if (!anchorsOf.get(file)!.has(anchor)) broken.push(`${at}: ${file} has no heading with anchor #${anchor}`);
+    }
+  }
+  return broken;
+}
+
+/** The pages no chain of relative links from `start` reaches (a link to a folder opens its README.md). */
+export function unreachablePages(root: string, pages: readonly DocPage[], start: string): string[] {
+  const byPath = new Map(pages.map((p) => [p.path, p]));
+  const reached = new Set([start]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const page = queue.shift()!;
+    for (const link of links(byPath.get(page)?.text ?? "")) {
+      if (EXTERNAL.test(link.target)) continue;
+      let { file } = resolveLink(page, link.target);
+      if (existsSync(join(root, file)) && statSync(join(root, file)).isDirectory()) file = join(file, "README.md");
+      if (byPath.has(file) && !reached.has(file)) {
+        reached.add(file);
+        queue.push(file);
+      }
+    }
+  }
+  return pages.map((p) => p.path).filter((p) => !reached.has(p));
 }
