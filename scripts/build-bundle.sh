@@ -89,7 +89,7 @@ revision="rego-$(
   for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
 )"
 
-# The aggregate (kernel/violations) and its two halves (README: "Writing and testing a policy").
+# The aggregate (kernel/violations) and its two halves (docs/guides/writing-policies.md: "In Rego").
 entrypoints=(kernel/violations kernel/policy_violations kernel/config_violations)
 # --prune-unused: without it, every rule that refers (directly or not) to an entrypoint becomes
 # an entrypoint too (`opa build --help`), and a function can be none: sql's denied_by reads
