@@ -118,3 +118,22 @@ export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema, exportJsonl
 export type { EmitterOptions, EmitToStoreResult, SpanStore, StreamOptions } from "./audit/emitter.js";
 export { SpanSchema, entryToSpan, MAX_ATTRIBUTE_CHARS } from "./audit/span.js";
 export type { Span, SpanEvent, SpanAttributes } from "./audit/span.js";
+
+// Types the exports above name in their signatures, so a caller can write them down and the API
+// reference can link them (`make docs-check` fails on a public signature naming an unexported type).
+export type { SqlAction, ToolCallAction, MessageAction, TransactionAction, OtherAction, SqlDialect, PolicyFacts } from "./schemas.js";
+export type { ToolCallEvent } from "./kernel/audit-sink.js";
+export type { FactNeeds } from "./kernel/enrich.js";
+export type { ConfigSourceOf } from "./kernel/policy-config.js";
+export type { ErrorLocation } from "./errors.js";
+export type { FactsRead, FactsReadByActionType } from "./engines/facts-read.js";
+export type { RegoEngine, RegoEngineOptions } from "./engines/rego/rego-engine.js";
+export type { InputPaths } from "./engines/rego/projection-tree.js";
+export { DecisionCaseSchema } from "./testing/decision-cases.js";
+export type { RolloutData } from "./runner/rollout.js";
+export type { Awaitable } from "./runner/task-store.js";
+export type { Seed, RngState } from "./env/rng.js";
+export type { EnvErrorCode } from "./env/errors.js";
+export type { CheckName, CheckableEnv } from "./env/check-env.js";
+export type { EntryType, EntryMetadata, VerifyFailureReason } from "./audit/flight-recorder.js";
+export type { EntryToSpanOptions } from "./audit/span.js";

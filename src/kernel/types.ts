@@ -21,6 +21,7 @@ export interface EvaluateOptions {
  * Decision with a critical `kernel` violation (fail closed).
  */
 export interface PolicyKernel {
+  /** Decides on one action; never throws (see above). */
   evaluate(action: unknown, options?: EvaluateOptions): Promise<Decision>;
   /** Names of the active policies, sorted. */
   readonly policyNames: readonly string[];
