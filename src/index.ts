@@ -1,3 +1,21 @@
+/**
+ * policy-kernel decides, before an AI agent's action runs, whether policies written in Rego or as
+ * JSON rules allow it, and feeds that one {@link Decision} to RL training.
+ *
+ * - **Decide**: {@link createPolicyKernel} loads a bundle (the default one, or yours) and rules once;
+ *   {@link PolicyKernel.evaluate} returns a {@link Decision}: `allowed`, every {@link Violation}, signals
+ *   and provenance. It never throws: what cannot be evaluated is denied.
+ * - **Test policies**: {@link loadDecisionCases} and {@link runDecisionCases} run case files against a kernel.
+ * - **Train**: {@link GovernedRunner} runs an agent whose every action goes through the kernel;
+ *   {@link GovernedEnvironment} is the Gymnasium-style environment ({@link checkEnv} is its contract test).
+ * - **Shape rewards**: {@link PolicyReward} turns a rollout's violations into a reward;
+ *   {@link CompositeReward} adds weighted components.
+ * - **Audit**: {@link FlightRecorder} keeps a hash-chained, signed trail; {@link verifyJsonl} checks one;
+ *   {@link FlightRecorderEmitter} turns it into spans.
+ * - **Errors** are {@link PolicyKernelError}s whose message names the file, the field and what was expected.
+ *
+ * @packageDocumentation
+ */
 // Public API. Named exports only (no `export *`), so what is public is a decision.
 export { createPolicyKernel, PolicyKernelOptionsSchema } from "./kernel/create-kernel.js";
 export type { PolicyKernelOptions } from "./kernel/create-kernel.js";
