@@ -1,9 +1,9 @@
-// The API reference check (`make docs-check`) with the project's own typedoc.json, run on small entry
-// files: a clean one passes, and each defect the check is there for fails it on its own.
+// The API reference check (`make docs-check`) with the project's own typedoc.json and plugins, run on
+// small entry files: a clean one passes, and each defect the check is there for fails it on its own.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -21,15 +21,19 @@ export function greet(name: string, options: GreetOptions = {}): string {
 `;
 
 /** Runs typedoc with the repository's typedoc.json on one entry file; never writes output (`--emit none`). */
-function checkEntry(source: string): Promise<{ code: number; output: string }> {
+function checkEntry(source: string, more: Readonly<Record<string, string>> = {}): Promise<{ code: number; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), "pk-typedoc-"));
   dirs.push(dir);
   writeFileSync(join(dir, "index.ts"), source);
+  for (const [path, text] of Object.entries(more)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
   // TypeDoc checks exports only for symbols of a package it knows (it names them `package/path`).
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "fixture", version: "0.0.0", type: "module" }));
   writeFileSync(
     join(dir, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", types: [] }, include: ["index.ts"] }),
+    JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", types: [] }, include: ["index.ts", "src"] }),
   );
   // Extends the real options, so a change to typedoc.json's validation is what this test sees.
   writeFileSync(join(dir, "typedoc.json"), JSON.stringify({ extends: [join(root, "typedoc.json")], entryPoints: ["index.ts"], tsconfig: "tsconfig.json" }));
@@ -75,6 +79,13 @@ describe("API reference check (typedoc.json validation)", { timeout: 120_000 }, 
   it.concurrent("fails on an exported function without a doc comment", async () => {
     const { code, output } = await checkEntry(CLEAN.replace("/** Says hello; see {@link GreetOptions}. */\n", ""));
     expect(output).toMatch(/\[warning\] greet \(CallSignature\), defined in .*, does not have any documentation/);
+    expect(code).not.toBe(0);
+  });
+
+  it.concurrent("fails on an export from a folder of src/ that has no area in the reference (typedoc-areas.mjs)", async () => {
+    const widget = "/** A widget. */\nexport interface Widget {\n  readonly size: number;\n}\n";
+    const { code, output } = await checkEntry(`${CLEAN}export type { Widget } from "./src/widgets/widget.js";\n`, { "src/widgets/widget.ts": widget });
+    expect(output).toContain("[warning] Widget (src/widgets/widget.ts) is in no area of the API reference: add its path to AREAS in typedoc-areas.mjs");
     expect(code).not.toBe(0);
   });
 });
