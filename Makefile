@@ -11,6 +11,7 @@ REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
 
 .PHONY: help install opa browser build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
+.PHONY: docs docs-check
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | sort
@@ -54,11 +55,17 @@ vitest: install opa browser build ## the vitest suite
 	@mkdir -p $(REPORTS)
 	npx vitest run --reporter=default --reporter=json --outputFile.json=$(REPORTS)/vitest.json
 
+docs: install ## the API reference from the doc comments (TypeDoc, typedoc.json) into docs/api/; open docs/api/index.html
+	npx typedoc
+
+docs-check: install ## the API reference's checks, writing nothing: every type a public signature names is exported, every {@link} resolves, every export has a doc comment
+	npx typedoc --emit none
+
 cli-test: build ## the decision case files in test/cases through the CLI
 	@mkdir -p $(REPORTS)
 	$(CLI) test test/cases | tee $(REPORTS)/cli-test.txt
 
-test: typecheck lint rego-check bundle-check vitest cli-test ## everything; ends with the summary line
+test: typecheck lint docs-check rego-check bundle-check vitest cli-test ## everything; ends with the summary line
 	@node scripts/test-summary.mjs $(REPORTS)
 
 demo: build ## a governed training run on the embedded SQL task environment (both arms, default seed)
@@ -68,4 +75,4 @@ bench: build ## the benchmark: kernel vs stock opa-wasm, json-rules-engine, OPA 
 	node dist/bench/src/main.js --opa "$$(scripts/ensure-opa.sh || true)" $(BENCH_ARGS)
 
 clean: ## remove build output (keeps .tools/ with OPA)
-	rm -rf dist coverage $(REPORTS)
+	rm -rf dist coverage $(REPORTS) docs/api

@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".tools/**", "coverage/**", "runs/**", "bench/**/*.json", "test/docs/.generated/**"] },
+  { ignores: ["dist/**", "node_modules/**", ".tools/**", "coverage/**", "runs/**", "bench/**/*.json", "test/docs/.generated/**", "docs/api/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,6 +17,7 @@ export type ErrorCode =
   /** A long run was stopped from outside (an AbortSignal, Ctrl-C) before it finished. */
   | "interrupted";
 
+/** Where a bad value is: the file, the field and what was expected there (each optional). */
 export interface ErrorLocation {
   /** File the bad value came from, when there is one. */
   readonly file?: string;

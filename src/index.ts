@@ -1,3 +1,21 @@
+/**
+ * policy-kernel decides, before an AI agent's action runs, whether policies written in Rego or as
+ * JSON rules allow it, and feeds that one {@link Decision} to RL training.
+ *
+ * - **Decide**: {@link createPolicyKernel} loads a bundle (the default one, or yours) and rules once;
+ *   {@link PolicyKernel.evaluate} returns a {@link Decision}: `allowed`, every {@link Violation}, signals
+ *   and provenance. It never throws: what cannot be evaluated is denied.
+ * - **Test policies**: {@link loadDecisionCases} and {@link runDecisionCases} run case files against a kernel.
+ * - **Train**: {@link GovernedRunner} runs an agent whose every action goes through the kernel;
+ *   {@link GovernedEnvironment} is the Gymnasium-style environment ({@link checkEnv} is its contract test).
+ * - **Shape rewards**: {@link PolicyReward} turns a rollout's violations into a reward;
+ *   {@link CompositeReward} adds weighted components.
+ * - **Audit**: {@link FlightRecorder} keeps a hash-chained, signed trail; {@link verifyJsonl} checks one;
+ *   {@link FlightRecorderEmitter} turns it into spans.
+ * - **Errors** are {@link PolicyKernelError}s whose message names the file, the field and what was expected.
+ *
+ * @packageDocumentation
+ */
 // Public API. Named exports only (no `export *`), so what is public is a decision.
 export { createPolicyKernel, PolicyKernelOptionsSchema } from "./kernel/create-kernel.js";
 export type { PolicyKernelOptions } from "./kernel/create-kernel.js";
@@ -117,3 +135,22 @@ export { FlightRecorderEmitter, createEmitter, EmitterOptionsSchema, exportJsonl
 export type { EmitterOptions, EmitToStoreResult, SpanStore, StreamOptions } from "./audit/emitter.js";
 export { SpanSchema, entryToSpan, MAX_ATTRIBUTE_CHARS } from "./audit/span.js";
 export type { Span, SpanEvent, SpanAttributes } from "./audit/span.js";
+
+// Types the exports above name in their signatures, so a caller can write them down and the API
+// reference can link them (`make docs-check` fails on a public signature naming an unexported type).
+export type { SqlAction, ToolCallAction, MessageAction, TransactionAction, OtherAction, SqlDialect, PolicyFacts } from "./schemas.js";
+export type { ToolCallEvent } from "./kernel/audit-sink.js";
+export type { FactNeeds } from "./kernel/enrich.js";
+export type { ConfigSourceOf } from "./kernel/policy-config.js";
+export type { ErrorLocation } from "./errors.js";
+export type { FactsRead, FactsReadByActionType } from "./engines/facts-read.js";
+export type { RegoEngine, RegoEngineOptions } from "./engines/rego/rego-engine.js";
+export type { InputPaths } from "./engines/rego/projection-tree.js";
+export { DecisionCaseSchema } from "./testing/decision-cases.js";
+export type { RolloutData } from "./runner/rollout.js";
+export type { Awaitable } from "./runner/task-store.js";
+export type { Seed, RngState } from "./env/rng.js";
+export type { EnvErrorCode } from "./env/errors.js";
+export type { CheckName, CheckableEnv } from "./env/check-env.js";
+export type { EntryType, EntryMetadata, VerifyFailureReason } from "./audit/flight-recorder.js";
+export type { EntryToSpanOptions } from "./audit/span.js";

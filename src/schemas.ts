@@ -58,12 +58,18 @@ export const ActionBodySchema = OtherActionSchema.superRefine((body, ctx) => {
     ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
   }
 });
-export type ActionBody =
-  | z.infer<typeof SqlActionSchema>
-  | z.infer<typeof ToolCallActionSchema>
-  | z.infer<typeof MessageActionSchema>
-  | z.infer<typeof TransactionActionSchema>
-  | z.infer<typeof OtherActionSchema>;
+/** An action body: one of the known types, or any other type for the policies to judge. */
+export type ActionBody = SqlAction | ToolCallAction | MessageAction | TransactionAction | OtherAction;
+/** A `sql` action: the statement text, judged by the target database's own parser. */
+export type SqlAction = z.infer<typeof SqlActionSchema>;
+/** A `tool_call` action: a tool name and its arguments; a registered tool is also judged as the native action its args map to. */
+export type ToolCallAction = z.infer<typeof ToolCallActionSchema>;
+/** A `message` action: a recipient and a text, checked for external domains and personal data. */
+export type MessageAction = z.infer<typeof MessageActionSchema>;
+/** A `transaction` action: an amount in US dollars (>= 0) and a recipient. */
+export type TransactionAction = z.infer<typeof TransactionActionSchema>;
+/** Any other action type: only `type` is required; the policies decide. */
+export type OtherAction = z.infer<typeof OtherActionSchema>;
 
 /**
  * Parse options for schemas parsed once per kernel or file (options, manifests, rule sets): zod
@@ -81,6 +87,7 @@ export function patternOf(schema: z.ZodStringFormat): RegExp {
 
 /** The SQL dialects the kernel reads with the database's own parser. */
 export const SqlDialectSchema = z.enum(["postgres", "sqlite"]);
+/** A SQL dialect the kernel can parse: `postgres` or `sqlite`. */
 export type SqlDialect = z.infer<typeof SqlDialectSchema>;
 
 const ContextNowSchema = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-21T10:00:00Z" });
@@ -177,14 +184,17 @@ export const PolicyFactsSchema = z.object({
   /** The action changes state: SQL other than read-only statements, or a transaction. */
   writes: z.boolean(),
 });
+/** Facts derived once in TypeScript (`input.facts`), so policies reason over structure, not text. */
 export type PolicyFacts = z.infer<typeof PolicyFactsSchema>;
 
+/** Schema of {@link PolicyInput}. */
 export const PolicyInputSchema = z.object({
   agentId: z.string(),
   action: ActionBodySchema,
   context: ActionContextSchema,
   facts: PolicyFactsSchema,
 });
+/** What Rego policies and JSON rules see as `input`: the action, its context and the facts derived from them. */
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 // ---------------------------------------------------------------- what policies emit
@@ -226,6 +236,7 @@ export type ViolationType = z.infer<typeof ViolationTypeSchema>;
 export const ViolationSourceSchema = z.enum(["rego", "json", "kernel"]);
 export type ViolationSource = z.infer<typeof ViolationSourceSchema>;
 
+/** Schema of {@link Violation}. */
 export const ViolationSchema = z.object({
   type: ViolationTypeSchema,
   policy: z.string(),
@@ -238,8 +249,10 @@ export const ViolationSchema = z.object({
   source: ViolationSourceSchema,
   signal: SignalNameSchema.optional(),
 });
+/** One finding of one policy on one action, typed by the kernel; `penalty` is a magnitude >= 0. */
 export type Violation = z.infer<typeof ViolationSchema>;
 
+/** Schema of {@link Provenance}. */
 export const ProvenanceSchema = z.object({
   /** `revision` from the bundle's `.manifest`, or null without a Rego bundle. */
   bundleRevision: z.string().nullable(),
@@ -250,13 +263,16 @@ export const ProvenanceSchema = z.object({
   /** SHA-256 of the canonical JSON of the loaded JSON rule sets, or null without rules. */
   rulesSha256: z.string().nullable(),
 });
+/** Which bundle, data and rules made a decision, by revision and SHA-256. */
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
+/** Schema of {@link Decision}. */
 export const DecisionSchema = z.object({
   allowed: z.boolean(),
   violations: z.array(ViolationSchema),
   signals: z.array(SignalNameSchema),
   provenance: ProvenanceSchema,
 });
+/** The kernel's one answer per action: allowed or not, every violation in a deterministic order, signals, provenance. */
 export type Decision = z.infer<typeof DecisionSchema>;
 

@@ -27,8 +27,14 @@ export type StreamOptions = z.input<typeof StreamOptionsSchema>;
 
 /** A span store: the emitter calls `emitSpan`, or else `addSpan`; either may return a Promise. */
 export type SpanStore =
-  | { emitSpan(span: Span): unknown }
-  | { addSpan(span: Span): unknown };
+  | {
+      /** Stores one span. */
+      emitSpan(span: Span): unknown;
+    }
+  | {
+      /** Stores one span (the name some stores use). */
+      addSpan(span: Span): unknown;
+    };
 
 /** Outcome of `emitToStore`: failures do not stop the run, they are counted and kept. */
 export interface EmitToStoreResult {

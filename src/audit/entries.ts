@@ -85,9 +85,13 @@ export const FlightRecorderEntrySchema = z.discriminatedUnion("type", [
   ToolCallEntrySchema,
 ]);
 export type FlightRecorderEntry = z.infer<typeof FlightRecorderEntrySchema>;
+/** The entry of one decision: the action as the kernel saw it and the Decision. */
 export type PolicyCheckEntry = z.infer<typeof PolicyCheckEntrySchema>;
+/** The entry of a signal a decision raised (SIGSTOP, SIGKILL). */
 export type SignalEntry = z.infer<typeof SignalEntrySchema>;
+/** The entry of an executed action: tool, arguments, result or error, and the hash of the copy the kernel evaluated. */
 export type ToolCallEntry = z.infer<typeof ToolCallEntrySchema>;
+/** The `type` of an entry: `policy_check`, `signal` or `tool_call`. */
 export type EntryType = FlightRecorderEntry["type"];
 export const ENTRY_TYPES: readonly EntryType[] = ["policy_check", "signal", "tool_call"];
 
@@ -109,6 +113,7 @@ export const ToolCallRecordSchema = z.strictObject({
   bundleRevision: z.string().nullable().optional(),
   metadata: EntryMetadataSchema.optional(),
 });
+/** What an executor reports of one executed action, as the caller writes it (the recorder adds hash and chain). */
 export type ToolCallRecord = z.input<typeof ToolCallRecordSchema>;
 
 const TOOL_CALL_RECORD_KEYS: ReadonlySet<string> = new Set(Object.keys(ToolCallRecordSchema.shape));

@@ -7,6 +7,7 @@ import { isoOf } from "../values.js";
 export const SpanAttributeValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 export type SpanAttributeValue = z.infer<typeof SpanAttributeValueSchema>;
 export const SpanAttributesSchema = z.record(z.string(), SpanAttributeValueSchema);
+/** A span's attributes: names to strings, numbers or booleans. */
 export type SpanAttributes = z.infer<typeof SpanAttributesSchema>;
 
 export const SpanEventSchema = z.strictObject({
@@ -15,6 +16,7 @@ export const SpanEventSchema = z.strictObject({
   timestamp: z.iso.datetime(),
   attributes: SpanAttributesSchema,
 });
+/** An event on a span (one per violation), with its time and attributes. */
 export type SpanEvent = z.infer<typeof SpanEventSchema>;
 
 /** One audit entry as a span: a plain object, so JSON.stringify is its serialisation. */

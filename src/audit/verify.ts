@@ -7,6 +7,7 @@ import { FlightRecorderEntrySchema, GENESIS_HASH, computeEntryHash, describeIssu
 // Checking a trail: the hash chain of its entries (a whole log, a segment of one, or one entry at
 // a time) and the signed checkpoints between them.
 
+/** Why a trail failed verification; the first failure found is reported. */
 export type VerifyFailureReason =
   | "invalid_entry"
   | "chain_id_mismatch"
@@ -24,6 +25,7 @@ export type VerifyFailureReason =
   /** Only with `requireSealed`: the trail verifies but has no final checkpoint. */
   | "unsealed";
 
+/** The outcome of verifying a trail: `valid` tells which. */
 export type VerifyResult = VerifySuccess | VerifyFailure;
 
 /** A trail whose chain, and every checkpoint in it, verifies. */

@@ -9,8 +9,11 @@ import type { ResetParams, StepAction } from "./environment.js";
  * `unknown` on purpose: checking their shape is the checker's job.
  */
 export interface CheckableEnv {
+  /** Starts an episode, as GovernedEnvironment.reset does. */
   reset(params?: ResetParams): unknown;
+  /** Takes one action, as GovernedEnvironment.step does. */
   step(action: StepAction): unknown;
+  /** Ends the environment; a step after it must fail. */
   close(): void;
   /** When present, the checker also inspects the generator (as Gymnasium's inspects `np_random`). */
   readonly rng?: Rng;

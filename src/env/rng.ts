@@ -7,6 +7,7 @@ import { fromZodError } from "../errors.js";
  * `42` and `"42"` are different seeds: the hash input is `number:42` vs `string:42`.
  */
 export const SeedSchema = z.union([z.number().int(), z.string()]);
+/** A seed: an integer or a string (a run name); `42` and `"42"` are different seeds. */
 export type Seed = z.infer<typeof SeedSchema>;
 
 /** The seed an environment uses until `reset({ seed })` gives one, so unseeded runs still replay. */

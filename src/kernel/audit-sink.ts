@@ -49,10 +49,12 @@ export interface ToolCallEvent {
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
+/** Any event the kernel, runner or environment hands to an audit sink, told apart by `type`. */
 export type KernelAuditEvent = PolicyCheckEvent | SignalEvent | ToolCallEvent;
 
 /** Where the kernel reports each decision and signal, and executors each executed action; it must not throw. */
 export interface KernelAuditSink {
+  /** Keeps one event; called synchronously on the decision path, so it must be quick and must not throw. */
   record(event: KernelAuditEvent): void;
 }
 

@@ -12,6 +12,7 @@ export const PolicyPenaltyOptionsSchema = z.strictObject({
   mediumPenalty: PenaltySchema.default(DEFAULT_REWARD_CONFIG.mediumPenalty),
   lowPenalty: PenaltySchema.default(DEFAULT_REWARD_CONFIG.lowPenalty),
 });
+/** Options of `policyPenalty`, as a caller writes them (every field optional). */
 export type PolicyPenaltyOptions = z.input<typeof PolicyPenaltyOptionsSchema>;
 
 const SeverityOnlySchema = z.array(z.looseObject({ severity: SeveritySchema }));

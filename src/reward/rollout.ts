@@ -12,6 +12,7 @@ export const RewardRolloutSchema = z.looseObject({
   success: z.boolean(),
   violations: z.array(ViolationSchema),
 });
+/** What a reward reads of a rollout: `success` and `violations`; other fields pass through. */
 export type RewardRollout = z.infer<typeof RewardRolloutSchema>;
 
 /** A reward function: one finite number per rollout. */
@@ -19,6 +20,7 @@ export type RewardFn<R extends RewardRollout = RewardRollout> = (rollout: R) => 
 
 /** Anything with a `reward(rollout)` method (PolicyReward, CompositeReward, your own). */
 export interface Rewarder<R extends RewardRollout = RewardRollout> {
+  /** One finite reward for the rollout. */
   reward(rollout: R): number;
 }
 

@@ -28,6 +28,7 @@ export interface AgentStepContext {
 /** An agent the runner can govern; `run` may be sync or async. */
 export interface GovernedAgent<I = unknown, O = unknown> {
   readonly agentId?: string;
+  /** Does one task, proposing each action through `ctx.act`; what it returns becomes the rollout's `taskOutput`. */
   run(input: I, ctx: AgentStepContext): O | Promise<O>;
 }
 

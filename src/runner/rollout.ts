@@ -7,6 +7,7 @@ export type RunMode = z.infer<typeof RunModeSchema>;
 
 /** Agent-Lightning numbers its workers; other trainers name them. */
 export const WorkerIdSchema = z.union([z.string().min(1), z.number().int().nonnegative()]);
+/** A worker's name, or its number (Agent-Lightning numbers its workers). */
 export type WorkerId = z.infer<typeof WorkerIdSchema>;
 
 /** An agent failure, kept as plain data so a rollout stays JSON-serialisable. */
@@ -47,7 +48,8 @@ export const GovernedRolloutSchema = z.object({
   executedActions: z.number().int().nonnegative(),
   executionTimeMs: z.number().nonnegative(),
 });
-type RolloutData = z.infer<typeof GovernedRolloutSchema>;
+/** A rollout's JSON fields, as GovernedRolloutSchema checks them; GovernedRollout types its input and output. */
+export type RolloutData = z.infer<typeof GovernedRolloutSchema>;
 /** A rollout whose input and output keep the agent's types. */
 export type GovernedRollout<I = unknown, O = unknown> = Omit<RolloutData, "taskInput" | "taskOutput"> & {
   taskInput: I;

@@ -27,6 +27,7 @@ export interface SqlAnalyzer {
   readonly dialect: SqlJudgement;
   /** The facts of `sql`, read as `dialect` (default: the analyzer's); never throws. */
   analyze(sql: string, dialect?: SqlJudgement): SqlFacts;
+  /** Frees the SQLite parser's Wasm memory; the analyzer cannot be used afterwards. */
   close(): void;
 }
 

@@ -22,6 +22,7 @@ export const DecisionCaseSchema = z.strictObject({
   now: z.string().optional(),
   expect: ExpectationSchema,
 });
+/** A decision case as loaded, with the file it came from and its index in that file (for reports). */
 export type DecisionCase = z.infer<typeof DecisionCaseSchema> & { readonly file: string; readonly index: number };
 
 const CaseFileSchema = z.union([z.array(DecisionCaseSchema), z.strictObject({ cases: z.array(DecisionCaseSchema) }), DecisionCaseSchema]);

@@ -25,6 +25,7 @@ const opaWasm = require("@open-policy-agent/opa-wasm") as { loadPolicySync: type
 /** The aggregate entrypoint of the default library: every violation in ONE Wasm call. */
 export const DEFAULT_ENTRYPOINT = "kernel/violations";
 
+/** Options of `createRegoEngine`: the bundle, the data it sees and the entrypoint to evaluate. */
 export interface RegoEngineOptions {
   readonly bundle: PolicyBundle;
   /** Data the policies see (bundle data merged with overrides); defaults to the bundle's. */
