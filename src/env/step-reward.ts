@@ -42,6 +42,7 @@ export interface ShapedReward {
  * The environment's step penalty is added after it; nothing else is.
  */
 export interface StepRewardShaper {
+  /** Prices one step: called once per step, after the task reward, with the step's violations. */
   shapeStep(step: ShapedStep): ShapedReward;
 }
 
