@@ -2,6 +2,7 @@
 // src/ it is defined in (src/kernel/ -> "Kernel"...), so the reference reads by concept, like the
 // layout of src/, instead of as one alphabetical list. An @category tag in a comment still wins.
 // A file in no listed area is a warning, so a build of the reference fails until it gets one.
+import { relative } from "node:path";
 import { Comment, CommentTag, Converter } from "typedoc";
 
 /** Path prefixes under src/, most specific first, and the area each belongs to. */
@@ -31,12 +32,19 @@ function hasCategory(comment) {
 /** Entry point TypeDoc calls for a plugin. */
 export function load(app) {
   // Before the CategoryPlugin (priority -200) groups the children by their @category tags.
+  // The defining file comes from the TypeScript symbol, not from `sources`: source links are
+  // disabled (typedoc.json), and the area must not depend on them.
+  const files = new Map();
+  app.converter.on(Converter.EVENT_CREATE_DECLARATION, (context, reflection) => {
+    const file = context.getSymbolFromReflection(reflection)?.declarations?.[0]?.getSourceFile().fileName;
+    if (file !== undefined) files.set(reflection.id, relative(process.cwd(), file).replaceAll("\\", "/"));
+  });
   app.converter.on(Converter.EVENT_RESOLVE_END, (context) => {
     for (const child of context.project.children ?? []) {
       // Functions carry their comment on the signature.
       const comment = child.comment ?? child.signatures?.[0]?.comment;
       if (hasCategory(comment)) continue;
-      const fileName = (child.sources?.[0]?.fileName ?? "").replaceAll("\\", "/");
+      const fileName = files.get(child.id) ?? "";
       // Declarations from outside src/ (a dependency's type) are not ours to file.
       if (!fileName.startsWith("src/")) continue;
       const area = areaOf(fileName);
