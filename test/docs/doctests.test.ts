@@ -82,6 +82,29 @@ describe("documentation examples: the rules", () => {
   });
 });
 
+describe("documentation examples: types", () => {
+  // Running an example strips its types; a reader compiles it. So every ts example must also
+  // type-check under the project's strict settings, or a renamed option would rot it silently.
+  it("type-checks every ts example under strict TypeScript", () => {
+    const folder = join(generated, "typecheck");
+    mkdirSync(folder, { recursive: true });
+    const importPath = relative(folder, srcIndex).replace(/\.ts$/, ".js");
+    const files = examples
+      .filter((e) => !isSh(e))
+      .map((e) => {
+        const file = join(folder, `${e.attrs.get("example")!}.ts`);
+        // `export {}` makes each file a module, so top-level await and names stay per example.
+        writeFileSync(file, `${e.body.replaceAll('from "policy-kernel"', `from "${importPath}"`)}\nexport {};\n`);
+        return file;
+      });
+    const tsconfig = join(folder, "tsconfig.json");
+    writeFileSync(tsconfig, JSON.stringify({ extends: relative(folder, join(root, "tsconfig.json")), compilerOptions: { noEmit: true }, include: [], files }));
+    const run = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig], { encoding: "utf8" });
+    expect(run.stdout + run.stderr, "tsc errors in the documentation's examples").toBe("");
+    expect(run.status).toBe(0);
+  }, 120_000);
+});
+
 for (const page of pages) {
   const mine = examples.filter((e) => e.page === page);
   if (mine.length === 0) continue;
