@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { PolicyKernelError } from "../errors.js";
+import { UsageError } from "./flags.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
@@ -31,8 +32,18 @@ export interface KernelFlagValues {
   "bundle-max-files"?: string;
 }
 
+/** The levels --log-level accepts (pino's, and silent), checked at the flag so the error names it. */
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 /** Kernel options from CLI flags; with neither --bundle nor --rules they select the default library. */
 export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOptions {
+  // Both halves of a pair would silently mean the "no": say which one to drop instead.
+  if (values["no-bundle"] && values.bundle !== undefined) throw new UsageError("--bundle and --no-bundle contradict each other; give one");
+  if (values["no-rules"] && values.rules !== undefined) throw new UsageError("--rules and --no-rules contradict each other; give one");
+  const logLevel = values["log-level"] ?? "warn";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`, { field: "--log-level" });
+  }
   const options: Record<string, unknown> = {};
   if (values["no-bundle"]) options["bundle"] = false;
   else if (values.bundle) options["bundle"] = values.bundle;
@@ -53,7 +64,7 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
   // stderr unless asked otherwise; the library stays silent by default.
-  options["logLevel"] = values["log-level"] ?? "warn";
+  options["logLevel"] = logLevel;
   return options as PolicyKernelOptions;
 }
 
@@ -96,7 +107,7 @@ export function displayName(path: string): string {
 export function positiveIntFlag(raw: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
-    throw new PolicyKernelError("invalid_input", `must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
+    throw new UsageError(`must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
   }
   return Number(raw);
 }
