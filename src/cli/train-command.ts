@@ -3,12 +3,12 @@ import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { errorMessage } from "../errors.js";
 import { ARMS, type ArmName } from "../demo/arm.js";
-import { createProgress } from "../demo/progress.js";
 import { toSigningKey } from "../audit/checkpoint.js";
 import { DEMO_DEFAULTS, finishedRunFile, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
 import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
+import { trainProgress } from "./progress.js";
 
 export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--signing-key F] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
@@ -134,7 +134,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const kernelOptions = kernelOptionsFromFlags(values);
   // Last, once every flag is known good: a mistyped flag creates no folder.
   await prepareRunFolder(outDir, values.out);
-  const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
+  const progress = values["no-progress"] ? undefined : trainProgress(process.stderr);
 
   const stop = stopOnSignals();
   let run: DemoRun;
@@ -148,7 +148,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       kernelOptions,
       signal: stop.signal,
       ...(signingKey ? { signingKey } : {}),
-      ...(onEpisode ? { onEpisode } : {}),
+      ...(progress ? { onEpisode: progress.onEpisode } : {}),
     });
   } catch (error) {
     // Stopped by a signal: its exit code, whatever the error says (an interruption, or a trail that then failed to close).
@@ -156,6 +156,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stderr.write(`policy-kernel train: ${errorMessage(error)}\n`);
     return signalExitCode(stop.signal.reason as NodeJS.Signals);
   } finally {
+    progress?.stop();
     stop.release();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
