@@ -30,7 +30,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (inputPath === "-" && process.stdin.isTTY) {
     throw new UsageError("reads the action from standard input, which is a terminal: pipe the action in (policy-kernel eval < action.json) or pass --input FILE", { field: "--input" });
   }
-  const raw = readJson(inputPath);
+  const raw = readJson(inputPath, values.input === undefined ? undefined : "--input");
   // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
   const parsed = ActionSchema.safeParse(raw);
   if (!parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });

@@ -75,7 +75,7 @@ export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyK
 
 /** Reads a JSON object from a file (or `-` for stdin), with errors that name the file. */
 function readJsonObject(path: string, flag: string): Record<string, unknown> {
-  const value = readJson(path);
+  const value = readJson(path, flag);
   if (!isPlainObject(value)) {
     throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
   }
@@ -83,13 +83,23 @@ function readJsonObject(path: string, flag: string): Record<string, unknown> {
   return value;
 }
 
-/** Reads and parses a JSON file (or stdin for `-`). */
-export function readJson(path: string): unknown {
+/** Why a file could not be read, in words a user can act on; the errno code stays for searching. */
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: "file not found",
+  EISDIR: "is a folder, not a file",
+  EACCES: "permission denied",
+  ENOTDIR: "a part of the path is a file, not a folder",
+};
+
+/** Reads and parses a JSON file (or stdin for `-`); `flag` names the flag that gave the path in errors. */
+export function readJson(path: string, flag?: string): unknown {
   let text: string;
   try {
     text = readFileSync(path === "-" ? 0 : path, "utf8");
   } catch (error) {
-    throw new PolicyKernelError("io_error", `cannot read file (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file: displayName(path) });
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    const why = READ_FAILURES[code];
+    throw new PolicyKernelError("io_error", `cannot read file (${why ? `${code}: ${why}` : code})`, { file: displayName(path), ...(flag ? { field: flag } : {}) });
   }
   try {
     return JSON.parse(text);

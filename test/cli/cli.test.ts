@@ -48,7 +48,8 @@ describe("policy-kernel eval", () => {
 
   it("exits 1 for invalid JSON, a missing file and a broken rule set", () => {
     expect(run(["eval", "--input", file("x.json", "{oops")]).stderr).toMatch(/x\.json: invalid JSON/);
-    expect(run(["eval", "--input", join(work, "none.json")]).stderr).toMatch(/none\.json: cannot read file \(ENOENT\)/);
+    expect(run(["eval", "--input", join(work, "none.json")]).stderr).toMatch(/none\.json: --input: cannot read file \(ENOENT: file not found\)/);
+    expect(run(["eval", "--data", work], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } })).stderr).toContain(`${work}: --data: cannot read file (EISDIR: is a folder, not a file)`);
     const rules = file("r.json", JSON.stringify({ name: "r", rules: [{ name: "big", conditions: { all: [{ fact: "context", path: "$.x", operator: "isBig", value: 1 }] }, event: { type: "violation", params: { policy: "p", rule: "r", severity: "low", effect: "warn", description: "d" } } }] }));
     const result = run(["eval", "--rules", rules], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } }));
     expect(result.code).toBe(1);
