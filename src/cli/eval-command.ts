@@ -6,7 +6,7 @@ import { KERNEL_FLAGS, displayName, kernelFromFlags, readJson } from "./kernel-f
 export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
   --input FILE|-   the action {agentId, action: {type, ...}, context} (default: stdin)
-  --now ISO        logical time of the decision (overrides context.now)
+  --now ISO        logical time of the decision, ISO 8601 with a time zone (2026-11-21T10:00:00Z; overrides context.now)
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
   --no-bundle / --no-rules   leave one engine out

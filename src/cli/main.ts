@@ -55,10 +55,12 @@ usage: policy-kernel COMMAND [flags]
 commands:
 ${NAMES.map((name) => `  ${name.padEnd(8)} ${COMMANDS[name]!.summary}`).join("\n")}
 
-flags: --help, -h   the overview, or after a command its flags
-       --version, -V  the version alone (policy-kernel version: more, for bug reports)
-exit codes: 0 ok · 1 error or bad flag · 2 denied (eval) or broken trail (verify) · 3 unsealed trail (verify)
-            · 130/143 train stopped by Ctrl-C/SIGTERM
+flags:
+  --help, -h      the overview; after a command, its flags
+  --version, -V   the version alone ("policy-kernel version" prints more, for bug reports)
+
+exit codes: 0 ok, 1 error or bad flag, 2 denied (eval) or broken trail (verify), 3 unsealed trail (verify),
+  130/143 train stopped by Ctrl-C/SIGTERM
 
 Run "policy-kernel help COMMAND" (or "policy-kernel COMMAND --help") for a command's flags.`;
 

@@ -26,7 +26,7 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
-  --no-progress    no progress bar or progress lines on stderr
+  --no-progress    no progress on stderr (otherwise a bar on a terminal, a line per tenth of an arm elsewhere)
   Ctrl-C (or SIGTERM) stops after the current episode with every audit entry written, exit code 130 (143);
   a second one exits at once.`;
 
