@@ -1,6 +1,6 @@
 // CLI manners through the built CLI (dist/): --version, help, and one clear line with exit 1 for
 // every bad command line of every command, never a stack trace.
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "main.js");
 const work = mkdtempSync(join(tmpdir(), "pk-manners-"));
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
 const ACTION = JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } });
 
 interface Run {
@@ -166,5 +167,12 @@ describe("flag values checked at the flag", () => {
     const never = join(work, "never-made");
     expect((await run(["train", "--out", never, "--episodes", "0"])).code).toBe(1);
     expect(existsSync(never)).toBe(false);
+  });
+
+  it.skipIf(!hasScript)("eval with a terminal for stdin (a pseudo-terminal from script) says to pipe the action in, instead of waiting", () => {
+    const log = join(work, "eval-tty.log");
+    const result = spawnSync("script", ["-qec", `'${process.execPath}' '${cli}' eval`, log], { encoding: "utf8", cwd: work, input: "", timeout: 30_000 });
+    expect(result.status).toBe(1);
+    expect(readFileSync(log, "utf8")).toContain("policy-kernel eval: --input: reads the action from standard input, which is a terminal: pipe the action in");
   });
 });
