@@ -78,7 +78,7 @@ describe("policy-kernel verify", () => {
 
   it("exits 1 for usage and I/O errors: no trail, two trails, a missing file, a key that is not one", () => {
     expect(verify().code).toBe(1);
-    expect(verify(trail.path, trail.path, "--public-key", trail.publicKeyPath)).toMatchObject({ code: 1, stderr: expect.stringMatching(/expected one trail file, got 2/) });
+    expect(verify(trail.path, trail.path, "--public-key", trail.publicKeyPath)).toMatchObject({ code: 1, stderr: expect.stringMatching(/expected one trail file \(TRAIL\), got 2/) });
     expect(verify(join(trail.dir, "none.jsonl"), "--public-key", trail.publicKeyPath)).toMatchObject({ code: 1, stderr: expect.stringMatching(/none\.jsonl: file not found/) });
     const notKey = join(trail.dir, "not-a-key.pem");
     writeFileSync(notKey, "hello\n");
