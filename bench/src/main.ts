@@ -19,6 +19,7 @@ import { DEFAULT_MAX_ACTION_BYTES } from "../../src/kernel/frozen-action.js";
 import { benchSetup, type BenchSetup } from "./setup.js";
 import { errorMessage } from "../../src/errors.js";
 import { positiveIntFlag } from "../../src/cli/kernel-flags.js";
+import { stepProgress } from "../../src/cli/progress.js";
 
 const USAGE = `usage: node dist/bench/src/main.js [flags]   (make bench BENCH_ARGS="...")
 
@@ -100,7 +101,10 @@ console.log(`policy-kernel bench — ${machineLine(machine)}`);
 const corpusStats = await checkFloor(setup);
 console.log(`corpus: ${corpusStats.total} actions, mean ${Math.round(corpusStats.meanBytes)} bytes, ${corpusStats.denied} denied; floor agrees with the kernel on ${corpusStats.agree}/${corpusStats.total}`);
 
-const { rows, regoEntrypoint } = await inProcessRows(setup, options, (message) => console.log(message));
+// On a terminal the rounds are a bar on stderr; piped or logged, the same lines as always.
+const roundsProgress = stepProgress((message) => console.log(message), "measuring", "rounds");
+const { rows, regoEntrypoint } = await inProcessRows(setup, options, roundsProgress);
+roundsProgress.stop();
 for (const row of rows) {
   const r = row.result;
   console.log(row.error ? `  ${row.name}: not run (${row.error})` : `  ${row.name}: p50 ${r?.p50Us.toFixed(2)} µs, p99 ${r?.p99Us.toFixed(2)} µs, ${Math.round(r?.opsPerSec ?? 0)} ops/s`);

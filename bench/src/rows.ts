@@ -9,7 +9,7 @@ import { GovernedEnvironment } from "../../src/env/environment.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { PolicyReward } from "../../src/reward/policy-reward.js";
 import type { ActionBody, ActionContext } from "../../src/schemas.js";
-import { measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
+import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptions } from "./measure.js";
 import { agtSdkPeer, sdkEquivalentKernelOptions } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
@@ -26,7 +26,8 @@ export interface Row {
   readonly error?: string;
 }
 
-type Progress = (message: string) => void;
+/** A message, and for a step of a longer task how far it is (a terminal draws those as a bar). */
+type Progress = (message: string, step?: { readonly done: number; readonly total: number }) => void;
 
 /** A row to measure: its label and the call it times (index into the corpus), or why it cannot run. */
 type RowSpec = { readonly id: string; readonly name: string; readonly what: string } & (
@@ -89,8 +90,9 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   specs.push(envStepStreamed.spec);
 
   const calls = specs.flatMap((s) => (s.call ? [s.call] : []));
-  progress(`measuring ${calls.length} rows side by side in alternating rounds`);
-  const results = await measureInterleaved(calls, actions.length, { ...options, onRound: (round, rounds) => progress(`  round ${round}/${rounds} done`) });
+  const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
+  progress(`measuring ${calls.length} rows side by side in alternating rounds`, { done: 0, total: rounds });
+  const results = await measureInterleaved(calls, actions.length, { ...options, onRound: (round, total) => progress(`  round ${round}/${total} done`, { done: round, total }) });
   let next = 0;
   const rows: Row[] = specs.map(({ id, name, what, error }) => {
     if (error !== undefined) return { id, name, what, error };

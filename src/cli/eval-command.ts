@@ -1,12 +1,12 @@
-import { parseArgs } from "node:util";
 import { fromZodError } from "../errors.js";
-import { ActionSchema } from "../schemas.js";
+import { ActionContextSchema, ActionSchema } from "../schemas.js";
+import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, displayName, kernelFromFlags, readJson } from "./kernel-flags.js";
 
 export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
   --input FILE|-   the action {agentId, action: {type, ...}, context} (default: stdin)
-  --now ISO        logical time of the decision (overrides context.now)
+  --now ISO        logical time of the decision, ISO 8601 with a time zone (2026-11-21T10:00:00Z; overrides context.now)
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
   --no-bundle / --no-rules   leave one engine out
@@ -15,11 +15,22 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --bundle-max-bytes N / --bundle-max-files N   caps on the bundle (default 64 MiB decompressed, 10000 files)
   --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent`;
 
+/** --now is checked as context.now is, so a bad time is a usage error (exit 1), not a denial (exit 2). */
+function checkNow(raw: string): void {
+  if (ActionContextSchema.shape.now.safeParse(raw).success) return;
+  throw new UsageError(`must be an ISO 8601 date-time with a time zone, such as 2026-11-21T10:00:00Z or 2026-11-21T12:00:00+02:00; got "${raw}"`, { field: "--now" });
+}
+
 /** `policy-kernel eval`: one action in, one Decision out. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...KERNEL_FLAGS, input: { type: "string" }, now: { type: "string" } }, strict: true });
+  const { values } = parseFlags(argv, { ...KERNEL_FLAGS, input: { type: "string" }, now: { type: "string" } });
   const inputPath = values.input ?? "-";
-  const raw = readJson(inputPath);
+  if (values.now !== undefined) checkNow(values.now);
+  // Waiting on a terminal for JSON nobody will type looks like a hang to a newcomer.
+  if (inputPath === "-" && process.stdin.isTTY) {
+    throw new UsageError("reads the action from standard input, which is a terminal: pipe the action in (policy-kernel eval < action.json) or pass --input FILE", { field: "--input" });
+  }
+  const raw = readJson(inputPath, values.input === undefined ? undefined : "--input");
   // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
   const parsed = ActionSchema.safeParse(raw);
   if (!parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { PolicyKernelError } from "../errors.js";
+import { UsageError } from "./flags.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
@@ -31,8 +32,18 @@ export interface KernelFlagValues {
   "bundle-max-files"?: string;
 }
 
+/** The levels --log-level accepts (pino's, and silent), checked at the flag so the error names it. */
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 /** Kernel options from CLI flags; with neither --bundle nor --rules they select the default library. */
 export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOptions {
+  // Both halves of a pair would silently mean the "no": say which one to drop instead.
+  if (values["no-bundle"] && values.bundle !== undefined) throw new UsageError("--bundle and --no-bundle contradict each other; give one");
+  if (values["no-rules"] && values.rules !== undefined) throw new UsageError("--rules and --no-rules contradict each other; give one");
+  const logLevel = values["log-level"] ?? "warn";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`, { field: "--log-level" });
+  }
   const options: Record<string, unknown> = {};
   if (values["no-bundle"]) options["bundle"] = false;
   else if (values.bundle) options["bundle"] = values.bundle;
@@ -53,7 +64,7 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
   // stderr unless asked otherwise; the library stays silent by default.
-  options["logLevel"] = values["log-level"] ?? "warn";
+  options["logLevel"] = logLevel;
   return options as PolicyKernelOptions;
 }
 
@@ -64,7 +75,7 @@ export async function kernelFromFlags(values: KernelFlagValues): Promise<PolicyK
 
 /** Reads a JSON object from a file (or `-` for stdin), with errors that name the file. */
 function readJsonObject(path: string, flag: string): Record<string, unknown> {
-  const value = readJson(path);
+  const value = readJson(path, flag);
   if (!isPlainObject(value)) {
     throw new PolicyKernelError("invalid_input", "not a JSON object", { file: displayName(path), field: flag, expected: "a JSON object" });
   }
@@ -72,13 +83,23 @@ function readJsonObject(path: string, flag: string): Record<string, unknown> {
   return value;
 }
 
-/** Reads and parses a JSON file (or stdin for `-`). */
-export function readJson(path: string): unknown {
+/** Why a file could not be read, in words a user can act on; the errno code stays for searching. */
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: "file not found",
+  EISDIR: "is a folder, not a file",
+  EACCES: "permission denied",
+  ENOTDIR: "a part of the path is a file, not a folder",
+};
+
+/** Reads and parses a JSON file (or stdin for `-`); `flag` names the flag that gave the path in errors. */
+export function readJson(path: string, flag?: string): unknown {
   let text: string;
   try {
     text = readFileSync(path === "-" ? 0 : path, "utf8");
   } catch (error) {
-    throw new PolicyKernelError("io_error", `cannot read file (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file: displayName(path) });
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    const why = READ_FAILURES[code];
+    throw new PolicyKernelError("io_error", `cannot read file (${why ? `${code}: ${why}` : code})`, { file: displayName(path), ...(flag ? { field: flag } : {}) });
   }
   try {
     return JSON.parse(text);
@@ -96,7 +117,7 @@ export function displayName(path: string): string {
 export function positiveIntFlag(raw: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
-    throw new PolicyKernelError("invalid_input", `must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
+    throw new UsageError(`must be a whole number from 1 to ${max}, got "${raw}"`, { field: flag });
   }
   return Number(raw);
 }

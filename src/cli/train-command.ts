@@ -1,13 +1,14 @@
+import { mkdir } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { PolicyKernelError, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { ARMS, type ArmName } from "../demo/arm.js";
-import { createProgress } from "../demo/progress.js";
 import { toSigningKey } from "../audit/checkpoint.js";
 import { DEMO_DEFAULTS, finishedRunFile, runDemo, type DemoRun } from "../demo/run-demo.js";
 import { renderTable } from "../demo/table.js";
+import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
+import { trainProgress } from "./progress.js";
 
 export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--signing-key F] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
@@ -25,7 +26,7 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
-  --no-progress    no progress bar or progress lines on stderr
+  --no-progress    no progress on stderr (otherwise a bar on a terminal, a line per tenth of an arm elsewhere)
   Ctrl-C (or SIGTERM) stops after the current episode with every audit entry written, exit code 130 (143);
   a second one exits at once.`;
 
@@ -66,7 +67,7 @@ function stopOnSignals(): { signal: AbortSignal; release: () => void } {
 function parseSeed(raw: string | undefined): number {
   if (raw === undefined) return DEMO_DEFAULTS.seed;
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
-    throw new PolicyKernelError("invalid_input", `must be an integer, got "${raw}"`, { field: "--seed" });
+    throw new UsageError(`must be an integer, got "${raw}" (a negative one is written --seed=-5)`, { field: "--seed" });
   }
   return Number(raw);
 }
@@ -76,7 +77,7 @@ function parseArms(raw: string | undefined): ArmName[] {
   const names = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const unknown = names.filter((n) => !(ARMS as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new PolicyKernelError("invalid_input", `must be a comma-separated subset of ${ARMS.join(", ")}, got "${raw}"`, { field: "--arms" });
+    throw new UsageError(`must be a comma-separated subset of ${ARMS.join(", ")}, got "${raw}"`, { field: "--arms" });
   }
   return ARMS.filter((arm) => names.includes(arm));
 }
@@ -89,22 +90,40 @@ async function freeRunFolder(base: string): Promise<string> {
   }
 }
 
+/**
+ * Makes the run folder --out names, or says what is wrong with it in words: a path that is a
+ * file (mkdir's EEXIST), under a file (ENOTDIR), or not writable. A folder holding a finished
+ * run is refused as before, with what to do instead.
+ */
+async function prepareRunFolder(dir: string, given: string | undefined): Promise<void> {
+  const shown = given ?? dir;
+  const fix = given !== undefined ? "give --out a new folder (or one holding an interrupted run), or leave --out out for the next free runs/<seed>-N" : "give --out a new folder";
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "EEXIST" ? "is a file, not a folder" : code === "ENOTDIR" ? "is inside a file, not a folder" : code === "EACCES" || code === "EPERM" ? "cannot be created (permission denied)" : `cannot be created (${code ?? errorMessage(error)})`;
+    throw new UsageError(`--out ${shown} ${why}: it names a run folder; ${fix}`);
+  }
+  const finished = await finishedRunFile(dir);
+  if (finished !== undefined) {
+    throw new UsageError(`--out ${shown} already holds a finished run (${finished}), and a trail is never overwritten; ${fix}`);
+  }
+}
+
 /** `policy-kernel train`: the governed-vs-ungoverned training experiment. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      episodes: { type: "string" },
-      seed: { type: "string" },
-      arms: { type: "string" },
-      out: { type: "string" },
-      "signing-key": { type: "string" },
-      ...KERNEL_FLAGS,
-      json: { type: "boolean" },
-      "eval-window": { type: "string" },
-      "no-progress": { type: "boolean" },
-    },
+  const { values } = parseFlags(argv, {
+    episodes: { type: "string" },
+    seed: { type: "string" },
+    arms: { type: "string" },
+    out: { type: "string" },
+    "signing-key": { type: "string" },
+    ...KERNEL_FLAGS,
+    json: { type: "boolean" },
+    "eval-window": { type: "string" },
+    "no-progress": { type: "boolean" },
   });
   const episodes = positiveIntFlag(values.episodes, "--episodes", DEMO_DEFAULTS.episodes, MAX_EPISODES);
   const seed = parseSeed(values.seed);
@@ -112,7 +131,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalWindow = positiveIntFlag(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
   const outDir = resolve(values.out ?? (await freeRunFolder(`runs/${seed}`)));
   const signingKey = values["signing-key"] === undefined ? undefined : toSigningKey(values["signing-key"], "--signing-key");
-  const onEpisode = values["no-progress"] ? undefined : createProgress(process.stderr);
+  const kernelOptions = kernelOptionsFromFlags(values);
+  // Last, once every flag is known good: a mistyped flag creates no folder.
+  await prepareRunFolder(outDir, values.out);
+  const progress = values["no-progress"] ? undefined : trainProgress(process.stderr);
 
   const stop = stopOnSignals();
   let run: DemoRun;
@@ -123,10 +145,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
       arms,
       evalWindow,
       outDir,
-      kernelOptions: kernelOptionsFromFlags(values),
+      kernelOptions,
       signal: stop.signal,
       ...(signingKey ? { signingKey } : {}),
-      ...(onEpisode ? { onEpisode } : {}),
+      ...(progress ? { onEpisode: progress.onEpisode } : {}),
     });
   } catch (error) {
     // Stopped by a signal: its exit code, whatever the error says (an interruption, or a trail that then failed to close).
@@ -134,6 +156,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stderr.write(`policy-kernel train: ${errorMessage(error)}\n`);
     return signalExitCode(stop.signal.reason as NodeJS.Signals);
   } finally {
+    progress?.stop();
     stop.release();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);

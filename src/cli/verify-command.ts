@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { toVerifyingKey } from "../audit/checkpoint.js";
 import { verifyJsonl } from "../audit/jsonl.js";
 import { describeUnsealed, type VerifyResult } from "../audit/verify.js";
 import { PolicyKernelError } from "../errors.js";
+import { parseFlags } from "./flags.js";
 
 export const VERIFY_USAGE = `usage: policy-kernel verify TRAIL [--public-key FILE] [--json]
   Verifies an audit trail (a FlightRecorder JSON Lines file): the hash chain, every signed checkpoint,
@@ -33,10 +33,7 @@ function keySource(trail: string, given: string | undefined): KeySource {
 
 /** `policy-kernel verify`: checks a trail's chain and signed checkpoints; exit 0 sealed, 2 broken, 3 unsealed. */
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { "public-key": { type: "string" }, json: { type: "boolean" } } });
-  if (positionals.length !== 1) {
-    throw new PolicyKernelError("invalid_input", `expected one trail file, got ${positionals.length}`, { field: "TRAIL", expected: "policy-kernel verify TRAIL [--public-key FILE] [--json]" });
-  }
+  const { values, positionals } = parseFlags(argv, { "public-key": { type: "string" }, json: { type: "boolean" } }, { name: "TRAIL", what: "trail file", min: 1, max: 1 });
   const trail = positionals[0]!;
   const key = keySource(trail, values["public-key"]);
   const publicKey = toVerifyingKey(key.path, key.beside ? "public key beside the trail" : "--public-key");

@@ -48,7 +48,8 @@ describe("policy-kernel eval", () => {
 
   it("exits 1 for invalid JSON, a missing file and a broken rule set", () => {
     expect(run(["eval", "--input", file("x.json", "{oops")]).stderr).toMatch(/x\.json: invalid JSON/);
-    expect(run(["eval", "--input", join(work, "none.json")]).stderr).toMatch(/none\.json: cannot read file \(ENOENT\)/);
+    expect(run(["eval", "--input", join(work, "none.json")]).stderr).toMatch(/none\.json: --input: cannot read file \(ENOENT: file not found\)/);
+    expect(run(["eval", "--data", work], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } })).stderr).toContain(`${work}: --data: cannot read file (EISDIR: is a folder, not a file)`);
     const rules = file("r.json", JSON.stringify({ name: "r", rules: [{ name: "big", conditions: { all: [{ fact: "context", path: "$.x", operator: "isBig", value: 1 }] }, event: { type: "violation", params: { policy: "p", rule: "r", severity: "low", effect: "warn", description: "d" } } }] }));
     const result = run(["eval", "--rules", rules], JSON.stringify({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } }));
     expect(result.code).toBe(1);
@@ -152,6 +153,6 @@ describe("policy-kernel", () => {
   it("explains unknown commands and flags", () => {
     expect(run(["frobnicate"]).stderr).toMatch(/unknown command "frobnicate"/);
     expect(run(["eval", "--bogus"]).stderr).toMatch(/bogus/);
-    expect(run(["--help"]).stdout).toContain("policy-kernel eval");
+    expect(run(["--help"]).stdout).toMatch(/^ {2}eval +evaluate one action/m);
   });
 });

@@ -94,7 +94,7 @@ describe("policy-kernel train, killed with SIGKILL at random points", () => {
     const snapshot = new Map(readdirSync(out).map((name) => [name, readFileSync(join(out, name))]));
     const refused = spawnSync(process.execPath, [cli, "train", "--episodes", "40", "--out", out, "--no-progress"], { cwd: root, encoding: "utf8" });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/already holds a finished run \(summary\.json\); a trail is never overwritten/);
+    expect(refused.stderr).toMatch(/already holds a finished run \(summary\.json\), and a trail is never overwritten; give --out a new folder/);
     expect(readdirSync(out).sort()).toEqual([...snapshot.keys()].sort());
     for (const [name, bytes] of snapshot) expect(readFileSync(join(out, name)).equals(bytes), name).toBe(true);
   }, 240_000);

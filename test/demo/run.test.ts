@@ -273,6 +273,6 @@ describe("train command: clear errors for bad values", () => {
   });
 
   it("rejects an unknown option", async () => {
-    await expect(trainCommand(["--episdes", "5"])).rejects.toThrow(/Unknown option/);
+    await expect(trainCommand(["--episdes", "5"])).rejects.toThrow(/unknown flag --episdes \(did you mean --episodes\?\)/);
   });
 });
