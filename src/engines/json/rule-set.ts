@@ -307,7 +307,13 @@ export function loadRuleSets(paths: string | readonly string[], options: RuleSet
     try {
       isDirectory = statSync(path).isDirectory();
     } catch (error) {
-      throw new PolicyKernelError("io_error", `cannot read rule sets: ${(error as Error).message}`, { file: path }, { cause: error });
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new PolicyKernelError(
+        "io_error",
+        `cannot read rule sets (${code === "ENOENT" ? "ENOENT: no such file or folder" : code})`,
+        { file: path, expected: "a rule-set JSON file or a folder of them (--rules / the rules option)" },
+        { cause: error },
+      );
     }
     if (isDirectory) files.push(...listRuleFiles(path));
     else files.push(path);

@@ -177,7 +177,7 @@ function readBytes(path: string, limits: TarLimits): Uint8Array {
     // about as much or more: refused unread.
     const size = statSync(path).size;
     if (size > limits.maxBytes) {
-      throw new PolicyKernelError("invalid_bundle", `archive is ${size} bytes, more than ${limits.maxBytes} (bundleLimits.maxBytes)`, {
+      throw new PolicyKernelError("invalid_bundle", `archive is ${size} bytes, more than ${limits.maxBytes} (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`, {
         file: path,
         expected: `at most ${limits.maxBytes} bytes`,
       });
@@ -209,7 +209,7 @@ function readFolder(root: string, limits: TarLimits): TarFile[] {
         checkEntryLimits(limits, files.length + 1, size, path, root);
         total += size;
         if (total > limits.maxBytes) {
-          throw new PolicyKernelError("invalid_bundle", `files total more than ${limits.maxBytes} bytes (bundleLimits.maxBytes)`, {
+          throw new PolicyKernelError("invalid_bundle", `files total more than ${limits.maxBytes} bytes (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`, {
             file: root,
             expected: `at most ${limits.maxBytes} bytes`,
           });

@@ -32,7 +32,7 @@ export function readTarGz(archive: Uint8Array, file: string, limits?: TarLimits)
     tar = limits ? gunzipSync(archive, { maxOutputLength: limits.maxBytes }) : gunzipSync(archive);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" && limits) {
-      throw new PolicyKernelError("invalid_bundle", `archive decompresses to more than ${limits.maxBytes} bytes (bundleLimits.maxBytes)`, {
+      throw new PolicyKernelError("invalid_bundle", `archive decompresses to more than ${limits.maxBytes} bytes (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`, {
         file,
         expected: `at most ${limits.maxBytes} bytes once decompressed`,
       });
@@ -81,7 +81,7 @@ export function readTarGz(archive: Uint8Array, file: string, limits?: TarLimits)
 /** Throws when one more file of `size` bytes would pass the file-count or per-file cap. */
 export function checkEntryLimits(limits: TarLimits, count: number, size: number, name: string, file: string): void {
   if (count > limits.maxFiles) {
-    throw new PolicyKernelError("invalid_bundle", `more than ${limits.maxFiles} files (bundleLimits.maxFiles)`, {
+    throw new PolicyKernelError("invalid_bundle", `more than ${limits.maxFiles} files (bundleLimits.maxFiles; the CLI's --bundle-max-files)`, {
       file,
       expected: `at most ${limits.maxFiles} files`,
     });

@@ -277,6 +277,8 @@ describe("loading files and folders", () => {
   it("reports a missing path as an io_error", () => {
     const missing = join(tmpdir(), "no-such-rules-folder-for-json-engine-tests");
     expectKernelError(() => loadRuleSets(missing), { code: "io_error", file: missing });
+    // One readable reason and what to pass, not Node's raw "ENOENT: ..., stat '...'" text.
+    expect(() => loadRuleSets(missing)).toThrow(/cannot read rule sets \(ENOENT: no such file or folder\).*a rule-set JSON file or a folder of them/);
     expectKernelError(() => loadRuleSetFile(missing), { code: "io_error", file: missing });
   });
 });

@@ -146,7 +146,7 @@ describe("size and count caps", () => {
   it("refuses a file-count bomb naming the cap, and honours a raised cap", () => {
     const many = Array.from({ length: 10_001 }, (_, i) => ({ path: `/f/${i}.txt`, bytes: "" }));
     const location = bundleFile([...defaultBundleEntries(), ...many]);
-    expect(bundleError(location).message).toContain(`more than ${DEFAULT_BUNDLE_LIMITS.maxFiles} files (bundleLimits.maxFiles)`);
+    expect(bundleError(location).message).toContain(`more than ${DEFAULT_BUNDLE_LIMITS.maxFiles} files (bundleLimits.maxFiles; the CLI's --bundle-max-files)`);
     expect(readBundle(location, { maxFiles: 20_000 }).manifest.revision).not.toBe("");
     expect(bundleError(location, { maxFiles: 5 }).message).toContain("more than 5 files");
   });
@@ -154,7 +154,7 @@ describe("size and count caps", () => {
   it("refuses a file over the per-file cap and a bundle over the total cap", () => {
     const location = bundleFile(defaultBundleEntries());
     expect(bundleError(location, { maxFileBytes: 100_000 }).message).toMatch(/entry "\/policy\.wasm" is \d+ bytes, more than 100000 \(bundleLimits\.maxFileBytes\)/);
-    expect(bundleError(location, { maxBytes: 100_000 }).message).toContain("decompresses to more than 100000 bytes (bundleLimits.maxBytes)");
+    expect(bundleError(location, { maxBytes: 100_000 }).message).toContain("decompresses to more than 100000 bytes (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)");
     const dir = mkdtempSync(join(work, "folder-"));
     unpackDefaultBundle(dir);
     expect(bundleError(dir, { maxBytes: 100_000 }).message).toContain("files total more than 100000 bytes");
@@ -172,7 +172,7 @@ describe("size and count caps", () => {
     const run = (...flags: string[]) => spawnSync(process.execPath, [cli, "eval", ...flags], { input: action, encoding: "utf8" });
     const few = run("--bundle-max-files", "3");
     expect(few.status).toBe(1);
-    expect(few.stderr).toContain("more than 3 files (bundleLimits.maxFiles)");
+    expect(few.stderr).toContain("more than 3 files (bundleLimits.maxFiles; the CLI's --bundle-max-files)");
     expect(run("--bundle-max-bytes", "100000").stderr).toContain("decompresses to more than 100000 bytes");
     expect(run("--bundle-max-bytes", "0").stderr).toContain("--bundle-max-bytes: must be a whole number from 1");
     expect(run("--bundle-max-files", "20000", "--bundle-max-bytes", String(128 * 1024 * 1024)).status).toBe(0);
@@ -225,7 +225,7 @@ describe("size and count caps", () => {
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", script, bomb], { encoding: "utf8" });
     expect(child.status, child.stderr).toBe(0);
     const { message, maxRssKb } = JSON.parse(child.stdout) as { message: string; maxRssKb: number };
-    expect(message).toContain(`archive decompresses to more than ${DEFAULT_BUNDLE_LIMITS.maxBytes} bytes (bundleLimits.maxBytes)`);
+    expect(message).toContain(`archive decompresses to more than ${DEFAULT_BUNDLE_LIMITS.maxBytes} bytes (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`);
     // A node process starts near 45 MB; the cap adds at most 64 MiB. Before the cap this was 2.1 GB.
     expect(maxRssKb / 1024, `peak RSS ${Math.round(maxRssKb / 1024)} MB`).toBeLessThan(256);
   });
