@@ -88,3 +88,16 @@ export function isoOf(ms: number): string | null {
   // Years outside 0000-9999 print as "+010000-…", which no ISO 8601 reader accepts.
   return /^\d{4}-/.test(iso) ? iso : null;
 }
+
+/** Levenshtein distance, for "did you mean" hints; callers keep both strings short (quadratic table). */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

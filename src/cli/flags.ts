@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PolicyKernelError, type ErrorLocation } from "../errors.js";
+import { editDistance } from "../values.js";
 
 /**
  * A command line the command cannot run: a bad flag, a missing value, a stray argument. `main`
@@ -85,17 +86,4 @@ function nearestFlag(name: string, known: readonly string[]): string | undefined
     if (distance <= 2 && (best === undefined || distance < best.distance)) best = { flag, distance };
   }
   return best?.flag;
-}
-
-/** Levenshtein distance; flag names are short, so the quadratic table is nothing. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

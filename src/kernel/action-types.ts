@@ -1,7 +1,7 @@
 import { PolicyKernelError } from "../errors.js";
 import { kernelSection } from "../engines/rego/bundle.js";
 import { KNOWN_ACTION_SCHEMAS, type Violation } from "../schemas.js";
-import { compareCodeUnits } from "../values.js";
+import { compareCodeUnits, editDistance } from "../values.js";
 import { kernelViolation } from "./decision.js";
 
 // Closed by default: an action type no policy declares is denied, so a near miss ("SQL", "sql ",
@@ -54,17 +54,4 @@ export function closestType(type: string, declared: ReadonlySet<string>): string
     }
   }
   return best;
-}
-
-/** Levenshtein distance (both strings are short: the probe is cut to SHOWN_CHARS). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
