@@ -25,7 +25,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     for (const result of results) {
       if (result.passed) continue;
       failed++;
-      process.stdout.write(`FAIL ${result.case.file} [${result.case.index}] ${result.case.description}\n`);
+      process.stdout.write(`FAIL ${result.case.file} [${result.case.index + 1}] ${result.case.description}\n`);
       for (const line of result.diff) process.stdout.write(`    ${line}\n`);
     }
     process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);

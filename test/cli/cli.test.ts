@@ -121,7 +121,7 @@ describe("policy-kernel test", () => {
     const cases = file("bad.json", JSON.stringify([{ description: "x", input: {}, expect: { allowed: "yes" } }]));
     const { code, stderr } = run(["test", cases]);
     expect(code).toBe(1);
-    expect(stderr).toContain("bad.json: [0].expect.allowed");
+    expect(stderr).toContain(`bad.json: case 1 ("x"): expect.allowed`);
   });
 });
 
