@@ -6,8 +6,11 @@ import { loadDecisionCases, runDecisionCases } from "../testing/decision-cases.j
 import { KERNEL_FLAGS, kernelFromFlags } from "./kernel-flags.js";
 
 export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
-  Runs decision case files (JSON or YAML: {description, input, now?, expect: {allowed, violations: [{policy, rule, severity}], signals?}})
+  Runs decision case files (JSON or YAML: {description, input, now?, expect: {allowed, violations?, includes?, signals?}})
   against the kernel; prints each failure with a diff and ends with "N passed, N failed". Exit 1 on any failure.
+  violations: [{policy, rule, severity, description? | descriptionMatches?}] is the exact set; includes: [...]
+  lists violations that must be present among others, matched on the fields given; with neither, only
+  allowed is compared. An invalid file is reported with every problem in it (cases numbered from 1).
   With no PATH it runs the case files in test/cases/ under the current directory. The kernel flags are eval's.`;
 
 /** Where `test` looks with no PATH: relative to the current directory, never to the installed package. */
@@ -50,7 +53,7 @@ function defaultCasesFolder(): string {
     `no case files given and no ${DEFAULT_CASES_FOLDER}/ folder in ${process.cwd()}. ` +
       "Pass case files or folders (policy-kernel test cases/ more.yaml), or put them in ./test/cases/. " +
       "A case file is JSON or YAML: a case, a list of cases or {cases: [...]}, each " +
-      "{description, input: <action>, now?, expect: {allowed, violations?: [{policy, rule, severity}], signals?}}; " +
+      "{description, input: <action>, now?, expect: {allowed, violations?: [{policy, rule, severity}], includes?: [...], signals?}}; " +
       'see "policy-kernel test --help"',
   );
 }

@@ -110,7 +110,8 @@ describe("policy-kernel test", () => {
     ].join("\n"));
     const { code, stdout } = run(["test", cases]);
     expect(code).toBe(1);
-    expect(stdout).toContain("FAIL");
+    // Case numbers are one-based: the first case of the file is [1].
+    expect(stdout).toContain(`FAIL ${cases} [1] expects the wrong thing`);
     expect(stdout).toContain("- allowed: true");
     expect(stdout).toContain("+ allowed: false");
     expect(stdout).toContain("+ violation sql/denied_statement (critical)");
