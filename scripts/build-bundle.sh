@@ -10,6 +10,7 @@
 #                                           is not what the sources build to
 #   scripts/build-bundle.sh --rego DIR --out PATH   build another folder laid out as rego/
 #                                           (policy-kernel build); DIR is never written to
+#   scripts/build-bundle.sh --revision R    the manifest's revision instead of rego-<hash>
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 caller="$PWD"
@@ -18,6 +19,7 @@ out="bundle/default.tar.gz"
 out_given=0
 check=0
 rego_dir=""
+revision_given=""
 # What a stale or missing bundle tells the user to run: policy-kernel build passes its own command.
 rebuild="scripts/build-bundle.sh"
 while [ $# -gt 0 ]; do
@@ -26,8 +28,9 @@ while [ $# -gt 0 ]; do
     --out=*) out="${1#--out=}"; out_given=1; shift ;;
     --rego) [ $# -ge 2 ] || { echo "build-bundle: --rego needs a folder" >&2; exit 2; }; rego_dir="$2"; shift 2 ;;
     --rebuild-hint) [ $# -ge 2 ] || { echo "build-bundle: --rebuild-hint needs a command" >&2; exit 2; }; rebuild="$2"; shift 2 ;;
+    --revision) [ $# -ge 2 ] || { echo "build-bundle: --revision needs a value" >&2; exit 2; }; revision_given="$2"; shift 2 ;;
     --check) check=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-bundle: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -88,6 +91,7 @@ sources="$(find rego -maxdepth 1 -type f \( -name '*.rego' -o -name 'data.json' 
 revision="rego-$(
   for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
 )"
+[ -z "$revision_given" ] || revision="$revision_given"
 
 # The aggregate (kernel/violations) and its two halves (docs/guides/writing-policies.md: "In Rego").
 entrypoints=(kernel/violations kernel/policy_violations kernel/config_violations)

@@ -4,38 +4,58 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PolicyKernelError } from "../errors.js";
 import { findPackageRoot } from "../kernel/defaults.js";
+import { buildRegoDirs } from "./build-rego-dirs.js";
 
-export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--check]
-  Compiles a folder of Rego policies (default ./rego) into an OPA Wasm bundle for --bundle, with
-  the pinned OPA: opa of that version on PATH, else installed once with \`go install\` into
-  ~/.cache/policy-kernel (or .tools/ in a clone). The folder is laid out as the package's rego/:
-  *.rego files with \`package policies.<name>\` and a data.json listing them in
-  policy_kernel.policies; the aggregate kernel.rego is generated. DIR is never written to.
-  --out FILE   where the bundle goes (default ./bundle.tar.gz)
-  --check      build, and fail unless --out is byte-identical to it (CI: the bundle is current)`;
+export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--revision R] [--check]
+       policy-kernel build [DIR...] --entrypoint PKG/RULE [--entrypoint ...] [--out FILE] [--revision R] [--check]
+  Compiles Rego into an OPA Wasm bundle for --bundle, with the pinned OPA: opa of that version on
+  PATH, else installed once with \`go install\` into ~/.cache/policy-kernel (or .tools/ in a clone).
+  Without --entrypoint, DIR (default ./rego) is laid out as the package's rego/: *.rego files with
+  \`package policies.<name>\` and a data.json listing them in policy_kernel.policies; the aggregate
+  kernel.rego is generated. With --entrypoint, any Rego folders (any packages, with the .json/.yaml
+  data documents OPA loads from them; *_test.rego left out) build as \`opa build -t wasm -e PKG/RULE\`.
+  DIR is never written to, and the same sources build the same bytes wherever they live.
+  --out FILE         where the bundle goes (default ./bundle.tar.gz)
+  -e, --entrypoint E a rule to evaluate, as OPA names it (package httpapi.authz, rule allow: httpapi/authz/allow)
+  --revision R       the manifest's revision (default rego-<sha256 of the sources, 16 hex digits>)
+  --check            build, and fail unless --out is byte-identical to it (CI: the bundle is current)`;
 
 const DEFAULT_FOLDER = "rego";
 const DEFAULT_OUT = "bundle.tar.gz";
 
-/** `policy-kernel build`: the pinned OPA compiles the user's folder (scripts/build-bundle.sh does the work). */
+/** `policy-kernel build`: the pinned OPA compiles the user's folders (scripts/build-bundle.sh, or a plain opa build with --entrypoint). */
 export function buildCommand(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: "string" }, check: { type: "boolean" } }, allowPositionals: true, strict: true });
-  if (positionals.length > 1) {
-    throw new PolicyKernelError("invalid_input", `one folder to build, got ${positionals.length} (${positionals.join(", ")})`, { expected: "policy-kernel build [DIR] [--out FILE]" });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { out: { type: "string" }, check: { type: "boolean" }, entrypoint: { type: "string", multiple: true, short: "e" }, revision: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const entrypoints = values.entrypoint ?? [];
+  if (values.revision !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.revision)) {
+    throw new PolicyKernelError("invalid_input", `--revision ${JSON.stringify(values.revision)} is not a revision`, { expected: "1 to 200 printable ASCII characters without spaces (v1.4.2, git-3f2a9c1)" });
   }
-  const folder = resolve(positionals[0] ?? DEFAULT_FOLDER);
-  if (!isFolder(folder)) {
+  if (positionals.length > 1 && entrypoints.length === 0) {
+    throw new PolicyKernelError("invalid_input", `one folder to build, got ${positionals.length} (${positionals.join(", ")}); several Rego folders build with --entrypoint PKG/RULE`, { expected: "policy-kernel build [DIR] [--out FILE]" });
+  }
+  const folders = positionals.length > 0 ? positionals : [DEFAULT_FOLDER];
+  for (const folder of folders) {
+    if (isFolder(folder) || (entrypoints.length > 0 && positionals.length > 0 && isFile(folder))) continue;
     throw new PolicyKernelError(
       "io_error",
-      positionals[0] === undefined
-        ? `no folder given and no ./${DEFAULT_FOLDER}/ in ${process.cwd()}; pass the folder of your .rego files and data.json (policy-kernel build policies/), see "policy-kernel build --help"`
-        : "not a folder; pass the folder that holds your .rego files and data.json",
-      positionals[0] === undefined ? {} : { file: positionals[0] },
+      positionals.length === 0
+        ? `no folder given and no ./${DEFAULT_FOLDER}/ in ${process.cwd()}; pass the folder of your .rego files${entrypoints.length === 0 ? " and data.json" : ""} (policy-kernel build policies/), see "policy-kernel build --help"`
+        : `not a folder; pass the folder that holds your .rego files${entrypoints.length === 0 ? " and data.json" : ""}`,
+      positionals.length === 0 ? {} : { file: folder },
     );
   }
   const out = resolve(values.out ?? DEFAULT_OUT);
-  const rebuild = ["policy-kernel build", ...(positionals[0] === undefined ? [] : [positionals[0]]), ...(values.out === undefined ? [] : ["--out", values.out])].join(" ");
-  const args = [join(findPackageRoot(), "scripts", "build-bundle.sh"), "--rego", folder, "--out", out, "--rebuild-hint", rebuild];
+  if (entrypoints.length > 0) {
+    return buildRegoDirs({ dirs: folders.map((folder) => resolve(folder)), entrypoints, out, revision: values.revision, check: values.check === true });
+  }
+  const rebuild = ["policy-kernel build", ...positionals, ...(values.out === undefined ? [] : ["--out", values.out]), ...(values.revision === undefined ? [] : ["--revision", values.revision])].join(" ");
+  const args = [join(findPackageRoot(), "scripts", "build-bundle.sh"), "--rego", resolve(folders[0]!), "--out", out, "--rebuild-hint", rebuild];
+  if (values.revision !== undefined) args.push("--revision", values.revision);
   if (values.check) args.push("--check");
   const run = spawnSync("bash", args, { stdio: "inherit" });
   if (run.error) throw new PolicyKernelError("io_error", `cannot run bash (${run.error.message}); policy-kernel build needs bash, node and OPA or Go`);
@@ -45,6 +65,14 @@ export function buildCommand(argv: string[]): number {
 function isFolder(path: string): boolean {
   try {
     return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
   } catch {
     return false;
   }
