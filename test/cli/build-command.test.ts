@@ -9,6 +9,7 @@ import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readBundle } from "../../src/engines/rego/bundle.js";
 import { createRegoEngine } from "../../src/engines/rego/rego-engine.js";
+import { PolicyInputSchema } from "../../src/schemas.js";
 import { opaPath } from "../helpers/opa.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -157,10 +158,11 @@ describe("policy-kernel build DIR... --entrypoint", () => {
     const project = regoProject();
     expect(run(project, ["policies", "lib", "-e", "agent/guard/violations", "--out", "guard.tar.gz"]).code).toBe(0);
     const engine = await createRegoEngine({ bundle: readBundle(join(project, "guard.tar.gz")), entrypoint: "agent/guard/violations", policyNames: ["guard"] });
-    const input = { agentId: "a", action: { type: "http_request", method: "DELETE", url: "https://api/users/7" }, context: {}, facts: {} };
-    const findings = await engine.evaluate(input as never);
+    const input = (method: string) =>
+      PolicyInputSchema.parse({ agentId: "a", action: { type: "http_request", method, url: "https://api/users/7" }, context: {}, facts: { costUsdTotal: 0, writes: method !== "GET" } });
+    const findings = await engine.evaluate(input("DELETE"));
     expect(findings).toEqual([expect.objectContaining({ policy: "guard", rule: "no_delete", severity: "high", description: "DELETE https://api/users/7" })]);
-    expect(await engine.evaluate({ ...input, action: { ...input.action, method: "GET" } } as never)).toEqual([]);
+    expect(await engine.evaluate(input("GET"))).toEqual([]);
   });
 });
 
