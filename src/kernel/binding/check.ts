@@ -100,6 +100,6 @@ export function assertBindingFeeds(binding: InputBinding, entrypointPaths: Reado
   if (problems.length === 0) return;
   throw new PolicyKernelError("invalid_config", `the input binding cannot feed the policy: ${problems.map((problem) => problem.message).join("; ")}`, {
     file,
-    expected: "a binding that gives every input path each entrypoint reads (add the missing paths to each binding's input, with optional: true where the action may lack them)",
+    expected: "a binding that gives every input path each entrypoint reads; add the missing paths to each binding's input, with optional: true where the action may lack them",
   });
 }

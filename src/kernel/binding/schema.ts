@@ -5,8 +5,8 @@ import { isPlainObject } from "../../values.js";
 /** Where a reference may read: the agent's action, the trainer's trusted context, or the agent id. */
 export const REFERENCE_ROOTS = ["action", "context", "agentId"] as const;
 
-/** The parts of a URL the `url` transform takes: path segments (percent-decoded), path, host, query. */
-export const UrlPartSchema = z.enum(["segments", "path", "host", "query"]);
+/** The parts of a URL the `url` transform takes: path segments (percent-decoded), path, path and query, host, query. */
+export const UrlPartSchema = z.enum(["segments", "path", "target", "host", "query"]);
 /** A part of a URL the `url` transform takes. */
 export type UrlPart = z.infer<typeof UrlPartSchema>;
 

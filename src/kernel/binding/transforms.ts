@@ -27,6 +27,7 @@ function urlPart(value: unknown, part: UrlPart): TransformResult {
   // the path a server would route, not one an agent dressed up to slip past a prefix check.
   const url = absolute ? new URL(value) : new URL(value, RELATIVE_BASE);
   if (part === "path") return { ok: true, value: url.pathname };
+  if (part === "target") return { ok: true, value: `${url.pathname}${url.search}` }; // an HTTP request line's target, as Envoy's http.path
   if (part === "query") return { ok: true, value: url.search.slice(1) };
   const segments: string[] = [];
   for (const raw of url.pathname.split("/")) {

@@ -95,6 +95,7 @@ describe("bindInput", () => {
             host: { from: "action.u", url: "host" },
             path: { from: "action.u", url: "path" },
             query: { from: "action.u", url: "query" },
+            target: { from: "action.u", url: "target" },
             tags: { from: "action.t", split: ",", lower: true },
             first: { from: "action.list.0" },
           },
@@ -103,7 +104,7 @@ describe("bindInput", () => {
     });
     expect(bindInput(binding, { type: "x", u: "https://Api.Example.com/a/b?q=1", t: "A,b", list: ["z"] })).toMatchObject({
       bound: true,
-      input: { host: "api.example.com", path: "/a/b", query: "q=1", tags: ["a", "b"], first: "z" },
+      input: { host: "api.example.com", path: "/a/b", query: "q=1", target: "/a/b?q=1", tags: ["a", "b"], first: "z" },
     });
     expect(bindInput(binding, { type: "x", u: "/relative", t: "a", list: [] })).toMatchObject({ bound: false, rule: "unbindable_action" });
   });
