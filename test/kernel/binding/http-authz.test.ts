@@ -44,7 +44,7 @@ const BINDING = parseInputBinding({
 /**
  * Builds `dir` (holding policy/) as scripts/build-bundle.sh does: a first build whose modules are
  * hashed, its build record (scripts/build-record.mjs) computed for `entrypoint`, a final build
- * carrying it in data.json.
+ * carrying it in data.json (the folder has none: build-record.mjs then writes the record alone).
  */
 function buildWithRecord(opa: string, dir: string, entrypoint: string): string {
   const build = (cwd: string, out: string): void => {
@@ -57,10 +57,9 @@ function buildWithRecord(opa: string, dir: string, entrypoint: string): string {
   const final = join(work, "final");
   mkdirSync(join(final, "policy"), { recursive: true });
   writeFileSync(join(final, "policy", "authz.rego"), AUTHZ);
-  writeFileSync(join(work, "empty.json"), "{}");
   execFileSync(
     "node",
-    [join(root, "scripts", "build-record.mjs"), "--opa", opa, "--src", join(dir, "policy"), "--entrypoint", entrypoint, "--modules", join(work, "first"), "--data-in", join(work, "empty.json"), "--data-out", join(final, "policy", "data.json")],
+    [join(root, "scripts", "build-record.mjs"), "--opa", opa, "--src", join(dir, "policy"), "--entrypoint", entrypoint, "--modules", join(work, "first"), "--data-out", join(final, "policy", "data.json")],
     { stdio: "pipe" },
   );
   build(final, join(work, "bundle.tar.gz"));
