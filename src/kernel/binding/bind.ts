@@ -34,13 +34,14 @@ export function findBinding(binding: InputBinding, action: unknown): BindingRule
   const type = own(action, "type");
   if (typeof type !== "string") return undefined;
   const tool = own(action, "tool");
-  const byKey = new Map(binding.bindings.map((rule) => [whenKey(rule.when), rule]));
+  const byKey = bindingsByKey(binding);
   return (type === "tool_call" && typeof tool === "string" ? byKey.get(whenKey({ type, tool })) : undefined) ?? byKey.get(whenKey({ type }));
 }
 
 /**
  * Builds the policy input for `action` (the agent's action body) from the binding that applies to
  * it and the trusted `trusted` side. Never throws on agent data: what cannot be bound is a result.
+ * The binding is indexed on first use: do not change it afterwards (parseInputBinding freezes it).
  */
 export function bindInput(binding: InputBinding, action: unknown, trusted: BindingContext = {}): BindResult {
   const rule = findBinding(binding, action);
@@ -64,6 +65,18 @@ export function bindInput(binding: InputBinding, action: unknown, trusted: Bindi
 /** The critical `kernel/<rule>` violation that denies an action bindInput could not bind. */
 export function bindingViolation(result: Extract<BindResult, { bound: false }>): Violation {
   return kernelViolation(result.rule, result.description, "kernel", false);
+}
+
+// Each binding's lookup table, built once: bindInput runs before every action.
+const tables = new WeakMap<InputBinding, ReadonlyMap<string, BindingRule>>();
+
+function bindingsByKey(binding: InputBinding): ReadonlyMap<string, BindingRule> {
+  let table = tables.get(binding);
+  if (!table) {
+    table = new Map(binding.bindings.map((rule) => [whenKey(rule.when), rule]));
+    tables.set(binding, table);
+  }
+  return table;
 }
 
 /** A failure on agent data, turned into a denied action by bindInput. */

@@ -39,10 +39,19 @@ export function loadInputBinding(file: string): InputBinding {
   return parseInputBinding(raw, file);
 }
 
-/** Validates an input binding already parsed (from a file named `file`, for messages). */
+/** Validates an input binding already parsed (from a file named `file`, for messages); the result is frozen. */
 export function parseInputBinding(raw: unknown, file?: string): InputBinding {
   assertNoJsonHazard(raw, "invalid_config", { file });
   const result = InputBindingSchema.safeParse(raw, ONCE);
   if (!result.success) throw fromZodError("invalid_config", result.error, { file });
-  return result.data;
+  return deepFreeze(result.data);
+}
+
+// bindInput indexes a binding once (a WeakMap keyed by it): a loaded binding must not change after.
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -151,6 +151,11 @@ describe("loading a binding", () => {
     expect(loadInputBinding(yaml)).toEqual(loadInputBinding(json));
   });
 
+  it("freezes a loaded binding, which bindInput indexes once", () => {
+    const rule = http.bindings[0]!;
+    expect([Object.isFrozen(http.bindings), Object.isFrozen(rule.when), Object.isFrozen((rule.input as Record<string, unknown>)["method"])]).toEqual([true, true, true]);
+  });
+
   it.each([
     ["an unknown key of a template", { bindings: [{ when: { type: "x" }, input: { m: { from: "action.m", uper: true } } }] }, "bindings[0].input.m", 'Unrecognized key: "uper"'],
     ["a template that is a bare string", { bindings: [{ when: { type: "x" }, input: { m: "action.m" } }] }, "bindings[0].input.m", "expected a {from: ...} or {value: ...} template"],
