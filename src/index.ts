@@ -49,6 +49,7 @@ export { checkBinding, assertBindingFeeds, givenPaths } from "./kernel/binding/c
 export type { BindingProblem, GivenPath } from "./kernel/binding/check.js";
 export { inputPathsOfEntrypoint, entrypointInputPaths, inputPathsWithOpa, inputPathsFromDeps } from "./kernel/binding/entrypoint-paths.js";
 export type { EntrypointPathsOptions } from "./kernel/binding/entrypoint-paths.js";
+export { loadCheckedBinding } from "./kernel/binding/checked-binding.js";
 export { readBundle } from "./engines/rego/bundle.js";
 export type { PolicyBundle } from "./engines/rego/bundle.js";
 export { BundleLimitsSchema, DEFAULT_BUNDLE_LIMITS } from "./engines/rego/bundle.js";

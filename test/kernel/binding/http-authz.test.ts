@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readBundle, type PolicyBundle } from "../../../src/engines/rego/bundle.js";
 import { bindInput } from "../../../src/kernel/binding/bind.js";
 import { assertBindingFeeds, checkBinding } from "../../../src/kernel/binding/check.js";
+import { loadCheckedBinding } from "../../../src/kernel/binding/checked-binding.js";
 import { entrypointInputPaths, inputPathsOfEntrypoint } from "../../../src/kernel/binding/entrypoint-paths.js";
 import { parseInputBinding } from "../../../src/kernel/binding/load.js";
 import { isPolicyKernelError } from "../../../src/errors.js";
@@ -132,6 +133,16 @@ describe("an HTTP authz policy governing agent http_request tool calls through a
     expect((error as Error).message).toContain(
       "binding.yaml: the input binding cannot feed the policy: httpapi/authz/allow reads input.method, input.path, input.user; the binding for type tool_call, tool http_request gives input.method, input.user, never input.path",
     );
+  });
+
+  it("loads a binding file only when it can feed the bundle's entrypoint", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pk-binding-file-"));
+    const good = join(dir, "good.json");
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(good, JSON.stringify(BINDING));
+    writeFileSync(bad, ["bindings:", "  - when: { type: tool_call, tool: http_request }", "    input:", "      method: { from: action.args.method }", "      user: { from: context.role }", ""].join("\n"));
+    expect(loadCheckedBinding(good, bundle, [ENTRYPOINT])).toEqual(BINDING);
+    expect(() => loadCheckedBinding(bad, bundle, [ENTRYPOINT])).toThrow(`${bad}: the input binding cannot feed the policy: httpapi/authz/allow reads input.method, input.path, input.user;`);
   });
 
   it("refuses to guess for a bundle without a record, and asks opa deps when given the sources", () => {
