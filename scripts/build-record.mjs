@@ -20,7 +20,8 @@
 //   node scripts/build-record.mjs --opa OPA --src rego --entrypoint E [--entrypoint E...] \
 //        --modules DIR --data-in rego/data.json --data-out OUT/data.json
 //     E: each entrypoint the bundle is built with; DIR: the first build unpacked (its .rego
-//     files are hashed as the kernel hashes them)
+//     files are hashed as the kernel hashes them). Without --data-in (a folder of your own Rego
+//     with no data.json), the record is the only data written.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
@@ -81,7 +82,7 @@ function main() {
       "data-out": { type: "string" },
     },
   });
-  for (const name of ["opa", "src", "entrypoint", "modules", "data-in", "data-out"]) {
+  for (const name of ["opa", "src", "entrypoint", "modules", "data-out"]) {
     if (!values[name]) fail(`--${name} is required`);
   }
   // Each answer once: an entrypoint is asked whether it is a rule and what it reads (about 80 ms an opa process).
@@ -97,7 +98,7 @@ function main() {
     }
   };
   const depsOf = (query) => inputPathsFromDeps(rawDeps(query));
-  const data = JSON.parse(readFileSync(values["data-in"], "utf8"));
+  const data = values["data-in"] ? JSON.parse(readFileSync(values["data-in"], "utf8")) : {};
   const kernel = (data.policy_kernel ??= {});
   let record;
   try {

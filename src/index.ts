@@ -39,6 +39,17 @@ export type { PolicySpec } from "./kernel/policies.js";
 export { defaultBundlePath, defaultRulesPath, DEFAULT_REGO_POLICIES, DEFAULT_JSON_POLICIES } from "./kernel/defaults.js";
 export { createSqlAnalyzer, type SqlAnalyzer, type SqlAnalyzerOptions, type SqlJudgement } from "./sql/analyze.js";
 export { toPolicyInput } from "./kernel/enrich.js";
+// Input binding: an agent action -> the input an unchanged infrastructure policy reads (docs/guides/input-binding.md)
+export { InputBindingSchema, BindingRuleSchema, BindingWhenSchema, TemplateLeafSchema, TemplateNodeSchema, UrlPartSchema } from "./kernel/binding/schema.js";
+export type { InputBinding, BindingRule, BindingWhen, TemplateLeaf, TemplateNode, UrlPart } from "./kernel/binding/schema.js";
+export { loadInputBinding, parseInputBinding, MAX_BINDING_FILE_BYTES } from "./kernel/binding/load.js";
+export { bindInput, bindingViolation, findBinding, MAX_BOUND_VALUES } from "./kernel/binding/bind.js";
+export type { BindResult, BindingContext } from "./kernel/binding/bind.js";
+export { checkBinding, assertBindingFeeds, givenPaths } from "./kernel/binding/check.js";
+export type { BindingProblem, GivenPath } from "./kernel/binding/check.js";
+export { inputPathsOfEntrypoint, entrypointInputPaths, inputPathsWithOpa, inputPathsFromDeps } from "./kernel/binding/entrypoint-paths.js";
+export type { EntrypointPathsOptions } from "./kernel/binding/entrypoint-paths.js";
+export { loadCheckedBinding } from "./kernel/binding/checked-binding.js";
 export { readBundle } from "./engines/rego/bundle.js";
 export type { PolicyBundle } from "./engines/rego/bundle.js";
 export { BundleLimitsSchema, DEFAULT_BUNDLE_LIMITS } from "./engines/rego/bundle.js";
