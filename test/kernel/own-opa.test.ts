@@ -287,6 +287,26 @@ describe("your own OPA policies decide as opa eval does", () => {
   });
 });
 
+describe("policy-kernel test --raw-input", () => {
+  it("runs case files whose inputs are the policies' input, expectations from opa eval", () => {
+    const inputs = [{ method: "GET", path: ["finance", "salary", "alice"], user: "alice" }, { method: "GET", path: ["finance", "salary", "bob"], user: "alice" }];
+    const cases = inputs.map((input, index) => {
+      const expected = expectedFromOpa([{ dir: authz.dir, governing: [AUTHZ_ALLOW] }], input);
+      return { description: `input ${index}`, input, expect: { allowed: expected.allowed, violations: expected.allowed ? [] : [{ policy: "httpapi.authz", rule: "allow", severity: "high" }] } };
+    });
+    const file = join(scratch, "cases.json");
+    writeFileSync(file, JSON.stringify(cases));
+    const run = spawnSync(process.execPath, [cli, "test", file, "--bundle", authz.bundle, "--entrypoint", AUTHZ_ALLOW.entrypoint, "--raw-input"], { encoding: "utf8", cwd: root });
+    expect(run.stdout.trim()).toBe("2 passed, 0 failed");
+    expect(run.status).toBe(0);
+    // A wrong expectation fails: the runner really compares.
+    writeFileSync(file, JSON.stringify([{ ...cases[0], expect: { allowed: false } }]));
+    const failing = spawnSync(process.execPath, [cli, "test", file, "--bundle", authz.bundle, "--entrypoint", AUTHZ_ALLOW.entrypoint, "--raw-input"], { encoding: "utf8", cwd: root });
+    expect(failing.stdout).toContain("0 passed, 1 failed");
+    expect(failing.status).toBe(1);
+  });
+});
+
 describe("a misconfigured OPA source is a load error, never every action denied", () => {
   it("names the entrypoint, the bundle and the entrypoints it has", async () => {
     const error = await createPolicyKernel({ opa: [{ bundle: conftest.bundle, entrypoints: ["main/deny", "main/denny"] }], rawInput: true }).catch((e: unknown) => e);
