@@ -11,7 +11,7 @@ export interface OwnOpaBundle {
 }
 
 /** Writes `files` (path → text) to a fresh folder and builds it with `opa build -t wasm -e ...` for each entrypoint. */
-export function buildOwnBundle(files: Readonly<Record<string, string>>, entrypoints: readonly string[]): OwnOpaBundle {
+export function buildOwnBundle(files: Readonly<Record<string, string>>, entrypoints: readonly string[], capabilities?: object): OwnOpaBundle {
   const root = mkdtempSync(join(tmpdir(), "pk-own-opa-"));
   const dir = join(root, "src");
   for (const [path, text] of Object.entries(files)) {
@@ -19,7 +19,9 @@ export function buildOwnBundle(files: Readonly<Record<string, string>>, entrypoi
     writeFileSync(join(dir, path), text);
   }
   const bundle = join(root, "bundle.tar.gz");
-  execFileSync(opaPath(), ["build", "-t", "wasm", ...entrypoints.flatMap((e) => ["-e", e]), "-o", bundle, dir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const caps = join(root, "capabilities.json");
+  if (capabilities) writeFileSync(caps, JSON.stringify(capabilities));
+  execFileSync(opaPath(), ["build", "-t", "wasm", ...entrypoints.flatMap((e) => ["-e", e]), ...(capabilities ? ["--capabilities", caps] : []), "-o", bundle, dir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   return { dir, bundle };
 }
 

@@ -7,6 +7,7 @@ import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import type { Decision, Severity } from "../../src/schemas.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { buildOwnBundle, opaEvalPackage, type OwnOpaBundle } from "../helpers/own-opa.js";
+import { currentCapabilities } from "../helpers/opa.js";
 
 // Policies as their communities write them (an HTTP API allow, conftest deny/warn, a Gatekeeper
 // template with parameters from data, METADATA severities), built by the pinned OPA, and decided
@@ -287,6 +288,39 @@ describe("your own OPA policies decide as opa eval does", () => {
   });
 });
 
+describe("odd results from a real policy fail closed", () => {
+  const ODD = `package odd
+
+import rego.v1
+
+deny_number contains 3
+deny_nested contains {"inner"}
+deny_proto contains json.unmarshal("{\\"__proto__\\": {\\"msg\\": \\"hidden\\"}}")
+deny_msg_number contains {"msg": 5}
+deny_huge contains sprintf("m%d", [i]) if some i in numbers.range(1, 10001)
+allow := 1
+allow_set contains true
+decision := {"allow": true}
+`;
+  const entrypoints = ["odd/deny_number", "odd/deny_nested", "odd/deny_proto", "odd/deny_msg_number", "odd/deny_huge", "odd/allow", "odd/allow_set", "odd/decision"];
+
+  it("denies every one, naming the entrypoint: never an allow", async () => {
+    const odd = buildOwnBundle({ "odd.rego": ODD }, entrypoints);
+    for (const entrypoint of entrypoints) {
+      const kernel = await createPolicyKernel({ opa: [{ bundle: odd.bundle, entrypoints: [entrypoint] }], rawInput: true });
+      try {
+        const decision = await kernel.evaluateInput!({});
+        expect(decision.allowed, entrypoint).toBe(false);
+        expect(decision.violations).toHaveLength(1);
+        expect(decision.violations[0]!.description).toContain(entrypoint);
+        expect(decision.violations[0]!.description).toMatch(entrypoint.includes("allow") ? / is not true$/ : /^rego engine could not evaluate: unexpected result from entrypoint/);
+      } finally {
+        kernel.close();
+      }
+    }
+  });
+});
+
 describe("policy-kernel test --raw-input", () => {
   it("runs case files whose inputs are the policies' input, expectations from opa eval", () => {
     const inputs = [{ method: "GET", path: ["finance", "salary", "alice"], user: "alice" }, { method: "GET", path: ["finance", "salary", "bob"], user: "alice" }];
@@ -329,6 +363,15 @@ describe("a misconfigured OPA source is a load error, never every action denied"
     expect(runs[0]!.stderr).toMatch(/entrypoint "httpapi\/authz\/nope" is not in the bundle \(it has: httpapi\/authz\/allow\)/);
     expect(runs[1]!.stderr).toMatch(/missing\.tar\.gz: cannot read bundle/);
     expect(runs[2]!.stderr).toMatch(/--entrypoint needs the bundle it is in/);
+  });
+
+  it("refuses a bundle whose policy.wasm needs a builtin the host lacks, naming it", async () => {
+    const capabilities = currentCapabilities();
+    capabilities.builtins.push({ name: "custom.score", decl: { type: "function", args: [{ type: "string" }], result: { type: "number" } } });
+    const scored = buildOwnBundle({ "p.rego": "package scored\n\nimport rego.v1\n\nallow if custom.score(input.name) > 1\n" }, ["scored/allow"], capabilities);
+    const error = await createPolicyKernel({ opa: [{ bundle: scored.bundle, entrypoints: ["scored/allow"] }], rawInput: true }).catch((e: unknown) => e);
+    expect(isPolicyKernelError(error, "invalid_config")).toBe(true);
+    expect(String(error)).toMatch(/needs builtins this host does not implement: custom\.score/);
   });
 
   it("refuses rawInput with the default library or rules, and without OPA entrypoints", async () => {
