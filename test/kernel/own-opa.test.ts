@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import type { Decision, Severity } from "../../src/schemas.js";
 import { isPolicyKernelError } from "../../src/errors.js";
+import { FlightRecorder } from "../../src/audit/flight-recorder.js";
 import { buildOwnBundle, opaEvalPackage, type OwnOpaBundle } from "../helpers/own-opa.js";
 import { currentCapabilities } from "../helpers/opa.js";
 
@@ -270,6 +271,21 @@ describe("your own OPA policies decide as opa eval does", () => {
       const denied = await kernel.evaluateInput!(inputs[1]);
       expect([...new Set(denied.violations.map((v) => v.policy))].sort()).toEqual(["httpapi.authz", "k8srequiredlabels", "main", "payments"]);
       expect(denied.provenance.bundleSha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      kernel.close();
+    }
+  });
+
+  it("records raw-input decisions in the trail, and decides the same input byte-identically", async () => {
+    const recorder = new FlightRecorder();
+    const kernel = await createPolicyKernel({ opa: [{ bundle: conftest.bundle, entrypoints: CONFTEST_ENTRYPOINTS.map((g) => g.entrypoint) }], rawInput: true, recorder });
+    try {
+      const input = { kind: "Deployment", spec: { replicas: 30, template: { spec: { containers: [{ image: "a:latest" }, { image: "b:latest" }] } } } };
+      const first = JSON.stringify(await kernel.evaluateInput!(input));
+      expect(JSON.stringify(await kernel.evaluateInput!(structuredClone(input)))).toBe(first);
+      expect(recorder.entries()).toHaveLength(2);
+      expect(recorder.entries()[0]).toMatchObject({ type: "policy_check", agentId: "(raw input)", action: { type: "raw_input", input } });
+      expect(recorder.verify()).toMatchObject({ valid: true });
     } finally {
       kernel.close();
     }
