@@ -234,6 +234,17 @@ describe("your own OPA policies decide as opa eval does", () => {
     expect(await decideAsOpa(gatekeeper, [GATEKEEPER_VIOLATION], inputs)).toEqual([true, false, false, false]);
   });
 
+  it("takes data merged over the bundle's, as Gatekeeper parameters would be", async () => {
+    const kernel = await createPolicyKernel({ opa: [{ bundle: gatekeeper.bundle, entrypoints: [GATEKEEPER_VIOLATION.entrypoint] }], rawInput: true, data: { parameters: { labels: ["cost"] } } });
+    try {
+      const decision = await kernel.evaluateInput!({ review: { object: { metadata: { labels: { team: "a" } } } } });
+      // Arrays are replaced, not merged: only the overriding list is required.
+      expect(decision.violations.map((v) => v.description)).toEqual(["you must provide labels: cost"]);
+    } finally {
+      kernel.close();
+    }
+  });
+
   it("severity, effect and penalty from METADATA: document over package scope, a rule's own, CRITICAL and High in any case", async () => {
     const inputs = [
       { amount: 10, currency: "USD" },
