@@ -1,12 +1,12 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { metadataFor, parseAnnotations, type RegoModule } from "../../../src/engines/opa/metadata.js";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { createOpaEngine } from "../../../src/engines/opa/opa-engine.js";
 import { isPolicyKernelError } from "../../../src/errors.js";
 import { canonicalJson } from "../../../src/canonical-json.js";
-import { buildOwnBundle, opaInspectAnnotations } from "../../helpers/own-opa.js";
+import { buildOwnBundle, opaInspectAnnotations, type OwnOpaBundle } from "../../helpers/own-opa.js";
 
 // Every scope OPA knows, in two files of two packages; `opa inspect -a` of the pinned OPA is the
 // oracle for where each block attaches and what it says.
@@ -63,7 +63,10 @@ function modulesOf(dir: string): RegoModule[] {
 }
 
 describe("METADATA annotations", () => {
-  const built = buildOwnBundle(FILES, ["corp/main/deny", "corp/main/warn", "corp/main/allow"]);
+  let built: OwnOpaBundle;
+  beforeAll(() => {
+    built = buildOwnBundle(FILES, ["corp/main/deny", "corp/main/warn", "corp/main/allow"]);
+  });
 
   it("attaches each block where opa inspect -a does, with the same scope, title, description and custom", () => {
     const ours = parseAnnotations(modulesOf(built.dir)).map((a) => ({
