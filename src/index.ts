@@ -56,6 +56,12 @@ export { BundleLimitsSchema, DEFAULT_BUNDLE_LIMITS } from "./engines/rego/bundle
 export type { BundleLimits } from "./engines/rego/bundle.js";
 export { BUILTIN_POLICY_CONFIG, validatePolicyConfig } from "./kernel/policy-config.js";
 export { createRegoEngine, DEFAULT_ENTRYPOINT } from "./engines/rego/rego-engine.js";
+export { createOpaEngine } from "./engines/opa/opa-engine.js";
+export type { OpaEngine, OpaEngineOptions, OpaEntrypointPlan } from "./engines/opa/opa-engine.js";
+export { ConventionSchema, CONVENTION_DEFAULTS } from "./engines/opa/conventions.js";
+export type { Convention, FindingStamp } from "./engines/opa/conventions.js";
+export { OpaSourceSchema, OpaEntrypointConfigSchema } from "./engines/opa/source.js";
+export type { OpaSource, OpaEntrypointConfig } from "./engines/opa/source.js";
 export type { PolicyEngine, EngineSource } from "./engines/engine.js";
 export { loadDecisionCases, runDecisionCases } from "./testing/decision-cases.js";
 export type { DecisionCase, CaseResult } from "./testing/decision-cases.js";
@@ -73,7 +79,7 @@ export {
   SeveritySchema,
   DEFAULT_SEVERITY_PENALTY,
 } from "./schemas.js";
-export type { Action, ActionInput, ActionBody, ActionContext, Decision, Violation, PolicyFinding, PolicyInput, Provenance, Severity } from "./schemas.js";
+export type { Action, ActionInput, ActionBody, ActionContext, Decision, Violation, PolicyFinding, PolicyInput, Provenance, Severity, Effect } from "./schemas.js";
 
 // Training layer: runner
 export { GovernedRunner, GovernedRunnerOptionsSchema, StepOptionsSchema, IterOptionsSchema } from "./runner/governed-runner.js";

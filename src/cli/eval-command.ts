@@ -1,11 +1,13 @@
 import { fromZodError } from "../errors.js";
 import { ActionContextSchema, ActionSchema } from "../schemas.js";
 import { UsageError, parseFlags } from "./flags.js";
-import { KERNEL_FLAGS, displayName, kernelFromFlags, readJson } from "./kernel-flags.js";
+import { KERNEL_FLAGS, displayName, kernelOptionsFromFlags, readJson } from "./kernel-flags.js";
+import { OPA_FLAGS, OPA_FLAGS_USAGE, withOpaFlags } from "./opa-flags.js";
+import { createPolicyKernel } from "../kernel/create-kernel.js";
 
-export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
+export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
-  --input FILE|-   the action {agentId, action: {type, ...}, context} (default: stdin)
+  --input FILE|-   the action {agentId, action: {type, ...}, context}, or with --raw-input any JSON (default: stdin)
   --now ISO        logical time of the decision, ISO 8601 with a time zone (2026-11-21T10:00:00Z; overrides context.now)
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules
@@ -13,7 +15,8 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --data FILE      JSON deep-merged over the bundle data (e.g. {"policy_kernel":{"config":{...}}})
   --fail-open      allow an action when a policy cannot be evaluated (default: deny)
   --bundle-max-bytes N / --bundle-max-files N   caps on the bundle (default 64 MiB decompressed, 10000 files)
-  --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent`;
+  --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent
+${OPA_FLAGS_USAGE}`;
 
 /** --now is checked as context.now is, so a bad time is a usage error (exit 1), not a denial (exit 2). */
 function checkNow(raw: string): void {
@@ -23,7 +26,9 @@ function checkNow(raw: string): void {
 
 /** `policy-kernel eval`: one action in, one Decision out. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...KERNEL_FLAGS, input: { type: "string" }, now: { type: "string" } });
+  const { values } = parseFlags(argv, { ...KERNEL_FLAGS, ...OPA_FLAGS, input: { type: "string" }, now: { type: "string" } });
+  const options = withOpaFlags(kernelOptionsFromFlags(values), values);
+  if (options.rawInput && values.now !== undefined) throw new UsageError("a raw input has no context to put the time in: leave --now out with --raw-input", { field: "--now" });
   const inputPath = values.input ?? "-";
   if (values.now !== undefined) checkNow(values.now);
   // Waiting on a terminal for JSON nobody will type looks like a hang to a newcomer.
@@ -32,11 +37,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const raw = readJson(inputPath, values.input === undefined ? undefined : "--input");
   // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
-  const parsed = ActionSchema.safeParse(raw);
-  if (!parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
-  const kernel = await kernelFromFlags(values);
+  const parsed = options.rawInput ? undefined : ActionSchema.safeParse(raw);
+  if (parsed && !parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
+  const kernel = await createPolicyKernel(options);
   try {
-    const decision = await kernel.evaluateUntrusted(raw, values.now ? { now: values.now } : {});
+    const decision = options.rawInput && kernel.evaluateInput ? await kernel.evaluateInput(raw) : await kernel.evaluateUntrusted(raw, values.now ? { now: values.now } : {});
     process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return decision.allowed ? 0 : 2;
   } finally {

@@ -29,6 +29,9 @@ import type { EvaluateOptions, PolicyKernel } from "./types.js";
 import { DEFAULT_MAX_ACTION_BYTES, frozenCopy } from "./frozen-action.js";
 import { declaredActionTypes, unknownTypeViolation } from "./action-types.js";
 import { buildToolRegistry, carriedActions, ToolRegistrySchema, type ToolMapping } from "./tool-registry.js";
+import { OpaSourceSchema } from "../engines/opa/source.js";
+import type { OpaEngine } from "../engines/opa/opa-engine.js";
+import { bundlesProvenance, checkOpaOptions, loadOpaEngines } from "./opa-sources.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -67,6 +70,10 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   toolRegistry: ToolRegistrySchema.optional(),
   /** Largest action (compact JSON bytes) the kernel analyses; a larger one is denied unread. Default 4 MiB. */
   maxActionBytes: z.number().int().positive().optional(),
+  /** OPA bundles someone else wrote, each with the entrypoints that decide (docs/guides/your-own-opa.md); given, `bundle` and `rules` default to none. */
+  opa: z.array(OpaSourceSchema).optional(),
+  /** The `opa` policies read the caller's JSON as their `input`, as it is: decide with `evaluateInput`. Default false. */
+  rawInput: z.boolean().optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -88,9 +95,14 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const sayOnce = onceFor(opts.logger);
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
+  checkOpaOptions(opts);
+  // With OPA bundles of one's own, the default library and rules come only when named.
+  const ownOpa = (opts.opa?.length ?? 0) > 0;
+  const bundlePath = opts.bundle ?? (ownOpa ? false : defaultBundlePath());
+  const rulesPaths = opts.rules ?? (ownOpa ? false : [defaultRulesPath()]);
 
-  const bundle: PolicyBundle | undefined = opts.bundle === false ? undefined : readBundle(opts.bundle ?? defaultBundlePath(), opts.bundleLimits);
-  const ruleSets: RuleSet[] = opts.rules === false ? [] : loadRuleSets(opts.rules ?? [defaultRulesPath()]);
+  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : readBundle(bundlePath, opts.bundleLimits);
+  const ruleSets: RuleSet[] = rulesPaths === false ? [] : loadRuleSets(rulesPaths);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
   const regoPolicies = bundle ? declaredPolicies(bundle) : [];
@@ -115,6 +127,9 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   }
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
+  const opaEngines = await loadOpaEngines(opts.opa ?? [], opts.bundleLimits, opts.data);
+  // Raw input goes to the OPA engines only, through evaluateInput; otherwise they judge actions beside the others.
+  if (!opts.rawInput) engines.push(...opaEngines);
 
   // Every decision shares this object: frozen, so editing one decision's provenance cannot rewrite the next.
   const provenance: Provenance = freezeProvenance({
@@ -122,9 +137,12 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     bundleSha256: null,
     rulesSha256: null,
     ...Object.assign({}, ...engines.map((e) => e.provenance)),
-    dataSha256: sha256Hex(canonicalJson(data)),
+    ...Object.assign({}, ...opaEngines.map((e) => e.provenance)),
+    ...bundlesProvenance([...engines, ...opaEngines].map((e) => e.provenance)),
+    // With OPA bundles of one's own, the data of each is part of what decided.
+    dataSha256: sha256Hex(canonicalJson(opaEngines.length === 0 ? data : [data, ...opaEngines.map((e) => e.dataSha256)])),
   });
-  const policyNames = [...new Set(engines.flatMap((e) => e.policyNames))].sort();
+  const policyNames = [...new Set([...engines, ...opaEngines].flatMap((e) => e.policyNames))].sort();
   logger.info({ policies: policyNames, provenance }, "policy kernel ready");
 
   // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis
@@ -136,7 +154,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     maxActionBytes: opts.maxActionBytes ?? DEFAULT_MAX_ACTION_BYTES,
   };
   const sql = await sqlAnalyzerFor(config);
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, boundary, sql);
+  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, boundary, sql, opts.rawInput ? opaEngines : undefined);
 }
 
 const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
@@ -229,6 +247,8 @@ class Kernel implements PolicyKernel {
     private readonly needs: FactNeedsByActionType,
     private readonly boundary: Boundary,
     private readonly sql: SqlAnalyzer,
+    /** Set when built with `rawInput`: the engines `evaluateInput` runs; `evaluate` then denies. */
+    private readonly rawEngines?: readonly OpaEngine[],
   ) {
     this.maxActionBytes = boundary.maxActionBytes;
   }
@@ -248,10 +268,39 @@ class Kernel implements PolicyKernel {
     }
   }
 
+  evaluateInput(input: unknown): Promise<Decision> {
+    const engines = this.rawEngines;
+    if (!engines) {
+      return Promise.reject(
+        new PolicyKernelError("invalid_config", "evaluateInput needs a kernel built for raw input", { field: "createPolicyKernel.rawInput", expected: "createPolicyKernel({opa: [{bundle, entrypoints}], rawInput: true})" }),
+      );
+    }
+    const copied = frozenCopy(input, this.boundary.maxActionBytes, "input");
+    const violations: Violation[] = [];
+    if (!copied.ok) violations.push(kernelViolation(copied.refusal.rule, copied.refusal.description, "kernel", false));
+    else if (this.closed) violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
+    else {
+      for (const engine of engines) {
+        try {
+          for (const finding of engine.evaluateValue(copied.value)) violations.push(toViolation(finding, engine.source));
+        } catch (error) {
+          violations.push(this.engineFailure(engine.source, error, RAW_AGENT));
+        }
+      }
+    }
+    const decision = buildDecision(violations, this.provenance);
+    if (this.recorder) this.audit(this.recorder, { agentId: RAW_AGENT, action: { type: "raw_input", input: copied.ok ? copied.value : null }, now: null }, decision);
+    return Promise.resolve(decision);
+  }
+
   /** The decision, synchronously unless an engine can only answer with a promise. */
   private decide(raw: unknown, options: EvaluateOptions): Decision | Promise<Decision> {
     // The one copy (kernel/frozen-action.ts): a runner or environment hands one over already made;
     // what is evaluated below, recorded and executed is this copy, never the caller's object.
+    if (this.rawEngines) {
+      // Its policies read another input than an action: judging an action with them would be a guess.
+      return this.refuse(raw, [kernelViolation("raw_input_kernel", "this kernel was built with rawInput: decide with evaluateInput(input)", "kernel", false)]);
+    }
     const copied = frozenCopy(raw, this.boundary.maxActionBytes);
     const refused = options.refusal === undefined ? [] : [kernelViolation(String(options.refusal.rule), String(options.refusal.description), "kernel", false)];
     if (!copied.ok) return this.refuse(raw, [...refused, kernelViolation(copied.refusal.rule, copied.refusal.description, "kernel", false)]);
@@ -391,6 +440,9 @@ class Kernel implements PolicyKernel {
     }
   }
 }
+
+/** The agent the trail names for a raw-input decision: the input carries none the kernel can trust. */
+const RAW_AGENT = "(raw input)";
 
 /** Who did what, and when, as the audit trail names a decision. */
 interface AuditSubject {

@@ -25,6 +25,11 @@ export interface PolicyKernel {
   evaluate(action: ActionInput, options?: EvaluateOptions): Promise<Decision>;
   /** Decides on input nobody typed (a file, the network, an agent's output): malformed input is a denied Decision naming the field. */
   evaluateUntrusted(raw: unknown, options?: EvaluateOptions): Promise<Decision>;
+  /**
+   * Decides on `input` given to the OPA policies as their `input`, as it is (a kernel built with
+   * `rawInput: true` only; rejects otherwise). Malformed or too large input is a denied Decision.
+   */
+  evaluateInput?(input: unknown): Promise<Decision>;
   /** Names of the active policies, sorted. */
   readonly policyNames: readonly string[];
   /** Which bundle, data and rules make this kernel's decisions. */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { docPages, fences, type DocPage, type Fence } from "../helpers/markdown.js";
+import { opaPath } from "../helpers/opa.js";
 
 /**
  * The documentation's examples are doctests, in README.md and every docs/**\/*.md page:
@@ -138,7 +139,9 @@ function runShell(name: string, example: Block): void {
   // `policy-kernel` and `npx policy-kernel` both mean the built CLI; any other npx use is not a doctest.
   writeFileSync(join(bin, "policy-kernel"), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`);
   writeFileSync(join(bin, "npx"), `#!/bin/sh\n[ "$1" = policy-kernel ] || { echo "doctest: only npx policy-kernel runs here" >&2; exit 127; }\nshift\nexec policy-kernel "$@"\n`);
-  for (const tool of ["policy-kernel", "npx"]) chmodSync(join(bin, tool), 0o755);
+  // `opa` is the pinned OPA, so a page can build the bundle its example then evaluates.
+  if (example.body.includes("opa ")) writeFileSync(join(bin, "opa"), `#!/bin/sh\nexec "${opaPath()}" "$@"\n`);
+  for (const tool of ["policy-kernel", "npx", "opa"]) if (existsSync(join(bin, tool))) chmodSync(join(bin, tool), 0o755);
   for (const path of ["bundle", "rules", "rego", join("test", "cases")]) {
     mkdirSync(dirname(join(scratch, path)), { recursive: true });
     symlinkSync(join(root, path), join(scratch, path));

@@ -28,7 +28,8 @@ export const DEFAULT_BUNDLE_LIMITS: Readonly<Required<BundleLimits>> = Object.fr
 const ManifestSchema = z.looseObject({
   revision: z.string().default(""),
   roots: z.array(z.string()).optional(),
-  wasm: z.array(z.object({ entrypoint: z.string(), module: z.string() })).optional(),
+  // `annotations`: the METADATA of the rules compiled into the module, which `opa build -t wasm` moves here.
+  wasm: z.array(z.object({ entrypoint: z.string(), module: z.string(), annotations: z.array(z.unknown()).optional() })).optional(),
 });
 export type BundleManifest = z.infer<typeof ManifestSchema>;
 
@@ -48,6 +49,8 @@ export interface PolicyBundle {
   readonly sha256: string;
   /** SHA-256 of the bundle's Rego modules (hashFiles over the `.rego` files); null when it holds none. */
   readonly modulesSha256: string | null;
+  /** The bundle's Rego sources (`opa build` ships them), read for their METADATA annotations. */
+  readonly regoModules?: readonly { readonly path: string; readonly text: string }[];
 }
 
 /** `data.policy_kernel`, the kernel's own section of policy data (policy list, config, switches), or {}. */
@@ -107,7 +110,8 @@ function parseBundleFiles(files: readonly TarFile[], location: string, sha256: s
   }
   const modules = files.filter((file) => file.path.endsWith(".rego"));
   const modulesSha256 = modules.length === 0 ? null : hashFiles([...modules].sort((a, b) => compareCodeUnits(a.path, b.path)));
-  return { location, manifest, wasm, module, data: mergeDataFiles(files, location), sha256, modulesSha256 };
+  const regoModules = modules.map((file) => ({ path: file.path, text: Buffer.from(file.bytes).toString("utf8") }));
+  return { location, manifest, wasm, module, data: mergeDataFiles(files, location), sha256, modulesSha256, regoModules };
 }
 
 function parseManifest(bytes: Uint8Array | undefined, location: string): BundleManifest {

@@ -236,7 +236,7 @@ interface WasmExports {
 }
 
 /** Builtins the module imports that neither the Wasm itself nor the opa-wasm SDK implements. */
-function missingBuiltins(policy: LoadedPolicy): string[] {
+export function missingBuiltins(policy: LoadedPolicy): string[] {
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as WasmExports;
   const required = Object.keys(JSON.parse(readCString(policy.mem, exports.opa_json_dump(exports.builtins()))) as Record<string, number>);
