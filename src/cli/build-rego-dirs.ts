@@ -40,18 +40,45 @@ export function buildRegoDirs(request: RegoDirsBuild): number {
     }
     const revision = request.revision ?? `rego-${sourceHash(join(work, "src"), files)}`;
     const opa = pinnedOpa();
+    // Two passes, as scripts/build-bundle.sh: the first build's modules (opa build reformats them)
+    // are hashed into the build record, which the final build carries as data. The record says
+    // which input paths each entrypoint reads, so an input binding can be checked at load.
+    const first = join(work, "first.tar.gz");
+    opaBuild(opa, work, roots, request, revision, first);
+    mkdirSync(join(work, "src", RECORD_ROOT), { recursive: true });
+    writeBuildRecord(opa, work, first, request.entrypoints);
     const built = join(work, "bundle.tar.gz");
-    // --prune-unused: as scripts/build-bundle.sh, so the bundle has exactly the entrypoints named
-    // (without it every rule that refers to one becomes one too, and a function cannot).
-    const args = ["build", "-t", "wasm", "--prune-unused", ...request.entrypoints.flatMap((e) => ["-e", e]), "--revision", revision, "-o", built, ...roots];
-    const run = spawnSync(opa, args, { cwd: join(work, "src"), encoding: "utf8" });
-    if (run.error) throw new PolicyKernelError("opa_unavailable", `cannot run ${opa} (${run.error.message})`);
-    // OPA prints its errors on stdout.
-    if (run.status !== 0) throw new PolicyKernelError("invalid_input", opaErrorLine(`${run.stdout}\n${run.stderr}`, request.entrypoints));
+    opaBuild(opa, work, [...roots, RECORD_ROOT], request, revision, built);
     return finish(built, request, revision, opa);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+// The folder holding the build record's data.json in the final build; OPA merges every data
+// document into the bundle's one /data.json, so its name appears nowhere in the bundle.
+const RECORD_ROOT = ".policy-kernel-record";
+
+function opaBuild(opa: string, work: string, roots: readonly string[], request: RegoDirsBuild, revision: string, out: string): void {
+  // --prune-unused: as scripts/build-bundle.sh, so the bundle has exactly the entrypoints named
+  // (without it every rule that refers to one becomes one too, and a function cannot).
+  const args = ["build", "-t", "wasm", "--prune-unused", ...request.entrypoints.flatMap((e) => ["-e", e]), "--revision", revision, "-o", out, ...roots];
+  const run = spawnSync(opa, args, { cwd: join(work, "src"), encoding: "utf8" });
+  if (run.error) throw new PolicyKernelError("opa_unavailable", `cannot run ${opa} (${run.error.message})`);
+  // OPA prints its errors on stdout.
+  if (run.status !== 0) throw new PolicyKernelError("invalid_input", opaErrorLine(`${run.stdout}\n${run.stderr}`, request.entrypoints));
+}
+
+/** scripts/build-record.mjs over the first build: what each entrypoint reads, as data.policy_kernel.build. */
+function writeBuildRecord(opa: string, work: string, first: string, entrypoints: readonly string[]): void {
+  const modules = join(work, "first");
+  mkdirSync(modules, { recursive: true });
+  const untar = spawnSync("tar", ["-xzf", first, "-C", modules], { encoding: "utf8" });
+  if (untar.status !== 0) throw new PolicyKernelError("io_error", `cannot unpack the first build (${untar.stderr.trim() || untar.error?.message})`);
+  const script = join(findPackageRoot(), "scripts", "build-record.mjs");
+  const args = [script, "--opa", opa, "--src", join(work, "src"), ...entrypoints.map((e) => `--entrypoint=${e}`), "--modules", modules, "--data-out", join(work, "src", RECORD_ROOT, "data.json")];
+  const run = spawnSync(process.execPath, args, { encoding: "utf8" });
+  if (run.status !== 0) throw new PolicyKernelError("invalid_input", `cannot record what the entrypoints read: ${(run.stderr || run.error?.message || "").trim()}`);
 }
 
 /** Copies each DIR's loadable files to `dest/<its name>`; returns those names, in order. */

@@ -5,7 +5,7 @@ import { KERNEL_FLAGS, displayName, kernelOptionsFromFlags, readJson } from "./k
 import { OPA_FLAGS, OPA_FLAGS_USAGE, withOpaFlags } from "./opa-flags.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
 
-export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
+export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input | --binding FILE] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
   --input FILE|-   the action {agentId, action: {type, ...}, context}, or with --raw-input any JSON (default: stdin)
   --now ISO        logical time of the decision, ISO 8601 with a time zone (2026-11-21T10:00:00Z; overrides context.now)

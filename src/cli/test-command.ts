@@ -8,7 +8,7 @@ import { OPA_FLAGS, OPA_FLAGS_USAGE, withOpaFlags } from "./opa-flags.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
 import type { PolicyKernel } from "../kernel/types.js";
 
-export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
+export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input | --binding FILE] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
   Runs decision case files (JSON or YAML: {description, input, now?, expect: {allowed, violations?, includes?, signals?}})
   against the kernel; prints each failure with a diff and ends with "N passed, N failed". Exit 1 on any failure.
   violations: [{policy, rule, severity, description? | descriptionMatches?}] is the exact set; includes: [...]

@@ -138,11 +138,12 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     rulesSha256: null,
     ...Object.assign({}, ...engines.map((e) => e.provenance)),
     ...Object.assign({}, ...opaEngines.map((e) => e.provenance)),
-    ...bundlesProvenance([...engines, ...opaEngines].map((e) => e.provenance)),
+    // Each engine once: without rawInput the OPA engines are among `engines` too.
+    ...bundlesProvenance([...new Set([...engines, ...opaEngines])].map((e) => e.provenance)),
     // With OPA bundles of one's own, the data of each is part of what decided.
     dataSha256: sha256Hex(canonicalJson(opaEngines.length === 0 ? data : [data, ...opaEngines.map((e) => e.dataSha256)])),
   });
-  const policyNames = [...new Set([...engines, ...opaEngines].flatMap((e) => e.policyNames))].sort();
+  const policyNames = [...new Set([...new Set([...engines, ...opaEngines])].flatMap((e) => e.policyNames))].sort();
   logger.info({ policies: policyNames, provenance }, "policy kernel ready");
 
   // Facts no engine reads are not computed: a kernel running three policies skips the SQL analysis

@@ -1,19 +1,40 @@
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
-import type { Provenance } from "../schemas.js";
 import { readBundle, type BundleLimits } from "../engines/rego/bundle.js";
 import { createOpaEngine, type OpaEngine } from "../engines/opa/opa-engine.js";
 import { mergeData } from "./merge.js";
 import type { OpaSource } from "../engines/opa/source.js";
+import type { PolicyFinding, PolicyInput, Provenance } from "../schemas.js";
+import { bindInput } from "./binding/bind.js";
+import { loadCheckedBinding } from "./binding/checked-binding.js";
+import type { InputBinding } from "./binding/schema.js";
 
 /** Loads each OPA bundle of the kernel option `opa` and its engine; every problem is a load error naming `createPolicyKernel.opa[i]`. */
 export async function loadOpaEngines(sources: readonly OpaSource[], limits: BundleLimits | undefined, data: Record<string, unknown> | undefined): Promise<OpaEngine[]> {
   const engines: OpaEngine[] = [];
   for (const [index, source] of sources.entries()) {
     const bundle = readBundle(source.bundle, limits);
-    engines.push(await createOpaEngine({ bundle, entrypoints: source.entrypoints, field: `createPolicyKernel.opa[${index}].entrypoints`, ...(data ? { data: mergeData(bundle.data, data) } : {}) }));
+    const engine = await createOpaEngine({ bundle, entrypoints: source.entrypoints, field: `createPolicyKernel.opa[${index}].entrypoints`, ...(data ? { data: mergeData(bundle.data, data) } : {}) });
+    if (source.binding === undefined) engines.push(engine);
+    else {
+      const binding = loadCheckedBinding(source.binding, bundle, engine.plans.map((plan) => plan.entrypoint));
+      engines.push(boundEngine(engine, binding));
+    }
   }
   return engines;
+}
+
+/**
+ * The engine deciding on the input the binding builds from each action and its trusted context;
+ * an action the binding cannot bind is one critical kernel finding, so it is denied, never allowed.
+ */
+function boundEngine(engine: OpaEngine, binding: InputBinding): OpaEngine {
+  const decide = (input: PolicyInput): PolicyFinding[] => {
+    const bound = bindInput(binding, input.action, { context: input.context, agentId: input.agentId });
+    if (bound.bound) return engine.evaluateValue(bound.input);
+    return [{ policy: "kernel", rule: bound.rule, severity: "critical", effect: "block", description: bound.description }];
+  };
+  return { ...engine, evaluate: decide, close: () => engine.close() };
 }
 
 /**
@@ -23,6 +44,10 @@ export async function loadOpaEngines(sources: readonly OpaSource[], limits: Bund
  */
 export function checkOpaOptions(options: { opa?: readonly unknown[] | undefined; rawInput?: boolean | undefined; bundle?: unknown; rules?: unknown }): void {
   if (!options.rawInput) return;
+  const bound = (options.opa ?? []).findIndex((source) => typeof source === "object" && source !== null && "binding" in source && source.binding !== undefined);
+  if (bound >= 0) {
+    throw new PolicyKernelError("invalid_config", "a binding builds the policies' input from an action; with rawInput the input is given as it is: choose one", { field: `createPolicyKernel.opa[${bound}].binding` });
+  }
   if (!options.opa || options.opa.length === 0) {
     throw new PolicyKernelError("invalid_config", "rawInput needs OPA entrypoints to evaluate", { field: "createPolicyKernel.rawInput", expected: "opa: [{bundle, entrypoints}] beside rawInput: true" });
   }

@@ -25,6 +25,12 @@ export const OpaSourceSchema = z.strictObject({
   bundle: z.string().min(1),
   /** Its entrypoints that decide: a path, or a path with its convention and weights. */
   entrypoints: z.array(z.union([z.string().min(1), OpaEntrypointConfigSchema])).min(1),
+  /**
+   * An input binding file (docs/guides/input-binding.md): each agent action becomes the input these
+   * policies read. Checked at load against the input paths the bundle's build record lists for
+   * each entrypoint (`policy-kernel build DIR --entrypoint E` records them).
+   */
+  binding: z.string().min(1).optional(),
 });
 /** An OPA bundle and the entrypoints of it that decide (kernel option `opa`). */
 export type OpaSource = z.input<typeof OpaSourceSchema>;
