@@ -142,7 +142,7 @@ function runShell(name: string, example: Block): void {
   // `opa` is the pinned OPA, so a page can build the bundle its example then evaluates.
   if (example.body.includes("opa ")) writeFileSync(join(bin, "opa"), `#!/bin/sh\nexec "${opaPath()}" "$@"\n`);
   for (const tool of ["policy-kernel", "npx", "opa"]) if (existsSync(join(bin, tool))) chmodSync(join(bin, tool), 0o755);
-  for (const path of ["bundle", "rules", "rego", join("test", "cases")]) {
+  for (const path of ["bundle", "rules", "rego", "examples", join("test", "cases")]) {
     mkdirSync(dirname(join(scratch, path)), { recursive: true });
     symlinkSync(join(root, path), join(scratch, path));
   }
