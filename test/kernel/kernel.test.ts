@@ -175,14 +175,13 @@ describe("fail closed", () => {
     }
   });
 
-  it("denies when the module needs a builtin the host lacks, naming it", async () => {
+  it("refuses at load a module that needs a builtin the host lacks, naming it", async () => {
     const capabilities = currentCapabilities();
     capabilities.builtins.push({ name: "custom.score", decl: { type: "function", args: [{ type: "string" }], result: { type: "number" } } });
     const bundle = buildFixtureBundle(join(fixtures, "custom-builtin"), { entrypoint: "kernel/violations", capabilities });
-    const kernel = await createPolicyKernel({ bundle, rules: false });
-    const decision = await kernel.evaluate(sql("SELECT 1"));
-    expect(decision.allowed).toBe(false);
-    expect(decision.violations[0]?.description).toContain("custom.score");
+    const error = await createPolicyKernel({ bundle, rules: false }).catch((e: unknown) => e);
+    expect(isPolicyKernelError(error, "invalid_bundle")).toBe(true);
+    expect(String(error)).toContain("custom.score: OPA's Wasm leaves it to the host and this host does not implement it");
   });
 });
 
