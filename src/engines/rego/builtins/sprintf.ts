@@ -38,6 +38,8 @@ interface Spec {
   readonly verb: string;
   /** `%#v`: Go syntax (a string is quoted). */
   readonly sharpV?: boolean;
+  /** `%+v`: a Formatter (*big.Int) still sees the '+' flag. */
+  readonly plusV?: boolean;
 }
 
 /** OPA's `sprintf(format, values)`: Go's fmt.Sprintf over the arguments OPA passes it. */
@@ -99,7 +101,7 @@ export function sprintf(format: unknown, values: unknown): string | undefined {
     next++;
     // Go: the '-' flag overrides '0'.
     // Go: for %v the '+' and '#' flags mean "+v" and "#v" (field names, Go syntax), not a sign or prefix.
-    const spec: Spec = verb === "v" ? { minus, plus: false, sharp: false, sharpV: sharp, space, zero: zero && !minus, width, precision, verb } : { minus, plus, sharp, space, zero: zero && !minus, width, precision, verb };
+    const spec: Spec = verb === "v" ? { minus, plus: false, plusV: plus, sharp: false, sharpV: sharp, space, zero: zero && !minus, width, precision, verb } : { minus, plus, sharp, space, zero: zero && !minus, width, precision, verb };
     out += formatArg(spec, arg);
   }
   if (next < args.length) out += `%!(EXTRA ${args.slice(next).map((arg) => `${typeName(arg)}=${plainV(arg)}`).join(", ")})`;
@@ -184,23 +186,41 @@ function formatInt(spec: Spec, arg: { value: bigint }): string {
   return pad({ ...spec, zero: false }, sign + prefix + digits);
 }
 
+/** *big.Int's own Format (numbers past int64): [left pad][sign][prefix][zeros][digits][right pad]. */
 function formatBig(spec: Spec, arg: { value: bigint }): string {
-  // *big.Int's Format: d, s, v in decimal; b, o, O, x, X in their bases; anything else is bad.
   const verb = spec.verb === "s" ? "d" : spec.verb;
-  if (!["d", "v", "b", "o", "O", "x", "X"].includes(verb)) return badVerb(spec, { kind: "big", value: arg.value });
-  return formatInt({ ...spec, verb }, arg);
+  const base = BASES[verb];
+  if (base === undefined) return `%!${spec.verb}(big.Int=${arg.value})`;
+  const negative = arg.value < 0n;
+  let digits = (negative ? -arg.value : arg.value).toString(base.radix);
+  if (verb === "X") digits = digits.toUpperCase();
+  const sign = negative ? "-" : spec.plus || spec.plusV ? "+" : spec.space ? " " : "";
+  const prefix = verb === "O" ? "0o" : spec.sharp && verb !== "d" && verb !== "v" ? base.prefix : "";
+  let zeros = spec.precision !== undefined && digits.length < spec.precision ? spec.precision - digits.length : 0;
+  const length = sign.length + prefix.length + zeros + digits.length;
+  let left = 0;
+  let right = 0;
+  if (spec.width !== undefined && length < spec.width) {
+    const missing = spec.width - length;
+    if (spec.minus) right = missing;
+    else if (spec.zero && spec.precision === undefined) zeros = missing;
+    else left = missing;
+  }
+  return " ".repeat(left) + sign + prefix + "0".repeat(zeros) + digits + " ".repeat(right);
 }
 
 function formatRune(spec: Spec, value: bigint): string {
   const code = value >= 0n && value <= 0x10ffffn && !(value >= 0xd800n && value <= 0xdfffn) ? Number(value) : 0xfffd;
   if (spec.verb === "c") return pad(spec, String.fromCodePoint(code));
   if (spec.verb === "U") {
-    const body = `U+${Number(value >= 0n ? value : 0n).toString(16).toUpperCase().padStart(4, "0")}`;
-    if (value < 0n) throw new HostBuiltinError("sprintf", "%U of a negative number is not supported by this host");
-    return pad(spec, spec.sharp ? `${body} '${String.fromCodePoint(code)}'` : body);
+    // Go: at least four hex digits (more with a larger precision), of the value as a uint64.
+    const unsigned = value < 0n ? (1n << 64n) + value : value;
+    const body = `U+${unsigned.toString(16).toUpperCase().padStart(Math.max(4, spec.precision ?? 0), "0")}`;
+    // %#U adds the character when it is a printable code point.
+    const printable = value >= 0n && value <= 0x10ffffn && (code === 0x20 || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(String.fromCodePoint(code)));
+    return pad(spec, spec.sharp && printable ? `${body} '${String.fromCodePoint(code)}'` : body);
   }
   const char = String.fromCodePoint(code);
-  if (spec.sharp && (char === " " || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(char))) return pad(spec, `'${char}'`);
   const quoted = goQuote(char, spec.plus);
   const inner = quoted.slice(1, -1).replace(/\\"/g, '"');
   return pad(spec, `'${char === "'" ? "\\'" : inner}'`);
@@ -233,6 +253,8 @@ function formatString(spec: Spec, arg: { value: string }): string {
     // Hex of the bytes; precision counts bytes here, not runes.
     const bytes = Buffer.from(arg.value, "utf8");
     const limited = spec.precision === undefined ? bytes : bytes.subarray(0, spec.precision);
+    // Nothing to encode: only the padding.
+    if (limited.length === 0) return pad(spec, "");
     let parts = [...limited].map((byte) => byte.toString(16).padStart(2, "0"));
     if (verb === "X") parts = parts.map((part) => part.toUpperCase());
     const prefix = spec.sharp ? (verb === "X" ? "0X" : "0x") : "";

@@ -44,7 +44,7 @@ const verbSpec = fc
 const sprintfCase = fc
   .tuple(fc.array(fc.oneof(verbSpec, smallText), { minLength: 1, maxLength: 4 }), fc.array(jsonValue, { maxLength: 4 }))
   .map(([parts, args]) => ({ f: parts.join(""), a: args }))
-  // Not supported by this host (it fails closed instead): %x/%X/%b of non-integers, %U of negatives, %# of floats.
+  // Not supported by this host (it fails closed instead): %x/%X/%b of non-integers, '#' with a non-integer.
   .filter(({ f, a }) => !hostRefuses(f, a));
 
 const sprintfEveryday = fc.constantFrom(
@@ -73,7 +73,6 @@ function hostRefuses(format: string, args: readonly unknown[]): boolean {
     const isFloat = typeof arg === "number" && !/^-?\d+$/.test(String(Object.is(arg, -0) ? 0 : arg));
     if (isFloat && (verb === "x" || verb === "X" || verb === "b")) return true;
     if (isFloat && flags.includes("#")) return true;
-    if (typeof arg === "number" && verb === "U" && arg < 0) return true;
     return false;
   });
 }
@@ -159,22 +158,22 @@ const queryText = fc.oneof(unicodeText, fc.constantFrom("a%20b", "a+b", "%zz", "
 
 /** Every family the differential test runs, with its case count. */
 export const FAMILIES: readonly Family[] = [
-  { name: "sprintf", expression: "sprintf(c.f, c.a)", builtins: ["sprintf"], cases: fc.oneof({ weight: 9, arbitrary: sprintfCase }, { weight: 1, arbitrary: sprintfEveryday }), count: 400 },
+  { name: "sprintf", expression: "sprintf(c.f, c.a)", builtins: ["sprintf"], cases: fc.oneof({ weight: 9, arbitrary: sprintfCase }, { weight: 1, arbitrary: sprintfEveryday }), count: 1500 },
   { name: "parse_rfc3339", expression: "time.parse_rfc3339_ns(c)", builtins: ["time.parse_rfc3339_ns"], cases: rfc3339, count: 200 },
   { name: "parse_duration", expression: "time.parse_duration_ns(c)", builtins: ["time.parse_duration_ns"], cases: duration, count: 200 },
-  { name: "date", expression: "time.date(c)", builtins: ["time.date"], cases: timeArg, count: 100 },
-  { name: "clock", expression: "time.clock(c)", builtins: ["time.clock"], cases: timeArg, count: 100 },
-  { name: "weekday", expression: "time.weekday(c)", builtins: ["time.weekday"], cases: timeArg, count: 100 },
-  { name: "add_date", expression: "time.add_date(c[0], c[1], c[2], c[3])", builtins: ["time.add_date"], cases: addDate, count: 100 },
-  { name: "diff", expression: "time.diff(c[0], c[1])", builtins: ["time.diff"], cases: fc.tuple(timeArg, timeArg), count: 100 },
+  { name: "date", expression: "time.date(c)", builtins: ["time.date"], cases: timeArg, count: 200 },
+  { name: "clock", expression: "time.clock(c)", builtins: ["time.clock"], cases: timeArg, count: 200 },
+  { name: "weekday", expression: "time.weekday(c)", builtins: ["time.weekday"], cases: timeArg, count: 200 },
+  { name: "add_date", expression: "time.add_date(c[0], c[1], c[2], c[3])", builtins: ["time.add_date"], cases: addDate, count: 200 },
+  { name: "diff", expression: "time.diff(c[0], c[1])", builtins: ["time.diff"], cases: fc.tuple(timeArg, timeArg), count: 200 },
   { name: "parse_bytes", expression: "units.parse_bytes(c)", builtins: ["units.parse_bytes"], cases: units, count: 150 },
   { name: "units", expression: "units.parse(c)", builtins: ["units.parse"], cases: units, count: 150 },
   { name: "semver_valid", expression: "semver.is_valid(c)", builtins: ["semver.is_valid"], cases: semverText, count: 100 },
   { name: "semver_compare", expression: "semver.compare(c[0], c[1])", builtins: ["semver.compare"], cases: fc.tuple(someSemver, someSemver), count: 150 },
   { name: "jwt", expression: "io.jwt.decode(c)", builtins: ["io.jwt.decode"], cases: jwt, count: 100 },
-  { name: "regex_replace", expression: "regex.replace(c[0], c[1], c[2])", builtins: ["regex.replace"], cases: fc.tuple(smallText, patterns, replacements), count: 200 },
-  { name: "regex_find_n", expression: "regex.find_n(c[0], c[1], c[2])", builtins: ["regex.find_n"], cases: fc.tuple(patterns, smallText, fc.integer({ min: -1, max: 3 })), count: 200 },
-  { name: "regex_split", expression: "regex.split(c[0], c[1])", builtins: ["regex.split"], cases: fc.tuple(patterns, smallText), count: 200 },
+  { name: "regex_replace", expression: "regex.replace(c[0], c[1], c[2])", builtins: ["regex.replace"], cases: fc.tuple(smallText, patterns, replacements), count: 400 },
+  { name: "regex_find_n", expression: "regex.find_n(c[0], c[1], c[2])", builtins: ["regex.find_n"], cases: fc.tuple(patterns, smallText, fc.integer({ min: -1, max: 3 })), count: 400 },
+  { name: "regex_split", expression: "regex.split(c[0], c[1])", builtins: ["regex.split"], cases: fc.tuple(patterns, smallText), count: 400 },
   {
     name: "hashes",
     expression: "[crypto.md5(c[0]), crypto.sha1(c[0]), crypto.sha256(c[0]), crypto.hmac.md5(c[0], c[1]), crypto.hmac.sha1(c[0], c[1]), crypto.hmac.sha256(c[0], c[1]), crypto.hmac.sha512(c[0], c[1]), crypto.hmac.equal(c[0], c[1])]",
