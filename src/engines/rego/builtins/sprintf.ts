@@ -181,7 +181,11 @@ function formatInt(spec: Spec, arg: { value: bigint }): string {
   // '0' flag pads the digits to the width less the sign, and the 0x prefix comes on top.
   if (spec.precision !== undefined) digits = spec.precision === 0 && arg.value === 0n ? "" : digits.padStart(spec.precision, "0");
   else if (spec.zero && spec.width !== undefined && !spec.minus) digits = digits.padStart(spec.width - sign.length, "0");
-  const prefix = verb === "O" || (spec.sharp && verb !== "d" && verb !== "v" && !(verb === "o" && digits.startsWith("0"))) ? base.prefix : "";
+  // Go: '#' adds 0b, 0x, or a leading 0 for octal (unless there is one); %O always adds 0o on top.
+  let prefix = "";
+  if (spec.sharp && (verb === "o" || verb === "O")) prefix = digits.startsWith("0") ? "" : "0";
+  else if (spec.sharp && verb !== "d" && verb !== "v") prefix = base.prefix;
+  if (verb === "O") prefix = `0o${prefix}`;
   // Go turns the '0' flag off for this last padding: the zeros went in above.
   return pad({ ...spec, zero: false }, sign + prefix + digits);
 }
