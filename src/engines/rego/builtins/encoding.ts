@@ -123,6 +123,18 @@ function jwtDecode(token: string): unknown {
   return [header, payload, signature.toString("hex")];
 }
 
+/** OPA's io.jwt.verify_hs*: the HMAC of `header.payload` under the secret, compared with the decoded signature (hmac.Equal). */
+const verifyHmac = (algorithm: string): Host =>
+  text2((token, secret) => {
+    const parts = token.split(".");
+    if (parts.length !== 3) return undefined;
+    const [header = "", payload = "", encodedSignature = ""] = parts;
+    const signature = base64UrlDecode(encodedSignature);
+    if (!signature) return undefined;
+    const mac = createHmac(algorithm, Buffer.from(secret, "utf8")).update(`${header}.${payload}`, "utf8").digest();
+    return signature.length === mac.length && timingSafeEqual(signature, mac);
+  });
+
 const digest = (algorithm: string): Host => text((value) => createHash(algorithm).update(value, "utf8").digest("hex"));
 const hmac = (algorithm: string): Host => text2((value, key) => createHmac(algorithm, Buffer.from(key, "utf8")).update(value, "utf8").digest("hex"));
 
@@ -149,4 +161,7 @@ export const ENCODING_BUILTINS: Readonly<Record<string, Host>> = {
   "urlquery.encode_object": encodeObject,
   "urlquery.decode_object": text(decodeObject),
   "io.jwt.decode": text(jwtDecode),
+  "io.jwt.verify_hs256": verifyHmac("sha256"),
+  "io.jwt.verify_hs384": verifyHmac("sha384"),
+  "io.jwt.verify_hs512": verifyHmac("sha512"),
 };

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 
 // Generated inputs for the differential test of the host builtins against `opa eval`. Each
@@ -145,6 +146,16 @@ const jwt = fc.oneof(
   ),
 );
 
+// HS-signed tokens: the right secret, a wrong one, a tampered payload, a bad signature encoding.
+const signed = fc
+  .tuple(fc.constantFrom("sha256", "sha384", "sha512"), fc.dictionary(smallText, jsonLeaf, { maxKeys: 3 }), smallText, fc.constantFrom("right", "wrong", "tampered", "badsig", "padded"))
+  .map(([hash, claims, secret, variant]) => {
+    const unsigned = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify(claims))}`;
+    const mac = createHmac(hash, secret).update(unsigned).digest("base64url");
+    const token = variant === "tampered" ? `${unsigned}x.${mac}` : variant === "badsig" ? `${unsigned}.${mac}!` : variant === "padded" ? `${unsigned}.${mac}=` : `${unsigned}.${mac}`;
+    return [hash, token, variant === "wrong" ? `${secret}!` : secret];
+  });
+
 const patterns = fc.constantFrom(
   "a+", "a*", "[a-c]+", "[^a ]+", "\\d+", "\\w+", "\\s+", "\\bA", "(a)(b)?", "(?P<x>a)b", "(?i)a", "^a", "a$", "(?m)^a", "(?s)a.b", "a.b",
   ",", "\\.", "[[:alpha:]]+", "[[:digit:][:space:]]", "a{2}", "a{1,2}?", "a|b", "", "x*", "\\x41", "\\Qa.b\\E", "[\\d.]+", "é",
@@ -171,6 +182,13 @@ export const FAMILIES: readonly Family[] = [
   { name: "semver_valid", expression: "semver.is_valid(c)", builtins: ["semver.is_valid"], cases: semverText, count: 100 },
   { name: "semver_compare", expression: "semver.compare(c[0], c[1])", builtins: ["semver.compare"], cases: fc.tuple(someSemver, someSemver), count: 150 },
   { name: "jwt", expression: "io.jwt.decode(c)", builtins: ["io.jwt.decode"], cases: jwt, count: 100 },
+  {
+    name: "jwt_verify_hs",
+    expression: `{"sha256": io.jwt.verify_hs256(c[1], c[2]), "sha384": io.jwt.verify_hs384(c[1], c[2]), "sha512": io.jwt.verify_hs512(c[1], c[2])}[c[0]]`,
+    builtins: ["io.jwt.verify_hs256", "io.jwt.verify_hs384", "io.jwt.verify_hs512"],
+    cases: fc.oneof({ weight: 9, arbitrary: signed }, { weight: 1, arbitrary: fc.tuple(fc.constant("sha256"), jwt, smallText) }),
+    count: 200,
+  },
   { name: "regex_replace", expression: "regex.replace(c[0], c[1], c[2])", builtins: ["regex.replace"], cases: fc.tuple(smallText, patterns, replacements), count: 400 },
   { name: "regex_find_n", expression: "regex.find_n(c[0], c[1], c[2])", builtins: ["regex.find_n"], cases: fc.tuple(patterns, smallText, fc.integer({ min: -1, max: 3 })), count: 400 },
   { name: "regex_split", expression: "regex.split(c[0], c[1])", builtins: ["regex.split"], cases: fc.tuple(patterns, smallText), count: 400 },
