@@ -1,4 +1,7 @@
 import { HostBuiltinError } from "./go-values.js";
+import { NAMED_LAYOUTS, goFormat, type ZonedCivil } from "./time-format.js";
+
+const RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00";
 
 // OPA's time builtins (topdown/time.go) over Go's time package. Nanoseconds are int64 there; a
 // JS number holds them exactly only up to 2^53, so results are written as exact JSON integers,
@@ -21,12 +24,15 @@ export function exactInteger(value: bigint): ArrayBuffer {
 interface ZonedTime {
   readonly ns: bigint;
   readonly zone: string;
+  /** The third element of `[ns, zone, layout]` (time.format), "" when absent. */
+  readonly layout: string;
 }
 
 /** OPA's tzTime: `ns` or `[ns, zone]`; undefined where OPA's builtin errors (undefined call). */
 function zonedTime(builtin: string, value: unknown): ZonedTime | undefined {
   let ns: unknown = value;
   let zone = "UTC";
+  let layout = "";
   if (Array.isArray(value)) {
     if (value.length === 0) return undefined;
     ns = value[0];
@@ -34,11 +40,15 @@ function zonedTime(builtin: string, value: unknown): ZonedTime | undefined {
       if (typeof value[1] !== "string") return undefined;
       zone = value[1] === "" ? "UTC" : value[1];
     }
+    if (value.length > 2) {
+      if (typeof value[2] !== "string") return undefined;
+      layout = value[2];
+    }
   }
   if (typeof ns !== "number" || !Number.isInteger(ns)) return undefined;
   if (zone === "Local") throw new HostBuiltinError(builtin, `the "Local" zone is the host machine's and would make the decision depend on it; name a zone such as "UTC" or "Europe/Paris"`);
   if (zone !== "UTC" && !validZone(zone)) return undefined;
-  return { ns: BigInt(ns), zone };
+  return { ns: BigInt(ns), zone, layout };
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
@@ -221,8 +231,8 @@ function addDate(fields: Civil, years: number, months: number, days: number): bi
 function diff(first: ZonedTime, second: ZonedTime): number[] {
   const [a, b] = first.ns > second.ns ? [second.ns, first.ns] : [first.ns, second.ns];
   // Go reads both in the first argument's zone.
-  const t1 = civil({ ns: a, zone: first.zone });
-  const t2 = civil({ ns: b, zone: first.zone });
+  const t1 = civil({ ns: a, zone: first.zone, layout: "" });
+  const t2 = civil({ ns: b, zone: first.zone, layout: "" });
   let year = t2.year - t1.year;
   let month = t2.month - t1.month;
   let day = t2.day - t1.day;
@@ -252,6 +262,22 @@ function diff(first: ZonedTime, second: ZonedTime): number[] {
     year--;
   }
   return [year, month, day, hour, minute, sec];
+}
+
+/** The instant's civil fields, weekday, day of the year and zone offset, for Go's Format. */
+function zonedCivil(time: ZonedTime): ZonedCivil {
+  const fields = civil(time);
+  const seconds = floorDiv(time.ns, 1_000_000_000n);
+  const offsetSeconds = utcMillis(fields.year, fields.month, fields.day, fields.hour, fields.minute, fields.second) / 1000 - Number(seconds);
+  const dayStart = utcMillis(fields.year, fields.month, fields.day, 0, 0, 0);
+  const yearDay = Math.round((dayStart - utcMillis(fields.year, 1, 1, 0, 0, 0)) / 86_400_000) + 1;
+  return {
+    ...fields,
+    weekday: new Date(dayStart).getUTCDay(),
+    yearDay,
+    offsetSeconds,
+    zoneName: time.zone === "UTC" ? "UTC" : undefined,
+  };
 }
 
 function integer(value: unknown): number | undefined {
@@ -304,6 +330,7 @@ export function timeBuiltins(clock: LogicalClock): Record<string, Host> {
       if (time.zone !== "UTC") throw new HostBuiltinError("time.add_date", `adding dates in zone "${time.zone}" is not supported by this host (UTC is)`);
       return inInt64(addDate(civil(time), y, m, d));
     },
+    "time.format": zoned("time.format", (time) => goFormat(zonedCivil(time), time.layout === "" ? RFC3339_NANO : (NAMED_LAYOUTS[time.layout] ?? time.layout))),
     "time.diff": (first, second) => {
       const a = zonedTime("time.diff", first);
       const b = zonedTime("time.diff", second);

@@ -86,6 +86,17 @@ const timeArg = fc.oneof(
   fc.constantFrom(1.5, "x", [], [0, 5]),
 );
 
+const layout = fc.oneof(
+  fc.constantFrom("", "RFC3339", "RFC3339Nano", "ANSIC", "RFC1123Z", "RubyDate", "RFC822Z", "2006-01-02", "Jan _2 15:04:05.000", "Monday, 02-Jan-06 3:04PM", "15:04:05.999 -07:00:00 Z07", "__2 002 pm .0 ,99 _2006 Mon Janx"),
+  fc.array(fc.constantFrom("2006", "06", "01", "1", "Jan", "January", "02", "2", "_2", "002", "15", "03", "3", "04", "4", "05", "5", "PM", "pm", "Mon", "Monday", "-0700", "-07:00", "-07", "Z0700", "Z07:00", "Z07", "-070000", ".000", ".999999999", ",9", " ", "-", "T", "x", "Ja", "Mo"), { maxLength: 6 }).map((parts) => parts.join("")),
+);
+const formatArg = fc.oneof(
+  seconds.map((s) => s * 1e9),
+  fc.tuple(fc.integer({ min: -2_000_000, max: 4_000_000 }), fc.integer({ min: 0, max: 999 }), fc.constantFrom("UTC", "", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham"), layout)
+    // Milliseconds from an epoch near 1970 stay exact through a double.
+    .map(([s, ms, zone, form]) => [s * 1e9 + ms * 1e6, zone, form]),
+);
+
 const two = (n: number): string => String(n).padStart(2, "0");
 const rfc3339 = fc.oneof(
   fc
@@ -175,6 +186,7 @@ export const FAMILIES: readonly Family[] = [
   { name: "date", expression: "time.date(c)", builtins: ["time.date"], cases: timeArg, count: 200 },
   { name: "clock", expression: "time.clock(c)", builtins: ["time.clock"], cases: timeArg, count: 200 },
   { name: "weekday", expression: "time.weekday(c)", builtins: ["time.weekday"], cases: timeArg, count: 200 },
+  { name: "format", expression: "time.format(c)", builtins: ["time.format"], cases: formatArg, count: 300 },
   { name: "add_date", expression: "time.add_date(c[0], c[1], c[2], c[3])", builtins: ["time.add_date"], cases: addDate, count: 200 },
   { name: "diff", expression: "time.diff(c[0], c[1])", builtins: ["time.diff"], cases: fc.tuple(timeArg, timeArg), count: 200 },
   { name: "parse_bytes", expression: "units.parse_bytes(c)", builtins: ["units.parse_bytes"], cases: units, count: 150 },
