@@ -145,9 +145,9 @@ function pad(spec: Spec, text: string): string {
   return (spec.zero ? "0" : " ").repeat(spec.width - length) + text;
 }
 
-/** Pads a signed number: zeros go after the sign when the '0' flag is set. */
-function padNumber(spec: Spec, sign: string, body: string, zeroAllowed = true): string {
-  if (spec.zero && zeroAllowed && spec.width !== undefined && !spec.minus) {
+/** Pads a float as Go's fmtFloat: under '0', the zeros go between the sign and the digits. */
+function padNumber(spec: Spec, sign: string, body: string): string {
+  if (spec.zero && spec.width !== undefined && !spec.minus) {
     const missing = spec.width - sign.length - body.length;
     return sign + (missing > 0 ? "0".repeat(missing) : "") + body;
   }
@@ -247,11 +247,11 @@ function formatFloat(spec: Spec, arg: { value: number }): string {
 function formatString(spec: Spec, arg: { value: string }): string {
   const { verb } = spec;
   const text = spec.precision === undefined ? arg.value : [...arg.value].slice(0, spec.precision).join("");
-  if (verb === "v" && spec.sharpV) return padString(spec, goQuote(text));
-  if (verb === "s" || verb === "v") return padString(spec, text);
+  if (verb === "v" && spec.sharpV) return pad(spec, goQuote(text));
+  if (verb === "s" || verb === "v") return pad(spec, text);
   if (verb === "q") {
-    if (spec.sharp && canBackquote(text)) return padString(spec, `\`${text}\``);
-    return padString(spec, goQuote(text, spec.plus));
+    if (spec.sharp && canBackquote(text)) return pad(spec, `\`${text}\``);
+    return pad(spec, goQuote(text, spec.plus));
   }
   if (verb === "x" || verb === "X") {
     // Hex of the bytes; precision counts bytes here, not runes.
@@ -263,11 +263,7 @@ function formatString(spec: Spec, arg: { value: string }): string {
     if (verb === "X") parts = parts.map((part) => part.toUpperCase());
     const prefix = spec.sharp ? (verb === "X" ? "0X" : "0x") : "";
     const body = spec.space ? parts.map((part) => prefix + part).join(" ") : prefix + parts.join("");
-    return padString(spec, body);
+    return pad(spec, body);
   }
   return badVerb(spec, { kind: "string", value: arg.value });
-}
-
-function padString(spec: Spec, text: string): string {
-  return pad(spec, text);
 }
