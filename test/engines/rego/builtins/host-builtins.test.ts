@@ -112,19 +112,19 @@ violations contains v if {
 }
 `;
   const { bundle } = build({ "kernel.rego": rego }, "kernel/violations");
+  // What the policy prints, computed here from the same instants.
+  const expected = (iso: string, extraNanos: bigint): string => {
+    const date = new Date(iso);
+    const weekday = date.toLocaleDateString("en-US", { weekday: "long", timeZone: "UTC" });
+    const clock = `${date.getUTCHours()}:${date.getUTCMinutes()}:${date.getUTCSeconds()}.${String(extraNanos).padStart(9, "0")}`;
+    return `${date.getUTCFullYear()}-${date.getUTCMonth() + 1}-${date.getUTCDate()} ${clock} ${weekday}`;
+  };
 
   it("is the decision's `now`, to the nanosecond, and changes with it", async () => {
     const kernel = await createPolicyKernel({ bundle, rules: false });
     const action = { agentId: "agent-1", action: { type: "sql", sql: "SELECT 1" } };
     const first = await kernel.evaluate(action, { now: "2026-11-21T10:00:00.123456789Z" });
     const second = await kernel.evaluate(action, { now: new Date("1999-12-31T23:59:59Z") });
-    // What the policy prints, computed here from the same instants.
-    const expected = (iso: string, extraNanos: bigint): string => {
-      const date = new Date(iso);
-      const weekday = date.toLocaleDateString("en-US", { weekday: "long", timeZone: "UTC" });
-      const clock = `${date.getUTCHours()}:${date.getUTCMinutes()}:${date.getUTCSeconds()}.${String(extraNanos).padStart(9, "0")}`;
-      return `${date.getUTCFullYear()}-${date.getUTCMonth() + 1}-${date.getUTCDate()} ${clock} ${weekday}`;
-    };
     expect(first.violations.map((v) => v.description)).toEqual([expected("2026-11-21T10:00:00Z", 123_456_789n)]);
     expect(second.violations.map((v) => v.description)).toEqual([expected("1999-12-31T23:59:59Z", 0n)]);
     kernel.close();
@@ -135,6 +135,9 @@ violations contains v if {
     const decision = await kernel.evaluate({ agentId: "agent-1", action: { type: "sql", sql: "SELECT 1" } });
     expect(decision.allowed).toBe(false);
     expect(decision.violations.map((v) => v.description).join("\n")).toContain("time.now_ns: this evaluation has no logical time");
+    // The failure thrown through the Wasm leaves the instance usable for the next decision.
+    const next = await kernel.evaluate({ agentId: "agent-1", action: { type: "sql", sql: "SELECT 1" } }, { now: "2026-11-21T10:00:00Z" });
+    expect(next.violations.map((v) => v.description)).toEqual([expected("2026-11-21T10:00:00Z", 0n)]);
     kernel.close();
   });
 });
