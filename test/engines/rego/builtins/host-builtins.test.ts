@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +97,18 @@ describe("builtins the kernel will not run are refused at load", () => {
     expect(String(error)).toContain(`${builtin}: `);
     expect(String(error)).toContain(why);
     expect(String(error)).toContain(bundle);
+  });
+});
+
+describe("the CLI", () => {
+  it("exits 1 on a bundle calling http.send, naming it (a load error, not every action denied)", () => {
+    const rego = `package kernel\n\nviolations contains v if {\n\thttp.send({"method": "GET", "url": "https://example.com"}).status_code != 200\n\tv := {"policy": "p", "rule": "r", "severity": "low", "effect": "warn", "description": "x"}\n}\n`;
+    const { dir, bundle } = build({ "kernel.rego": rego }, "kernel/violations");
+    writeFileSync(join(dir, "action.json"), JSON.stringify({ agentId: "agent-1", action: { type: "sql", sql: "SELECT 1" } }));
+    const cli = join(import.meta.dirname, "..", "..", "..", "..", "dist", "src", "cli", "main.js");
+    const run = spawnSync(process.execPath, [cli, "eval", "--bundle", bundle, "--input", join(dir, "action.json")], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("http.send: non-deterministic (it reads the network)");
   });
 });
 
