@@ -1,5 +1,6 @@
 import { HostBuiltinError } from "./go-values.js";
 import { NAMED_LAYOUTS, goFormat, type ZonedCivil } from "./time-format.js";
+import { goParse } from "./time-parse.js";
 
 const RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00";
 
@@ -308,6 +309,11 @@ export function timeBuiltins(clock: LogicalClock): Record<string, Host> {
       if (typeof value !== "string") return undefined;
       const ns = parseRfc3339Ns(value);
       return ns === undefined ? undefined : exactInteger(ns);
+    },
+    "time.parse_ns": (layout, value) => {
+      if (typeof layout !== "string" || typeof value !== "string") return undefined;
+      const ns = goParse(NAMED_LAYOUTS[layout] ?? layout, value, (what) => new HostBuiltinError("time.parse_ns", `${what} is not supported by this host`));
+      return ns === undefined || ns < INT64_MIN || ns > INT64_MAX ? undefined : exactInteger(ns);
     },
     "time.parse_duration_ns": (value) => {
       if (typeof value !== "string") return undefined;

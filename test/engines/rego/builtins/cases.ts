@@ -97,6 +97,17 @@ const formatArg = fc.oneof(
     .map(([s, ms, zone, form]) => [s * 1e9 + ms * 1e6, zone, form]),
 );
 
+// A time formatted with a layout (by OPA's own time.format in the Rego, see the family), sometimes altered.
+const parseCase = fc.tuple(
+  fc.oneof(
+    fc.constantFrom("RFC3339", "RFC3339Nano", "ANSIC", "RFC1123Z", "RubyDate", "RFC822Z", "2006-01-02", "Jan _2 15:04:05.000", "Monday, 02-Jan-06 3:04PM", "15:04:05.999 -07:00:00 Z07", "__2 002 2006 pm .0", "2006-01-02 15:04:05", "02/01/2006 15:04:05.000000 -0700", "January 2, 2006 at 3:04pm (-07)"),
+    fc.array(fc.constantFrom("2006", "06", "01", "1", "Jan", "January", "02", "2", "_2", "002", "15", "03", "3", "04", "4", "05", "5", "PM", "pm", "Mon", "Monday", "-0700", "-07:00", "-07", "Z0700", "Z07:00", ".000", ".999999999", " ", "-", "T", ":"), { maxLength: 7 }).map((parts) => parts.join("")),
+  ),
+  fc.integer({ min: -2_000_000_000, max: 4_000_000_000 }),
+  fc.constantFrom("UTC", "Asia/Kolkata", "America/New_York"),
+  fc.constantFrom("", "", "", " ", "x", "1", "drop", "upper", "lower", "double-space"),
+);
+
 const two = (n: number): string => String(n).padStart(2, "0");
 const rfc3339 = fc.oneof(
   fc
@@ -187,6 +198,14 @@ export const FAMILIES: readonly Family[] = [
   { name: "clock", expression: "time.clock(c)", builtins: ["time.clock"], cases: timeArg, count: 200 },
   { name: "weekday", expression: "time.weekday(c)", builtins: ["time.weekday"], cases: timeArg, count: 200 },
   { name: "format", expression: "time.format(c)", builtins: ["time.format"], cases: formatArg, count: 300 },
+  {
+    name: "parse_ns",
+    // The value is the pinned OPA's time.format of a time, altered by c[3]; both sides parse that text.
+    expression: `time.parse_ns(c[0], mutate(time.format([c[1] * 1000000000, c[2], c[0]]), c[3]))`,
+    builtins: ["time.parse_ns", "time.format"],
+    cases: parseCase,
+    count: 300,
+  },
   { name: "add_date", expression: "time.add_date(c[0], c[1], c[2], c[3])", builtins: ["time.add_date"], cases: addDate, count: 200 },
   { name: "diff", expression: "time.diff(c[0], c[1])", builtins: ["time.diff"], cases: fc.tuple(timeArg, timeArg), count: 200 },
   { name: "parse_bytes", expression: "units.parse_bytes(c)", builtins: ["units.parse_bytes"], cases: units, count: 150 },

@@ -25,6 +25,16 @@ const work = mkdtempSync(join(tmpdir(), "pk-builtins-"));
 const rego = [
   "package diff",
   "",
+  // Alterations of a formatted time for the parse_ns family (every branch a pure Rego function).
+  'mutate(s, "") := s',
+  'mutate(s, " ") := concat("", [s, " "])',
+  'mutate(s, "x") := concat("", ["x", s])',
+  'mutate(s, "1") := concat("", [s, "1"])',
+  'mutate(s, "drop") := substring(s, 0, count(s) - 1) if count(s) > 0',
+  'mutate(s, "upper") := upper(s)',
+  'mutate(s, "lower") := lower(s)',
+  'mutate(s, "double-space") := replace(s, " ", "  ")',
+  "",
   ...FAMILIES.map((family) => `out_${family.name}[i] := ${family.expression} if some i, c in input.${family.name}`),
   "",
   `all := {${FAMILIES.map((family) => `"${family.name}": out_${family.name}`).join(", ")}}`,
