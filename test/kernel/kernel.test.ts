@@ -179,8 +179,8 @@ describe("fail closed", () => {
     capabilities.builtins.push({ name: "custom.score", decl: { type: "function", args: [{ type: "string" }], result: { type: "number" } } });
     const bundle = buildFixtureBundle(join(fixtures, "custom-builtin"), { entrypoint: "kernel/violations", capabilities });
     const error = await createPolicyKernel({ bundle, rules: false }).catch((e: unknown) => e);
-    expect(isPolicyKernelError(error, "invalid_config")).toBe(true);
-    expect(String(error)).toContain("custom.score");
+    expect(isPolicyKernelError(error, "invalid_bundle")).toBe(true);
+    expect(String(error)).toContain("custom.score: OPA's Wasm leaves it to the host and this host does not implement it");
   });
 });
 

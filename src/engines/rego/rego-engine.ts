@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from "@open-policy-agent/opa-wasm";
 import { PolicyFindingSchema, type PolicyFinding, type PolicyInput } from "../../schemas.js";
 import { checkFinding } from "../finding-check.js";
@@ -16,6 +14,8 @@ import { factsReadByPaths } from "../facts-read.js";
 import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput } from "./wasm-eval.js";
 import { assertNoPreparedValues, loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
+import { hostBuiltins } from "./builtins/registry.js";
+import { EvaluationClock, assertBuiltinsImplemented, builtinProblems, importedBuiltins } from "./builtins/check.js";
 
 // The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
 // CommonJS object (the same module instance, so nothing is loaded twice).
@@ -63,16 +63,19 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   const { bundle } = options;
   const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
   let policy: LoadedPolicy;
+  // time.now_ns reads the evaluation's logical time (context.now), set before each evaluation.
+  const clock = new EvaluationClock();
   try {
     // Sync on purpose: the async loadPolicy tests `instanceof Response`, and touching that
     // global makes Node load its whole fetch implementation (20-40 ms of a cold start).
-    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module);
+    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module, undefined, hostBuiltins(clock));
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, {
       file: bundle.location,
       expected: "a module built by `opa build -t wasm`",
     });
   }
+  assertBuiltinsImplemented(policy, bundle.location);
   const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
   assertNoPreparedValues(bundle.data, { file: bundle.location, field: "data.policy_kernel.prepared" });
   if (options.data) assertNoPreparedValues(options.data, { field: "data.policy_kernel.prepared" });
@@ -95,8 +98,6 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     const known = Object.keys(entrypoints).sort().join(", ") || "none";
     diagnostics.push(`entrypoint "${entrypoint}" is not in ${bundle.location} (it has: ${known})`);
   }
-  const missing = missingBuiltins(policy);
-  if (missing.length > 0) diagnostics.push(`policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`);
   diagnostics.push(...prepared.problems);
 
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
@@ -154,6 +155,8 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
       if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");
       let resultSet: unknown;
       try {
+        // A raw input (no context) has no logical time; time.now_ns then fails the evaluation.
+        clock.set((input as { context?: { now?: unknown } }).context?.now);
         resultSet = evaluateWasm(input);
       } catch (error) {
         throw new PolicyKernelError("engine_error", `Wasm evaluation failed: ${errorMessage(error)}`);
@@ -229,38 +232,7 @@ export function readFindings(resultSet: unknown, entrypoint: string): PolicyFind
   return findings;
 }
 
-interface WasmExports {
-  builtins(): number;
-  opa_json_dump(address: number): number;
-  memory: WebAssembly.Memory;
-}
-
-/** Builtins the module imports that neither the Wasm itself nor the opa-wasm SDK implements. */
+/** Builtins the module imports that this host will not run (non-deterministic, or implemented by no one), sorted. */
 export function missingBuiltins(policy: LoadedPolicy): string[] {
-  const instance = policy.wasmInstance as WebAssembly.Instance;
-  const exports = instance.exports as unknown as WasmExports;
-  const required = Object.keys(JSON.parse(readCString(policy.mem, exports.opa_json_dump(exports.builtins()))) as Record<string, number>);
-  if (required.length === 0) return []; // the usual case: no need to read the SDK's capabilities file
-  const supported = sdkBuiltins();
-  return required.filter((name) => !supported.has(name)).sort();
-}
-
-function readCString(memory: WebAssembly.Memory, address: number): string {
-  const bytes = new Uint8Array(memory.buffer);
-  let end = address;
-  while (bytes[end] !== 0 && end < bytes.length) end++;
-  return Buffer.from(bytes.subarray(address, end)).toString("utf8");
-}
-
-let sdkBuiltinNames: Set<string> | undefined;
-
-/** The SDK ships a capabilities.json naming the builtins it implements in JavaScript. */
-function sdkBuiltins(): Set<string> {
-  if (sdkBuiltinNames) return sdkBuiltinNames;
-  const entry = require.resolve("@open-policy-agent/opa-wasm");
-  const capabilities = JSON.parse(readFileSync(join(dirname(entry), "..", "capabilities.json"), "utf8")) as {
-    builtins?: Array<{ name: string }>;
-  };
-  sdkBuiltinNames = new Set((capabilities.builtins ?? []).map((builtin) => builtin.name));
-  return sdkBuiltinNames;
+  return builtinProblems(importedBuiltins(policy)).map((problem) => problem.builtin);
 }

@@ -1,0 +1,70 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { ENCODING_BUILTINS } from "./encoding.js";
+import { REGEX_BUILTINS } from "./regex.js";
+import { sprintf } from "./sprintf.js";
+import { timeBuiltins, type LogicalClock } from "./time.js";
+import { UNIT_BUILTINS } from "./units.js";
+
+/** A host builtin as the opa-wasm SDK calls it: JSON arguments in, a JSON value (or exact JSON text) out; undefined is Rego's undefined. */
+export type HostBuiltin = (...args: unknown[]) => unknown;
+
+/** Builtins OPA's Wasm leaves to the host that read the world outside the input and data: refused at load. */
+export const NONDETERMINISTIC_BUILTINS: Readonly<Record<string, string>> = {
+  "rand.intn": "randomness",
+  "uuid.rfc4122": "randomness",
+  "http.send": "the network",
+  "net.lookup_ip_addr": "DNS",
+  "opa.runtime": "the environment of the running process",
+  "io.jwt.encode_sign": "randomness in some signing algorithms",
+  "io.jwt.encode_sign_raw": "randomness in some signing algorithms",
+  "io.jwt.decode_verify": "the wall clock (its default time)",
+  "providers.aws.sign_req": "the wall clock",
+  "crypto.x509.parse_and_verify_certificates": "the wall clock",
+  "crypto.x509.parse_and_verify_certificates_with_options": "the wall clock",
+};
+
+/** The SDK's own JS builtins this host keeps (the `yaml` package; not differential-tested against OPA). */
+const SDK_KEPT = ["yaml.is_valid", "yaml.marshal", "yaml.unmarshal"];
+
+/** Names of every builtin this host implements (besides those compiled into the Wasm). */
+export const HOST_BUILTIN_NAMES: readonly string[] = Object.freeze(
+  [
+    "sprintf",
+    ...Object.keys(timeBuiltins({ now: () => undefined })),
+    ...Object.keys(REGEX_BUILTINS),
+    ...Object.keys(ENCODING_BUILTINS),
+    ...Object.keys(UNIT_BUILTINS),
+    ...SDK_KEPT,
+  ].sort(),
+);
+
+/** The registry passed to the SDK for one loaded policy; `time.now_ns` reads `clock`. */
+export function hostBuiltins(clock: LogicalClock): Record<string, HostBuiltin> {
+  overrideSdkBuiltins();
+  return {
+    sprintf,
+    ...timeBuiltins(clock),
+    ...REGEX_BUILTINS,
+    ...ENCODING_BUILTINS,
+    ...UNIT_BUILTINS,
+  };
+}
+
+let overridden = false;
+
+/**
+ * The SDK consults its own JS builtins before the ones it is given, and two of them differ from
+ * OPA: sprintf (sprintf-js: no %q, %v unlike Go) and regex.split (JS RegExp syntax). So they are
+ * replaced, once, in the SDK's table by this host's versions; every policy the SDK loads in
+ * this process then gets OPA's answers, whoever loads it.
+ */
+function overrideSdkBuiltins(): void {
+  if (overridden) return;
+  const require = createRequire(import.meta.url);
+  const sdkTable = require(join(dirname(require.resolve("@open-policy-agent/opa-wasm")), "builtins", "index.js")) as Record<string, HostBuiltin>;
+  sdkTable["sprintf"] = sprintf;
+  const split = REGEX_BUILTINS["regex.split"];
+  if (split) sdkTable["regex.split"] = split;
+  overridden = true;
+}
