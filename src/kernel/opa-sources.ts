@@ -31,7 +31,7 @@ export async function loadOpaEngines(sources: readonly OpaSource[], limits: Bund
 function boundEngine(engine: OpaEngine, binding: InputBinding): OpaEngine {
   const decide = (input: PolicyInput): PolicyFinding[] => {
     const bound = bindInput(binding, input.action, { context: input.context, agentId: input.agentId });
-    if (bound.bound) return engine.evaluateValue(bound.input);
+    if (bound.bound) return engine.evaluateValue(bound.input, input.context?.now);
     return [{ policy: "kernel", rule: bound.rule, severity: "critical", effect: "block", description: bound.description }];
   };
   return { ...engine, evaluate: decide, close: () => engine.close() };

@@ -397,8 +397,8 @@ describe("a misconfigured OPA source is a load error, never every action denied"
     capabilities.builtins.push({ name: "custom.score", decl: { type: "function", args: [{ type: "string" }], result: { type: "number" } } });
     const scored = buildOwnBundle({ "p.rego": "package scored\n\nimport rego.v1\n\nallow if custom.score(input.name) > 1\n" }, ["scored/allow"], capabilities);
     const error = await createPolicyKernel({ opa: [{ bundle: scored.bundle, entrypoints: ["scored/allow"] }], rawInput: true }).catch((e: unknown) => e);
-    expect(isPolicyKernelError(error, "invalid_config")).toBe(true);
-    expect(String(error)).toMatch(/needs builtins this host does not implement: custom\.score/);
+    expect(isPolicyKernelError(error, "invalid_bundle")).toBe(true);
+    expect(String(error)).toContain("custom.score: OPA's Wasm leaves it to the host and this host does not implement it");
   });
 
   it("refuses rawInput with the default library or rules, and without OPA entrypoints", async () => {

@@ -5,7 +5,8 @@ import { PolicyKernelError, errorMessage, fromZodError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
 import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "../rego/bundle.js";
-import { missingBuiltins } from "../rego/rego-engine.js";
+import { hostBuiltins } from "../rego/builtins/registry.js";
+import { EvaluationClock, assertBuiltinsImplemented } from "../rego/builtins/check.js";
 import { createWasmEvaluate, entrypointIdOf } from "../rego/wasm-eval.js";
 import { findingsOf, lastSegment, packageOf, type Convention, type FindingStamp } from "./conventions.js";
 import { manifestAnnotations, metadataFor, parseAnnotations } from "./metadata.js";
@@ -38,8 +39,11 @@ export interface OpaEngine extends PolicyEngine {
   readonly plans: readonly OpaEntrypointPlan[];
   /** SHA-256 of the canonical JSON of the data its policies see. */
   readonly dataSha256: string;
-  /** The findings for `input` given to the policies as it is (`input` in Rego), not a PolicyInput. */
-  evaluateValue(input: unknown): PolicyFinding[];
+  /**
+   * The findings for `input` given to the policies as it is (`input` in Rego), not a PolicyInput;
+   * `now` (ISO 8601) is what `time.now_ns()` returns, none: a policy calling it fails closed.
+   */
+  evaluateValue(input: unknown, now?: unknown): PolicyFinding[];
 }
 
 /**
@@ -51,8 +55,10 @@ export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEng
   const { bundle } = options;
   const field = options.field ?? "entrypoints";
   let policy: LoadedPolicy;
+  // The host's builtins give OPA's answers; time.now_ns reads this clock, set per evaluation.
+  const clock = new EvaluationClock();
   try {
-    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module);
+    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module, undefined, hostBuiltins(clock));
   } catch (error) {
     throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, { file: bundle.location, expected: "a module built by `opa build -t wasm`" });
   }
@@ -71,13 +77,7 @@ export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEng
       expected: "an entrypoint the bundle was built with (opa build -t wasm -e PACKAGE/RULE)",
     });
   }
-  const missing = missingBuiltins(policy);
-  if (missing.length > 0) {
-    throw new PolicyKernelError("invalid_config", `policy.wasm needs builtins this host does not implement: ${missing.join(", ")}`, {
-      file: bundle.location,
-      expected: "a bundle whose policies use only builtins OPA compiles into Wasm or the host implements",
-    });
-  }
+  assertBuiltinsImplemented(policy, bundle.location);
   const data = options.data ?? bundle.data;
   try {
     policy.setData(data);
@@ -106,8 +106,9 @@ export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEng
     return { plan, evaluate };
   });
   let closed = false;
-  const evaluateValue = (input: unknown): PolicyFinding[] => {
+  const evaluateValue = (input: unknown, now?: unknown): PolicyFinding[] => {
     if (closed) throw new PolicyKernelError("engine_error", "the OPA engine is closed");
+    clock.set(now);
     const findings: PolicyFinding[] = [];
     for (const { plan, evaluate } of evaluators) {
       let resultSet: unknown;
@@ -127,7 +128,7 @@ export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEng
     plans: evaluators.map(({ plan }) => plan),
     dataSha256: sha256Hex(canonicalJson(data)),
     evaluateValue,
-    evaluate: (input: PolicyInput) => evaluateValue(input),
+    evaluate: (input: PolicyInput) => evaluateValue(input, input.context?.now),
     close() {
       closed = true;
     },
