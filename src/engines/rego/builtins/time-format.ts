@@ -4,15 +4,20 @@ import { HostBuiltinError } from "./go-values.js";
 // "Mon Jan 2 15:04:05 MST 2006" spelled in the shape wanted. Anything Go does not read as an
 // element is copied as is, so every layout formats; the tokens are found as Go's nextStdChunk does.
 
-/** A civil time with its zone's offset from UTC, in seconds. */
-export interface ZonedCivil {
+/** A date and a time of day, as a calendar and a clock show it. */
+export interface Civil {
   readonly year: number;
   readonly month: number;
   readonly day: number;
   readonly hour: number;
   readonly minute: number;
   readonly second: number;
+  /** Within the second. */
   readonly nanos: bigint;
+}
+
+/** A civil time with its zone's offset from UTC, in seconds. */
+export interface ZonedCivil extends Civil {
   /** 0 = Sunday. */
   readonly weekday: number;
   /** 1-366. */

@@ -1,5 +1,5 @@
 import { HostBuiltinError } from "./go-values.js";
-import { NAMED_LAYOUTS, goFormat, type ZonedCivil } from "./time-format.js";
+import { NAMED_LAYOUTS, goFormat, type Civil, type ZonedCivil } from "./time-format.js";
 import { goParse } from "./time-parse.js";
 
 const RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00";
@@ -82,16 +82,6 @@ function formatFor(zone: string): Intl.DateTimeFormat {
   return format;
 }
 
-interface Civil {
-  readonly year: number;
-  readonly month: number;
-  readonly day: number;
-  readonly hour: number;
-  readonly minute: number;
-  readonly second: number;
-  /** Within the second. */
-  readonly nanos: bigint;
-}
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const quotient = a / b;
