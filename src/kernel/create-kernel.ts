@@ -118,14 +118,8 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
 
   const engines: PolicyEngine[] = [];
   if (bundle) {
-    const entrypoint = opts.entrypoint ?? DEFAULT_ENTRYPOINT;
-    const engine = await createRegoEngine({ bundle, data, entrypoint, policyNames: active(regoPolicies) });
-    // A missing entrypoint or builtin would deny every action: misconfiguration, so a load error.
-    const fatal = engine.diagnostics.filter((problem) => problem.startsWith(`entrypoint "${entrypoint}" is not in`) || problem.startsWith("policy.wasm needs builtins"));
-    if (fatal.length > 0) {
-      engine.close();
-      throw new PolicyKernelError("invalid_config", fatal.join("; "), { file: bundle.location, field: "entrypoint", expected: "an entrypoint the bundle was built with, whose builtins the host implements" });
-    }
+    // A missing entrypoint or builtin is a load error from createRegoEngine itself.
+    const engine = await createRegoEngine({ bundle, data, entrypoint: opts.entrypoint ?? DEFAULT_ENTRYPOINT, policyNames: active(regoPolicies) });
     const where = { bundle: bundle.location };
     for (const problem of engine.diagnostics) sayOnce(`${bundle.sha256}\0${problem}`, () => logger.error(where, problem));
     const note = engine.buildRecordNote;

@@ -302,6 +302,39 @@ describe("your own OPA policies decide as opa eval does", () => {
     }
   });
 
+  it("never allows a hostile raw input: cycles, getters that change, oversize, non-JSON values, prototype keys", async () => {
+    const kernel = await createPolicyKernel({ opa: [{ bundle: authz.bundle, entrypoints: [AUTHZ_ALLOW.entrypoint] }], rawInput: true, maxActionBytes: 64 * 1024 });
+    try {
+      const allowed = { method: "GET", path: ["finance", "salary", "alice"], user: "alice" };
+      expect((await kernel.evaluateInput!(allowed)).allowed).toBe(true);
+      const cyclic: Record<string, unknown> = { ...allowed };
+      cyclic["self"] = cyclic;
+      // "alice" on a first read (a check), "root" (an admin) on any later one.
+      let reads = 0;
+      const shifting = { method: "GET", path: ["finance", "salary", "alice"], get user() { return reads++ === 0 ? "alice" : "root"; } };
+      const hostile: [string, unknown][] = [
+        ["a cycle", cyclic],
+        ["oversize", { ...allowed, pad: "x".repeat(100 * 1024) }],
+        ["NaN", { ...allowed, score: Number.NaN }],
+        ["a function", { ...allowed, user: () => "root" }],
+        ["a BigInt", { ...allowed, n: 10n }],
+        ["__proto__ carrying the fields", JSON.parse('{"__proto__": {"method": "GET", "path": ["finance", "salary", "root"], "user": "root"}}')],
+        ["no object at all", "GET /finance/salary/root"],
+      ];
+      for (const [what, input] of hostile) {
+        const decision = await kernel.evaluateInput!(input);
+        expect(decision.allowed, what).toBe(false);
+      }
+      // An accessor is refused unread: there is no check-then-use window for a getter to exploit.
+      const shifted = await kernel.evaluateInput!(shifting);
+      expect(reads).toBe(0);
+      expect(shifted.allowed).toBe(false);
+      expect(shifted.violations[0]).toMatchObject({ policy: "kernel", severity: "critical" });
+    } finally {
+      kernel.close();
+    }
+  });
+
   it("the OPA policies judge agent actions too, beside the default library when it is named", async () => {
     const kernel = await createPolicyKernel({ opa: [{ bundle: authz.bundle, entrypoints: [{ path: "data.httpapi.authz.allow", severity: "Critical", policy: "authz" }] }] });
     try {

@@ -37,7 +37,7 @@ export interface RegoEngineOptions {
 
 /** A Rego engine whose problems found at load are kept, and reported on every evaluation. */
 export interface RegoEngine extends PolicyEngine {
-  /** Problems found while preparing (missing entrypoint, builtins the host lacks, a `prepare` that failed). */
+  /** Problems found while preparing that still let it decide (a `prepare` that failed); a missing entrypoint or builtin throws instead. */
   readonly diagnostics: readonly string[];
   /** The input paths sent to the Wasm (the bundle's verified input projection; with per-type entrypoints, each gets those of its policies); null: the whole input. */
   readonly inputPaths: InputPaths | null;
@@ -93,17 +93,21 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
   // What the policies see: the data, with the values their `prepare` entrypoints made at load.
   const data = prepared.data;
   const entrypointId = entrypointIdOf(entrypoints, entrypoint);
-  const diagnostics: string[] = [];
   if (entrypointId === undefined) {
+    // Misconfiguration, not a policy answer: every decision would be denied, so refuse at load.
     const known = Object.keys(entrypoints).sort().join(", ") || "none";
-    diagnostics.push(`entrypoint "${entrypoint}" is not in ${bundle.location} (it has: ${known})`);
+    throw new PolicyKernelError("invalid_config", `entrypoint "${entrypoint}" is not in ${bundle.location} (it has: ${known})`, {
+      file: bundle.location,
+      field: "entrypoint",
+      expected: "an entrypoint the bundle was built with (opa build -t wasm -e PACKAGE/RULE)",
+    });
   }
-  diagnostics.push(...prepared.problems);
+  const diagnostics: string[] = [...prepared.problems];
 
   // The generated aggregate's data-only half is evaluated now, once: the data is fixed for this
   // engine's life. Each decision then evaluates only the half that reads the input.
   const split = record?.split?.aggregate === entrypoint ? record.split : undefined;
-  const configHalf = entrypointId === undefined || !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
+  const configHalf = !split ? undefined : evaluateConfigHalf(policy, entrypoints, split);
   // What each decision evaluates: the input half when split, else the entrypoint asked for.
   const perDecision = configHalf?.policies ?? { name: entrypoint, id: entrypointId };
   // Of the data, the per-policy paths read only `disabled`, which preparing leaves as it is.
@@ -152,7 +156,6 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
     buildRecordNote,
     evaluate(input: PolicyInput): PolicyFinding[] {
       if (closed) throw new PolicyKernelError("engine_error", "the Rego engine is closed");
-      if (entrypointId === undefined) throw new PolicyKernelError("engine_error", diagnostics[0] ?? "missing entrypoint");
       let resultSet: unknown;
       try {
         // A raw input (no context) has no logical time; time.now_ns then fails the evaluation.
