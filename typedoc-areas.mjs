@@ -8,6 +8,7 @@ import { Comment, CommentTag, Converter } from "typedoc";
 /** Path prefixes under src/, most specific first, and the area each belongs to. */
 const AREAS = [
   ["src/schemas.ts", "Actions and decisions"],
+  ["src/violation-details.ts", "Actions and decisions"],
   ["src/kernel/", "Kernel"],
   ["src/sql/", "Kernel"],
   ["src/engines/", "Engines"],

@@ -2,6 +2,7 @@
 // every runner step); property tests hold them equal to the schemas, which still explain rejections.
 import { ViolationSourceSchema, ViolationTypeSchema, isSeverity, isSignalName, type Decision, type Provenance, type Violation } from "./schemas.js";
 import { isPlainObject } from "./values.js";
+import { boundedDetails, isViolationDetails } from "./violation-details.js";
 
 const TYPE_SET: ReadonlySet<unknown> = new Set(ViolationTypeSchema.options);
 const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
@@ -9,7 +10,7 @@ const SOURCE_SET: ReadonlySet<unknown> = new Set(ViolationSourceSchema.options);
 /** ViolationSchema's checks: true exactly when the schema accepts the value. */
 export function isViolation(value: unknown): value is Violation {
   if (!isPlainObject(value)) return false;
-  const { type, policy, rule, severity, description, blocked, penalty, source, signal } = value;
+  const { type, policy, rule, severity, description, blocked, penalty, source, signal, details } = value;
   return (
     TYPE_SET.has(type) &&
     typeof policy === "string" &&
@@ -21,7 +22,8 @@ export function isViolation(value: unknown): value is Violation {
     Number.isFinite(penalty) &&
     penalty >= 0 &&
     SOURCE_SET.has(source) &&
-    (signal === undefined || isSignalName(signal))
+    (signal === undefined || isSignalName(signal)) &&
+    (details === undefined || isViolationDetails(details))
   );
 }
 
@@ -58,6 +60,7 @@ export function copyViolation(v: Violation): Violation {
   };
   // zod keeps an optional key that is present, even when it holds undefined.
   if ("signal" in v) copy.signal = v.signal;
+  if ("details" in v) copy.details = v.details === undefined ? undefined : boundedDetails(v.details);
   return copy;
 }
 

@@ -68,12 +68,15 @@ export type { DecisionCase, CaseResult } from "./testing/decision-cases.js";
 export { PolicyKernelError, isPolicyKernelError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export { canonicalJson, sha256Hex } from "./canonical-json.js";
+export { boundedDetails, MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH } from "./violation-details.js";
+export type { JsonValue } from "./audit/json-value.js";
 export {
   ActionSchema,
   ActionBodySchema,
   ActionContextSchema,
   DecisionSchema,
   ViolationSchema,
+  ViolationDetailsSchema,
   PolicyFindingSchema,
   PolicyInputSchema,
   SeveritySchema,

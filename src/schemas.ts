@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { JsonValue } from "./audit/json-value.js";
+import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, isViolationDetails } from "./violation-details.js";
 
 /** Severity of a violation, most severe first. */
 export const SeveritySchema = z.enum(["critical", "high", "medium", "low"]);
@@ -211,6 +213,14 @@ export const SignalNameSchema = z.string().regex(SIGNAL_NAME, "a signal name suc
 /** SignalNameSchema's acceptance without zod. */
 export const isSignalName = (value: unknown): value is string => typeof value === "string" && SIGNAL_NAME.test(value);
 
+/**
+ * A violation's structured detail: plain JSON nesting at most MAX_DETAILS_DEPTH levels and of at
+ * most MAX_DETAILS_BYTES of canonical JSON, without prototype keys. The kernel bounds what a policy returns to this (boundedDetails).
+ */
+export const ViolationDetailsSchema = z.custom<JsonValue>(isViolationDetails, {
+  message: `plain JSON nesting at most ${MAX_DETAILS_DEPTH} levels, of at most ${MAX_DETAILS_BYTES} bytes, without __proto__, constructor or prototype keys`,
+});
+
 /** One finding as a Rego rule or JSON rule emits it, before the kernel types it. */
 export const PolicyFindingSchema = z
   .object({
@@ -221,6 +231,8 @@ export const PolicyFindingSchema = z
     description: z.string(),
     signal: SignalNameSchema.optional(),
     penalty: z.number().finite().nonnegative().optional(),
+    /** Structured detail beside the description (Gatekeeper's `details`); see ViolationDetailsSchema. */
+    details: ViolationDetailsSchema.optional(),
   })
   .refine((f) => f.effect !== "signal" || f.signal !== undefined, {
     message: "effect 'signal' needs a signal name such as SIGSTOP",
@@ -248,6 +260,8 @@ export const ViolationSchema = z.object({
   penalty: z.number().nonnegative(),
   source: ViolationSourceSchema,
   signal: SignalNameSchema.optional(),
+  /** Structured detail beside the description (Gatekeeper's `details`); see ViolationDetailsSchema. */
+  details: ViolationDetailsSchema.optional(),
 });
 /** One finding of one policy on one action, typed by the kernel; `penalty` is a magnitude >= 0. */
 export type Violation = z.infer<typeof ViolationSchema>;

@@ -1,3 +1,4 @@
+import { canonicalJson } from "../canonical-json.js";
 import {
   DEFAULT_SEVERITY_PENALTY,
   SEVERITIES,
@@ -36,6 +37,7 @@ export function toViolation(finding: PolicyFinding, source: ViolationSource): Vi
     source,
   };
   if (finding.signal !== undefined) violation.signal = finding.signal;
+  if (finding.details !== undefined) violation.details = finding.details;
   return violation;
 }
 
@@ -61,8 +63,15 @@ export function compareViolations(a: Violation, b: Violation): number {
     compareCodeUnits(a.rule, b.rule) ||
     compareCodeUnits(a.source, b.source) ||
     compareCodeUnits(a.description, b.description) ||
-    compareCodeUnits(a.signal ?? "", b.signal ?? "")
+    compareCodeUnits(a.signal ?? "", b.signal ?? "") ||
+    compareDetails(a, b)
   );
+}
+
+// Reached only on a tie of everything else: two Gatekeeper findings with one message.
+function compareDetails(a: Violation, b: Violation): number {
+  if (a.details === b.details) return 0;
+  return compareCodeUnits(a.details === undefined ? "" : canonicalJson(a.details), b.details === undefined ? "" : canonicalJson(b.details));
 }
 
 /** Deny-overrides: one blocking violation denies; signals are the distinct signals raised, sorted. */

@@ -50,7 +50,8 @@ function sealViolation(violation: Violation): Violation {
 // JSON.stringify writes a non-finite penalty as null, as the recorder's generic copy does.
 function violationJson(v: Violation): string {
   const signal = v.signal === undefined ? "" : `"signal":${JSON.stringify(v.signal)},`;
-  return `{"blocked":${v.blocked},"description":${JSON.stringify(v.description)},"penalty":${JSON.stringify(v.penalty)},"policy":${JSON.stringify(v.policy)},"rule":${JSON.stringify(v.rule)},"severity":${JSON.stringify(v.severity)},${signal}"source":${JSON.stringify(v.source)},"type":${JSON.stringify(v.type)}}`;
+  const details = v.details === undefined ? "" : `"details":${canonicalJson(v.details)},`;
+  return `{"blocked":${v.blocked},"description":${JSON.stringify(v.description)},${details}"penalty":${JSON.stringify(v.penalty)},"policy":${JSON.stringify(v.policy)},"rule":${JSON.stringify(v.rule)},"severity":${JSON.stringify(v.severity)},${signal}"source":${JSON.stringify(v.source)},"type":${JSON.stringify(v.type)}}`;
 }
 
 // The kernel's provenance came from freezeProvenance (one object for all its decisions): kept as it is.

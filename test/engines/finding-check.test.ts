@@ -12,6 +12,7 @@ const almost = fc.record(
     description: fc.oneof(fc.string(), fc.anything()),
     signal: fc.oneof(fc.constantFrom("SIGSTOP", "SIGKILL", "SIG", "sigstop", "SIGSTOP1", undefined), fc.anything()),
     penalty: fc.oneof(fc.constantFrom(0, -0, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, undefined, "5"), fc.double()),
+    details: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined), fc.constant({ big: "x".repeat(9000) }), fc.anything()),
     extra: fc.anything(),
   },
   { requiredKeys: [] },

@@ -12,6 +12,7 @@ export const almostViolation = fc.record(
     penalty: fc.oneof(fc.constantFrom(0, -0, 10, -1, Number.NaN, Number.POSITIVE_INFINITY, "5"), fc.double()),
     source: fc.oneof(fc.constantFrom("rego", "json", "kernel", "opa"), fc.anything()),
     signal: fc.oneof(fc.constantFrom("SIGSTOP", "SIG", "sigstop", undefined), fc.anything()),
+    details: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant({ ["__proto__"]: 1 }), fc.constant({ big: "x".repeat(9000) }), fc.anything()),
     extra: fc.anything(),
   },
   { requiredKeys: ["type", "policy", "rule", "severity", "description", "blocked", "penalty", "source"] },

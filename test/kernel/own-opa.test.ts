@@ -7,6 +7,7 @@ import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import type { Decision, Severity } from "../../src/schemas.js";
 import { isPolicyKernelError } from "../../src/errors.js";
 import { FlightRecorder } from "../../src/audit/flight-recorder.js";
+import { canonicalJson } from "../../src/canonical-json.js";
 import { buildOwnBundle, opaEvalPackage, type OwnOpaBundle } from "../helpers/own-opa.js";
 import { currentCapabilities } from "../helpers/opa.js";
 
@@ -158,7 +159,8 @@ function expectedFromOpa(sources: readonly { dir: string; governing: readonly Go
         if (value !== true) findings.push(line(`${g.entrypoint} is not true`));
         continue;
       }
-      const messages = value === undefined ? [] : (value as unknown[]).map((m) => (typeof m === "string" ? m : (m as { msg: string }).msg));
+      // A message, with its details as OPA gave them when the policy returns some (Gatekeeper's).
+      const messages = value === undefined ? [] : (value as unknown[]).map((m) => (typeof m === "string" ? m : withDetails((m as { msg: string }).msg, (m as { details?: unknown }).details)));
       findings.push(...messages.map(line));
     }
   }
@@ -168,8 +170,20 @@ function expectedFromOpa(sources: readonly { dir: string; governing: readonly Go
 function summary(decision: Decision): { allowed: boolean; findings: string[] } {
   return {
     allowed: decision.allowed,
-    findings: decision.violations.map((v) => `${v.policy}/${v.rule} ${v.severity} ${v.penalty} ${v.blocked} ${v.description}`).sort(),
+    findings: decision.violations.map((v) => `${v.policy}/${v.rule} ${v.severity} ${v.penalty} ${v.blocked} ${withDetails(v.description, v.details)}`).sort(),
   };
+}
+
+function withDetails(message: string, details: unknown): string {
+  return details === undefined ? message : `${message} details=${canonicalJson(sortedArrays(details))}`;
+}
+
+// TODO(sets): OPA's Wasm writes a set's members in insertion order, OPA's Go sorted; until the
+// kernel reads results as Rego values, details are compared with their arrays sorted.
+function sortedArrays(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedArrays).sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sortedArrays(v)]));
+  return value;
 }
 
 const root = join(import.meta.dirname, "..", "..");
@@ -240,6 +254,8 @@ describe("your own OPA policies decide as opa eval does", () => {
       const decision = await kernel.evaluateInput!({ review: { object: { metadata: { labels: { team: "a" } } } } });
       // Arrays are replaced, not merged: only the overriding list is required.
       expect(decision.violations.map((v) => v.description)).toEqual(["you must provide labels: cost"]);
+      // Gatekeeper's details ride along into the Violation, as the template wrote them.
+      expect(decision.violations.map((v) => v.details)).toEqual([{ missing_labels: ["cost"] }]);
     } finally {
       kernel.close();
     }

@@ -3,6 +3,7 @@ import { PolicyKernelError } from "../../errors.js";
 import type { Effect, PolicyFinding, Severity } from "../../schemas.js";
 import { getOwn } from "../../safe-json.js";
 import { isPlainObject, shapeOf } from "../../values.js";
+import { boundedDetails } from "../../violation-details.js";
 import { readFindings } from "../rego/rego-engine.js";
 
 // How the result of an OPA entrypoint someone else wrote becomes findings. OPA itself has no
@@ -85,7 +86,7 @@ export function findingsOf(entrypoint: string, resultSet: unknown, convention: C
     case "violations":
       return value === undefined ? [] : readFindings(resultSet, entrypoint);
     default:
-      return messagesOf(entrypoint, value, chosen).map((message) => finding(stamp, chosen, message));
+      return messagesOf(entrypoint, value, chosen).map((message) => finding(stamp, chosen, message.text, message.details));
   }
 }
 
@@ -99,28 +100,35 @@ function detect(entrypoint: string, value: unknown): Convention {
   throw shapeError(entrypoint, `expected a boolean or a set of messages, got ${shapeOf(value)}; name its convention in the configuration (boolean, deny, warn, gatekeeper, violations)`);
 }
 
+/** One message of a set, with Gatekeeper's `details` when the item carried them. */
+interface Message {
+  readonly text: string;
+  readonly details?: unknown;
+}
+
 /** The messages of a set: strings, or objects with a string `msg` (conftest and Gatekeeper alike). */
-function messagesOf(entrypoint: string, value: unknown, convention: Convention): string[] {
+function messagesOf(entrypoint: string, value: unknown, convention: Convention): Message[] {
   // A complete rule (`deny := msg if ...`) that did not fire is undefined: nothing to report.
   if (value === undefined) return [];
   // A boolean `deny` (`deny := true if ...`): true is one finding, false none.
-  if (typeof value === "boolean" && convention !== "gatekeeper") return value ? [`${entrypoint} is true`] : [];
-  if (typeof value === "string" && convention !== "gatekeeper") return [value];
+  if (typeof value === "boolean" && convention !== "gatekeeper") return value ? [{ text: `${entrypoint} is true` }] : [];
+  if (typeof value === "string" && convention !== "gatekeeper") return [{ text: value }];
   if (!Array.isArray(value)) throw shapeError(entrypoint, `expected a set of messages (${convention}), got ${shapeOf(value)}`);
   if (value.length > MAX_MESSAGES) throw shapeError(entrypoint, `${value.length} messages, more than the ${MAX_MESSAGES} one entrypoint may return`);
-  return value.map((item: unknown, index) => {
-    if (typeof item === "string" && convention !== "gatekeeper") return item;
+  return value.map((item: unknown, index): Message => {
+    if (typeof item === "string" && convention !== "gatekeeper") return { text: item };
     if (isPlainObject(item)) {
       const msg = getOwn(item, "msg");
-      if (typeof msg === "string") return msg;
-      throw shapeError(entrypoint, `[${index}].msg: expected a string message, got ${shapeOf(msg)}`);
+      if (typeof msg !== "string") throw shapeError(entrypoint, `[${index}].msg: expected a string message, got ${shapeOf(msg)}`);
+      const details = getOwn(item, "details");
+      return details === undefined ? { text: msg } : { text: msg, details };
     }
     const wanted = convention === "gatekeeper" ? "an object {msg, details?}" : "a string or an object {msg}";
     throw shapeError(entrypoint, `[${index}]: expected ${wanted}, got ${shapeOf(item)}`);
   });
 }
 
-function finding(stamp: FindingStamp, convention: Exclude<Convention, "violations">, description: string): PolicyFinding {
+function finding(stamp: FindingStamp, convention: Exclude<Convention, "violations">, description: string, details?: unknown): PolicyFinding {
   const defaults = CONVENTION_DEFAULTS[convention];
   const result: PolicyFinding = {
     policy: stamp.policy,
@@ -130,6 +138,7 @@ function finding(stamp: FindingStamp, convention: Exclude<Convention, "violation
     description,
   };
   if (stamp.penalty !== undefined) result.penalty = stamp.penalty;
+  if (details !== undefined) result.details = boundedDetails(details);
   return result;
 }
 

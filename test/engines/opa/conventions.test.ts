@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CONVENTION_DEFAULTS, conventionHint, findingsOf, MAX_MESSAGES, packageOf } from "../../../src/engines/opa/conventions.js";
 import { isPolicyKernelError } from "../../../src/errors.js";
+import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH } from "../../../src/violation-details.js";
 
 // The result sets here are what OPA's Wasm returns (`[]` undefined, `[{result}]` otherwise); the
 // bundles that produce real ones are in test/kernel/own-opa.test.ts.
@@ -36,7 +37,7 @@ describe("result conventions", () => {
   it("reads conftest messages: deny blocks, warn does not, objects {msg} too", () => {
     expect(read("main/deny", one(["b", { msg: "a", details: { n: 1 } }]))).toEqual([
       { ...stamp, severity: "high", effect: "block", description: "b" },
-      { ...stamp, severity: "high", effect: "block", description: "a" },
+      { ...stamp, severity: "high", effect: "block", description: "a", details: { n: 1 } },
     ]);
     expect(read("main/warn", one(["w"]))).toEqual([{ ...stamp, severity: "medium", effect: "warn", description: "w" }]);
     expect(read("main/deny", one([]))).toEqual([]);
@@ -44,8 +45,23 @@ describe("result conventions", () => {
   });
 
   it("reads Gatekeeper violations, and refuses bare strings when told the convention is gatekeeper", () => {
-    expect(read("k/violation", one([{ msg: "missing labels", details: { missing: ["team"] } }]))).toEqual([{ ...stamp, severity: "high", effect: "block", description: "missing labels" }]);
+    expect(read("k/violation", one([{ msg: "missing labels", details: { missing: ["team"] } }]))).toEqual([{ ...stamp, severity: "high", effect: "block", description: "missing labels", details: { missing: ["team"] } }]);
     expect(read("k/check", one(["x"]), "gatekeeper")).toMatch(/^error: .*k\/check: \[0\]: expected an object \{msg, details\?\}, got string/);
+  });
+
+  it("carries Gatekeeper details bounded: a payload that is not plain JSON or is too large becomes a note, the finding stays", () => {
+    const [big] = findingsOf("k/violation", one([{ msg: "m", details: { blob: "x".repeat(MAX_DETAILS_BYTES) } }]), undefined, stamp);
+    expect(big?.details).toEqual({ omitted: expect.stringMatching(/^details of \d+ bytes, over the 8192 a violation carries$/) });
+    expect(big?.effect).toBe("block");
+    const hostile = JSON.parse('[{"msg":"m","details":{"__proto__":{"polluted":true}}}]') as unknown;
+    const [proto] = findingsOf("k/violation", one(hostile as unknown[]), undefined, stamp);
+    expect(proto?.details).toEqual({ omitted: expect.stringContaining("without __proto__") });
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+    let deep: unknown = "leaf";
+    for (let i = 0; i < MAX_DETAILS_DEPTH + 1; i++) deep = [deep];
+    expect(findingsOf("k/violation", one([{ msg: "m", details: deep }]), undefined, stamp)[0]?.details).toEqual({ omitted: expect.stringContaining(`at most ${MAX_DETAILS_DEPTH} levels`) });
+    const [kept] = findingsOf("k/violation", one([{ msg: "m", details: { n: 1 } }]), undefined, stamp);
+    expect(Object.isFrozen(kept?.details)).toBe(true);
   });
 
   it("keeps the project's typed findings as they are", () => {
