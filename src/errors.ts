@@ -33,11 +33,14 @@ export class PolicyKernelError extends Error {
   readonly file: string | undefined;
   readonly field: string | undefined;
   readonly expected: string | undefined;
+  /** The message without its location: what went wrong, as the thrower said it. */
+  readonly reason: string;
 
   constructor(code: ErrorCode, message: string, location: ErrorLocation = {}, options?: { cause?: unknown }) {
     super(formatLocated(message, location), options);
     this.name = new.target.name;
     this.code = code;
+    this.reason = message;
     this.file = location.file;
     this.field = location.field;
     this.expected = location.expected;

@@ -35,12 +35,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (inputPath === "-" && process.stdin.isTTY) {
     throw new UsageError("reads the action from standard input, which is a terminal: pipe the action in (policy-kernel eval < action.json) or pass --input FILE", { field: "--input" });
   }
-  const raw = readJson(inputPath, values.input === undefined ? undefined : "--input");
-  // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
-  const parsed = options.rawInput ? undefined : ActionSchema.safeParse(raw);
-  if (parsed && !parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
+  // Load first: a misconfigured kernel (a missing entrypoint, a binding that cannot work) is the
+  // error to report, whatever the input holds.
   const kernel = await createPolicyKernel(options);
   try {
+    const raw = readJson(inputPath, values.input === undefined ? undefined : "--input");
+    // Validate here too so a malformed file is an error (exit 1) naming the field, not a denial.
+    const parsed = options.rawInput ? undefined : ActionSchema.safeParse(raw);
+    if (parsed && !parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
     const decision = options.rawInput && kernel.evaluateInput ? await kernel.evaluateInput(raw) : await kernel.evaluateUntrusted(raw, values.now ? { now: values.now } : {});
     process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return decision.allowed ? 0 : 2;

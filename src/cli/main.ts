@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { withFlagNames } from "./flag-names.js";
 import { errorMessage } from "../errors.js";
 import { UsageError, helpHint, parseFlags } from "./flags.js";
 import { VERSION_USAGE, packageVersion, versionInfo, versionText } from "./version.js";
@@ -140,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`policy-kernel ${name}: ${first}${hint}\n`);
       return 1;
     }
-    process.stderr.write(`policy-kernel ${name}: ${errorMessage(error)}\n`);
+    process.stderr.write(`policy-kernel ${name}: ${errorMessage(withFlagNames(error))}\n`);
     return 1;
   }
 }
