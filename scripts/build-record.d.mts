@@ -22,6 +22,7 @@ export function buildRecord(options: {
 }): {
   modules_sha256: string;
   input_paths: Record<string, Paths>;
+  whole_input?: string[];
   policy_paths?: Record<string, Paths>;
   split?: { aggregate: string; policies: string; config: string };
   prepare?: string[];

@@ -8,6 +8,8 @@
 // - input_paths: for each built entrypoint that does not read the whole input, the input paths it
 //   can read; the kernel sends the Wasm only those (parsing the input JSON is the largest fixed
 //   cost of a Wasm evaluation).
+// - whole_input: the built entrypoints that read the whole input (present only when some do), so
+//   an input binding can be checked against every entrypoint the record names.
 // - split: when the generated aggregate's (kernel/violations) config half (kernel/config_violations)
 //   reads no input; the kernel then evaluates that half once per engine, not once per decision.
 // - policy_paths: with the split, each listed policy's own paths, recorded only when every policy
@@ -133,6 +135,7 @@ export function buildRecord({ entrypoints, policies, modulesSha256, rawDeps, dep
     if (!isRule(rawDeps(queryOf(entrypoint)), entrypoint)) throw new Error(`entrypoint ${entrypoint} is not a rule of the modules`);
     const paths = depsOf(queryOf(entrypoint));
     if (paths !== null) record.input_paths[entrypoint] = paths;
+    else (record.whole_input ??= []).push(entrypoint);
   }
   const built = (entrypoint) => entrypoints.includes(entrypoint);
   if (built(SPLIT.aggregate) && built(SPLIT.policies) && built(SPLIT.config) && isDataOnlyRule(rawDeps(queryOf(SPLIT.config)), SPLIT.config)) {

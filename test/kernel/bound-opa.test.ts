@@ -91,6 +91,29 @@ describe("an unchanged HTTP authz policy governs http_request tool calls through
     );
   });
 
+  it("checks a binding against a policy that reads the whole input: built by policy-kernel build, loaded, deciding as opa eval", async () => {
+    // Reads `input` itself (every member must be a string), so opa deps has no paths to give.
+    const dir = mkdtempSync(join(tmpdir(), "pk-bound-whole-"));
+    writeFileSync(join(dir, "strings.rego"), 'package strict\n\nimport rego.v1\n\ndeny contains msg if {\n  some key, value in input\n  not is_string(value)\n  msg := sprintf("%s is not a string", [key])\n}\n');
+    const whole = join(dir, "strict.tar.gz");
+    execFileSync(process.execPath, [cli, "build", dir, "--entrypoint", "strict/deny", "--out", whole], { stdio: "pipe" });
+    const binding = join(dir, "binding.yaml");
+    writeFileSync(binding, "bindings:\n  - when: { type: tool_call, tool: http_request }\n    input:\n      method: { from: action.args.method }\n      user: { from: agentId }\n");
+    const strict = await createPolicyKernel({ opa: [{ bundle: whole, entrypoints: ["strict/deny"], binding }] });
+    try {
+      const allowed = await strict.evaluate({ agentId: "alice", action: { type: "tool_call", tool: "http_request", args: { method: "GET", url: "/x" } } });
+      expect(allowed.allowed).toBe(true);
+      const denied = await strict.evaluate({ agentId: "alice", action: { type: "tool_call", tool: "http_request", args: { method: 7, url: "/x" } } });
+      const input = join(dir, "input.json");
+      writeFileSync(input, JSON.stringify({ method: 7, user: "alice" }));
+      const opa = JSON.parse(execFileSync(opaPath(), ["eval", "-d", join(dir, "strings.rego"), "-i", input, "--format", "json", "data.strict.deny"], { encoding: "utf8" })) as { result: { expressions: { value: string[] }[] }[] };
+      expect(denied.violations.map((v) => v.description)).toEqual(opa.result[0]!.expressions[0]!.value);
+      expect(denied.violations.map((v) => v.description)).toEqual(["method is not a string"]);
+    } finally {
+      strict.close();
+    }
+  });
+
   it("runs the same from the CLI: exit 0 allowed, 2 denied, 1 for a binding with --raw-input", () => {
     const run = (action: unknown, extra: string[] = []): number => {
       const file = join(mkdtempSync(join(tmpdir(), "pk-bound-cli-")), "action.json");

@@ -11,6 +11,8 @@ export interface BuildRecord {
   readonly modulesSha256: string;
   /** For each built entrypoint that does not read the whole input, the input paths it can read. */
   readonly inputPaths: Readonly<Record<string, InputPaths>>;
+  /** The built entrypoints that read the whole input (none in inputPaths). */
+  readonly wholeInput: readonly string[];
   /** Each policy's own paths (the generated aggregate only); together they cover the aggregate's. */
   readonly policyPaths: Readonly<Record<string, InputPaths>> | undefined;
   /** The generated aggregate's halves, when its config half reads no input. */
@@ -56,19 +58,21 @@ export function readBuildRecord(bundle: PolicyBundle): BuildRecordResult {
   return { record };
 }
 
-const RECORD_SHAPE = "{modules_sha256, input_paths, policy_paths?, split?, prepare?}";
+const RECORD_SHAPE = "{modules_sha256, input_paths, whole_input?, policy_paths?, split?, prepare?}";
 
 /** The record's shape and nothing else, or undefined. (By hand: zod's first parse costs a cold start about 1 ms.) */
 function readRecord(raw: unknown): BuildRecord | undefined {
   if (!isPlainObject(raw)) return undefined;
-  const { modules_sha256: modulesSha256, input_paths: inputPaths, policy_paths: policyPaths, split, prepare, ...rest } = raw;
+  const { modules_sha256: modulesSha256, input_paths: inputPaths, whole_input: wholeInput, policy_paths: policyPaths, split, prepare, ...rest } = raw;
   if (Object.keys(rest).length > 0) return undefined;
   if (typeof modulesSha256 !== "string" || !/^[0-9a-f]{64}$/.test(modulesSha256)) return undefined;
   if (!isPathsByName(inputPaths)) return undefined;
   if (policyPaths !== undefined && !isPathsByName(policyPaths)) return undefined;
   if (split !== undefined && !isSplit(split)) return undefined;
   if (prepare !== undefined && !(Array.isArray(prepare) && prepare.every(isName))) return undefined;
-  return { modulesSha256, inputPaths, policyPaths, split, prepare: prepare ?? [] };
+  // An entrypoint is either whole-input or listed with its paths, never both.
+  if (wholeInput !== undefined && !(Array.isArray(wholeInput) && wholeInput.every((name) => isName(name) && !Object.hasOwn(inputPaths, name)))) return undefined;
+  return { modulesSha256, inputPaths, wholeInput: (wholeInput as string[] | undefined) ?? [], policyPaths, split, prepare: prepare ?? [] };
 }
 
 function isSplit(value: unknown): value is AggregateSplit {

@@ -8,13 +8,14 @@ import { isPlainObject } from "../../values.js";
 /**
  * The input paths `entrypoint` (such as httpapi/authz/allow) reads, from the bundle's build record
  * (data.policy_kernel.build, written by scripts/build-record.mjs when the bundle is built with that
- * entrypoint, and trusted only when computed from the modules the bundle holds). Undefined when the
- * record does not list it: no record, another entrypoint, or one that reads the whole input.
+ * entrypoint, and trusted only when computed from the modules the bundle holds): null when it
+ * reads the whole input, undefined when the record does not list it (no record, another entrypoint).
  */
-export function inputPathsOfEntrypoint(bundle: PolicyBundle, entrypoint: string): InputPaths | undefined {
+export function inputPathsOfEntrypoint(bundle: PolicyBundle, entrypoint: string): InputPaths | null | undefined {
   const { record } = readBuildRecord(bundle);
-  if (!record || !Object.hasOwn(record.inputPaths, entrypoint)) return undefined;
-  return record.inputPaths[entrypoint];
+  if (!record) return undefined;
+  if (record.wholeInput.includes(entrypoint)) return null;
+  return Object.hasOwn(record.inputPaths, entrypoint) ? record.inputPaths[entrypoint] : undefined;
 }
 
 /** Where to find what entrypoints read when the bundle's record does not say. */

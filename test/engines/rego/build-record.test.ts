@@ -133,9 +133,16 @@ describe("buildRecord (build script)", () => {
     expect(record).toEqual({
       modules_sha256: "a".repeat(64),
       input_paths: { "kernel/config_violations": [] },
+      whole_input: [INPUT_HALF, DEFAULT_ENTRYPOINT].sort(),
       split: { aggregate: DEFAULT_ENTRYPOINT, policies: INPUT_HALF, config: "kernel/config_violations" },
       prepare: ["policies/cost/prepare"],
     });
+  });
+
+  it("lists the entrypoints that read the whole input, so a binding can be checked against them too", () => {
+    const record = buildRecord({ entrypoints: ["strict/deny", "strict/warn"], policies: undefined, modulesSha256: "a".repeat(64), ...deps({ "data.strict.deny": null, "data.strict.warn": [["method"]] }) });
+    expect(record.whole_input).toEqual(["strict/deny"]);
+    expect(record.input_paths).toEqual({ "strict/warn": [["method"]] });
   });
 
   it("records per-policy paths only with the split, when every policy has some and together they cover the input half's", () => {
