@@ -69,6 +69,9 @@ beforeAll(() => {
   const src = source("src");
   for (const alg of Object.keys(keys).filter((name) => /^[A-Z]/.test(name))) signed[alg] = opaSignedBundle(work, `signed-${alg}`, src, keys[alg]!);
   signed["rsa-1024"] = opaSignedBundle(work, "signed-rsa-1024", src, keys["rsa-1024"]!);
+  // Keys whose UTF-8 order differs from their UTF-16 order, and every character class Go escapes.
+  const tricky = { x: { v: 1 }, k: { "\uffff": 1, "😀": 2, é: 3, Z: 4, a: 5 }, s: "\u0001\u001f\u007f\u2028\u2029<>&\"\\/\b\f\n\r\t😀", n: [0, -0, 1e21, 1.5e-7, 2 ** 60] };
+  signed["tricky"] = opaSignedBundle(work, "signed-tricky", source("src-tricky", JSON.stringify(tricky)), keys["RS256"]!);
   signed["other"] = opaSignedBundle(work, "signed-other", source("src-other", JSON.stringify({ x: { v: 2 } })), keys["RS256"]!);
   const claims = writeText(work, "claims.json", JSON.stringify({ scope: "write", iss: "policy-team", exp: 1 }));
   signed["scoped"] = opaSignedBundle(work, "signed-scoped", src, keys["RS256"]!, ["--claims-file", claims]);
@@ -96,6 +99,8 @@ async function cases(): Promise<Case[]> {
     list.push({ name: `untouched ${alg}`, file: signed[alg]!, settings: { key: keys[alg]!.verification, alg } });
   }
   list.push(
+    { name: "untouched, data with escapes and non-BMP keys", file: signed["tricky"]!, settings: key },
+    { name: "data with escapes and non-BMP keys, reformatted", entries: replace(entriesOf(readFileSync(signed["tricky"]!)), "/data.json", JSON.stringify(JSON.parse(text(entriesOf(readFileSync(signed["tricky"]!)), "/data.json")), null, 3)), settings: key },
     { name: "scoped token, --scope write", file: signed["scoped"]!, settings: { ...key, scope: "write" } },
     { name: "scoped token, no --scope", file: signed["scoped"]!, settings: key },
     { name: "unscoped token, --scope write", file: signed["RS256"]!, settings: { ...key, scope: "write" } },
