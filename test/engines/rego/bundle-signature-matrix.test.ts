@@ -6,11 +6,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicKey } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readVerifiedBundle } from "../../../src/engines/rego/verified-bundle.js";
 import { bundleFileDigest } from "../../../src/engines/rego/bundle-hash.js";
 import { isPolicyKernelError } from "../../../src/errors.js";
 import { tarGzOf, type TarEntry } from "../../helpers/tar-writer.js";
+import { expectPrototypeClean } from "../../helpers/prototype-clean.js";
 import {
   entriesOf,
   makeKey,
@@ -27,6 +28,9 @@ import {
 } from "../../helpers/signed-bundles.js";
 
 const work = mkdtempSync(join(tmpdir(), "pk-signature-matrix-"));
+
+// Claims and signatures files with __proto__ keys must not reach Object.prototype.
+afterEach(expectPrototypeClean);
 
 /** One bundle and how it is verified. */
 interface Case {
@@ -149,6 +153,9 @@ async function cases(): Promise<Case[]> {
     { name: "signatures null without a key", entries: withSignatures(base, '{"signatures":null}'), settings: {} },
     { name: "signatures file not JSON", entries: withSignatures(base, "{signatures"), settings: key },
     { name: "signatures file with trailing text", entries: withSignatures(base, `${JSON.stringify({ signatures: [token] })} trailing`), settings: key },
+    { name: "signatures under __proto__, with a key", entries: withSignatures(base, `{"__proto__":{"signatures":[${JSON.stringify(token)}]}}`), settings: key },
+    { name: "signatures under __proto__, without a key", entries: withSignatures(base, `{"__proto__":{"signatures":[${JSON.stringify(token)}]}}`), settings: {} },
+    { name: "signatures file nested 150 deep beside the JWT", entries: withSignatures(base, `{"signatures":[${JSON.stringify(token)}],"x":${"[".repeat(150)}${"]".repeat(150)}}`), settings: key },
     { name: "signatures key in upper case", entries: withSignatures(base, JSON.stringify({ SIGNATURES: [token] })), settings: key },
     { name: "plugin _default", entries: withSignatures(base, JSON.stringify({ signatures: [token], plugin: "_default" })), settings: key },
     { name: "plugin of another verifier", entries: withSignatures(base, JSON.stringify({ signatures: [token], plugin: "kms" })), settings: key },
@@ -192,6 +199,7 @@ async function cases(): Promise<Case[]> {
     ["payload null", "null"],
     ["payload an array", "[]"],
     ["payload not JSON", "{files"],
+    ["claims nested 150 deep", `{"files":${JSON.stringify(files)},"x":${"[".repeat(150)}${"]".repeat(150)}}`],
     ["huge claim", `{"files":${JSON.stringify(files)},"pad":"${"x".repeat(3_000_000)}"}`],
   ];
   for (const [name, claims] of resigned) list.push({ name, entries: await resign(`{"files":${claims},"keyid":"default"}`), settings: key });
@@ -203,6 +211,8 @@ async function cases(): Promise<Case[]> {
 /** The cases where the kernel refuses what OPA accepts, on purpose; each names why. */
 const STRICTER: Readonly<Record<string, string>> = {
   "untouched rsa-1024": "jose refuses RSA keys under 2048 bits",
+  "signatures file nested 150 deep beside the JWT": "JSON read from a bundle nests at most 100 levels (MAX_JSON_DEPTH), here as everywhere",
+  "claims nested 150 deep": "JSON read from a bundle nests at most 100 levels (MAX_JSON_DEPTH), here as everywhere",
 };
 
 function b64(value: unknown): string {
