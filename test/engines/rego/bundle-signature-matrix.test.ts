@@ -74,7 +74,7 @@ beforeAll(() => {
   for (const alg of Object.keys(keys).filter((name) => /^[A-Z]/.test(name))) signed[alg] = opaSignedBundle(work, `signed-${alg}`, src, keys[alg]!);
   signed["rsa-1024"] = opaSignedBundle(work, "signed-rsa-1024", src, keys["rsa-1024"]!);
   // Keys whose UTF-8 order differs from their UTF-16 order, and every character class Go escapes.
-  const tricky = { x: { v: 1 }, k: { "\uffff": 1, "😀": 2, é: 3, Z: 4, a: 5 }, s: "\u0001\u001f\u007f\u2028\u2029<>&\"\\/\b\f\n\r\t😀", n: [0, -0, 1e21, 1.5e-7, 2 ** 60] };
+  const tricky = { x: { v: 1 }, r: "\ufffd", k: { "\uffff": 1, "😀": 2, é: 3, Z: 4, a: 5 }, s: "\u0001\u001f\u007f\u2028\u2029<>&\"\\/\b\f\n\r\t😀", n: [0, -0, 1e21, 1.5e-7, 2 ** 60] };
   signed["tricky"] = opaSignedBundle(work, "signed-tricky", source("src-tricky", JSON.stringify(tricky)), keys["RS256"]!);
   signed["other"] = opaSignedBundle(work, "signed-other", source("src-other", JSON.stringify({ x: { v: 2 } })), keys["RS256"]!);
   const claims = writeText(work, "claims.json", JSON.stringify({ scope: "write", iss: "policy-team", exp: 1 }));
@@ -129,6 +129,7 @@ async function cases(): Promise<Case[]> {
     { name: "data.json escapes spelled otherwise", entries: replace(base, "/data.json", data.replace("é", "\\u00e9").replace("\\u003c", "<").replace("\\t", "\\u0009")), settings: key },
     { name: "data.json key duplicated, last as signed", entries: replace(base, "/data.json", data.replace('{"x":', '{"x":{"v":9},"x":')), settings: key },
     { name: "data.json key duplicated, last changed", entries: replace(base, "/data.json", data.trimEnd().replace(/}$/, ',"x":{"v":9}}')), settings: key },
+    { name: "data.json U+FFFD spelled as a lone surrogate escape", entries: replace(entriesOf(readFileSync(signed["tricky"]!)), "/data.json", text(entriesOf(readFileSync(signed["tricky"]!)), "/data.json").replace("\ufffd", "\\ud800")), settings: key },
     { name: "data.json with a byte-order mark", entries: replace(base, "/data.json", `\ufeff${data}`), settings: key },
     { name: "data.json as YAML of the same data", entries: replace(base, "/data.json", "x:\n  v: 1\n"), settings: key },
     { name: "data.json final newline removed", entries: replace(base, "/data.json", data.trimEnd()), settings: key },
@@ -294,3 +295,50 @@ function verificationOf(settings: VerifySettings): { key: string; alg?: never; s
     ...(settings.keyId === undefined ? {} : { keyId: settings.keyId }),
   };
 }
+
+/** A small seeded generator (mulberry32), so the generated documents are the same on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Characters whose JSON spelling or UTF-8 order Go and JavaScript treat differently.
+const CHARS = ["a", "Z", "0", " ", "\u0000", "\u0001", "\u001f", "\u007f", "\b", "\f", "\n", "\r", "\t", '"', "\\", "/", "<", ">", "&", "é", "ß", "\u2028", "\u2029", "\ud7ff", "\ue000", "\uffff", "\ufffd", "😀", "𝄞"];
+
+function randomDocument(next: () => number, depth = 0): unknown {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const text = (): string => Array.from({ length: Math.floor(next() * 6) }, () => pick(CHARS)).join("");
+  const kind = depth >= 4 ? Math.floor(next() * 4) : Math.floor(next() * 6);
+  if (kind === 0) return text();
+  if (kind === 1) return pick([0, -1, 7, 2.5, -0.125, 1e-7, 3e21, 2 ** 53, 123.456]);
+  if (kind === 2) return pick([true, false, null]);
+  if (kind === 3) return Math.floor(next() * 1e6);
+  if (kind === 4) return Array.from({ length: Math.floor(next() * 4) }, () => randomDocument(next, depth + 1));
+  return Object.fromEntries(Array.from({ length: 1 + Math.floor(next() * 5) }, () => [text(), randomDocument(next, depth + 1)]));
+}
+
+describe("bundle signatures: OPA's digest of generated data", () => {
+  it("verifies OPA-signed data full of escapes, non-BMP keys and numbers, and refuses it changed", async () => {
+    const rsa = keys["RS256"]!;
+    let accepted = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const data = { x: { v: 1 }, generated: randomDocument(random(seed)) };
+      const path = opaSignedBundle(work, `generated-${seed}`, source(`src-generated-${seed}`, JSON.stringify(data)), rsa);
+      await readVerifiedBundle(path, { verification: { key: rsa.verification } });
+      accepted++;
+      // The same document, one value changed, no longer verifies (OPA's digest is not blind to it).
+      const entries = entriesOf(readFileSync(path));
+      const changed = join(work, `generated-${seed}-changed.tar.gz`);
+      writeFileSync(changed, tarGzOf(replace(entries, "/data.json", text(entries, "/data.json").replace('"v":1', '"v":2'))));
+      await expect(readVerifiedBundle(changed, { verification: { key: rsa.verification } })).rejects.toThrow("/data.json: digest mismatch");
+      expect((await opaVerdict(work, changed, { key: rsa.verification }, 1000 + seed)).accepted).toBe(false);
+    }
+    expect(accepted).toBe(4);
+  }, 60_000);
+});
