@@ -5,7 +5,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { compactVerify, errors as joseErrors } from "jose";
 import { z } from "zod";
-import { PolicyKernelError } from "../../errors.js";
+import { PolicyKernelError, fromZodError } from "../../errors.js";
 import { BundleHashError, bundleFileDigest } from "./bundle-hash.js";
 import { parseFirstGoJsonValue, parseGoJson, type GoJsonValue } from "./go-json.js";
 import type { TarFile } from "./tar.js";
@@ -63,7 +63,9 @@ export async function verifyBundleFiles(files: readonly TarFile[], location: str
     throw fail(location, "bundle missing .signatures.json file: it is not signed", `a bundle signed with the key of ${WHERE_KEY} (policy-kernel build --signing-key K); or leave the key out to load it unsigned`);
   }
   if (verification === undefined) throw unsignedKeyError(location, signatureFiles[0]!.path);
-  const settings = BundleVerificationSchema.parse(verification);
+  const parsed = BundleVerificationSchema.safeParse(verification);
+  if (!parsed.success) throw fromZodError("invalid_config", parsed.error, { root: "verification" });
+  const settings = parsed.data;
   const signatureFile = `${location}:${signatureFiles[0]!.path}`;
   if (config.plugin !== "" && config.plugin !== "_default") {
     throw fail(signatureFile, `no verifier exists under id ${config.plugin}`, 'no "plugin", or "_default" (custom verifier plugins are not supported)');
