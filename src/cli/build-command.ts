@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { PolicyKernelError } from "../errors.js";
 import { findPackageRoot } from "../kernel/defaults.js";
 import { buildRegoDirs } from "./build-rego-dirs.js";
+import { SIGNING_FLAGS, SIGNING_FLAGS_USAGE, signAfterBuild, signingFromFlags } from "./sign-bundle.js";
 
 export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--revision R] [--check]
        policy-kernel build [DIR...] --entrypoint PKG/RULE [--entrypoint ...] [--out FILE] [--revision R] [--check]
@@ -18,7 +19,8 @@ export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--rev
   --out FILE         where the bundle goes (default ./bundle.tar.gz)
   -e, --entrypoint E a rule to evaluate, as OPA names it (package httpapi.authz, rule allow: httpapi/authz/allow)
   --revision R       the manifest's revision (default rego-<sha256 of the sources, 16 hex digits>)
-  --check            build, and fail unless --out is byte-identical to it (CI: the bundle is current)`;
+  --check            build, and fail unless --out is byte-identical to it (CI: the bundle is current)
+${SIGNING_FLAGS_USAGE}`;
 
 const DEFAULT_FOLDER = "rego";
 const DEFAULT_OUT = "bundle.tar.gz";
@@ -27,11 +29,12 @@ const DEFAULT_OUT = "bundle.tar.gz";
 export function buildCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { out: { type: "string" }, check: { type: "boolean" }, entrypoint: { type: "string", multiple: true, short: "e" }, revision: { type: "string" } },
+    options: { out: { type: "string" }, check: { type: "boolean" }, entrypoint: { type: "string", multiple: true, short: "e" }, revision: { type: "string" }, ...SIGNING_FLAGS },
     allowPositionals: true,
     strict: true,
   });
   const entrypoints = values.entrypoint ?? [];
+  const signing = signingFromFlags(values);
   if (values.revision !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.revision)) {
     throw new PolicyKernelError("invalid_input", `--revision ${JSON.stringify(values.revision)} is not a revision`, { expected: "1 to 200 printable ASCII characters without spaces (v1.4.2, git-3f2a9c1)" });
   }
@@ -51,7 +54,7 @@ export function buildCommand(argv: string[]): number {
   }
   const out = resolve(values.out ?? DEFAULT_OUT);
   if (entrypoints.length > 0) {
-    return buildRegoDirs({ dirs: folders.map((folder) => resolve(folder)), entrypoints, out, revision: values.revision, check: values.check === true });
+    return signAfterBuild(buildRegoDirs({ dirs: folders.map((folder) => resolve(folder)), entrypoints, out, revision: values.revision, check: values.check === true }), out, signing);
   }
   const rebuild = ["policy-kernel build", ...positionals, ...(values.out === undefined ? [] : ["--out", values.out]), ...(values.revision === undefined ? [] : ["--revision", values.revision])].join(" ");
   const args = [join(findPackageRoot(), "scripts", "build-bundle.sh"), "--rego", resolve(folders[0]!), "--out", out, "--rebuild-hint", rebuild];
@@ -59,7 +62,7 @@ export function buildCommand(argv: string[]): number {
   if (values.check) args.push("--check");
   const run = spawnSync("bash", args, { stdio: "inherit" });
   if (run.error) throw new PolicyKernelError("io_error", `cannot run bash (${run.error.message}); policy-kernel build needs bash, node and OPA or Go`);
-  return run.status ?? 1;
+  return signAfterBuild(run.status ?? 1, out, signing);
 }
 
 function isFolder(path: string): boolean {

@@ -4,8 +4,9 @@ import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, displayName, kernelOptionsFromFlags, readJson } from "./kernel-flags.js";
 import { OPA_FLAGS, OPA_FLAGS_USAGE, withOpaFlags } from "./opa-flags.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
+import { VERIFICATION_FLAGS_USAGE } from "./verification-flags.js";
 
-export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input | --binding FILE] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L]
+export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input | --binding FILE] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L] [--verification-key K ...]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
   --input FILE|-   the action {agentId, action: {type, ...}, context}, or with --raw-input any JSON (default: stdin)
   --now ISO        logical time of the decision, ISO 8601 with a time zone (2026-11-21T10:00:00Z; overrides context.now)
@@ -16,7 +17,8 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --fail-open      allow an action when a policy cannot be evaluated (default: deny)
   --bundle-max-bytes N / --bundle-max-files N   caps on the bundle (default 64 MiB decompressed, 10000 files)
   --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent
-${OPA_FLAGS_USAGE}`;
+${OPA_FLAGS_USAGE}
+${VERIFICATION_FLAGS_USAGE}`;
 
 /** --now is checked as context.now is, so a bad time is a usage error (exit 1), not a denial (exit 2). */
 function checkNow(raw: string): void {

@@ -39,10 +39,10 @@ export function withOpaFlags(options: PolicyKernelOptions, values: KernelFlagVal
   if (values.bundle === undefined) throw new UsageError("--entrypoint needs the bundle it is in: add --bundle PATH");
   if (values["raw-input"] && values.binding !== undefined) throw new UsageError("--binding builds the input from an action; with --raw-input the input is given as it is: choose one");
   if (values["raw-input"] && values.rules !== undefined) throw new UsageError("--rules judge actions, not a raw input: leave --rules out with --raw-input");
-  const { bundle: _bundle, ...rest } = options;
+  const { bundle: _bundle, verification, ...rest } = options;
   return {
     ...rest,
-    opa: [{ bundle: values.bundle, entrypoints, ...(values.binding === undefined ? {} : { binding: values.binding }) }],
+    opa: [{ bundle: values.bundle, entrypoints, ...(values.binding === undefined ? {} : { binding: values.binding }), ...(verification === undefined ? {} : { verification }) }],
     ...(values.rules === undefined ? { rules: false } : {}),
     ...(values["raw-input"] ? { rawInput: true } : {}),
   };

@@ -24,6 +24,8 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --bundle PATH    OPA bundle (.tar.gz or folder) instead of the default library (--no-bundle: none)
   --rules PATH     JSON rule-set file or folder (repeatable) instead of the default rules (--no-rules: none)
   --data FILE      JSON data merged over the bundle data; --fail-open, --log-level LEVEL as for eval
+  --verification-key K [--signing-alg A] [--scope S] [--verification-key-id ID]   verify a signed --bundle, as for
+                   eval (--signing-alg is OPA's name for the bundle signature's algorithm, not --signing-key's)
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
   --no-progress    no progress on stderr (otherwise a bar on a terminal, a line per tenth of an arm elsewhere)

@@ -7,7 +7,9 @@ import { optionsError } from "../options.js";
 import { createLogger, isLogger } from "../logging.js";
 import { ActionSchema, ONCE, type Action, type ActionInput, type Decision, type PolicyFinding, type PolicyInput, type Provenance, type Violation, type ViolationSource } from "../schemas.js";
 import type { PolicyEngine } from "../engines/engine.js";
-import { BundleLimitsSchema, kernelSection, readBundle, type PolicyBundle } from "../engines/rego/bundle.js";
+import { BundleLimitsSchema, kernelSection, type PolicyBundle } from "../engines/rego/bundle.js";
+import { BundleVerificationSchema } from "../engines/rego/bundle-signature.js";
+import { readVerifiedBundle } from "../engines/rego/verified-bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
@@ -53,6 +55,8 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   dataSource: z.string().min(1).optional(),
   /** Caps on the bundle (decompressed bytes, file count, bytes per file); defaults in DEFAULT_BUNDLE_LIMITS. */
   bundleLimits: BundleLimitsSchema.optional(),
+  /** The key `bundle` is signed with (OPA's `.signatures.json`; docs/guides/signed-bundles.md); absent: `bundle` must be unsigned. */
+  verification: BundleVerificationSchema.optional(),
   /** Rego entrypoint returning the violation set (default `kernel/violations`). */
   entrypoint: z.string().min(1).optional(),
   /** Let actions through when a policy cannot be evaluated (recorded as a critical warning). Default false. */
@@ -101,7 +105,8 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   const bundlePath = opts.bundle ?? (ownOpa ? false : defaultBundlePath());
   const rulesPaths = opts.rules ?? (ownOpa ? false : [defaultRulesPath()]);
 
-  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : readBundle(bundlePath, opts.bundleLimits);
+  if (bundlePath === false && opts.verification) throw new PolicyKernelError("invalid_config", "a verification key needs the bundle it verifies", { field: "createPolicyKernel.verification", expected: "bundle: PATH beside verification (for opa: [...] bundles, verification inside each)" });
+  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : await readVerifiedBundle(bundlePath, { limits: opts.bundleLimits, verification: opts.verification });
   const ruleSets: RuleSet[] = rulesPaths === false ? [] : loadRuleSets(rulesPaths);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();

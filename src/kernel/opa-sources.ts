@@ -1,6 +1,7 @@
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
-import { readBundle, type BundleLimits } from "../engines/rego/bundle.js";
+import type { BundleLimits } from "../engines/rego/bundle.js";
+import { readVerifiedBundle } from "../engines/rego/verified-bundle.js";
 import { createOpaEngine, type OpaEngine } from "../engines/opa/opa-engine.js";
 import { mergeData } from "./merge.js";
 import type { OpaSource } from "../engines/opa/source.js";
@@ -13,7 +14,7 @@ import type { InputBinding } from "./binding/schema.js";
 export async function loadOpaEngines(sources: readonly OpaSource[], limits: BundleLimits | undefined, data: Record<string, unknown> | undefined): Promise<OpaEngine[]> {
   const engines: OpaEngine[] = [];
   for (const [index, source] of sources.entries()) {
-    const bundle = readBundle(source.bundle, limits);
+    const bundle = await readVerifiedBundle(source.bundle, { limits, verification: source.verification });
     const engine = await createOpaEngine({ bundle, entrypoints: source.entrypoints, field: `createPolicyKernel.opa[${index}].entrypoints`, ...(data ? { data: mergeData(bundle.data, data) } : {}) });
     if (source.binding === undefined) engines.push(engine);
     else {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EffectSchema, SeveritySchema } from "../../schemas.js";
 import { ConventionSchema } from "./conventions.js";
+import { BundleVerificationSchema } from "../rego/bundle-signature.js";
 
 /** One entrypoint of an OPA bundle with what configuration says of its findings (over METADATA and the convention's defaults). */
 export const OpaEntrypointConfigSchema = z.strictObject({
@@ -31,6 +32,8 @@ export const OpaSourceSchema = z.strictObject({
    * each entrypoint (`policy-kernel build DIR --entrypoint E` records them).
    */
   binding: z.string().min(1).optional(),
+  /** The key the bundle is signed with (OPA's `.signatures.json`; docs/guides/signed-bundles.md); absent: it must be unsigned. */
+  verification: BundleVerificationSchema.optional(),
 });
 /** An OPA bundle and the entrypoints of it that decide (kernel option `opa`). */
 export type OpaSource = z.input<typeof OpaSourceSchema>;

@@ -8,6 +8,7 @@ import { PolicyKernelError, fromZodError } from "../../errors.js";
 import { checkEntryLimits, readTarGz, type TarFile, type TarLimits } from "./tar.js";
 import { compareCodeUnits, isPlainObject } from "../../values.js";
 import { getOwn, isForbiddenKey, parseUntrustedJson, setOwn } from "../../safe-json.js";
+import { assertNotSigned } from "./bundle-signature.js";
 
 const MiB = 1024 * 1024;
 
@@ -64,6 +65,14 @@ export function kernelSection(data: Readonly<Record<string, unknown>>): Record<s
  * refusing one over `limits` (see BundleLimitsSchema) before it is unpacked.
  */
 export function readBundle(location: string, limits: BundleLimits = {}): PolicyBundle {
+  const { files, sha256 } = readBundleFiles(location, limits);
+  // A signed bundle needs its key: readVerifiedBundle (bundle-signature.ts) checks it.
+  assertNotSigned(files, location);
+  return parseBundleFiles(files, location, sha256);
+}
+
+/** A bundle's files, unparsed, and its SHA-256 (of the archive, or of a folder's files); see readBundle. */
+export function readBundleFiles(location: string, limits: BundleLimits = {}): { files: TarFile[]; sha256: string } {
   const caps: TarLimits = { ...DEFAULT_BUNDLE_LIMITS, ...limits };
   let isDirectory: boolean;
   try {
@@ -76,14 +85,14 @@ export function readBundle(location: string, limits: BundleLimits = {}): PolicyB
   }
   if (isDirectory) {
     const files = readFolder(location, caps);
-    return parseBundleFiles(files, location, hashFiles(files));
+    return { files, sha256: hashFiles(files) };
   }
   const archive = readBytes(location, caps);
-  return parseBundleFiles(readTarGz(archive, location, caps), location, sha256Hex(archive));
+  return { files: readTarGz(archive, location, caps), sha256: sha256Hex(archive) };
 }
 
 /** Builds a PolicyBundle from the files of an archive or folder. */
-function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
+export function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
   checkPaths(files, location);
   const byPath = new Map(files.map((file) => [file.path, file.bytes]));
   const manifest = parseManifest(byPath.get("/.manifest"), location);
