@@ -9,7 +9,7 @@ import { readBundle } from "../../../../src/engines/rego/bundle.js";
 import { instantiatePolicy } from "../../../../src/engines/rego/wasm-instance.js";
 import { canonicalJson } from "../../../../src/canonical-json.js";
 import { opaPath } from "../../../helpers/opa.js";
-import { FAMILIES, sampleCases } from "./cases.js";
+import { FAMILIES, rawJson, sampleCases } from "./cases.js";
 
 /**
  * Every host builtin against OPA's Go evaluator (the pinned `opa eval`): one Rego module has a
@@ -44,7 +44,7 @@ let imported: string[];
 
 beforeAll(async () => {
   writeFileSync(join(work, "diff.rego"), rego);
-  writeFileSync(join(work, "input.json"), JSON.stringify(input));
+  writeFileSync(join(work, "input.json"), rawJson(input));
   const opa = opaPath();
   execFileSync(opa, ["build", "-t", "wasm", "-e", "diff/all", "-o", join(work, "bundle.tar.gz"), join(work, "diff.rego")], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
   const evaluated = JSON.parse(
@@ -54,7 +54,8 @@ beforeAll(async () => {
   const bundle = await readBundle(join(work, "bundle.tar.gz"));
   const policy = instantiatePolicy(bundle.module as WebAssembly.Module, hostBuiltins(new EvaluationClock()));
   imported = importedBuiltins(policy);
-  const result = policy.evaluate(input) as Array<{ result: Record<string, Record<string, unknown>> }>;
+  const text = Buffer.from(rawJson(input), "utf8");
+  const result = policy.evaluate(text.buffer.slice(text.byteOffset, text.byteOffset + text.byteLength)) as Array<{ result: Record<string, Record<string, unknown>> }>;
   actual = result[0]?.result ?? {};
 }, 60_000);
 
