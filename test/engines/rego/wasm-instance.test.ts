@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { readBundle } from "../../../src/engines/rego/bundle.js";
 import { RegoNumber, RegoObject, RegoSet } from "../../../src/engines/rego/rego-value.js";
 import { instantiatePolicy } from "../../../src/engines/rego/wasm-instance.js";
+import { hostBuiltins } from "../../../src/engines/rego/builtins/registry.js";
+import { EvaluationClock } from "../../../src/engines/rego/builtins/check.js";
 import { isPolicyKernelError } from "../../../src/errors.js";
 import { opaPath } from "../../helpers/opa.js";
 
@@ -216,5 +218,15 @@ out := {"message": sprintf("missing: %v", [labels]), "back": [is_set(r), count(r
     const labels = second[0].entries.find(([key]) => key === "k")?.[1];
     expect(big).toEqual(new RegoNumber("123456789012345678901234567890"));
     expect(labels).toBeInstanceOf(RegoSet);
+  });
+
+  it("hands the SDK's yaml.* builtins JSON (a set as a sorted array), as OPA's ast.JSON does", async () => {
+    const yamlRego = 'package y\n\nout := [yaml.marshal({"k": {"b", "a"}}), yaml.unmarshal("a: [1, 2]"), yaml.is_valid("a: [")]\n';
+    writeFileSync(join(dir, "y.rego"), yamlRego);
+    execFileSync(opaPath(), ["build", "-t", "wasm", "-e", "y/out", "-o", join(dir, "y.tar.gz"), join(dir, "y.rego")], { stdio: ["ignore", "pipe", "pipe"] });
+    const policy = instantiatePolicy((await readBundle(join(dir, "y.tar.gz"))).module as WebAssembly.Module, hostBuiltins(new EvaluationClock()));
+    const ours = (policy.evaluate(undefined, 0) as Array<{ result: unknown }>)[0]?.result;
+    const opa = JSON.parse(execFileSync(opaPath(), ["eval", "-f", "json", "-d", join(dir, "y.rego"), "data.y.out"], { encoding: "utf8" })) as { result: Array<{ expressions: Array<{ value: unknown }> }> };
+    expect(ours).toEqual(opa.result[0]?.expressions[0]?.value);
   });
 });

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { toJsonValue } from "../rego-value.js";
+import { HostBuiltinError } from "./go-values.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import { sprintf } from "./sprintf.js";
@@ -55,17 +56,28 @@ export function hostBuiltins(clock: LogicalClock): Record<string, HostBuiltin> {
   };
 }
 
-let kept: Record<string, HostBuiltin> | undefined;
+let sdkTable: Record<string, HostBuiltin> | undefined;
 
-/** The SDK's yaml.* builtins, handed JSON as OPA's ast.JSON makes it (sets as arrays) since they take plain JS data. */
-function sdkKept(): Record<string, HostBuiltin> {
-  if (kept) return kept;
+function loadSdkTable(): Record<string, HostBuiltin> {
   const require = createRequire(import.meta.url);
-  const sdkTable = require(join(dirname(require.resolve("@open-policy-agent/opa-wasm")), "builtins", "index.js")) as Record<string, HostBuiltin>;
-  kept = {};
-  for (const name of SDK_KEPT) {
-    const builtin = sdkTable[name];
-    if (builtin) kept[name] = (...args: unknown[]) => builtin(...args.map(toJsonValue));
-  }
-  return kept;
+  return require(join(dirname(require.resolve("@open-policy-agent/opa-wasm")), "builtins", "index.js")) as Record<string, HostBuiltin>;
+}
+
+/**
+ * The SDK's yaml.* builtins, handed JSON as OPA's ast.JSON makes it (sets as arrays) since they
+ * take plain JS data. Their module (and the `yaml` package) is loaded at the first call: most
+ * policies never make one, and loading it would cost every cold start.
+ */
+function sdkKept(): Record<string, HostBuiltin> {
+  return Object.fromEntries(
+    SDK_KEPT.map((name) => [
+      name,
+      (...args: unknown[]) => {
+        sdkTable ??= loadSdkTable();
+        const builtin = sdkTable[name];
+        if (!builtin) throw new HostBuiltinError(name, "the opa-wasm SDK no longer has this builtin");
+        return builtin(...args.map(toJsonValue));
+      },
+    ]),
+  );
 }
