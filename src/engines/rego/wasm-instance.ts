@@ -195,7 +195,13 @@ function readCString(memory: WebAssembly.Memory, address: number, limit: number,
 /** One builtin argument, read as Rego text (opa_value_dump; opa_json_dump in modules without it). */
 function readValue(exports: PolicyExports, memory: WebAssembly.Memory, address: number, builtin: string): unknown {
   const dump = exports.opa_value_dump ?? exports.opa_json_dump;
-  const text = dump.call(exports, address);
+  let text: number;
+  try {
+    text = dump.call(exports, address);
+  } catch (error) {
+    // The module's writer recurses: a value nested deeply enough overflows the stack in it.
+    throw new PolicyKernelError("engine_error", `policy.wasm could not write an argument of ${builtin}: ${errorMessage(error)}`);
+  }
   if (text === 0) throw new PolicyKernelError("engine_error", `policy.wasm could not write an argument of ${builtin}`);
   const read = readCString(memory, text, MAX_ARGUMENT_BYTES, `an argument of ${builtin}`);
   exports.opa_free?.(text);

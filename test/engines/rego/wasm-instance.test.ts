@@ -229,4 +229,25 @@ out := {"message": sprintf("missing: %v", [labels]), "back": [is_set(r), count(r
     const opa = JSON.parse(execFileSync(opaPath(), ["eval", "-f", "json", "-d", join(dir, "y.rego"), "data.y.out"], { encoding: "utf8" })) as { result: Array<{ expressions: Array<{ value: unknown }> }> };
     expect(ours).toEqual(opa.result[0]?.expressions[0]?.value);
   });
+
+  it("fails an evaluation whose builtin argument nests deeper than 1,000 levels, and prints one that does not", async () => {
+    writeFileSync(join(dir, "deep.rego"), 'package deep\n\nout := sprintf("%v", [input])\n');
+    execFileSync(opaPath(), ["build", "-t", "wasm", "-e", "deep/out", "-o", join(dir, "deep.tar.gz"), join(dir, "deep.rego")], { stdio: ["ignore", "pipe", "pipe"] });
+    const policy = instantiatePolicy((await readBundle(join(dir, "deep.tar.gz"))).module as WebAssembly.Module, hostBuiltins(new EvaluationClock()));
+    const nested = (depth: number): string => `${"[".repeat(depth)}1${"]".repeat(depth)}`;
+    // The input is the argument's only element: the argument is one level deeper.
+    expect(policy.evaluate(asText(nested(999)), 0)).toEqual([{ result: nested(999) }]);
+    expect(thrown(() => policy.evaluate(asText(nested(1000)), 0))).toEqual({
+      code: "engine_error",
+      message: "policy.wasm gave sprintf an argument this host cannot read: value text at offset 1001: values nest deeper than 1000",
+    });
+    // Deeper, the module's own (recursive) writer may run out of stack first: an error naming sprintf either way.
+    const deeper = thrown(() => policy.evaluate(asText(nested(5000)), 0));
+    expect(deeper.code).toBe("engine_error");
+    expect(deeper.message).toMatch(/^policy\.wasm (gave sprintf an argument this host cannot read|could not write an argument of sprintf: Maximum call stack size exceeded)/);
+    // Deeper still, the module's JSON parser overflows reading the input: the evaluation throws (the engines deny).
+    expect(() => policy.evaluate(asText(nested(50_000)), 0)).toThrow(RangeError);
+    // The instance still evaluates afterwards.
+    expect(policy.evaluate(asText("[1, 2]"), 0)).toEqual([{ result: "[1, 2]" }]);
+  });
 });
