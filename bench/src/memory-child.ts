@@ -3,7 +3,7 @@
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { benchCorpus } from "./corpus.js";
 
-// opa-wasm creates the module's memory with `new WebAssembly.Memory`; keep a handle to read its size.
+// The kernel (src/engines/rego/wasm-instance.ts) creates the module's memory with `new WebAssembly.Memory`; keep a handle to read its size.
 const memories: WebAssembly.Memory[] = [];
 const NativeMemory = WebAssembly.Memory;
 WebAssembly.Memory = function Memory(descriptor: WebAssembly.MemoryDescriptor) {

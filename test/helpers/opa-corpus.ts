@@ -21,18 +21,15 @@ export interface CorpusEntrypoint {
 
 export interface CorpusPolicy {
   readonly name: string;
-  /** A documented difference from OPA the kernel must show exactly (docs/builtins.md, "Limits"). */
-  readonly knownDivergence?: "set-in-sprintf";
   readonly entrypoints: readonly CorpusEntrypoint[];
   readonly inputs: readonly unknown[];
 }
 
 /** The corpus as listed in corpus.yaml. */
 export function loadCorpus(): CorpusPolicy[] {
-  const raw = parseYaml(readFileSync(join(CORPUS_DIR, "corpus.yaml"), "utf8")) as { name: string; knownDivergence?: "set-in-sprintf"; entrypoints: (string | CorpusEntrypoint)[]; inputs: unknown[] }[];
+  const raw = parseYaml(readFileSync(join(CORPUS_DIR, "corpus.yaml"), "utf8")) as { name: string; entrypoints: (string | CorpusEntrypoint)[]; inputs: unknown[] }[];
   return raw.map((p) => ({
     name: p.name,
-    ...(p.knownDivergence ? { knownDivergence: p.knownDivergence } : {}),
     inputs: p.inputs,
     entrypoints: p.entrypoints.map((e) => (typeof e === "string" ? { path: e, severity: defaultSeverity(e) } : e)),
   }));
@@ -97,15 +94,9 @@ export function expectedDecision(policy: CorpusPolicy, answers: Record<string, u
     }
     for (const item of (value ?? []) as unknown[]) {
       const message = typeof item === "string" ? item : String((item as { msg: unknown }).msg);
-      const description = policy.knownDivergence === "set-in-sprintf" ? setsAsArrays(message) : message;
-      messages.push({ description, severity: entrypoint.severity, blocked: convention !== "warn" });
+      messages.push({ description: message, severity: entrypoint.severity, blocked: convention !== "warn" });
     }
   }
   messages.sort((a, b) => (a.description < b.description ? -1 : a.description > b.description ? 1 : 0));
   return { allowed: falseBooleans.length === 0 && messages.every((m) => !m.blocked), messages, falseBooleans };
-}
-
-/** OPA's %v of a set of strings, `{"a", "b"}`, as the kernel's host sprintf prints it: `["a", "b"]`. */
-function setsAsArrays(message: string): string {
-  return message.replace(/\{((?:"[^"]*"(?:, )?)+)\}/g, "[$1]");
 }

@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from "@open-policy-agent/opa-wasm";
 import { canonicalJson, sha256Hex } from "../../canonical-json.js";
 import { PolicyKernelError, errorMessage, fromZodError } from "../../errors.js";
 import type { PolicyFinding, PolicyInput } from "../../schemas.js";
@@ -8,13 +6,10 @@ import type { PolicyBundle } from "../rego/bundle.js";
 import { hostBuiltins } from "../rego/builtins/registry.js";
 import { EvaluationClock, assertBuiltinsImplemented } from "../rego/builtins/check.js";
 import { createWasmEvaluate, entrypointIdOf } from "../rego/wasm-eval.js";
+import { instantiatePolicy, type WasmPolicy } from "../rego/wasm-instance.js";
 import { findingsOf, lastSegment, packageOf, type Convention, type FindingStamp } from "./conventions.js";
 import { manifestAnnotations, metadataFor, parseAnnotations } from "./metadata.js";
 import { entrypointName, OpaEntrypointConfigSchema, type OpaEntrypointConfig } from "./source.js";
-
-// The sync loader lives on the CommonJS object (see rego-engine.ts for why sync).
-const require = createRequire(import.meta.url);
-const opaWasm = require("@open-policy-agent/opa-wasm") as { loadPolicySync: typeof LoadPolicySync };
 
 /** Options of `createOpaEngine`: a bundle someone else wrote and the entrypoints of it that decide. */
 export interface OpaEngineOptions {
@@ -54,14 +49,10 @@ export interface OpaEngine extends PolicyEngine {
 export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEngine> {
   const { bundle } = options;
   const field = options.field ?? "entrypoints";
-  let policy: LoadedPolicy;
   // The host's builtins give OPA's answers; time.now_ns reads this clock, set per evaluation.
   const clock = new EvaluationClock();
-  try {
-    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module, undefined, hostBuiltins(clock));
-  } catch (error) {
-    throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, { file: bundle.location, expected: "a module built by `opa build -t wasm`" });
-  }
+  // This host's own instantiation: builtins get Rego values (sets, exact numbers), not JSON.
+  const policy: WasmPolicy = instantiatePolicy(bundle.module as WebAssembly.Module, hostBuiltins(clock), bundle.location);
   const ids = (policy.entrypoints ?? {}) as Record<string, number>;
   const configs = options.entrypoints.map((given, index) => {
     const parsed = OpaEntrypointConfigSchema.safeParse(typeof given === "string" ? { path: given } : given);

@@ -1,4 +1,4 @@
-import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { WasmPolicy } from "./wasm-instance.js";
 import { isPlainObject } from "../../values.js";
 import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput, type WasmEvaluate } from "./wasm-eval.js";
 
@@ -39,7 +39,7 @@ export interface ScopedEvaluate {
  * `toJsonFor(names)` writes the input the named policies read.
  */
 export function createScopedEvaluate(
-  policy: LoadedPolicy,
+  policy: WasmPolicy,
   entrypoints: Readonly<Record<string, number>>,
   data: unknown,
   toJsonFor: (names: readonly string[]) => (input: unknown) => string,

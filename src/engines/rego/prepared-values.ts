@@ -6,7 +6,7 @@
  * result back at `data.policy_kernel.prepared.<name>`, which the policy reads in place of
  * computing it (elsewhere, opa eval or opa test, nothing is there and it computes it itself).
  */
-import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { WasmPolicy } from "./wasm-instance.js";
 import { PolicyKernelError, errorMessage, type ErrorLocation } from "../../errors.js";
 import { isPlainObject } from "../../values.js";
 import { kernelSection } from "./bundle.js";
@@ -44,7 +44,7 @@ export function assertNoPreparedValues(data: Readonly<Record<string, unknown>>, 
  * failure there, which the kernel denies). Data without a `policy_kernel` object is loaded as is.
  */
 export function loadPreparedData(
-  policy: LoadedPolicy,
+  policy: WasmPolicy,
   entrypoints: Readonly<Record<string, number>>,
   prepare: readonly string[],
   data: Record<string, unknown>,

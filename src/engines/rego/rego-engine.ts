@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from "@open-policy-agent/opa-wasm";
 import { PolicyFindingSchema, type PolicyFinding, type PolicyInput } from "../../schemas.js";
 import { checkFinding } from "../finding-check.js";
 import { PolicyKernelError, errorMessage, issuePath } from "../../errors.js";
@@ -15,12 +13,8 @@ import { createWasmEvaluate, entrypointIdOf, evaluateWithoutInput } from "./wasm
 import { assertNoPreparedValues, loadPreparedData, type PreparedData } from "./prepared-values.js";
 import { shapeOf } from "../../values.js";
 import { hostBuiltins } from "./builtins/registry.js";
+import { instantiatePolicy, type WasmPolicy } from "./wasm-instance.js";
 import { EvaluationClock, assertBuiltinsImplemented, builtinProblems, importedBuiltins } from "./builtins/check.js";
-
-// The package's ESM entry exports only the async loadPolicy; the sync loader lives on the
-// CommonJS object (the same module instance, so nothing is loaded twice).
-const require = createRequire(import.meta.url);
-const opaWasm = require("@open-policy-agent/opa-wasm") as { loadPolicySync: typeof LoadPolicySync };
 
 /** The aggregate entrypoint of the default library: every violation in ONE Wasm call. */
 export const DEFAULT_ENTRYPOINT = "kernel/violations";
@@ -62,19 +56,10 @@ export interface RegoEngine extends PolicyEngine {
 export async function createRegoEngine(options: RegoEngineOptions): Promise<RegoEngine> {
   const { bundle } = options;
   const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
-  let policy: LoadedPolicy;
   // time.now_ns reads the evaluation's logical time (context.now), set before each evaluation.
   const clock = new EvaluationClock();
-  try {
-    // Sync on purpose: the async loadPolicy tests `instanceof Response`, and touching that
-    // global makes Node load its whole fetch implementation (20-40 ms of a cold start).
-    policy = opaWasm.loadPolicySync(bundle.module as WebAssembly.Module, undefined, hostBuiltins(clock));
-  } catch (error) {
-    throw new PolicyKernelError("invalid_bundle", `policy.wasm could not be instantiated: ${errorMessage(error)}`, {
-      file: bundle.location,
-      expected: "a module built by `opa build -t wasm`",
-    });
-  }
+  // This host's own instantiation: builtins get Rego values (sets, exact numbers), not JSON.
+  const policy: WasmPolicy = instantiatePolicy(bundle.module as WebAssembly.Module, hostBuiltins(clock), bundle.location);
   assertBuiltinsImplemented(policy, bundle.location);
   const entrypoints = (policy.entrypoints ?? {}) as Record<string, number>;
   assertNoPreparedValues(bundle.data, { file: bundle.location, field: "data.policy_kernel.prepared" });
@@ -186,7 +171,7 @@ export async function createRegoEngine(options: RegoEngineOptions): Promise<Rego
  * evaluation fails (then every decision meets the failure, and fails closed).
  */
 function evaluateConfigHalf(
-  policy: LoadedPolicy,
+  policy: WasmPolicy,
   entrypoints: Record<string, number>,
   split: AggregateSplit,
 ): { policies: { name: string; id: number }; findings: PolicyFinding[] } | undefined {
@@ -236,6 +221,6 @@ export function readFindings(resultSet: unknown, entrypoint: string): PolicyFind
 }
 
 /** Builtins the module imports that this host will not run (non-deterministic, or implemented by no one), sorted. */
-export function missingBuiltins(policy: LoadedPolicy): string[] {
+export function missingBuiltins(policy: WasmPolicy): string[] {
   return builtinProblems(importedBuiltins(policy)).map((problem) => problem.builtin);
 }

@@ -1,4 +1,4 @@
-import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { WasmPolicy } from "./wasm-instance.js";
 import { wholeJson } from "./projection-tree.js";
 
 const PAGE = 64 * 1024;
@@ -21,15 +21,15 @@ export function entrypointIdOf(entrypoints: Readonly<Record<string, unknown>>, n
 export type WasmEvaluate = (input: unknown) => unknown;
 
 /**
- * The ABI 1.2 one-shot `opa_eval` as `LoadedPolicy.evaluate` does it (opa-wasm src/opa.js), minus
+ * The ABI 1.2 one-shot `opa_eval` as the SDK's `LoadedPolicy.evaluate` does it (opa-wasm src/opa.js), minus
  * its per-call costs: no TextEncoder/TextDecoder per call (a Buffer view over the Wasm memory is
  * written and read in place), the entrypoint resolved once. The input goes where the SDK puts it,
  * at the heap pointer left after the data, and `opa_eval` resets the heap to just past it, so
  * memory stays flat across evaluations. Undefined when the module predates ABI 1.2; the caller
- * then keeps `LoadedPolicy.evaluate`. Must be created after `setData` (it captures the data address).
+ * then keeps `policy.evaluate`. Must be created after `setData` (it captures the data address).
  * `toJson` writes the input's text: by default the whole input, as the SDK sends it.
  */
-export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJson: (input: unknown) => string = wholeJson): WasmEvaluate | undefined {
+export function createWasmEvaluate(policy: WasmPolicy, entrypoint: number, toJson: (input: unknown) => string = wholeJson): WasmEvaluate | undefined {
   const minor = Number(policy.minorVersion);
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as Partial<EvalExports>;
@@ -64,7 +64,7 @@ export function createWasmEvaluate(policy: LoadedPolicy, entrypoint: number, toJ
 }
 
 /** One evaluation of `entrypoint` with no input (a data-only rule, read once at load): the direct call, else the SDK's. */
-export function evaluateWithoutInput(policy: LoadedPolicy, entrypoint: number): unknown {
+export function evaluateWithoutInput(policy: WasmPolicy, entrypoint: number): unknown {
   const direct = createWasmEvaluate(policy, entrypoint);
   return direct ? direct(undefined) : policy.evaluate(undefined, entrypoint);
 }

@@ -1,4 +1,4 @@
-import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { WasmPolicy } from "../wasm-instance.js";
 import { PolicyKernelError } from "../../../errors.js";
 import { HOST_BUILTIN_NAMES, NONDETERMINISTIC_BUILTINS } from "./registry.js";
 import { parseRfc3339Ns, type LogicalClock } from "./time.js";
@@ -17,7 +17,7 @@ interface WasmExports {
 }
 
 /** The builtins a loaded module imports from the host (OPA's Wasm implements the rest itself), sorted. */
-export function importedBuiltins(policy: LoadedPolicy): string[] {
+export function importedBuiltins(policy: WasmPolicy): string[] {
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as WasmExports;
   const memory = policy.mem as WebAssembly.Memory;
@@ -53,7 +53,7 @@ export function describeBuiltinProblem(problem: BuiltinProblem): string {
 }
 
 /** Refuses at load a module that imports a builtin this host will not run (PolicyKernelError naming each one). */
-export function assertBuiltinsImplemented(policy: LoadedPolicy, file: string): void {
+export function assertBuiltinsImplemented(policy: WasmPolicy, file: string): void {
   const problems = builtinProblems(importedBuiltins(policy));
   if (problems.length === 0) return;
   throw new PolicyKernelError("invalid_bundle", `policy.wasm uses builtins the kernel will not run: ${problems.map(describeBuiltinProblem).join("; ")}`, {

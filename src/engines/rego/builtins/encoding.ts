@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { RegoObject, RegoSet, sortedValues } from "../rego-value.js";
 import { goUtf8 } from "./go-values.js";
 
 // Hashes, HMACs, hex, base64url, URL query encoding and JWT decoding as OPA's topdown computes
@@ -59,14 +60,15 @@ function queryUnescape(value: string): string | undefined {
   return goUtf8(Buffer.from(bytes));
 }
 
-/** OPA's urlquery.encode_object: url.Values.Encode of strings and arrays of strings, keys sorted. */
+/** OPA's urlquery.encode_object: url.Values.Encode of strings and arrays or sets of strings, keys sorted. */
 function encodeObject(value: unknown): string | undefined {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  // OPA goes through ast.JSON: a set is an array in OPA's order; an object with non-string keys is not an object of strings.
+  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof RegoSet || value instanceof RegoObject) return undefined;
   const pairs: string[] = [];
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
     const entry = record[key];
-    const values = typeof entry === "string" ? [entry] : Array.isArray(entry) ? entry : undefined;
+    const values = typeof entry === "string" ? [entry] : Array.isArray(entry) ? entry : entry instanceof RegoSet ? sortedValues(entry) : undefined;
     if (values === undefined || !values.every((item) => typeof item === "string")) return undefined;
     for (const item of values as string[]) pairs.push(`${queryEscape(key)}=${queryEscape(item)}`);
   }

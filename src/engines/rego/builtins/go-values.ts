@@ -1,6 +1,10 @@
 // How OPA's Go evaluator writes values as text: Rego syntax for composites (ast.Value.String()),
-// strconv.Quote for strings, Go's float formatting. JSON reaches the host from the Wasm, so a
-// Rego set arrives as an array (the SDK dumps arguments with opa_json_dump) and prints as one.
+// strconv.Quote for strings, Go's float formatting. Arguments reach the host as Rego values
+// (rego-value.ts), so sets, big numbers and non-string keys print as OPA prints them.
+
+import { RegoNumber, RegoSet, numberText, sortedEntries, sortedValues } from "../rego-value.js";
+
+export { compareGoStrings, numberText } from "../rego-value.js";
 
 /** A builtin argument the host cannot handle as OPA would: evaluation fails (fail closed). */
 export class HostBuiltinError extends Error {
@@ -52,28 +56,16 @@ export function canBackquote(text: string): boolean {
   return true;
 }
 
-/** A JSON number as OPA's json.Number text: integers in decimal digits, others in JS's shortest form. */
-export function numberText(value: number): string {
-  return Object.is(value, -0) ? "0" : String(value);
-}
-
-/** Compares strings as Go does (by UTF-8 bytes), the order OPA prints object keys in. */
-export function compareGoStrings(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-/** A JSON value in Rego syntax, as OPA's ast.Value.String() writes it. */
+/** A value in Rego syntax, as OPA's ast.Value.String() writes it: sets and object keys in OPA's order. */
 export function regoString(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "boolean") return String(value);
   if (typeof value === "number") return numberText(value);
   if (typeof value === "string") return goQuote(value);
   if (Array.isArray(value)) return `[${value.map(regoString).join(", ")}]`;
-  if (typeof value === "object") {
-    const keys = Object.keys(value).sort(compareGoStrings);
-    const record = value as Record<string, unknown>;
-    return `{${keys.map((key) => `${goQuote(key)}: ${regoString(record[key])}`).join(", ")}}`;
-  }
+  if (value instanceof RegoNumber) return value.text;
+  if (value instanceof RegoSet) return value.elements.length === 0 ? "set()" : `{${sortedValues(value).map(regoString).join(", ")}}`;
+  if (typeof value === "object") return `{${sortedEntries(value).map(([key, item]) => `${regoString(key)}: ${regoString(item)}`).join(", ")}}`;
   return String(value);
 }
 

@@ -1,12 +1,17 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { toJsonValue } from "../rego-value.js";
+import { HostBuiltinError } from "./go-values.js";
 import { ENCODING_BUILTINS } from "./encoding.js";
 import { REGEX_BUILTINS } from "./regex.js";
 import { sprintf } from "./sprintf.js";
 import { timeBuiltins, type LogicalClock } from "./time.js";
 import { UNIT_BUILTINS } from "./units.js";
 
-/** A host builtin as the opa-wasm SDK calls it: JSON arguments in, a JSON value (or exact JSON text) out; undefined is Rego's undefined. */
+/**
+ * A host builtin: its arguments are Rego values as src/engines/rego/rego-value.ts models them (sets,
+ * exact numbers); it returns a value, exact JSON text as an ArrayBuffer, or undefined (Rego's undefined).
+ */
 export type HostBuiltin = (...args: unknown[]) => unknown;
 
 /** Builtins OPA's Wasm leaves to the host that read the world outside the input and data: refused at load. */
@@ -39,10 +44,10 @@ export const HOST_BUILTIN_NAMES: readonly string[] = Object.freeze(
   ].sort(),
 );
 
-/** The registry passed to the SDK for one loaded policy; `time.now_ns` reads `clock`. */
+/** The table of host builtins for one loaded policy (wasm-instance.ts calls them by name); `time.now_ns` reads `clock`. */
 export function hostBuiltins(clock: LogicalClock): Record<string, HostBuiltin> {
-  overrideSdkBuiltins();
   return {
+    ...sdkKept(),
     sprintf,
     ...timeBuiltins(clock),
     ...REGEX_BUILTINS,
@@ -51,20 +56,28 @@ export function hostBuiltins(clock: LogicalClock): Record<string, HostBuiltin> {
   };
 }
 
-let overridden = false;
+let sdkTable: Record<string, HostBuiltin> | undefined;
+
+function loadSdkTable(): Record<string, HostBuiltin> {
+  const require = createRequire(import.meta.url);
+  return require(join(dirname(require.resolve("@open-policy-agent/opa-wasm")), "builtins", "index.js")) as Record<string, HostBuiltin>;
+}
 
 /**
- * The SDK consults its own JS builtins before the ones it is given, and two of them differ from
- * OPA: sprintf (sprintf-js: no %q, %v unlike Go) and regex.split (JS RegExp syntax). So they are
- * replaced, once, in the SDK's table by this host's versions; every policy the SDK loads in
- * this process then gets OPA's answers, whoever loads it.
+ * The SDK's yaml.* builtins, handed JSON as OPA's ast.JSON makes it (sets as arrays) since they
+ * take plain JS data. Their module (and the `yaml` package) is loaded at the first call: most
+ * policies never make one, and loading it would cost every cold start.
  */
-function overrideSdkBuiltins(): void {
-  if (overridden) return;
-  const require = createRequire(import.meta.url);
-  const sdkTable = require(join(dirname(require.resolve("@open-policy-agent/opa-wasm")), "builtins", "index.js")) as Record<string, HostBuiltin>;
-  sdkTable["sprintf"] = sprintf;
-  const split = REGEX_BUILTINS["regex.split"];
-  if (split) sdkTable["regex.split"] = split;
-  overridden = true;
+function sdkKept(): Record<string, HostBuiltin> {
+  return Object.fromEntries(
+    SDK_KEPT.map((name) => [
+      name,
+      (...args: unknown[]) => {
+        sdkTable ??= loadSdkTable();
+        const builtin = sdkTable[name];
+        if (!builtin) throw new HostBuiltinError(name, "the opa-wasm SDK no longer has this builtin");
+        return builtin(...args.map(toJsonValue));
+      },
+    ]),
+  );
 }

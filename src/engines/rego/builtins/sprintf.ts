@@ -1,4 +1,5 @@
-import { HostBuiltinError, canBackquote, goFloat, goQuote, numberText, regoString } from "./go-values.js";
+import { numberTextOf } from "../rego-value.js";
+import { HostBuiltinError, canBackquote, goFloat, goQuote, regoString } from "./go-values.js";
 
 // OPA's sprintf (topdown/strings.go) hands Go's fmt.Sprintf each argument as an int (a number
 // that parses as int64), a *big.Int (a larger integer), a float64 (any other number), a string
@@ -15,13 +16,18 @@ const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 
 function goArg(value: unknown): GoArg {
-  if (typeof value === "number") {
-    const text = numberText(value);
+  const text = numberTextOf(value);
+  if (text !== undefined) {
+    // As OPA: the text decides (`1.0` is a float), not the value.
+    if (/[.eE]/.test(text)) {
+      const float = Number(text);
+      return Number.isFinite(float) ? { kind: "float", value: float } : { kind: "string", value: text };
+    }
     if (/^-?\d+$/.test(text)) {
       const integer = BigInt(text);
       return integer >= INT64_MIN && integer <= INT64_MAX ? { kind: "int", value: integer } : { kind: "big", value: integer };
     }
-    return { kind: "float", value };
+    return { kind: "string", value: text };
   }
   if (typeof value === "string") return { kind: "string", value };
   return { kind: "string", value: regoString(value) };

@@ -1,4 +1,5 @@
 import { HostBuiltinError } from "./go-values.js";
+import { layoutTokenAt } from "./time-layout.js";
 
 // Go's Time.Format layout language, as OPA's time.format uses it: the reference time
 // "Mon Jan 2 15:04:05 MST 2006" spelled in the shape wanted. Anything Go does not read as an
@@ -71,90 +72,55 @@ function fraction(t: ZonedCivil, separator: string, digits: number, trim: boolea
   return separator + text;
 }
 
-const startsLower = (rest: string): boolean => /^[a-z]/.test(rest);
+const ZERO_PADDED: Readonly<Record<string, Element>> = {
+  "01": (t) => pad(t.month, 2),
+  "02": (t) => pad(t.day, 2),
+  "03": (t) => pad(t.hour % 12 === 0 ? 12 : t.hour % 12, 2),
+  "04": (t) => pad(t.minute, 2),
+  "05": (t) => pad(t.second, 2),
+  "06": (t) => pad(((t.year % 100) + 100) % 100, 2),
+};
 
-/** The next element of a layout at `i`, with its length; undefined when the character is literal. */
-function elementAt(layout: string, i: number): { length: number; element: Element } | undefined {
-  const rest = layout.slice(i);
-  const c = layout[i];
-  switch (c) {
-    case "J":
-      if (rest.startsWith("January")) return { length: 7, element: (t) => MONTHS[t.month - 1] ?? "" };
-      if (rest.startsWith("Jan") && !startsLower(rest.slice(3))) return { length: 3, element: (t) => (MONTHS[t.month - 1] ?? "").slice(0, 3) };
-      return undefined;
-    case "M":
-      if (rest.startsWith("Monday")) return { length: 6, element: (t) => DAYS[t.weekday] ?? "" };
-      if (rest.startsWith("Mon") && !startsLower(rest.slice(3))) return { length: 3, element: (t) => (DAYS[t.weekday] ?? "").slice(0, 3) };
-      if (rest.startsWith("MST")) {
-        return {
-          length: 3,
-          element: (t) => t.zoneName ?? (() => { throw new HostBuiltinError("time.format", "the MST element (a zone abbreviation) is supported in UTC only by this host"); })(),
-        };
-      }
-      return undefined;
-    case "0": {
-      const next = layout[i + 1];
-      const zero2: Readonly<Record<string, Element>> = {
-        "1": (t) => pad(t.month, 2),
-        "2": (t) => pad(t.day, 2),
-        "3": (t) => pad(t.hour % 12 === 0 ? 12 : t.hour % 12, 2),
-        "4": (t) => pad(t.minute, 2),
-        "5": (t) => pad(t.second, 2),
-        "6": (t) => pad(((t.year % 100) + 100) % 100, 2),
-      };
-      if (next !== undefined && zero2[next]) return { length: 2, element: zero2[next] };
-      if (rest.startsWith("002")) return { length: 3, element: (t) => pad(t.yearDay, 3) };
-      return undefined;
-    }
-    case "1":
-      if (layout[i + 1] === "5") return { length: 2, element: (t) => pad(t.hour, 2) };
-      return { length: 1, element: (t) => String(t.month) };
-    case "2":
-      if (rest.startsWith("2006")) return { length: 4, element: (t) => pad(t.year, 4) };
-      return { length: 1, element: (t) => String(t.day) };
-    case "_":
-      if (layout[i + 1] === "2") {
-        // "_2006" is a literal "_" then the year.
-        if (rest.startsWith("_2006")) return { length: 5, element: (t) => `_${pad(t.year, 4)}` };
-        return { length: 2, element: (t) => String(t.day).padStart(2, " ") };
-      }
-      if (rest.startsWith("__2")) return { length: 3, element: (t) => String(t.yearDay).padStart(3, " ") };
-      return undefined;
-    case "3":
-      return { length: 1, element: (t) => String(t.hour % 12 === 0 ? 12 : t.hour % 12) };
-    case "4":
-      return { length: 1, element: (t) => String(t.minute) };
-    case "5":
-      return { length: 1, element: (t) => String(t.second) };
-    case "P":
-      return layout[i + 1] === "M" ? { length: 2, element: (t) => (t.hour >= 12 ? "PM" : "AM") } : undefined;
-    case "p":
-      return layout[i + 1] === "m" ? { length: 2, element: (t) => (t.hour >= 12 ? "pm" : "am") } : undefined;
-    case "-":
-    case "Z": {
-      const iso = c === "Z";
-      const body = rest.slice(1);
-      if (body.startsWith("070000")) return { length: 7, element: (t) => zone(t, iso, false, true, true) };
-      if (body.startsWith("07:00:00")) return { length: 9, element: (t) => zone(t, iso, true, true, true) };
-      if (body.startsWith("0700")) return { length: 5, element: (t) => zone(t, iso, false, true, false) };
-      if (body.startsWith("07:00")) return { length: 6, element: (t) => zone(t, iso, true, true, false) };
-      if (body.startsWith("07")) return { length: 3, element: (t) => zone(t, iso, false, false, false) };
-      return undefined;
-    }
-    case ".":
-    case ",": {
-      const digit = layout[i + 1];
-      if (digit !== "0" && digit !== "9") return undefined;
-      let j = i + 1;
-      while (layout[j] === digit) j++;
-      // Only a run of one digit that the layout does not continue with another digit.
-      if (/[0-9]/.test(layout[j] ?? "")) return undefined;
-      const count = j - (i + 1);
-      return { length: j - i, element: (t) => fraction(t, c, count, digit === "9") };
-    }
-    default:
-      return undefined;
-  }
+const ELEMENTS: Readonly<Record<string, Element>> = {
+  ...ZERO_PADDED,
+  January: (t) => MONTHS[t.month - 1] ?? "",
+  Jan: (t) => (MONTHS[t.month - 1] ?? "").slice(0, 3),
+  Monday: (t) => DAYS[t.weekday] ?? "",
+  Mon: (t) => (DAYS[t.weekday] ?? "").slice(0, 3),
+  MST: (t) => t.zoneName ?? (() => { throw new HostBuiltinError("time.format", "the MST element (a zone abbreviation) is supported in UTC only by this host"); })(),
+  "002": (t) => pad(t.yearDay, 3),
+  "15": (t) => pad(t.hour, 2),
+  "1": (t) => String(t.month),
+  "2006": (t) => pad(t.year, 4),
+  "2": (t) => String(t.day),
+  _2: (t) => String(t.day).padStart(2, " "),
+  __2: (t) => String(t.yearDay).padStart(3, " "),
+  "3": (t) => String(t.hour % 12 === 0 ? 12 : t.hour % 12),
+  "4": (t) => String(t.minute),
+  "5": (t) => String(t.second),
+  PM: (t) => (t.hour >= 12 ? "PM" : "AM"),
+  pm: (t) => (t.hour >= 12 ? "pm" : "am"),
+};
+
+/** What a zone token (`-07:00`, `Z0700`, ...) writes: ISO ("Z" for UTC) or not, with a colon, minutes, seconds. */
+const ZONES: Readonly<Record<string, readonly [colon: boolean, minutes: boolean, seconds: boolean]>> = {
+  "070000": [false, true, true],
+  "07:00:00": [true, true, true],
+  "0700": [false, true, false],
+  "07:00": [true, true, false],
+  "07": [false, false, false],
+};
+
+/** The element a layout token (time-layout.ts) writes; undefined for the literal "_" of "_2006". */
+function elementOf(token: string): Element | undefined {
+  const named = Object.hasOwn(ELEMENTS, token) ? ELEMENTS[token] : undefined;
+  if (named) return named;
+  const first = token[0];
+  const zoneParts = Object.hasOwn(ZONES, token.slice(1)) ? ZONES[token.slice(1)] : undefined;
+  if ((first === "-" || first === "Z") && zoneParts) return (t) => zone(t, first === "Z", ...zoneParts);
+  // A fraction: "." or "," then a run of 0s (fixed width) or 9s (trailing zeros trimmed).
+  if (first === "." || first === ",") return (t) => fraction(t, first, token.length - 1, token[1] === "9");
+  return undefined;
 }
 
 /** Go's Time.Format(layout). */
@@ -162,10 +128,11 @@ export function goFormat(t: ZonedCivil, layout: string): string {
   let out = "";
   let i = 0;
   while (i < layout.length) {
-    const found = elementAt(layout, i);
-    if (found) {
-      out += found.element(t);
-      i += found.length;
+    const token = layoutTokenAt(layout, i);
+    const element = token === undefined ? undefined : elementOf(token);
+    if (token !== undefined && element) {
+      out += element(t);
+      i += token.length;
     } else {
       out += layout[i];
       i++;

@@ -2,67 +2,20 @@
 // time-format.ts. Returns nanoseconds since the epoch, or undefined where Go returns an error
 // (OPA's call is then undefined). A zone abbreviation (MST) is refused by the caller.
 
+import { LITERAL_UNDERSCORE, layoutTokenAt as tokenAt } from "./time-layout.js";
+
 const MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
 const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-
-/** Go's layout tokens, longest first where one is the prefix of another, as nextStdChunk matches them. */
-function tokenAt(layout: string, i: number): string | undefined {
-  const rest = layout.slice(i);
-  const lower = (from: number): boolean => /^[a-z]/.test(rest.slice(from));
-  switch (layout[i]) {
-    case "J":
-      if (rest.startsWith("January")) return "January";
-      return rest.startsWith("Jan") && !lower(3) ? "Jan" : undefined;
-    case "M":
-      if (rest.startsWith("Monday")) return "Monday";
-      if (rest.startsWith("Mon") && !lower(3)) return "Mon";
-      return rest.startsWith("MST") ? "MST" : undefined;
-    case "0":
-      if (/^0[1-6]/.test(rest)) return rest.slice(0, 2);
-      return rest.startsWith("002") ? "002" : undefined;
-    case "1":
-      return rest.startsWith("15") ? "15" : "1";
-    case "2":
-      return rest.startsWith("2006") ? "2006" : "2";
-    case "_":
-      if (rest.startsWith("_2")) return rest.startsWith("_2006") ? "_" : "_2";
-      return rest.startsWith("__2") ? "__2" : undefined;
-    case "3":
-    case "4":
-    case "5":
-      return layout[i];
-    case "P":
-      return rest.startsWith("PM") ? "PM" : undefined;
-    case "p":
-      return rest.startsWith("pm") ? "pm" : undefined;
-    case "-":
-    case "Z":
-      for (const body of ["070000", "07:00:00", "0700", "07:00", "07"]) if (rest.slice(1).startsWith(body)) return rest.slice(0, body.length + 1);
-      return undefined;
-    case ".":
-    case ",": {
-      const digit = layout[i + 1];
-      if (digit !== "0" && digit !== "9") return undefined;
-      let j = i + 1;
-      while (layout[j] === digit) j++;
-      return /[0-9]/.test(layout[j] ?? "") ? undefined : layout.slice(i, j);
-    }
-    default:
-      return undefined;
-  }
-}
 
 /** The next layout element at or after `from` (Go's nextStdChunk of the rest of the layout). */
 function nextToken(layout: string, from: number): string | undefined {
   for (let j = from; j < layout.length; j++) {
     const token = tokenAt(layout, j);
-    if (token !== undefined && !LITERAL.has(token)) return token;
+    if (token !== undefined && token !== LITERAL_UNDERSCORE) return token;
   }
   return undefined;
 }
 
-/** A token that is a literal "_" (the "_" of "_2006"). */
-const LITERAL = new Set(["_"]);
 
 /** Go's skip: literal text, where a run of spaces in the layout matches a run of spaces in the value. */
 function skip(value: string, prefix: string): string | undefined {
@@ -237,7 +190,7 @@ export function goParse(layout: string, input: string, refuse: (what: string) =>
   };
   while (i < layout.length) {
     const token = tokenAt(layout, i);
-    if (token === undefined || LITERAL.has(token)) {
+    if (token === undefined || token === LITERAL_UNDERSCORE) {
       literal += layout[i];
       i++;
       continue;

@@ -1,3 +1,4 @@
+import { integerOf } from "../rego-value.js";
 import { HostBuiltinError } from "./go-values.js";
 import { NAMED_LAYOUTS, goFormat, type Civil, type ZonedCivil } from "./time-format.js";
 import { goParse } from "./time-parse.js";
@@ -6,8 +7,7 @@ const RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00";
 
 // OPA's time builtins (topdown/time.go) over Go's time package. Nanoseconds are int64 there; a
 // JS number holds them exactly only up to 2^53, so results are written as exact JSON integers,
-// while an argument the SDK hands over as a number has already been rounded to a double (exact
-// for whole seconds up to the year 2116, within 256 ns for later instants).
+// and arguments arrive exact (a RegoNumber past 2^53, rego-value.ts).
 
 type Host = (...args: unknown[]) => unknown;
 
@@ -46,10 +46,12 @@ function zonedTime(builtin: string, value: unknown): ZonedTime | undefined {
       layout = value[2];
     }
   }
-  if (typeof ns !== "number" || !Number.isInteger(ns)) return undefined;
+  // OPA: the number must be an integer (1.0 and 1e3 are) within int64.
+  const exact = integerOf(ns);
+  if (exact === undefined || exact < INT64_MIN || exact > INT64_MAX) return undefined;
   if (zone === "Local") throw new HostBuiltinError(builtin, `the "Local" zone is the host machine's and would make the decision depend on it; name a zone such as "UTC" or "Europe/Paris"`);
   if (zone !== "UTC" && !validZone(zone)) return undefined;
-  return { ns: BigInt(ns), zone, layout };
+  return { ns: exact, zone, layout };
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
@@ -272,7 +274,8 @@ function zonedCivil(time: ZonedTime): ZonedCivil {
 }
 
 function integer(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isInteger(value) ? value : undefined;
+  const exact = integerOf(value);
+  return exact === undefined || exact < INT64_MIN || exact > INT64_MAX ? undefined : Number(exact);
 }
 
 /** Where the logical time of the evaluation under way is read from (`time.now_ns`). */

@@ -1,3 +1,4 @@
+import { RegoSet } from "../rego-value.js";
 import { exactInteger } from "./time.js";
 
 // units.parse_bytes, units.parse, semver.* and a few strings.* helpers as OPA computes them.
@@ -190,9 +191,11 @@ function compareSemVer(a: SemVer, b: SemVer): number {
   }
 }
 
-function stringsOf(value: unknown): string[] | undefined {
+/** OPA's strings.any_*_match operands: a string, or an array or a set of strings. */
+function stringsOf(value: unknown): readonly string[] | undefined {
   if (typeof value === "string") return [value];
-  return Array.isArray(value) && value.every((item) => typeof item === "string") ? (value as string[]) : undefined;
+  const items = Array.isArray(value) ? value : value instanceof RegoSet ? value.elements : undefined;
+  return items?.every((item) => typeof item === "string") ? (items as readonly string[]) : undefined;
 }
 
 const anyMatch = (test: (item: string, affix: string) => boolean): Host => (search, base) => {

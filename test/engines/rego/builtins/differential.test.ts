@@ -1,26 +1,22 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { loadPolicySync as LoadPolicySync } from "@open-policy-agent/opa-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HOST_BUILTIN_NAMES, hostBuiltins } from "../../../../src/engines/rego/builtins/registry.js";
 import { EvaluationClock, importedBuiltins } from "../../../../src/engines/rego/builtins/check.js";
 import { readBundle } from "../../../../src/engines/rego/bundle.js";
+import { instantiatePolicy } from "../../../../src/engines/rego/wasm-instance.js";
 import { canonicalJson } from "../../../../src/canonical-json.js";
 import { opaPath } from "../../../helpers/opa.js";
-import { FAMILIES, sampleCases } from "./cases.js";
+import { FAMILIES, rawJson, sampleCases } from "./cases.js";
 
 /**
  * Every host builtin against OPA's Go evaluator (the pinned `opa eval`): one Rego module has a
  * rule per family, `out_<family>[i] := <builtin>(c) if some i, c in input.<family>`, built once into Wasm
- * with the pinned OPA and evaluated through the SDK with this host's registry, and evaluated
+ * with the pinned OPA and evaluated by this host (wasm-instance.ts) with its registry, and evaluated
  * once by `opa eval` on the same input. A case undefined in one must be undefined in the other.
  */
-const require = createRequire(import.meta.url);
-const { loadPolicySync } = require("@open-policy-agent/opa-wasm") as { loadPolicySync: typeof LoadPolicySync };
-
 const work = mkdtempSync(join(tmpdir(), "pk-builtins-"));
 const rego = [
   "package diff",
@@ -48,7 +44,7 @@ let imported: string[];
 
 beforeAll(async () => {
   writeFileSync(join(work, "diff.rego"), rego);
-  writeFileSync(join(work, "input.json"), JSON.stringify(input));
+  writeFileSync(join(work, "input.json"), rawJson(input));
   const opa = opaPath();
   execFileSync(opa, ["build", "-t", "wasm", "-e", "diff/all", "-o", join(work, "bundle.tar.gz"), join(work, "diff.rego")], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
   const evaluated = JSON.parse(
@@ -56,9 +52,10 @@ beforeAll(async () => {
   ) as { result: Array<{ expressions: Array<{ value: Record<string, Record<string, unknown>> }> }> };
   expected = evaluated.result[0]?.expressions[0]?.value ?? {};
   const bundle = await readBundle(join(work, "bundle.tar.gz"));
-  const policy = loadPolicySync(bundle.module as WebAssembly.Module, undefined, hostBuiltins(new EvaluationClock()));
+  const policy = instantiatePolicy(bundle.module as WebAssembly.Module, hostBuiltins(new EvaluationClock()));
   imported = importedBuiltins(policy);
-  const result = policy.evaluate(input) as Array<{ result: Record<string, Record<string, unknown>> }>;
+  const text = Buffer.from(rawJson(input), "utf8");
+  const result = policy.evaluate(text.buffer.slice(text.byteOffset, text.byteOffset + text.byteLength)) as Array<{ result: Record<string, Record<string, unknown>> }>;
   actual = result[0]?.result ?? {};
 }, 60_000);
 
