@@ -60,10 +60,34 @@ export function kernelSection(data: Readonly<Record<string, unknown>>): Record<s
 }
 
 /**
+ * How a bundle's files are checked beyond their shape. `verify` sees every file of the bundle
+ * before anything in it is read (signature verification hooks in here) and throws to refuse it.
+ */
+export interface ReadBundleOptions {
+  /** Called once with the bundle's files; throws a PolicyKernelError to refuse the bundle. */
+  readonly verify?: (files: readonly TarFile[], location: string) => void;
+}
+
+/**
+ * Reads a bundle from the bytes of a `.tar.gz` archive (one downloaded from a bundle service),
+ * validated exactly as readBundle validates a file: the same caps, paths, manifest and Wasm checks.
+ */
+export function readBundleBytes(bytes: Uint8Array, location: string, limits: BundleLimits = {}, options: ReadBundleOptions = {}): PolicyBundle {
+  const caps: TarLimits = { ...DEFAULT_BUNDLE_LIMITS, ...limits };
+  if (bytes.length > caps.maxBytes) {
+    throw new PolicyKernelError("invalid_bundle", `archive is ${bytes.length} bytes, more than ${caps.maxBytes} (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`, {
+      file: location,
+      expected: `at most ${caps.maxBytes} bytes`,
+    });
+  }
+  return parseBundleFiles(readTarGz(bytes, location, caps), location, sha256Hex(bytes), options);
+}
+
+/**
  * Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part and
  * refusing one over `limits` (see BundleLimitsSchema) before it is unpacked.
  */
-export function readBundle(location: string, limits: BundleLimits = {}): PolicyBundle {
+export function readBundle(location: string, limits: BundleLimits = {}, options: ReadBundleOptions = {}): PolicyBundle {
   const caps: TarLimits = { ...DEFAULT_BUNDLE_LIMITS, ...limits };
   let isDirectory: boolean;
   try {
@@ -76,15 +100,17 @@ export function readBundle(location: string, limits: BundleLimits = {}): PolicyB
   }
   if (isDirectory) {
     const files = readFolder(location, caps);
-    return parseBundleFiles(files, location, hashFiles(files));
+    return parseBundleFiles(files, location, hashFiles(files), options);
   }
   const archive = readBytes(location, caps);
-  return parseBundleFiles(readTarGz(archive, location, caps), location, sha256Hex(archive));
+  return parseBundleFiles(readTarGz(archive, location, caps), location, sha256Hex(archive), options);
 }
 
-/** Builds a PolicyBundle from the files of an archive or folder. */
-function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string): PolicyBundle {
+/** Builds a PolicyBundle from the files of an archive or folder (a file, a folder or downloaded bytes). */
+function parseBundleFiles(files: readonly TarFile[], location: string, sha256: string, options: ReadBundleOptions): PolicyBundle {
   checkPaths(files, location);
+  // The one place every bundle passes through before its contents are trusted: verification goes here.
+  options.verify?.(files, location);
   const byPath = new Map(files.map((file) => [file.path, file.bytes]));
   const manifest = parseManifest(byPath.get("/.manifest"), location);
   const modulePath = manifest.wasm?.[0]?.module ?? "/policy.wasm";
