@@ -32,6 +32,8 @@ import { buildToolRegistry, carriedActions, ToolRegistrySchema, type ToolMapping
 import { OpaSourceSchema } from "../engines/opa/source.js";
 import type { OpaEngine } from "../engines/opa/opa-engine.js";
 import { bundlesProvenance, checkOpaOptions, loadOpaEngines } from "./opa-sources.js";
+import { BundleServiceOptionsSchema } from "../bundle-service/config.js";
+import { servedBundleUrls, createServedKernel, type BundleReader } from "../bundle-service/served-kernel.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -74,6 +76,8 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   opa: z.array(OpaSourceSchema).optional(),
   /** The `opa` policies read the caller's JSON as their `input`, as it is: decide with `evaluateInput`. Default false. */
   rawInput: z.boolean().optional(),
+  /** How `http(s)://` bundles are fetched and polled (docs/guides/bundle-service.md): token, delays, timeouts, status listener. */
+  bundleService: BundleServiceOptionsSchema.optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -92,16 +96,24 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     assertNoPreparedValues(opts.data, { field: "createPolicyKernel.data.policy_kernel.prepared" });
   }
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
+  checkOpaOptions(opts);
+  // Bundles given by URL: a kernel that polls them and swaps in each new revision (bundle-service/).
+  const urls = servedBundleUrls(opts);
+  if (urls.length > 0) return createServedKernel(urls, opts.bundleService ?? {}, opts.bundleLimits, logger, (read) => prepareKernel(opts, logger, read));
+  return prepareKernel(opts, logger, readBundle);
+}
+
+/** The kernel of `createPolicyKernel`, reading each bundle through `read`. */
+async function prepareKernel(opts: z.output<typeof PolicyKernelOptionsSchema>, logger: Logger, read: BundleReader): Promise<PolicyKernel> {
   const sayOnce = onceFor(opts.logger);
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
-  checkOpaOptions(opts);
   // With OPA bundles of one's own, the default library and rules come only when named.
   const ownOpa = (opts.opa?.length ?? 0) > 0;
   const bundlePath = opts.bundle ?? (ownOpa ? false : defaultBundlePath());
   const rulesPaths = opts.rules ?? (ownOpa ? false : [defaultRulesPath()]);
 
-  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : readBundle(bundlePath, opts.bundleLimits);
+  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : read(bundlePath, opts.bundleLimits);
   const ruleSets: RuleSet[] = rulesPaths === false ? [] : loadRuleSets(rulesPaths);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
@@ -128,7 +140,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   }
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
-  const opaEngines = await loadOpaEngines(opts.opa ?? [], opts.bundleLimits, opts.data);
+  const opaEngines = await loadOpaEngines(opts.opa ?? [], opts.bundleLimits, opts.data, read);
   // Raw input goes to the OPA engines only, through evaluateInput; otherwise they judge actions beside the others.
   if (!opts.rawInput) engines.push(...opaEngines);
 

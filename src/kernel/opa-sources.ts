@@ -1,6 +1,6 @@
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
-import { readBundle, type BundleLimits } from "../engines/rego/bundle.js";
+import { readBundle, type BundleLimits, type PolicyBundle } from "../engines/rego/bundle.js";
 import { createOpaEngine, type OpaEngine } from "../engines/opa/opa-engine.js";
 import { mergeData } from "./merge.js";
 import type { OpaSource } from "../engines/opa/source.js";
@@ -10,10 +10,15 @@ import { loadCheckedBinding } from "./binding/checked-binding.js";
 import type { InputBinding } from "./binding/schema.js";
 
 /** Loads each OPA bundle of the kernel option `opa` and its engine; every problem is a load error naming `createPolicyKernel.opa[i]`. */
-export async function loadOpaEngines(sources: readonly OpaSource[], limits: BundleLimits | undefined, data: Record<string, unknown> | undefined): Promise<OpaEngine[]> {
+export async function loadOpaEngines(
+  sources: readonly OpaSource[],
+  limits: BundleLimits | undefined,
+  data: Record<string, unknown> | undefined,
+  read: (location: string, limits?: BundleLimits) => PolicyBundle = readBundle,
+): Promise<OpaEngine[]> {
   const engines: OpaEngine[] = [];
   for (const [index, source] of sources.entries()) {
-    const bundle = readBundle(source.bundle, limits);
+    const bundle = read(source.bundle, limits);
     const engine = await createOpaEngine({ bundle, entrypoints: source.entrypoints, field: `createPolicyKernel.opa[${index}].entrypoints`, ...(data ? { data: mergeData(bundle.data, data) } : {}) });
     if (source.binding === undefined) engines.push(engine);
     else {
