@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { errorMessage } from "../errors.js";
+import { PolicyKernelError, errorMessage } from "../errors.js";
 import { readBundle, readBundleBytes, type BundleLimits, type PolicyBundle } from "../engines/rego/bundle.js";
 import type { ActionInput, Decision, Provenance } from "../schemas.js";
 import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
@@ -243,8 +243,22 @@ class Served implements ServedKernel {
   }
 }
 
-/** The bundle URLs among a kernel's options (`bundle` and each `opa[i].bundle`), in order, each once. */
-export function servedBundleUrls(options: { readonly bundle?: string | false | undefined; readonly opa?: readonly { readonly bundle: string }[] | undefined }): string[] {
+/**
+ * The bundle URLs among a kernel's options (`bundle` and each `opa[i].bundle`), in order, each
+ * once; `bundleService` options with no URL to apply to are a configuration error, not ignored.
+ */
+export function servedBundleUrls(options: {
+  readonly bundle?: string | false | undefined;
+  readonly opa?: readonly { readonly bundle: string }[] | undefined;
+  readonly bundleService?: object | undefined;
+}): string[] {
   const locations = [options.bundle, ...(options.opa ?? []).map((source) => source.bundle)];
-  return [...new Set(locations.filter(isBundleUrl))];
+  const urls = [...new Set(locations.filter(isBundleUrl))];
+  if (urls.length === 0 && options.bundleService !== undefined) {
+    throw new PolicyKernelError("invalid_config", "bundleService options apply to bundles given by URL, and no bundle is one", {
+      field: "createPolicyKernel.bundleService",
+      expected: "bundle (or opa[i].bundle) an http:// or https:// URL",
+    });
+  }
+  return urls;
 }

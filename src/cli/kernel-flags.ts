@@ -6,6 +6,7 @@ import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { isPlainObject } from "../values.js";
 import { assertNoJsonHazard } from "../safe-json.js";
 import type { PolicyKernel } from "../kernel/types.js";
+import { BUNDLE_SERVICE_FLAGS, bundleServiceFromFlags, type BundleServiceFlagValues } from "./bundle-service-flags.js";
 
 /** The flags every command that builds a kernel accepts, for `util.parseArgs`. */
 export const KERNEL_FLAGS = {
@@ -18,9 +19,10 @@ export const KERNEL_FLAGS = {
   "log-level": { type: "string" },
   "bundle-max-bytes": { type: "string" },
   "bundle-max-files": { type: "string" },
+  ...BUNDLE_SERVICE_FLAGS,
 } as const;
 
-export interface KernelFlagValues {
+export interface KernelFlagValues extends BundleServiceFlagValues {
   bundle?: string;
   rules?: string[];
   "no-rules"?: boolean;
@@ -61,6 +63,8 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
     if (values["bundle-max-files"] !== undefined) limits["maxFiles"] = positiveIntFlag(values["bundle-max-files"], "--bundle-max-files", 0);
     options["bundleLimits"] = limits;
   }
+  const service = bundleServiceFromFlags(values);
+  if (service) options["bundleService"] = service;
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
   // stderr unless asked otherwise; the library stays silent by default.
