@@ -13,6 +13,8 @@ export interface ActiveArchive {
   readonly bytes: Buffer;
   readonly etag: string | undefined;
   readonly sha256: string;
+  /** The Content-Type it was served with, named in the error when the bytes are not a bundle. */
+  readonly contentType: string | undefined;
 }
 
 /** The settings of every source of one kernel, resolved once from the options. */
@@ -111,7 +113,7 @@ export class BundleSource {
     }
     this.state.last_successful_download = this.state.last_request;
     this.state.size = result.bytes.length;
-    const archive: ActiveArchive = { bytes: result.bytes, etag: result.etag, sha256: sha256Hex(result.bytes) };
+    const archive: ActiveArchive = { bytes: result.bytes, etag: result.etag, sha256: sha256Hex(result.bytes), contentType: result.contentType };
     if (this.active && this.active.sha256 === archive.sha256) {
       // The same archive again (after an error cleared the ETag, or a server without ETags): nothing to swap.
       this.etag = archive.etag;

@@ -5,6 +5,7 @@ import type { ActionInput, Decision, Provenance } from "../schemas.js";
 import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
 import { nextDelayMs } from "./backoff.js";
 import { BundleSource, sourceSettings, type ActiveArchive, type SourceSettings } from "./bundle-source.js";
+import { LONG_POLL_CONTENT_TYPE } from "./download.js";
 import { displayUrl, isBundleUrl, type BundleServiceOptions, type BundleStatus } from "./config.js";
 
 /** How the kernel reads a bundle location: a path from disk, a URL from what its source downloaded. */
@@ -159,7 +160,12 @@ class Served implements ServedKernel {
       if (!isBundleUrl(location)) return readBundle(location, limits);
       const source = this.sources.find((s) => s.url === location)!;
       const archive = next.get(source) ?? source.active!;
-      const bundle = readBundleBytes(archive.bytes, displayUrl(location), limits ?? this.limits);
+      let bundle: PolicyBundle;
+      try {
+        bundle = readBundleBytes(archive.bytes, displayUrl(location), limits ?? this.limits);
+      } catch (error) {
+        throw withContentType(error, archive.contentType);
+      }
       revisions.set(source, bundle.manifest.revision);
       return bundle;
     };
@@ -241,6 +247,19 @@ class Served implements ServedKernel {
       this.logger.error({ err: errorMessage(error) }, "bundle status listener failed");
     }
   }
+}
+
+/** Content types a bundle is served with (OPA's expectedBundleContentType, and gzip's old name). */
+const BUNDLE_CONTENT_TYPES = new Set(["application/gzip", "application/x-gzip", "application/octet-stream", LONG_POLL_CONTENT_TYPE]);
+
+/**
+ * A bundle that does not parse, served with a content type no bundle has (a login page, an
+ * error page): the error says so, since that is likely the cause. OPA reads such a body too.
+ */
+function withContentType(error: unknown, contentType: string | undefined): unknown {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (!(error instanceof PolicyKernelError) || type === undefined || BUNDLE_CONTENT_TYPES.has(type)) return error;
+  return new PolicyKernelError(error.code, `${error.message} (served as ${type}, not a bundle's application/gzip)`, {}, { cause: error });
 }
 
 /**
