@@ -58,8 +58,8 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
       if (!location) throw new BundleDownloadError(`server replied with ${status} but no Location`, req.url, status);
       if (hop + 1 > MAX_REDIRECTS) throw new BundleDownloadError(`stopped after ${MAX_REDIRECTS} redirects`, req.url, status, `at most ${MAX_REDIRECTS} redirects`);
       const next = parseHttpUrl(new URL(location, url).toString(), req.url);
-      // As Go's client: the token goes on only to the same host or one of its subdomains.
-      if (!sameOrSubdomain(next.hostname, url.hostname)) sendToken = false;
+      // As Go's client (OPA's): the token goes on only to the same host and port, or a subdomain of it.
+      if (!sameOrSubdomain(next.host, url.host)) sendToken = false;
       url = next;
       continue;
     }
