@@ -19,7 +19,7 @@ export interface ServedKernel extends PolicyKernel {
   /** Every served bundle's status, in OPA's status fields. */
   bundleStatus(): readonly BundleStatus[];
   /** Polls every source now, once, and resolves when any new revision is active or refused (OPA's manual trigger). */
-  refresh(): Promise<readonly BundleStatus[]>;
+  refreshBundles(): Promise<readonly BundleStatus[]>;
 }
 
 /** One kernel built from one set of revisions, and the decisions it still has running. */
@@ -110,7 +110,7 @@ class Served implements ServedKernel {
     return this.sources.map((source) => source.status());
   }
 
-  async refresh(): Promise<readonly BundleStatus[]> {
+  async refreshBundles(): Promise<readonly BundleStatus[]> {
     await Promise.all(this.sources.map((source) => this.poll(source, false)));
     return this.bundleStatus();
   }

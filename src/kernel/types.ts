@@ -42,6 +42,8 @@ export interface PolicyKernel {
    * download and activation, last error); only on a kernel whose bundle is a URL.
    */
   bundleStatus?(): readonly BundleStatus[];
+  /** Polls every bundle served by URL now, once, resolving when any new revision is active or refused (OPA's manual trigger). */
+  refreshBundles?(): Promise<readonly BundleStatus[]>;
   /** Releases engines; calling it twice is fine. */
   close(): void;
 }

@@ -222,7 +222,7 @@ describe("a hostile bundle server", () => {
     const kernel = await createPolicyKernel({ bundle: url, bundleService: { onStatus: (all) => statuses.push([...all]) } });
     try {
       fail = true;
-      await (kernel as PolicyKernel & { refresh(): Promise<unknown> }).refresh();
+      await kernel.refreshBundles!();
       expect(statusOf(kernel)).toMatchObject({ code: "bundle_error", http_code: "503", message: expect.stringContaining("503 Service Unavailable"), active_revision: "flaky-1" });
       expect(statuses.at(-1)?.[0]?.http_code).toBe("503");
       expect(statuses[0]?.[0]).toMatchObject({ active_revision: "flaky-1", activations: 1 });

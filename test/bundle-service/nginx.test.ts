@@ -33,7 +33,7 @@ function status(kernel: PolicyKernel): BundleStatus {
 }
 
 async function refresh(kernel: PolicyKernel): Promise<BundleStatus> {
-  await (kernel as PolicyKernel & { refresh(): Promise<unknown> }).refresh();
+  await kernel.refreshBundles!();
   return status(kernel);
 }
 
