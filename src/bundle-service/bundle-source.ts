@@ -81,8 +81,12 @@ export class BundleSource {
     return { ...this.state, ...(this.state.errors ? { errors: [...this.state.errors] } : {}) };
   }
 
-  /** Downloads once: a new archive, or undefined when the active one is current (304, or the same bytes again). */
-  async fetch(signal: AbortSignal | undefined, first: boolean): Promise<ActiveArchive | undefined> {
+  /**
+   * Downloads once: a new archive, or undefined when the active one is current (304, or the same
+   * bytes again). `wait`: a long poll when the server holds them; never for the request a kernel
+   * is built from, or one asked for now (refreshBundles).
+   */
+  async fetch(signal: AbortSignal | undefined, wait: boolean): Promise<ActiveArchive | undefined> {
     this.state.last_request = new Date().toISOString();
     let result: DownloadResult;
     try {
@@ -90,8 +94,7 @@ export class BundleSource {
         url: this.url,
         etag: this.etag,
         token: this.token(),
-        // The first request never waits: a kernel being built must not stall on a long poll.
-        longPollSeconds: !first && this.longPoll ? this.settings.longPollSeconds : undefined,
+        longPollSeconds: wait && this.longPoll ? this.settings.longPollSeconds : undefined,
         maxBytes: this.settings.maxBytes,
         headerTimeoutMs: this.settings.headerTimeoutMs,
         bodyIdleTimeoutMs: this.settings.bodyIdleTimeoutMs,

@@ -97,7 +97,14 @@ function get(url: URL, req: DownloadRequest, sendToken: boolean): Promise<Incomi
   const headerTimeoutMs = req.headerTimeoutMs + (req.longPollSeconds ?? 0) * 1000;
   return new Promise((resolve, reject) => {
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const request = send(url, { method: "GET", headers, ...(req.signal ? { signal: req.signal } : {}) });
+    let request: ReturnType<typeof send>;
+    try {
+      request = send(url, { method: "GET", headers, ...(req.signal ? { signal: req.signal } : {}) });
+    } catch (error) {
+      // A header Node will not send (a token with a control character): a failed request, not a crash.
+      reject(asDownloadError(error, req.url));
+      return;
+    }
     const timer = setTimeout(() => {
       request.destroy(new BundleDownloadError(`no response within ${Math.round(headerTimeoutMs / 100) / 10} s`, req.url, undefined, "response headers before the timeout (responseHeaderTimeoutSeconds)"));
     }, headerTimeoutMs);

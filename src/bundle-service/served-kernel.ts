@@ -47,7 +47,7 @@ export async function createServedKernel(
   const settings = sourceSettings(options, limits);
   const sources = [...new Set(urls)].map((url) => new BundleSource(url, settings));
   for (const source of sources) {
-    const archive = await source.fetch(undefined, true);
+    const archive = await source.fetch(undefined, false);
     if (archive) source.active = archive;
   }
   const served = new Served(sources, settings, options, limits, logger, build);
@@ -186,12 +186,15 @@ class Served implements ServedKernel {
     this.timers.set(source, timer);
   }
 
-  /** One request for `source`, an activation when it brings a new archive, then (when `again`) the next poll. */
+  /**
+   * One request for `source`, an activation when it brings a new archive, then (when `again`, a
+   * scheduled poll, which may be a long poll) the next poll.
+   */
   private async poll(source: BundleSource, again: boolean): Promise<void> {
     if (this.closed) return;
     let failed = false;
     try {
-      const archive = await source.fetch(this.abort.signal, false);
+      const archive = await source.fetch(this.abort.signal, again);
       if (archive && !this.closed) failed = !(await this.activate(source, archive));
     } catch (error) {
       failed = true;
@@ -210,6 +213,8 @@ class Served implements ServedKernel {
   private activate(source: BundleSource, archive: ActiveArchive): Promise<boolean> {
     const run = this.swaps.then(async () => {
       if (this.closed) return false;
+      // A refresh and a scheduled poll can bring the same archive: it is active once.
+      if (source.active?.sha256 === archive.sha256) return true;
       let kernel: PolicyKernel;
       const revisions = new Map<BundleSource, string>();
       try {
