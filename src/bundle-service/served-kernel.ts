@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { PolicyKernelError, errorMessage } from "../errors.js";
-import { readBundle, readBundleBytes, type BundleLimits, type PolicyBundle } from "../engines/rego/bundle.js";
+import { readBundle, readBundleBytes, type BundleLimits, type PolicyBundle, type ReadBundleOptions } from "../engines/rego/bundle.js";
 import type { ActionInput, Decision, Provenance } from "../schemas.js";
 import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
 import { nextDelayMs } from "./backoff.js";
@@ -8,8 +8,11 @@ import { BundleSource, sourceSettings, type ActiveArchive, type SourceSettings }
 import { LONG_POLL_CONTENT_TYPE } from "./download.js";
 import { displayUrl, isBundleUrl, type BundleServiceOptions, type BundleStatus } from "./config.js";
 
-/** How the kernel reads a bundle location: a path from disk, a URL from what its source downloaded. */
-export type BundleReader = (location: string, limits?: BundleLimits) => PolicyBundle;
+/**
+ * How the kernel reads a bundle location: a path from disk, a URL from what its source downloaded;
+ * `options` (signature verification) apply to both alike.
+ */
+export type BundleReader = (location: string, limits?: BundleLimits, options?: ReadBundleOptions) => PolicyBundle;
 
 /** Builds a whole kernel (engines compiled, checks run) reading its bundles through `read`. */
 export type KernelBuilder = (read: BundleReader) => Promise<PolicyKernel>;
@@ -156,13 +159,13 @@ class Served implements ServedKernel {
    * the revision each holds in `revisions`; paths are read from disk.
    */
   private reader(next: ReadonlyMap<BundleSource, ActiveArchive>, revisions: Map<BundleSource, string>): BundleReader {
-    return (location, limits) => {
-      if (!isBundleUrl(location)) return readBundle(location, limits);
+    return (location, limits, options) => {
+      if (!isBundleUrl(location)) return readBundle(location, limits, options);
       const source = this.sources.find((s) => s.url === location)!;
       const archive = next.get(source) ?? source.active!;
       let bundle: PolicyBundle;
       try {
-        bundle = readBundleBytes(archive.bytes, displayUrl(location), limits ?? this.limits);
+        bundle = readBundleBytes(archive.bytes, displayUrl(location), limits ?? this.limits, options);
       } catch (error) {
         throw withContentType(error, archive.contentType);
       }

@@ -1,6 +1,6 @@
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
-import { readBundle, type BundleLimits, type PolicyBundle } from "../engines/rego/bundle.js";
+import { readBundle, type BundleLimits, type PolicyBundle, type ReadBundleOptions } from "../engines/rego/bundle.js";
 import { createOpaEngine, type OpaEngine } from "../engines/opa/opa-engine.js";
 import { mergeData } from "./merge.js";
 import type { OpaSource } from "../engines/opa/source.js";
@@ -14,7 +14,7 @@ export async function loadOpaEngines(
   sources: readonly OpaSource[],
   limits: BundleLimits | undefined,
   data: Record<string, unknown> | undefined,
-  read: (location: string, limits?: BundleLimits) => PolicyBundle = readBundle,
+  read: (location: string, limits?: BundleLimits, options?: ReadBundleOptions) => PolicyBundle = readBundle,
 ): Promise<OpaEngine[]> {
   const engines: OpaEngine[] = [];
   for (const [index, source] of sources.entries()) {
