@@ -231,3 +231,34 @@ describe("a hostile bundle server", () => {
     }
   });
 });
+
+describe("several served bundles", () => {
+  it("polls each URL on its own and rebuilds from the newest of each", async () => {
+    const files = new Map([
+      ["/a.tar.gz", revision("a-1", 100)],
+      ["/b.tar.gz", revision("b-1", 100)],
+    ]);
+    const origin = (await serve((req, res) => {
+      const rev = files.get(req.url ?? "");
+      if (rev) res.writeHead(200).end(rev.bytes);
+      else res.writeHead(404).end();
+    })).replace("/bundle.tar.gz", "");
+    const kernel = await createPolicyKernel({ bundle: `${origin}/a.tar.gz`, opa: [{ bundle: `${origin}/b.tar.gz`, entrypoints: ["kernel/violations"] }], rules: false });
+    try {
+      expect(kernel.provenance.bundleRevision).toBe("a-1+b-1");
+      files.set("/b.tar.gz", revision("b-2", 100));
+      const statuses = await kernel.refreshBundles!();
+      expect(statuses.map((s) => [s.name, s.active_revision, s.activations])).toEqual([
+        [`${origin}/a.tar.gz`, "a-1", 1],
+        [`${origin}/b.tar.gz`, "b-2", 2],
+      ]);
+      expect((await kernel.evaluate({ agentId: "a", action: { type: "sql", sql: "SELECT 1" } })).provenance.bundleRevision).toBe("a-1+b-2");
+      files.delete("/a.tar.gz");
+      const [a, b] = await kernel.refreshBundles!();
+      expect(a).toMatchObject({ http_code: "404", active_revision: "a-1" });
+      expect(b!.code).toBeUndefined();
+    } finally {
+      kernel.close();
+    }
+  });
+});
