@@ -74,16 +74,19 @@ export function bundleServiceFromFlags(values: BundleServiceFlagValues): BundleS
 
 /**
  * Tells a CLI user of each revision activated after the first (one line on stderr; failures reach
- * stderr through the kernel's log) and keeps the status file, when asked for, current.
+ * stderr through the kernel's log) and keeps the status file, when asked for, current. `train`
+ * builds several kernels from the same options: each revision is announced once, not once per kernel.
  */
 function statusReporter(statusFile: string | undefined): (statuses: readonly BundleStatus[]) => void {
-  const activations = new Map<string, number>();
+  const announced = new Set<string>();
   let writes: Promise<void> = Promise.resolve();
   return (statuses) => {
     for (const status of statuses) {
-      const before = activations.get(status.name);
-      activations.set(status.name, status.activations);
-      if (before !== undefined && status.activations > before) {
+      const key = `${status.name}\0${status.active_sha256 ?? ""}`;
+      if (announced.has(key)) continue;
+      announced.add(key);
+      // The revision a kernel was built with is no news; one swapped in later is.
+      if (status.activations > 1) {
         process.stderr.write(`policy-kernel: bundle ${status.name}: revision "${status.active_revision ?? ""}" active (sha256 ${(status.active_sha256 ?? "").slice(0, 12)})\n`);
       }
     }
