@@ -10,6 +10,7 @@ BUILD_SOURCES := $(shell find src bench/src -name '*.ts') tsconfig.json tsconfig
 REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
 
+.PHONY: nginx
 .PHONY: help install opa browser build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
 .PHONY: docs docs-check
 
@@ -28,6 +29,9 @@ opa: ## the pinned OPA (scripts/opa-version.txt), installed with go install on f
 
 browser: ## Debian's chromium for the report's browser test (apt-get, first run only)
 	@scripts/ensure-chromium.sh
+
+nginx: ## Debian's nginx for the bundle-service tests, which serve bundles with it (apt-get, first run only)
+	@scripts/ensure-nginx.sh
 
 build: $(BUILD_STAMP) ## compile TypeScript to dist/ (when a source changed)
 $(BUILD_STAMP): $(NPM_STAMP) $(BUILD_SOURCES)
@@ -51,7 +55,7 @@ rego-check: opa ## opa fmt --list, opa check --strict, opa test with coverage
 	@mkdir -p $(REPORTS)
 	REPORTS_DIR=$(REPORTS) scripts/rego-check.sh
 
-vitest: install opa browser build ## the vitest suite
+vitest: install opa browser nginx build ## the vitest suite
 	@mkdir -p $(REPORTS)
 	npx vitest run --reporter=default --reporter=json --outputFile.json=$(REPORTS)/vitest.json
 

@@ -12,6 +12,7 @@ const AREAS = [
   ["src/kernel/", "Kernel"],
   ["src/sql/", "Kernel"],
   ["src/engines/", "Engines"],
+  ["src/bundle-service/", "Bundle service"],
   ["src/testing/", "Testing policies"],
   ["src/runner/", "Runner"],
   ["src/reward/", "Reward shaping"],

@@ -55,11 +55,17 @@ export type { PolicyBundle } from "./engines/rego/bundle.js";
 export { BundleLimitsSchema, DEFAULT_BUNDLE_LIMITS } from "./engines/rego/bundle.js";
 export type { BundleLimits } from "./engines/rego/bundle.js";
 // Signed bundles, OPA's format (docs/guides/signed-bundles.md)
-export { readVerifiedBundle } from "./engines/rego/verified-bundle.js";
-export type { ReadBundleOptions } from "./engines/rego/verified-bundle.js";
+export { readVerifiedBundle, readVerifiedBundleBytes } from "./engines/rego/verified-bundle.js";
+export type { ReadBundleOptions, BundleReader } from "./engines/rego/verified-bundle.js";
 export { verifyBundleFiles, BundleVerificationSchema, SIGNING_ALGORITHMS } from "./engines/rego/bundle-signature.js";
 export type { BundleVerification } from "./engines/rego/bundle-signature.js";
 export type { TarFile } from "./engines/rego/tar.js";
+// Bundles served by URL, OPA's bundle protocol, hot-swapped (docs/guides/bundle-service.md)
+export { readBundleBytes } from "./engines/rego/bundle.js";
+export { BundleServiceOptionsSchema, BundleStatusSchema, isBundleUrl } from "./bundle-service/config.js";
+export type { BundleServiceOptions, BundleStatus, BundleStatusListener } from "./bundle-service/config.js";
+export { downloadBundle, BundleDownloadError, LONG_POLL_CONTENT_TYPE } from "./bundle-service/download.js";
+export type { DownloadRequest, DownloadResult } from "./bundle-service/download.js";
 export { BUILTIN_POLICY_CONFIG, validatePolicyConfig } from "./kernel/policy-config.js";
 export { createRegoEngine, DEFAULT_ENTRYPOINT } from "./engines/rego/rego-engine.js";
 export { createOpaEngine } from "./engines/opa/opa-engine.js";

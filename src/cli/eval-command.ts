@@ -1,4 +1,5 @@
 import { fromZodError } from "../errors.js";
+import { BUNDLE_SERVICE_USAGE } from "./bundle-service-flags.js";
 import { ActionContextSchema, ActionSchema } from "../schemas.js";
 import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, displayName, kernelOptionsFromFlags, readJson } from "./kernel-flags.js";
@@ -18,7 +19,8 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --bundle-max-bytes N / --bundle-max-files N   caps on the bundle (default 64 MiB decompressed, 10000 files)
   --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent
 ${OPA_FLAGS_USAGE}
-${VERIFICATION_FLAGS_USAGE}`;
+${VERIFICATION_FLAGS_USAGE}
+${BUNDLE_SERVICE_USAGE}`;
 
 /** --now is checked as context.now is, so a bad time is a usage error (exit 1), not a denial (exit 2). */
 function checkNow(raw: string): void {

@@ -7,6 +7,7 @@ import { isPlainObject } from "../values.js";
 import { assertNoJsonHazard } from "../safe-json.js";
 import type { PolicyKernel } from "../kernel/types.js";
 import { VERIFICATION_FLAGS, verificationFromFlags, type VerificationFlagValues } from "./verification-flags.js";
+import { BUNDLE_SERVICE_FLAGS, bundleServiceFromFlags, type BundleServiceFlagValues } from "./bundle-service-flags.js";
 
 /** The flags every command that builds a kernel accepts, for `util.parseArgs`. */
 export const KERNEL_FLAGS = {
@@ -20,9 +21,10 @@ export const KERNEL_FLAGS = {
   "bundle-max-bytes": { type: "string" },
   "bundle-max-files": { type: "string" },
   ...VERIFICATION_FLAGS,
+  ...BUNDLE_SERVICE_FLAGS,
 } as const;
 
-export interface KernelFlagValues extends VerificationFlagValues {
+export interface KernelFlagValues extends VerificationFlagValues, BundleServiceFlagValues {
   bundle?: string;
   rules?: string[];
   "no-rules"?: boolean;
@@ -65,6 +67,8 @@ export function kernelOptionsFromFlags(values: KernelFlagValues): PolicyKernelOp
   }
   const verification = verificationFromFlags(values);
   if (verification) options["verification"] = verification;
+  const service = bundleServiceFromFlags(values);
+  if (service) options["bundleService"] = service;
   if (values["fail-open"]) options["failOpen"] = true;
   // Warnings (a bundle whose build record is not trusted, a policy failing) reach a CLI user on
   // stderr unless asked otherwise; the library stays silent by default.

@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { BUNDLE_SERVICE_USAGE } from "./bundle-service-flags.js";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PolicyKernelError } from "../errors.js";
@@ -16,7 +17,8 @@ export const TEST_USAGE = `usage: policy-kernel test [PATH...] [--bundle PATH] [
   allowed is compared. An invalid file is reported with every problem in it (cases numbered from 1).
   With no PATH it runs the case files in test/cases/ under the current directory. The kernel flags are eval's;
   with --raw-input each case's input is the policies' input as it is.
-${OPA_FLAGS_USAGE}`;
+${OPA_FLAGS_USAGE}
+${BUNDLE_SERVICE_USAGE}`;
 
 /** Where `test` looks with no PATH: relative to the current directory, never to the installed package. */
 export const DEFAULT_CASES_FOLDER = join("test", "cases");

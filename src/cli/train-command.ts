@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { BUNDLE_SERVICE_USAGE } from "./bundle-service-flags.js";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { errorMessage } from "../errors.js";
@@ -30,7 +31,8 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
   --no-progress    no progress on stderr (otherwise a bar on a terminal, a line per tenth of an arm elsewhere)
   Ctrl-C (or SIGTERM) stops after the current episode with every audit entry written, exit code 130 (143);
-  a second one exits at once.`;
+  a second one exits at once.
+${BUNDLE_SERVICE_USAGE}`;
 
 const MAX_EPISODES = 1_000_000;
 

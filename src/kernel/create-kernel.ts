@@ -9,7 +9,7 @@ import { ActionSchema, ONCE, type Action, type ActionInput, type Decision, type 
 import type { PolicyEngine } from "../engines/engine.js";
 import { BundleLimitsSchema, kernelSection, type PolicyBundle } from "../engines/rego/bundle.js";
 import { BundleVerificationSchema } from "../engines/rego/bundle-signature.js";
-import { readVerifiedBundle } from "../engines/rego/verified-bundle.js";
+import { readVerifiedBundle, type BundleReader } from "../engines/rego/verified-bundle.js";
 import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engine.js";
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
@@ -34,6 +34,8 @@ import { buildToolRegistry, carriedActions, ToolRegistrySchema, type ToolMapping
 import { OpaSourceSchema } from "../engines/opa/source.js";
 import type { OpaEngine } from "../engines/opa/opa-engine.js";
 import { bundlesProvenance, checkOpaOptions, loadOpaEngines } from "./opa-sources.js";
+import { BundleServiceOptionsSchema } from "../bundle-service/config.js";
+import { servedBundleUrls, createServedKernel } from "../bundle-service/served-kernel.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -78,6 +80,8 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   opa: z.array(OpaSourceSchema).optional(),
   /** The `opa` policies read the caller's JSON as their `input`, as it is: decide with `evaluateInput`. Default false. */
   rawInput: z.boolean().optional(),
+  /** How `http(s)://` bundles are fetched and polled (docs/guides/bundle-service.md): token, delays, timeouts, status listener. */
+  bundleService: BundleServiceOptionsSchema.optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -96,17 +100,25 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     assertNoPreparedValues(opts.data, { field: "createPolicyKernel.data.policy_kernel.prepared" });
   }
   const logger = createLogger({ level: opts.logLevel, logger: opts.logger, name: "policy-kernel" });
+  checkOpaOptions(opts);
+  // Bundles given by URL: a kernel that polls them and swaps in each new revision (bundle-service/).
+  const urls = servedBundleUrls(opts);
+  if (urls.length > 0) return createServedKernel(urls, opts.bundleService ?? {}, opts.bundleLimits, logger, (read) => prepareKernel(opts, logger, read));
+  return prepareKernel(opts, logger, readVerifiedBundle);
+}
+
+/** The kernel of `createPolicyKernel`, reading each bundle through `read`. */
+async function prepareKernel(opts: z.output<typeof PolicyKernelOptionsSchema>, logger: Logger, read: BundleReader): Promise<PolicyKernel> {
   const sayOnce = onceFor(opts.logger);
   const failOpen = opts.failOpen ?? false;
   const specs = opts.policies;
-  checkOpaOptions(opts);
   // With OPA bundles of one's own, the default library and rules come only when named.
   const ownOpa = (opts.opa?.length ?? 0) > 0;
   const bundlePath = opts.bundle ?? (ownOpa ? false : defaultBundlePath());
   const rulesPaths = opts.rules ?? (ownOpa ? false : [defaultRulesPath()]);
 
   if (bundlePath === false && opts.verification) throw new PolicyKernelError("invalid_config", "a verification key needs the bundle it verifies", { field: "createPolicyKernel.verification", expected: "bundle: PATH beside verification (for opa: [...] bundles, verification inside each)" });
-  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : await readVerifiedBundle(bundlePath, { limits: opts.bundleLimits, verification: opts.verification });
+  const bundle: PolicyBundle | undefined = bundlePath === false ? undefined : await read(bundlePath, { limits: opts.bundleLimits, verification: opts.verification });
   const ruleSets: RuleSet[] = rulesPaths === false ? [] : loadRuleSets(rulesPaths);
 
   const jsonPolicies = [...new Set(ruleSets.flatMap((set) => set.rules.map((rule) => rule.event.params.policy)))].sort();
@@ -133,7 +145,7 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   }
   const activeRuleSets = enabled ? filterRuleSets(ruleSets, enabled) : ruleSets;
   if (activeRuleSets.some((set) => set.rules.length > 0)) engines.push(createJsonRulesEngine({ ruleSets: activeRuleSets, config }));
-  const opaEngines = await loadOpaEngines(opts.opa ?? [], opts.bundleLimits, opts.data);
+  const opaEngines = await loadOpaEngines(opts.opa ?? [], opts.bundleLimits, opts.data, read);
   // Raw input goes to the OPA engines only, through evaluateInput; otherwise they judge actions beside the others.
   if (!opts.rawInput) engines.push(...opaEngines);
 

@@ -1,7 +1,7 @@
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { PolicyKernelError } from "../errors.js";
 import type { BundleLimits } from "../engines/rego/bundle.js";
-import { readVerifiedBundle } from "../engines/rego/verified-bundle.js";
+import { readVerifiedBundle, type BundleReader } from "../engines/rego/verified-bundle.js";
 import { createOpaEngine, type OpaEngine } from "../engines/opa/opa-engine.js";
 import { mergeData } from "./merge.js";
 import type { OpaSource } from "../engines/opa/source.js";
@@ -11,10 +11,15 @@ import { loadCheckedBinding } from "./binding/checked-binding.js";
 import type { InputBinding } from "./binding/schema.js";
 
 /** Loads each OPA bundle of the kernel option `opa` and its engine; every problem is a load error naming `createPolicyKernel.opa[i]`. */
-export async function loadOpaEngines(sources: readonly OpaSource[], limits: BundleLimits | undefined, data: Record<string, unknown> | undefined): Promise<OpaEngine[]> {
+export async function loadOpaEngines(
+  sources: readonly OpaSource[],
+  limits: BundleLimits | undefined,
+  data: Record<string, unknown> | undefined,
+  read: BundleReader = readVerifiedBundle,
+): Promise<OpaEngine[]> {
   const engines: OpaEngine[] = [];
   for (const [index, source] of sources.entries()) {
-    const bundle = await readVerifiedBundle(source.bundle, { limits, verification: source.verification });
+    const bundle = await read(source.bundle, { limits, verification: source.verification });
     const engine = await createOpaEngine({ bundle, entrypoints: source.entrypoints, field: `createPolicyKernel.opa[${index}].entrypoints`, ...(data ? { data: mergeData(bundle.data, data) } : {}) });
     if (source.binding === undefined) engines.push(engine);
     else {

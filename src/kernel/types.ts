@@ -1,4 +1,5 @@
 import type { ActionInput, Decision, Provenance } from "../schemas.js";
+import type { BundleStatus } from "../bundle-service/config.js";
 
 /** Per-call options, separate from how the kernel was built (OPA's EvalTime idea). */
 export interface EvaluateOptions {
@@ -36,6 +37,13 @@ export interface PolicyKernel {
   readonly provenance: Provenance;
   /** Largest action it analyses (compact JSON bytes); runners and environments copy up to this. */
   readonly maxActionBytes?: number;
+  /**
+   * The status of each bundle served by URL (OPA's status fields: active revision, last request,
+   * download and activation, last error); only on a kernel whose bundle is a URL.
+   */
+  bundleStatus?(): readonly BundleStatus[];
+  /** Polls every bundle served by URL now, once, resolving when any new revision is active or refused (OPA's manual trigger). */
+  refreshBundles?(): Promise<readonly BundleStatus[]>;
   /** Releases engines; calling it twice is fine. */
   close(): void;
 }

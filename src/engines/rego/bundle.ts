@@ -61,6 +61,29 @@ export function kernelSection(data: Readonly<Record<string, unknown>>): Record<s
 }
 
 /**
+ * Reads an unsigned bundle from the bytes of a `.tar.gz` archive (one downloaded from a bundle
+ * service), validated exactly as readBundle validates a file: the same caps, paths, manifest and
+ * Wasm checks. A signed one needs its key: readVerifiedBundleBytes.
+ */
+export function readBundleBytes(bytes: Uint8Array, location: string, limits: BundleLimits = {}): PolicyBundle {
+  const { files, sha256 } = bundleFilesFromBytes(bytes, location, limits);
+  assertNotSigned(files, location);
+  return parseBundleFiles(files, location, sha256);
+}
+
+/** An archive's files, unparsed, and the SHA-256 of its bytes; see readBundleBytes. */
+export function bundleFilesFromBytes(bytes: Uint8Array, location: string, limits: BundleLimits = {}): { files: TarFile[]; sha256: string } {
+  const caps: TarLimits = { ...DEFAULT_BUNDLE_LIMITS, ...limits };
+  if (bytes.length > caps.maxBytes) {
+    throw new PolicyKernelError("invalid_bundle", `archive is ${bytes.length} bytes, more than ${caps.maxBytes} (bundleLimits.maxBytes; the CLI's --bundle-max-bytes)`, {
+      file: location,
+      expected: `at most ${caps.maxBytes} bytes`,
+    });
+  }
+  return { files: readTarGz(bytes, location, caps), sha256: sha256Hex(bytes) };
+}
+
+/**
  * Reads a bundle from a `.tar.gz` file or an unpacked bundle folder, validating every part and
  * refusing one over `limits` (see BundleLimitsSchema) before it is unpacked.
  */

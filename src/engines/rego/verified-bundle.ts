@@ -1,4 +1,4 @@
-import { parseBundleFiles, readBundleFiles, type BundleLimits, type PolicyBundle } from "./bundle.js";
+import { bundleFilesFromBytes, parseBundleFiles, readBundleFiles, type BundleLimits, type PolicyBundle } from "./bundle.js";
 import { verifyBundleFiles, type BundleVerification } from "./bundle-signature.js";
 
 /** Where a bundle comes from and how it is checked: size caps and, for a signed bundle, its key. */
@@ -19,3 +19,13 @@ export async function readVerifiedBundle(location: string, options: ReadBundleOp
   await verifyBundleFiles(files, location, options.verification);
   return parseBundleFiles(files, location, sha256);
 }
+
+/** readVerifiedBundle for the bytes of a `.tar.gz` archive (one downloaded from a bundle service), named `location` in errors. */
+export async function readVerifiedBundleBytes(bytes: Uint8Array, location: string, options: ReadBundleOptions = {}): Promise<PolicyBundle> {
+  const { files, sha256 } = bundleFilesFromBytes(bytes, location, options.limits);
+  await verifyBundleFiles(files, location, options.verification);
+  return parseBundleFiles(files, location, sha256);
+}
+
+/** How the kernel reads a bundle location (a path, or a URL's downloaded archive): caps and verification applied. */
+export type BundleReader = (location: string, options: ReadBundleOptions) => Promise<PolicyBundle>;
