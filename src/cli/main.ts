@@ -42,6 +42,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "verify an audit trail's hash chain and signed checkpoints",
     load: async () => import("./verify-command.js").then((m) => ({ usage: m.VERIFY_USAGE, run: m.verifyCommand })),
   },
+  replay: {
+    summary: "decide an audit trail's decisions again: reproduce them, or report what a candidate changes",
+    load: async () => import("./replay-command.js").then((m) => ({ usage: m.REPLAY_USAGE, run: m.replayCommand })),
+  },
   help: { summary: "this overview, or a command's flags", load: async () => ({ usage: HELP_USAGE, run: helpCommand }) },
   version: { summary: "the version, the default bundle's OPA and Node's version", load: async () => ({ usage: VERSION_USAGE, run: versionCommand }) },
 };
