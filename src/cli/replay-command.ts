@@ -192,10 +192,16 @@ async function replayTrail(
   }
 }
 
+/** A provenance in a few words: the bundle revision, and the rules' and data's hashes cut short. */
+function revisionText(p: Provenance): string {
+  const short = (sha: string | null): string => (sha === null ? "none" : sha.slice(0, 12));
+  return `${p.bundleRevision ?? "(no bundle)"} (rules ${short(p.rulesSha256)}, data ${short(p.dataSha256)})`;
+}
+
 /** One trail's report as text. */
 function reportText(report: TrailReport, threshold: Threshold | undefined): string {
   const lines: string[] = [];
-  const revisions = report.revisions.map((r) => `${r.recorded.bundleRevision ?? "(no bundle)"}${r.replayedWith.bundleRevision === r.recorded.bundleRevision && report.mode === "recorded" ? "" : ` -> ${r.replayedWith.bundleRevision ?? "(no bundle)"}`}`).join(", ");
+  const revisions = report.revisions.map((r) => `${revisionText(r.recorded)}${report.mode === "recorded" ? "" : ` -> ${revisionText(r.replayedWith)}`}`).join(", ");
   const skipped = report.skipped > 0 ? `; ${report.skipped} not replayable (${Object.entries(report.skippedReasons).map(([why, n]) => `${n}: ${why}`).join("; ")})` : "";
   if (report.mode === "recorded") {
     const verdict = report.differing === 0 ? "REPRODUCED" : "NOT REPRODUCED";
@@ -212,7 +218,7 @@ function reportText(report: TrailReport, threshold: Threshold | undefined): stri
     const blocked = report.learnedBehaviours.filter((b) => b.blocked);
     lines.push(`  learned behaviours (greedy choice per task after training): ${blocked.length} of ${report.learnedBehaviours.length} newly blocked`);
     for (const b of report.learnedBehaviours) {
-      const state = b.blocked ? `BLOCKED by ${b.blockedBy.join(", ") || "the kernel"}` : b.action === null ? "not in this demo world" : b.decisions === 0 ? "not decided in this trail" : b.newlyAllowed > 0 ? "newly allowed" : "unchanged";
+      const state = b.blocked ? `BLOCKED in ${b.newlyDenied} of its ${b.decisions} decisions, by ${b.blockedBy.join(", ") || "the kernel"}` : b.action === null ? "not in this demo world" : b.decisions === 0 ? "not decided in this trail" : b.newlyAllowed > 0 ? "newly allowed" : "unchanged";
       lines.push(`    ${b.task} -> ${b.candidate} (${b.kind}): ${state}`);
     }
   }
