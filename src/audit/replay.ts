@@ -51,6 +51,9 @@ export interface TrailFacts {
 /** Reason given for an entry written before decisions recorded their input. */
 export const NO_INPUT = "no recorded input (written before policy_check entries recorded it)";
 
+/** Reason given for a raw-input decision when the replaying kernel was not built for raw input. */
+export const RAW_INPUT_NEEDED = "a raw-input decision: replay it with a kernel built with rawInput (evaluateInput)";
+
 /**
  * Verifies the trail (PolicyKernelError "invalid_input" naming the line when it does not) and
  * reads which provenances made its decisions: what `replayJsonl` will ask kernels for.
@@ -98,8 +101,9 @@ export async function* replayJsonl(path: string, total: number, options: ReplayO
     let decision: Decision | undefined;
     if (input === undefined) yield skipped(NO_INPUT);
     else if (input.kind === "raw_input") {
-      if (kernel.evaluateInput === undefined) yield skipped("a raw-input decision: replay it with a kernel built with rawInput (evaluateInput)");
-      else decision = await kernel.evaluateInput((action as { input?: unknown }).input ?? null);
+      // Only a kernel built with rawInput decides raw input; any other rejects it (or lacks the method).
+      decision = await kernel.evaluateInput?.((action as { input?: unknown }).input ?? null).catch(() => undefined);
+      if (decision === undefined) yield skipped(RAW_INPUT_NEEDED);
     } else {
       const evaluate: EvaluateOptions = input.refusal === undefined ? {} : { refusal: input.refusal };
       const given = input.kind === "action" ? { agentId, action, context: input.context } : input.value;
