@@ -103,7 +103,7 @@ describe("policy-kernel replay", () => {
         trail: string;
         mode: string;
         impact: { changed: number; allowedToDenied: number; deniedToAllowed: number; rules: { rule: string; added: number; removed: number; newlyDenied: number }[]; examples: { subject: string }[] };
-        learnedBehaviours: { blocked: boolean; newlyDenied: number }[];
+        learnedBehaviours: { blocked: boolean; newlyDenied: number; action: unknown }[];
       }[];
     };
     const governed = report.trails.find((t) => t.trail === trail)!;
@@ -116,7 +116,7 @@ describe("policy-kernel replay", () => {
     expect(governed.learnedBehaviours.length).toBeGreaterThan(0);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as { arms: { governed: { learnedPolicy: unknown[] } } };
     expect(governed.learnedBehaviours).toHaveLength(summary.arms.governed.learnedPolicy.length);
-    for (const behaviour of governed.learnedBehaviours as { blocked: boolean; action: unknown }[]) {
+    for (const behaviour of governed.learnedBehaviours) {
       expect(behaviour.blocked).toBe(flippedActions.has(canonicalJson(behaviour.action)));
     }
   });
