@@ -15,7 +15,7 @@ const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
 // Only what is read here; summary.json is hostile input like any file (a wrong shape is an error naming it).
 const LearnedChoiceSchema = z.strictObject({ task: z.string(), candidate: z.string(), kind: z.string() });
 const RunSummarySchema = z.looseObject({
-  arms: z.record(z.enum(["governed", "ungoverned"]), z.looseObject({ learnedPolicy: z.array(LearnedChoiceSchema).max(10_000) })),
+  arms: z.partialRecord(z.enum(["governed", "ungoverned"]), z.looseObject({ learnedPolicy: z.array(LearnedChoiceSchema).max(10_000) })),
 });
 
 /** One learned behaviour: the action an arm's agent chose greedily for a task after training. */
