@@ -126,7 +126,10 @@ async function replayTrail(
   onStep: ((label: string, done: number, total: number) => void) | undefined,
 ): Promise<TrailReport> {
   const facts: TrailFacts = await readTrailFacts(trail, trailKey(trail, publicKey));
-  if (facts.decisions > 0 && facts.withInput === 0) {
+  if (facts.decisions === 0) {
+    throw new PolicyKernelError("invalid_input", "no decisions in this trail (no policy_check entry): nothing to replay", { file: trail, expected: "an audit trail with the kernel's decisions (a FlightRecorder given to createPolicyKernel, or policy-kernel train)" });
+  }
+  if (facts.withInput === 0) {
     throw new PolicyKernelError(
       "invalid_input",
       `not replayable: none of its ${facts.decisions} decisions records the input it was made on (the trail was written before policy_check entries recorded it); only the action and the decision are there, not the context that decided`,

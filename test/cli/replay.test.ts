@@ -171,6 +171,17 @@ describe("policy-kernel replay", () => {
     expect(result.stderr).toMatch(/not replayable: none of its \d+ decisions records the input it was made on/);
   });
 
+  it("refuses a trail with no decisions, and an empty file, as nothing to replay", async () => {
+    const toolCalls = entriesOf(join(runDir, "audit-governed.jsonl")).filter((e) => e["type"] === "tool_call").slice(0, 3);
+    const empty = join(dir, "empty.jsonl");
+    writeFileSync(empty, "");
+    for (const path of [writeChain(join(dir, "no-decisions.jsonl"), toolCalls), empty]) {
+      const result = await run("replay", path, "--no-progress");
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("no decisions in this trail (no policy_check entry): nothing to replay");
+    }
+  });
+
   it("treats hostile recorded inputs as data: each one decided again by the kernel and named where it differs", async () => {
     const entries = entriesOf(join(runDir, "audit-governed.jsonl")).slice(0, 12);
     const checks = entries.map((e, i) => [e, i] as const).filter(([e]) => e["type"] === "policy_check" && (e["decision"] as { allowed: boolean }).allowed);
