@@ -214,6 +214,18 @@ describe("policy-kernel replay", () => {
     expect(refused.stderr).toMatch(/the trail does not verify: line \d+: invalid_entry: input/);
   });
 
+  it("refuses a trail naming more revisions than it would build kernels for", async () => {
+    const checks = entriesOf(join(runDir, "audit-governed.jsonl")).filter((e) => e["type"] === "policy_check").slice(0, 17);
+    expect(checks).toHaveLength(17);
+    checks.forEach((e, i) => {
+      const decision = e["decision"] as { provenance: Raw };
+      decision.provenance = { ...decision.provenance, bundleSha256: i.toString(16).padStart(64, "0") };
+    });
+    const result = await run("replay", writeChain(join(dir, "many-revisions.jsonl"), checks), "--no-progress");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("the trail's decisions name 17 revisions; replay rebuilds at most 16");
+  });
+
   it("names the sha256 and revision of a recorded bundle it cannot find, and how to pass it (exit 1)", async () => {
     const entries = entriesOf(join(runDir, "audit-governed.jsonl")).slice(0, 6);
     const sha = "ab".repeat(32);
