@@ -186,3 +186,7 @@ export type { EnvErrorCode } from "./env/errors.js";
 export type { CheckName, CheckableEnv } from "./env/check-env.js";
 export type { EntryType, EntryMetadata, VerifyFailureReason } from "./audit/flight-recorder.js";
 export type { EntryToSpanOptions } from "./audit/span.js";
+export { DecisionInputSchema, type DecisionInput } from "./kernel/decision-input.js";
+export { readTrailFacts, replayJsonl, provenanceKey, NO_INPUT, RAW_INPUT_NEEDED, type ReplayOptions, type ReplayedDecision, type SkippedDecision, type TrailFacts } from "./audit/replay.js";
+export { ImpactCollector, decisionChange, decisionDifferences, impactText, changeText, describeAction, ruleKey, type DecisionChange, type ImpactSummary, type RuleImpact } from "./audit/impact.js";
+export { generateActions } from "./testing/generated-actions.js";

@@ -3,6 +3,7 @@ import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { issuePath } from "../errors.js";
 import { DecisionSchema, SignalNameSchema, ViolationSchema, patternOf } from "../schemas.js";
 import { isPlainObject } from "../values.js";
+import { DecisionInputSchema } from "../kernel/decision-input.js";
 
 // The audit log's entries: their schemas, the hash each carries, and how a bad one is described.
 
@@ -56,6 +57,8 @@ export const PolicyCheckEntrySchema = z.strictObject({
   /** The action as the kernel saw it (a malformed one is recorded too: it was denied). */
   action: z.looseObject({ type: z.string() }),
   decision: DecisionSchema,
+  /** What the decision was made on, for replay; absent in older trails (they still verify). */
+  input: DecisionInputSchema.optional(),
 });
 export const SignalEntrySchema = z.strictObject({
   ...entryBase,

@@ -77,7 +77,7 @@ const FlightRecorderOptionsSchema = z.strictObject({
 export type FlightRecorderOptions = z.input<typeof FlightRecorderOptionsSchema>;
 
 type EntryBody =
-  | Pick<PolicyCheckEntry, "type" | "agentId" | "bundleRevision" | "action" | "decision">
+  | Pick<PolicyCheckEntry, "type" | "agentId" | "bundleRevision" | "action" | "decision" | "input">
   | Pick<SignalEntry, "type" | "agentId" | "bundleRevision" | "signal" | "policy">
   | Omit<ToolCallEntry, "seq" | "chainId" | "timestamp" | "prevHash" | "hash">;
 
@@ -576,6 +576,7 @@ function kernelEventBody(event: KernelAuditEvent, copies: Copier): EntryBody {
         bundleRevision: typeof revision === "string" ? revision : null,
         action: copies.copy(event.action) as PolicyCheckEntry["action"],
         decision,
+        ...(event.input === undefined ? {} : { input: copies.copy(event.input) as PolicyCheckEntry["input"] }),
       };
     }
     case "signal": {

@@ -43,6 +43,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "verify an audit trail's hash chain and signed checkpoints",
     load: async () => import("./verify-command.js").then((m) => ({ usage: m.VERIFY_USAGE, run: m.verifyCommand })),
   },
+  replay: {
+    summary: "decide an audit trail's decisions again: reproduce them, or report what a candidate changes",
+    load: async () => import("./replay-command.js").then((m) => ({ usage: m.REPLAY_USAGE, run: m.replayCommand })),
+  },
+  diff: {
+    summary: "what a new bundle or rules would decide differently, on case files or generated actions",
+    load: async () => import("./diff-command.js").then((m) => ({ usage: m.DIFF_USAGE, run: m.diffCommand })),
+  },
   help: { summary: "this overview, or a command's flags", load: async () => ({ usage: HELP_USAGE, run: helpCommand }) },
   version: { summary: "the version, the default bundle's OPA and Node's version", load: async () => ({ usage: VERSION_USAGE, run: versionCommand }) },
 };
@@ -60,7 +68,8 @@ flags:
   --help, -h      the overview; after a command, its flags
   --version, -V   the version alone ("policy-kernel version" prints more, for bug reports)
 
-exit codes: 0 ok, 1 error or bad flag, 2 denied (eval) or broken trail (verify), 3 unsealed trail (verify),
+exit codes: 0 ok, 1 error or bad flag, 2 denied (eval) or broken trail (verify), 3 unsealed trail (verify)
+  or changed decisions over the threshold (replay, diff),
   130/143 train stopped by Ctrl-C/SIGTERM
 
 Run "policy-kernel help COMMAND" (or "policy-kernel COMMAND --help") for a command's flags.`;

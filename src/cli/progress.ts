@@ -104,3 +104,41 @@ export function stepProgress(log: (line: string) => void, label: string, unit: s
   };
   return Object.assign(report, { stop });
 }
+
+/** Progress of a command counting units of named parts (`replay` and `diff`: decisions of a trail). */
+export interface CountProgress {
+  readonly onStep: (label: string, done: number, total: number) => void;
+  readonly stop: () => void;
+}
+
+/**
+ * Reports counted progress on `stream`: a bar per label on a terminal, else `<command>: <label>
+ * <done>/<total> <unit>` at every tenth, as trainProgress does for episodes.
+ */
+export function countProgress(stream: ProgressStream, command: string, unit: string, bar = isBarTerminal(stream)): CountProgress {
+  if (!bar) {
+    return {
+      onStep: (label, done, total) => {
+        const step = Math.max(1, Math.ceil(total / LOG_STEPS));
+        if (done % step === 0 || done === total) stream.write(`${command}: ${label} ${done}/${total} ${unit}\n`);
+      },
+      stop: () => {},
+    };
+  }
+  let current: { label: string; bar: SingleBar } | undefined;
+  const stop = (): void => {
+    current?.bar.stop();
+    current = undefined;
+  };
+  return {
+    onStep: (label, done, total) => {
+      if (current?.label !== label) {
+        stop();
+        current = { label, bar: startBar(stream, label, unit, total) };
+      }
+      current.bar.update(done);
+      if (done === total) stop();
+    },
+    stop,
+  };
+}

@@ -7,8 +7,7 @@ import { exportJsonlSpans } from "../audit/emitter.js";
 import { PolicyKernelError, errorMessage } from "../errors.js";
 import type { Seed } from "../env/rng.js";
 import { createPolicyKernel, type PolicyKernelOptions } from "../kernel/create-kernel.js";
-import { mergeData } from "../kernel/merge.js";
-import { DEMO_SCHEMA } from "./database.js";
+import { demoKernelData } from "./kernel-data.js";
 import { createLogger } from "../logging.js";
 import { RewardConfigSchema, type RewardConfigInput } from "../reward/config.js";
 import type { Provenance } from "../schemas.js";
@@ -112,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const kernelOptions: PolicyKernelOptions = {
     ...given,
     // The world is SQLite: its SQL is judged as SQLite reads it, against the world's schema (the caller's data wins).
-    data: mergeData({ policy_kernel: { config: { sql: { dialect: "sqlite", sqlite_schema: DEMO_SCHEMA } } } }, given.data ?? {}),
+    data: demoKernelData(given.data ?? {}),
     logger: given.logger ?? createLogger({ level: given.logLevel }),
   };
   const evalKernel = await createPolicyKernel(kernelOptions);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Action, Decision, Violation } from "../schemas.js";
+import type { DecisionInput } from "./decision-input.js";
 
 /** A decision the kernel made, as handed to an audit sink (the FlightRecorder implements one). */
 export interface PolicyCheckEvent {
@@ -13,6 +14,8 @@ export interface PolicyCheckEvent {
    * of the one the caller is returned, so a sink may keep it as it is.
    */
   readonly decision: Decision;
+  /** What the decision was made on beyond agentId and action (the context, a malformed input), for replay. */
+  readonly input?: DecisionInput;
 }
 
 /** A signal a decision raised (SIGSTOP: held for approval, SIGKILL: stop the agent). */

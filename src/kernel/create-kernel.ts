@@ -14,6 +14,7 @@ import { createRegoEngine, DEFAULT_ENTRYPOINT } from "../engines/rego/rego-engin
 import { assertNoPreparedValues } from "../engines/rego/prepared-values.js";
 import { createJsonRulesEngine, loadRuleSets, type RuleSet } from "../engines/json/index.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "./audit-sink.js";
+import type { DecisionInput } from "./decision-input.js";
 import { protoKeyField, readAction } from "./action-check.js";
 import { sealDecision } from "./sealed-decision.js";
 import { freezeProvenance } from "../decision-check.js";
@@ -308,7 +309,7 @@ class Kernel implements PolicyKernel {
       }
     }
     const decision = buildDecision(violations, this.provenance);
-    if (this.recorder) this.audit(this.recorder, { agentId: RAW_AGENT, action: { type: "raw_input", input: copied.ok ? copied.value : null }, now: null }, decision);
+    if (this.recorder) this.audit(this.recorder, { agentId: RAW_AGENT, action: { type: "raw_input", input: copied.ok ? copied.value : null }, now: null, ...(copied.ok ? { input: RAW_INPUT } : {}) }, decision);
     return Promise.resolve(decision);
   }
 
@@ -332,7 +333,7 @@ class Kernel implements PolicyKernel {
       if (protoField !== undefined) {
         const violation = kernelViolation("invalid_action", `malformed action: ${protoField}: forbidden key "__proto__"`, "kernel", false);
         const decision = buildDecision([violation], this.provenance);
-        if (this.recorder) this.audit(this.recorder, describeRaw(raw), decision);
+        if (this.recorder) this.audit(this.recorder, { ...describeRaw(raw), input: invalidInput(candidate, options.refusal) }, decision);
         return decision;
       }
       const parsed = ActionSchema.safeParse(candidate);
@@ -341,7 +342,7 @@ class Kernel implements PolicyKernel {
         const field = issuePath(issue?.path ?? []);
         const violation = kernelViolation("invalid_action", `malformed action: ${field}: ${issue?.message ?? "invalid"}`, "kernel", false);
         const decision = buildDecision([...refused, violation], this.provenance);
-        if (this.recorder) this.audit(this.recorder, describeRaw(frozen), decision);
+        if (this.recorder) this.audit(this.recorder, { ...describeRaw(frozen), input: invalidInput(candidate, options.refusal) }, decision);
         return decision;
       }
       // The body stays the frozen copy (zod's output is an equal, unfrozen one).
@@ -350,12 +351,12 @@ class Kernel implements PolicyKernel {
     const violations: Violation[] = refused;
     if (this.closed) {
       violations.push(kernelViolation("engine_error", "the kernel is closed", "kernel", false));
-      return this.finish(action, violations);
+      return this.finish(action, violations, options.refusal);
     }
     const type = action.action.type;
     if (!this.boundary.actionTypes.has(type)) {
       violations.push(unknownTypeViolation(type, this.boundary.actionTypes));
-      return this.finish(action, violations);
+      return this.finish(action, violations, options.refusal);
     }
     const inputs = [toPolicyInput(action, this.needs.types.get(type) ?? this.needs.other, this.sql)];
     if (type === "tool_call") {
@@ -372,9 +373,9 @@ class Kernel implements PolicyKernel {
       if (nonFinite === undefined) continue;
       // Not an engine failure, so failOpen does not apply: the policies would see null, not the value.
       violations.push(kernelViolation("non_finite_value", nonFinite, "kernel", false));
-      return this.finish(action, violations);
+      return this.finish(action, violations, options.refusal);
     }
-    return this.evaluateInputs(action, inputs, violations, 0, undefined);
+    return this.evaluateInputs(action, inputs, violations, 0, undefined, options.refusal);
   }
 
   /**
@@ -388,6 +389,7 @@ class Kernel implements PolicyKernel {
     violations: Violation[],
     start: number,
     pending: Promise<readonly PolicyFinding[]> | undefined,
+    refusal: EvaluateOptions["refusal"],
   ): Decision | Promise<Decision> {
     const engines = this.engines;
     const pairs = inputs.length * engines.length;
@@ -396,13 +398,13 @@ class Kernel implements PolicyKernel {
       const engine = engines[k % engines.length]!;
       try {
         const result = k === start && pending ? pending : (engine.evaluateSync?.(input) ?? engine.evaluate(input));
-        if (result instanceof Promise) return this.finishAsync(action, inputs, violations, k, result);
+        if (result instanceof Promise) return this.finishAsync(action, inputs, violations, k, result, refusal);
         for (const finding of result) violations.push(toViolation(finding, engine.source));
       } catch (error) {
         violations.push(this.engineFailure(engine.source, error, action.agentId));
       }
     }
-    return this.finish(action, inputs.length > 1 ? distinct(violations) : violations);
+    return this.finish(action, inputs.length > 1 ? distinct(violations) : violations, refusal);
   }
 
   /** Continues `evaluateInputs` from pair `index`, whose answer is `pending`. */
@@ -412,6 +414,7 @@ class Kernel implements PolicyKernel {
     violations: Violation[],
     index: number,
     pending: Promise<readonly PolicyFinding[]>,
+    refusal: EvaluateOptions["refusal"],
   ): Promise<Decision> {
     const engines = this.engines;
     try {
@@ -419,7 +422,7 @@ class Kernel implements PolicyKernel {
     } catch (error) {
       violations.push(this.engineFailure(engines[index % engines.length]!.source, error, action.agentId));
     }
-    return this.evaluateInputs(action, inputs, violations, index + 1, undefined);
+    return this.evaluateInputs(action, inputs, violations, index + 1, undefined, refusal);
   }
 
   /** Denies what cannot be copied (too large, not plain data) without reading it again, and records that. */
@@ -429,10 +432,14 @@ class Kernel implements PolicyKernel {
     return decision;
   }
 
-  private finish(action: Action, violations: Violation[]): Decision {
+  private finish(action: Action, violations: Violation[], refusal: EvaluateOptions["refusal"]): Decision {
     const decision = buildDecision(violations, this.provenance);
-    // Most training kernels record nothing: build the audit subject only for a recorder.
-    if (this.recorder) this.audit(this.recorder, { agentId: action.agentId, action: action.action, now: action.context.now ?? null }, decision);
+    // Most training kernels record nothing: build the audit subject only for a recorder. The
+    // context evaluated is recorded as it is (the recorder copies it), so a replay decides again.
+    if (this.recorder) {
+      const input: DecisionInput = refusal === undefined ? { kind: "action", context: action.context } : { kind: "action", context: action.context, refusal: recordedRefusal(refusal) };
+      this.audit(this.recorder, { agentId: action.agentId, action: action.action, now: action.context.now ?? null, input }, decision);
+    }
     return decision;
   }
 
@@ -451,9 +458,9 @@ class Kernel implements PolicyKernel {
 
   /** The decision and each signal it sends, to the recorder (recordSafely: a failing sink never breaks a decision). */
   private audit(recorder: KernelAuditSink, subject: AuditSubject, decision: Decision): void {
-    const { agentId, action, now } = subject;
+    const { agentId, action, now, input } = subject;
     // The sink gets a sealed copy: the caller may change the decision it is returned, the trail must not.
-    recordSafely(recorder, { type: "policy_check", agentId, action, now, decision: sealDecision(decision) }, this.logger);
+    recordSafely(recorder, { type: "policy_check", agentId, action, now, decision: sealDecision(decision), ...(input === undefined ? {} : { input }) }, this.logger);
     for (const violation of decision.violations) {
       if (violation.signal) recordSafely(recorder, { type: "signal", agentId, signal: violation.signal, policy: violation.policy, now, bundleRevision: decision.provenance.bundleRevision }, this.logger);
     }
@@ -468,6 +475,21 @@ interface AuditSubject {
   readonly agentId: string;
   readonly action: Action["action"];
   readonly now: string | null;
+  /** What replay needs to decide again; absent for an action that could not be copied. */
+  readonly input?: DecisionInput;
+}
+
+/** The recorded input of every raw-input decision: the input itself is the entry's `action.input`. */
+const RAW_INPUT: DecisionInput = Object.freeze({ kind: "raw_input" });
+
+/** A refusal as the trail records it (the strings its violation was built from). */
+function recordedRefusal(refusal: NonNullable<EvaluateOptions["refusal"]>): { rule: string; description: string } {
+  return { rule: String(refusal.rule), description: String(refusal.description) };
+}
+
+/** The recorded input of a malformed action: the copy the kernel read (with the logical time applied). */
+function invalidInput(candidate: unknown, refusal: EvaluateOptions["refusal"]): DecisionInput {
+  return { kind: "invalid_action", value: candidate as Extract<DecisionInput, { kind: "invalid_action" }>["value"], ...(refusal === undefined ? {} : { refusal: recordedRefusal(refusal) }) };
 }
 
 /** What can be said of a malformed action for the audit trail, without trusting its shape. */
