@@ -175,16 +175,9 @@ function summary(decision: Decision): { allowed: boolean; findings: string[] } {
 }
 
 function withDetails(message: string, details: unknown): string {
-  return details === undefined ? message : `${message} details=${canonicalJson(sortedArrays(details))}`;
+  return details === undefined ? message : `${message} details=${canonicalJson(details)}`;
 }
 
-// TODO(sets): OPA's Wasm writes a set's members in insertion order, OPA's Go sorted; until the
-// kernel reads results as Rego values, details are compared with their arrays sorted.
-function sortedArrays(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedArrays).sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sortedArrays(v)]));
-  return value;
-}
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "main.js");

@@ -5,7 +5,7 @@ import type { PolicyEngine } from "../engine.js";
 import type { PolicyBundle } from "../rego/bundle.js";
 import { hostBuiltins } from "../rego/builtins/registry.js";
 import { EvaluationClock, assertBuiltinsImplemented } from "../rego/builtins/check.js";
-import { createWasmEvaluate, entrypointIdOf } from "../rego/wasm-eval.js";
+import { createWasmEvaluate, entrypointIdOf, REGO_VALUE_RESULT } from "../rego/wasm-eval.js";
 import { instantiatePolicy, type WasmPolicy } from "../rego/wasm-instance.js";
 import { findingsOf, lastSegment, packageOf, type Convention, type FindingStamp } from "./conventions.js";
 import { manifestAnnotations, metadataFor, parseAnnotations } from "./metadata.js";
@@ -93,7 +93,7 @@ export async function createOpaEngine(options: OpaEngineOptions): Promise<OpaEng
       ...(penalty === undefined ? {} : { penalty }),
     };
     const plan: OpaEntrypointPlan = { entrypoint, convention: config.convention, stamp };
-    const evaluate = createWasmEvaluate(policy, id) ?? ((input: unknown): unknown => policy.evaluate(input, id));
+    const evaluate = createWasmEvaluate(policy, id, undefined, REGO_VALUE_RESULT) ?? ((input: unknown): unknown => policy.evaluate(input, id));
     return { plan, evaluate };
   });
   let closed = false;

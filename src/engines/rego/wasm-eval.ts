@@ -1,5 +1,7 @@
 import type { WasmPolicy } from "./wasm-instance.js";
 import { wholeJson } from "./projection-tree.js";
+import { toJsonValue } from "./rego-value.js";
+import { parseValueText } from "./value-text.js";
 
 const PAGE = 64 * 1024;
 
@@ -17,6 +19,22 @@ export function entrypointIdOf(entrypoints: Readonly<Record<string, unknown>>, n
   return typeof id === "number" ? id : undefined;
 }
 
+/** How `opa_eval` writes a result (its `format` argument) and how its text is read back. */
+export interface ResultReader {
+  readonly format: 0 | 1;
+  readonly read: (text: string) => unknown;
+}
+
+const JSON_RESULT: ResultReader = { format: 0, read: (text) => JSON.parse(text) as unknown };
+
+/**
+ * Results as OPA's Go evaluator writes them: read as Rego value text, then made JSON as `ast.JSON`
+ * does (a set becomes an array in OPA's sorted order, not the Wasm's insertion order), so a
+ * Gatekeeper `details` set reads as `opa eval` prints it. Only for one's own OPA entrypoints: the
+ * default library's results hold no sets and take the faster JSON path.
+ */
+export const REGO_VALUE_RESULT: ResultReader = { format: 1, read: (text) => toJsonValue(parseValueText(text)) };
+
 /** Calls one entrypoint of a loaded policy through the ABI directly; returns the parsed result set. */
 export type WasmEvaluate = (input: unknown) => unknown;
 
@@ -27,9 +45,11 @@ export type WasmEvaluate = (input: unknown) => unknown;
  * at the heap pointer left after the data, and `opa_eval` resets the heap to just past it, so
  * memory stays flat across evaluations. Undefined when the module predates ABI 1.2; the caller
  * then keeps `policy.evaluate`. Must be created after `setData` (it captures the data address).
- * `toJson` writes the input's text: by default the whole input, as the SDK sends it.
+ * `toJson` writes the input's text: by default the whole input, as the SDK sends it. `parse` reads
+ * the result: by default as JSON (format 0), where a set is an array in the Wasm's insertion order;
+ * with `readRegoValues`, as Rego's value text (format 1), sets in OPA's order.
  */
-export function createWasmEvaluate(policy: WasmPolicy, entrypoint: number, toJson: (input: unknown) => string = wholeJson): WasmEvaluate | undefined {
+export function createWasmEvaluate(policy: WasmPolicy, entrypoint: number, toJson: (input: unknown) => string = wholeJson, parse: ResultReader = JSON_RESULT): WasmEvaluate | undefined {
   const minor = Number(policy.minorVersion);
   const instance = policy.wasmInstance as WebAssembly.Instance;
   const exports = instance.exports as unknown as Partial<EvalExports>;
@@ -52,14 +72,14 @@ export function createWasmEvaluate(policy: WasmPolicy, entrypoint: number, toJso
       view = Buffer.from(buffer);
     }
     const length = text.length === 0 ? 0 : view.write(text, inputAddr);
-    const resultAddr = opaEval(0, entrypoint, dataAddr, length === 0 ? 0 : inputAddr, length, inputAddr + length, 0);
+    const resultAddr = opaEval(0, entrypoint, dataAddr, length === 0 ? 0 : inputAddr, length, inputAddr + length, parse.format);
     // Evaluation may have grown the memory, which detaches the old buffer.
     if (buffer.byteLength === 0) {
       buffer = memory.buffer;
       view = Buffer.from(buffer);
     }
     const end = view.indexOf(0, resultAddr);
-    return JSON.parse(view.toString("utf8", resultAddr, end < 0 ? view.length : end));
+    return parse.read(view.toString("utf8", resultAddr, end < 0 ? view.length : end));
   };
 }
 
