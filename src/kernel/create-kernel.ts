@@ -32,6 +32,9 @@ import { buildToolRegistry, carriedActions, ToolRegistrySchema, type ToolMapping
 import { OpaSourceSchema } from "../engines/opa/source.js";
 import type { OpaEngine } from "../engines/opa/opa-engine.js";
 import { bundlesProvenance, checkOpaOptions, loadOpaEngines } from "./opa-sources.js";
+import { isDecisionLog, type DecisionLog } from "../decision-log/decision-log.js";
+import type { DecisionLogOptions } from "../decision-log/options.js";
+import { kernelDecisionLog, withDecisionLog } from "../decision-log/kernel-hook.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -74,6 +77,8 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   opa: z.array(OpaSourceSchema).optional(),
   /** The `opa` policies read the caller's JSON as their `input`, as it is: decide with `evaluateInput`. Default false. */
   rawInput: z.boolean().optional(),
+  /** Report every decision as an OPA decision-log event: options ({file} or {url}, labels, mask...) or a shared DecisionLog (docs/guides/decision-logs.md). */
+  decisionLog: z.custom<DecisionLog | DecisionLogOptions>((v) => isDecisionLog(v) || isPlainObject(v), "a DecisionLog, or decision-log options {file} or {url}").optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -156,7 +161,11 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
     maxActionBytes: opts.maxActionBytes ?? DEFAULT_MAX_ACTION_BYTES,
   };
   const sql = await sqlAnalyzerFor(config);
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, boundary, sql, opts.rawInput ? opaEngines : undefined);
+  // Last: a load error above leaves no decision-log file open.
+  const decisionLog = kernelDecisionLog(opts.decisionLog, logger);
+  const kernel = new Kernel(engines, provenance, policyNames, failOpen, logger, withDecisionLog(opts.recorder, decisionLog), needs, boundary, sql, opts.rawInput ? opaEngines : undefined);
+  kernel.attachDecisionLog(decisionLog);
+  return kernel;
 }
 
 const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
@@ -238,6 +247,8 @@ interface Boundary {
 class Kernel implements PolicyKernel {
   private closed = false;
   readonly maxActionBytes: number;
+  decisionLog: DecisionLog | undefined;
+  private ownsDecisionLog = false;
 
   constructor(
     private readonly engines: readonly PolicyEngine[],
@@ -422,8 +433,16 @@ class Kernel implements PolicyKernel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Its own decision log starts delivering what is left; `await kernel.decisionLog.close()` gives the report.
+    if (this.ownsDecisionLog) void this.decisionLog?.close();
     for (const engine of this.engines) engine.close();
     if (this.sql !== DEFAULT_SQL_ANALYZER) this.sql.close();
+  }
+
+  /** Sets the decision log (kernel/create-kernel.ts, once); an owned one is closed with the kernel. */
+  attachDecisionLog(attached: { readonly log: DecisionLog; readonly owned: boolean } | undefined): void {
+    this.decisionLog = attached?.log;
+    this.ownsDecisionLog = attached?.owned ?? false;
   }
 
   private engineFailure(source: ViolationSource, error: unknown, agentId: string): Violation {

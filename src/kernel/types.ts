@@ -1,4 +1,5 @@
 import type { ActionInput, Decision, Provenance } from "../schemas.js";
+import type { DecisionLog } from "../decision-log/decision-log.js";
 
 /** Per-call options, separate from how the kernel was built (OPA's EvalTime idea). */
 export interface EvaluateOptions {
@@ -36,6 +37,11 @@ export interface PolicyKernel {
   readonly provenance: Provenance;
   /** Largest action it analyses (compact JSON bytes); runners and environments copy up to this. */
   readonly maxActionBytes?: number;
+  /**
+   * The decision log (kernel option `decisionLog`), when there is one. `close()` starts delivering
+   * what is left of a log the kernel made; `await kernel.decisionLog.close()` waits and reports.
+   */
+  readonly decisionLog?: DecisionLog | undefined;
   /** Releases engines; calling it twice is fine. */
   close(): void;
 }
