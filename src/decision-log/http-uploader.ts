@@ -125,7 +125,8 @@ export class HttpUploader {
     if (this.#closed) return;
     this.#closed = true;
     this.#counters.atClose += this.pending();
-    if (this.pending() > 0) this.#error(`${this.pending()} events not delivered when the decision log closed${this.#counters.lastError ? ` (last error: ${this.#counters.lastError})` : ""}`);
+    // Logged, but lastError keeps the failure that caused it.
+    if (this.pending() > 0) this.#logger.error({ url: this.destination }, `decision log: ${this.pending()} events not delivered when the decision log closed${this.#counters.lastError ? ` (last error: ${this.#counters.lastError})` : ""}`);
     this.#queue = [];
     this.#queueBytes = 0;
     this.#inflight = undefined;

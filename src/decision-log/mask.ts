@@ -19,7 +19,7 @@ export const MaskRuleSchema = z.union([
     /** What `upsert` writes (any JSON); absent means null. */
     value: z.unknown().optional(),
   }),
-]);
+], { error: 'a path ("/input/password") or {op: "remove" | "upsert", path, value}' });
 /** One mask rule as OPA's mask policy returns it: a path to remove, or `{op, path, value}`. */
 export type MaskRule = z.infer<typeof MaskRuleSchema>;
 
