@@ -73,8 +73,18 @@ interface Output {
  * a decision-log service (OPA's upload protocol). It is a kernel audit sink: give it as the kernel
  * option `decisionLog` (or let the kernel make one from options). Deterministic: ids and
  * timestamps come from the seed and the decisions' logical time, never from the clock.
+ * Made by {@link createDecisionLog}.
  */
-export class DecisionLog implements KernelAuditSink {
+export interface DecisionLog extends KernelAuditSink {
+  /** What became of the events so far. */
+  status(): DecisionLogReport;
+  /** Sends what is buffered now; resolves when it is delivered (retrying) or the log is closed. */
+  flush(): Promise<void>;
+  /** Delivers what is left (retrying until `upload.closeTimeoutMs`), closes the output and reports; calling it again returns the same report. */
+  close(): Promise<DecisionLogReport>;
+}
+
+class FileOrServiceLog implements DecisionLog {
   readonly #context: EventContext;
   readonly #output: Output;
   readonly #counters: LogCounters;
@@ -82,7 +92,6 @@ export class DecisionLog implements KernelAuditSink {
   #seq = 0;
   #closing: Promise<DecisionLogReport> | undefined;
 
-  /** Use {@link createDecisionLog}, which checks the options. */
   constructor(context: EventContext, output: Output, counters: LogCounters, logger: Pick<Logger, "error" | "warn">) {
     this.#context = context;
     this.#output = output;
@@ -150,7 +159,7 @@ export class DecisionLog implements KernelAuditSink {
 
 /** Whether `value` is a {@link DecisionLog} (the kernel option takes one, or options to make one). */
 export function isDecisionLog(value: unknown): value is DecisionLog {
-  return value instanceof DecisionLog;
+  return value instanceof FileOrServiceLog;
 }
 
 /** Makes a decision log from options (checked; a bad one is a PolicyKernelError naming the field); opens its file now. */
@@ -171,7 +180,7 @@ export function createDecisionLog(options: DecisionLogOptions, settings: { reado
   };
   const counters: LogCounters = { delivered: 0, bufferFull: 0, tooLarge: 0, atClose: 0, afterClose: 0, failed: 0, uploads: 0, failedUploads: 0, lastError: null };
   const output = opts.url !== undefined ? httpOutput(opts.url, opts, counters, logger, field) : fileOutput(opts.file!, counters, logger, field);
-  return new DecisionLog(context, output, counters, logger);
+  return new FileOrServiceLog(context, output, counters, logger);
 }
 
 function httpOutput(raw: string, opts: ReturnType<typeof DecisionLogOptionsSchema.parse>, counters: LogCounters, logger: Pick<Logger, "error" | "warn">, field: string): Output {
