@@ -9,7 +9,7 @@ import { createLogger } from "../logging.js";
 import { optionsError } from "../options.js";
 import { assertNoJsonHazard } from "../safe-json.js";
 import { ONCE } from "../schemas.js";
-import { toDecisionLogEvent, uuidV8, type EventContext } from "./event.js";
+import { encodeDecisionLogEvent, uuidV8, type EventContext } from "./event.js";
 import { HttpUploader, type UploadSettings } from "./http-uploader.js";
 import { prepareMaskRules } from "./mask.js";
 import { DecisionLogOptionsSchema, DecisionLogUploadSchema, type DecisionLogOptions } from "./options.js";
@@ -110,7 +110,7 @@ class FileOrServiceLog implements DecisionLog {
     }
     let line: string;
     try {
-      line = JSON.stringify(toDecisionLogEvent(event, this.#seq, this.#context));
+      line = encodeDecisionLogEvent(event, this.#seq, this.#context);
     } catch (error) {
       this.#counters.failed += 1;
       this.#fail(`decision ${this.#seq} could not be encoded: ${errorMessage(error)}`);
@@ -224,30 +224,61 @@ function fileOutput(path: string, counters: LogCounters, logger: Pick<Logger, "e
   } catch (error) {
     throw new PolicyKernelError("io_error", `cannot open the decision log for appending: ${errorMessage(error)}`, { file: path, field: `${field}.file` }, { cause: error });
   }
+  // Lines wait in memory for one large write (as the trail's appender): at 64 KiB, after 200 ms, on
+  // flush and close, and at process exit, so a write per decision does not sit on the decision path.
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const writeOut = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0 || fd === undefined) return;
+    const lines = pending;
+    pending = [];
+    pendingBytes = 0;
+    const bytes = Buffer.from(lines.join(""), "utf8");
+    try {
+      // A partial write is finished before anything else is written: lines are never interleaved.
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      counters.delivered += lines.length;
+    } catch (error) {
+      counters.failed += lines.length;
+      counters.lastError = `cannot write to ${path}: ${errorMessage(error)}`;
+      logger.error({ file: path, events: lines.length }, `decision log: ${counters.lastError}`);
+    }
+  };
+  process.on("exit", writeOut);
   return {
     destination: path,
     write(line: string): void {
       if (fd === undefined) return;
-      const bytes = Buffer.from(`${line}\n`, "utf8");
-      try {
-        // One write per event: a partial one is finished, never interleaved with the next.
-        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-        counters.delivered += 1;
-      } catch (error) {
-        counters.failed += 1;
-        counters.lastError = `cannot write to ${path}: ${errorMessage(error)}`;
-        logger.error({ file: path }, `decision log: ${counters.lastError}`);
+      pending.push(`${line}\n`);
+      pendingBytes += line.length + 1;
+      if (pendingBytes >= FILE_FLUSH_BYTES) writeOut();
+      else if (timer === undefined) {
+        timer = setTimeout(writeOut, FILE_FLUSH_MS);
+        timer.unref();
       }
     },
-    pending: () => 0,
-    flush: () => Promise.resolve(),
+    pending: () => pending.length,
+    flush(): Promise<void> {
+      writeOut();
+      return Promise.resolve();
+    },
     close(): Promise<void> {
+      writeOut();
+      process.off("exit", writeOut);
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
       return Promise.resolve();
     },
   };
 }
+
+/** Pending bytes of a decision-log file that trigger a write. */
+const FILE_FLUSH_BYTES = 64 * 1024;
+/** Longest a line waits in memory when decisions go quiet. */
+const FILE_FLUSH_MS = 200;
 
 let version: string | undefined;
 

@@ -70,13 +70,16 @@ describe("policy-kernel eval --decision-log", () => {
     expect(event!.input).toEqual({ agentId: "a1", action: { type: "sql", database: "prod" }, now: "2026-11-21T10:00:00Z" });
     expect(event!.erased).toEqual(["/input/action/sql"]);
     expect(event!.labels).toMatchObject({ team: "agents", env: "ci=1" });
-    // Again: appended; the same decision gets the same id (deterministic) unless the run has a seed of its own.
+    // Again: appended; the same event gets the same id (deterministic) unless the run has a seed of its own.
+    expect(run(["eval", "--decision-log", file], DROP).code).toBe(2);
     expect(run(["eval", "--decision-log", file], DROP).code).toBe(2);
     expect(run(["eval", "--decision-log", file, "--decision-log-seed", "run-2"], DROP).code).toBe(2);
     const all = events(file);
-    expect(all.length).toBe(3);
-    expect(all[1]!.decision_id).toBe(all[0]!.decision_id);
-    expect(all[2]!.decision_id).not.toBe(all[0]!.decision_id);
+    expect(all.length).toBe(4);
+    expect(all[2]!.decision_id).toBe(all[1]!.decision_id);
+    expect(all[1]!.decision_id).not.toBe(all[0]!.decision_id);
+    expect(all[3]!.decision_id).not.toBe(all[1]!.decision_id);
+    expect({ ...all[3], decision_id: "", labels: null }).toEqual({ ...all[1], decision_id: "", labels: null });
   });
 
   it("POSTs the event to a decision-log service before it exits", async () => {

@@ -100,6 +100,25 @@ describe("decision logs to a file", () => {
     expect(readEvents(file).length).toBe(1);
   });
 
+  it("lines reach the file within 200 ms without a close, and at exit from a process that never closes", async () => {
+    const file = join(scratch(), "quiet.jsonl");
+    const kernel = await createPolicyKernel({ decisionLog: { file } });
+    await kernel.evaluate({ agentId: "a1", action: { type: "sql", sql: "SELECT 1" } });
+    for (let i = 0; i < 100 && !(existsSync(file) && readFileSync(file, "utf8") !== ""); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readEvents(file).length).toBe(1);
+    expect(kernel.decisionLog!.status()).toMatchObject({ delivered: 1, pending: 0 });
+    kernel.close();
+
+    // A child process (the built library, dist/) that decides three times and exits without closing anything.
+    const exiting = join(scratch(), "exit.jsonl");
+    const script = `import { createPolicyKernel } from ${JSON.stringify(join(import.meta.dirname, "..", "..", "dist", "src", "index.js"))};
+const kernel = await createPolicyKernel({ decisionLog: { file: ${JSON.stringify(exiting)} } });
+for (const sql of ["SELECT 1", "SELECT 2", "DROP TABLE users"]) await kernel.evaluate({ agentId: "a", action: { type: "sql", sql } });
+process.exit(0);`;
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { stdio: "pipe" });
+    expect(readEvents(exiting).map((e) => (e.result as Decision).allowed)).toEqual([true, true, false]);
+  });
+
   it("a load error opens no file", async () => {
     const file = join(scratch(), "never.jsonl");
     await expect(createPolicyKernel({ bundle: join(scratch(), "missing.tar.gz"), decisionLog: { file } })).rejects.toThrow();
