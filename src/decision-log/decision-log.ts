@@ -247,7 +247,8 @@ function fileOutput(path: string, counters: LogCounters, logger: Pick<Logger, "e
       logger.error({ file: path, events: lines.length }, `decision log: ${counters.lastError}`);
     }
   };
-  process.on("exit", writeOut);
+  OPEN_FILES.add(writeOut);
+  if (OPEN_FILES.size === 1) process.on("exit", writeAllOnExit);
   return {
     destination: path,
     write(line: string): void {
@@ -267,12 +268,20 @@ function fileOutput(path: string, counters: LogCounters, logger: Pick<Logger, "e
     },
     close(): Promise<void> {
       writeOut();
-      process.off("exit", writeOut);
+      OPEN_FILES.delete(writeOut);
+      if (OPEN_FILES.size === 0) process.off("exit", writeAllOnExit);
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
       return Promise.resolve();
     },
   };
+}
+
+/** The pending-line writers of open decision-log files: one exit listener for all (not one each, which Node warns about past ten). */
+const OPEN_FILES = new Set<() => void>();
+
+function writeAllOnExit(): void {
+  for (const writeOut of OPEN_FILES) writeOut();
 }
 
 /** Pending bytes of a decision-log file that trigger a write. */
