@@ -18,6 +18,7 @@ const AREAS = [
   ["src/reward/", "Reward shaping"],
   ["src/env/", "Environment"],
   ["src/audit/", "Audit trail"],
+  ["src/decision-log/", "Decision logs"],
   ["src/errors.ts", "Errors"],
   ["src/canonical-json.ts", "Utilities"],
 ];

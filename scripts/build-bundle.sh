@@ -11,6 +11,7 @@
 #   scripts/build-bundle.sh --rego DIR --out PATH   build another folder laid out as rego/
 #                                           (policy-kernel build); DIR is never written to
 #   scripts/build-bundle.sh --revision R    the manifest's revision instead of rego-<hash>
+#   scripts/build-bundle.sh --revision-prefix P   P before rego-<hash> (policy-kernel build: git-<commit>-)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 caller="$PWD"
@@ -20,6 +21,7 @@ out_given=0
 check=0
 rego_dir=""
 revision_given=""
+revision_prefix=""
 # What a stale or missing bundle tells the user to run: policy-kernel build passes its own command.
 rebuild="scripts/build-bundle.sh"
 while [ $# -gt 0 ]; do
@@ -29,8 +31,9 @@ while [ $# -gt 0 ]; do
     --rego) [ $# -ge 2 ] || { echo "build-bundle: --rego needs a folder" >&2; exit 2; }; rego_dir="$2"; shift 2 ;;
     --rebuild-hint) [ $# -ge 2 ] || { echo "build-bundle: --rebuild-hint needs a command" >&2; exit 2; }; rebuild="$2"; shift 2 ;;
     --revision) [ $# -ge 2 ] || { echo "build-bundle: --revision needs a value" >&2; exit 2; }; revision_given="$2"; shift 2 ;;
+    --revision-prefix) [ $# -ge 2 ] || { echo "build-bundle: --revision-prefix needs a value" >&2; exit 2; }; revision_prefix="$2"; shift 2 ;;
     --check) check=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-bundle: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +94,9 @@ sources="$(find rego -maxdepth 1 -type f \( -name '*.rego' -o -name 'data.json' 
 revision="rego-$(
   for f in $sources; do printf '%s\0' "$f"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
 )"
+# The repository's own bundle keeps the content revision alone: `make bundle-check` must rebuild the
+# same bytes from any checkout, tarball or npm package, and committing the bundle moves HEAD.
+revision="$revision_prefix$revision"
 [ -z "$revision_given" ] || revision="$revision_given"
 
 # The aggregate (kernel/violations) and its two halves (docs/guides/writing-policies.md: "In Rego").

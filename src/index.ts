@@ -25,6 +25,15 @@ export { DEFAULT_TOOL_REGISTRY, ToolMappingSchema, ToolRegistrySchema } from "./
 export type { ToolMapping, ToolRegistryInput } from "./kernel/tool-registry.js";
 export { DEFAULT_MAX_ACTION_BYTES } from "./kernel/frozen-action.js";
 export type { KernelAuditSink, KernelAuditEvent, PolicyCheckEvent, SignalEvent } from "./kernel/audit-sink.js";
+// Decision logs: each decision as an OPA decision-log event, to a file or a service (docs/guides/decision-logs.md)
+export { createDecisionLog, isDecisionLog } from "./decision-log/decision-log.js";
+export type { DecisionLog, DecisionLogReport } from "./decision-log/decision-log.js";
+export { DecisionLogOptionsSchema, DecisionLogUploadSchema } from "./decision-log/options.js";
+export type { DecisionLogOptions } from "./decision-log/options.js";
+export { DecisionLogEventSchema } from "./decision-log/event.js";
+export type { DecisionLogEvent } from "./decision-log/event.js";
+export { MaskRuleSchema } from "./decision-log/mask.js";
+export type { MaskRule } from "./decision-log/mask.js";
 export {
   sqlPolicy,
   costControlPolicy,

@@ -7,6 +7,8 @@ import type { EvaluateOptions, PolicyKernel } from "../kernel/types.js";
 import { nextDelayMs } from "./backoff.js";
 import { BundleSource, sourceSettings, type ActiveArchive, type SourceSettings } from "./bundle-source.js";
 import { LONG_POLL_CONTENT_TYPE } from "./download.js";
+import type { DecisionLog } from "../decision-log/decision-log.js";
+import type { KernelDecisionLog } from "../decision-log/kernel-hook.js";
 import { displayUrl, isBundleUrl, type BundleServiceOptions, type BundleStatus } from "./config.js";
 
 /**
@@ -46,6 +48,7 @@ export async function createServedKernel(
   limits: BundleLimits | undefined,
   logger: Logger,
   build: KernelBuilder,
+  decisionLog?: KernelDecisionLog,
 ): Promise<ServedKernel> {
   const settings = sourceSettings(options, limits);
   const sources = [...new Set(urls)].map((url) => new BundleSource(url, settings));
@@ -53,7 +56,7 @@ export async function createServedKernel(
     const archive = await source.fetch(undefined, false);
     if (archive) source.active = archive;
   }
-  const served = new Served(sources, settings, options, limits, logger, build);
+  const served = new Served(sources, settings, options, limits, logger, build, decisionLog);
   await served.start();
   return served;
 }
@@ -73,6 +76,7 @@ class Served implements ServedKernel {
     private readonly limits: BundleLimits | undefined,
     private readonly logger: Logger,
     private readonly build: KernelBuilder,
+    private readonly sharedLog: KernelDecisionLog | undefined,
   ) {}
 
   /** The first build, then polling. */
@@ -95,6 +99,11 @@ class Served implements ServedKernel {
 
   get maxActionBytes(): number | undefined {
     return this.generation.kernel.maxActionBytes;
+  }
+
+  /** The one decision log every revision's kernel writes to (the kernel option `decisionLog`). */
+  get decisionLog(): DecisionLog | undefined {
+    return this.sharedLog?.log;
   }
 
   evaluate(action: ActionInput, options?: EvaluateOptions): Promise<Decision> {
@@ -125,6 +134,8 @@ class Served implements ServedKernel {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.retire(this.generation);
+    // A log the kernel made starts delivering what is left; `await kernel.decisionLog.close()` reports.
+    if (this.sharedLog?.owned) void this.sharedLog.log.close();
   }
 
   /**

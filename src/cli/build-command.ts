@@ -6,9 +6,10 @@ import { PolicyKernelError } from "../errors.js";
 import { findPackageRoot } from "../kernel/defaults.js";
 import { buildRegoDirs } from "./build-rego-dirs.js";
 import { SIGNING_FLAGS, SIGNING_FLAGS_USAGE, signAfterBuild, signingFromFlags } from "./sign-bundle.js";
+import { gitPrefix, sourceCommit } from "../bundles/source-revision.js";
 
-export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--revision R] [--check]
-       policy-kernel build [DIR...] --entrypoint PKG/RULE [--entrypoint ...] [--out FILE] [--revision R] [--check]
+export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--revision R | --no-git] [--check]
+       policy-kernel build [DIR...] --entrypoint PKG/RULE [--entrypoint ...] [--out FILE] [--revision R | --no-git] [--check]
   Compiles Rego into an OPA Wasm bundle for --bundle, with the pinned OPA: opa of that version on
   PATH, else installed once with \`go install\` into ~/.cache/policy-kernel (or .tools/ in a clone).
   Without --entrypoint, DIR (default ./rego) is laid out as the package's rego/: *.rego files with
@@ -18,7 +19,9 @@ export const BUILD_USAGE = `usage: policy-kernel build [DIR] [--out FILE] [--rev
   DIR is never written to, and the same sources build the same bytes wherever they live.
   --out FILE         where the bundle goes (default ./bundle.tar.gz)
   -e, --entrypoint E a rule to evaluate, as OPA names it (package httpapi.authz, rule allow: httpapi/authz/allow)
-  --revision R       the manifest's revision (default rego-<sha256 of the sources, 16 hex digits>)
+  --revision R       the manifest's revision (default rego-<sha256 of the sources, 16 hex digits>, after
+                     git-<commit>[-dirty]- when the sources are in git: the last commit touching them)
+  --no-git           the content revision alone, as outside git (what the shipped default bundle uses)
   --check            build, and fail unless --out is byte-identical to it (CI: the bundle is current)
 ${SIGNING_FLAGS_USAGE}`;
 
@@ -29,7 +32,7 @@ const DEFAULT_OUT = "bundle.tar.gz";
 export function buildCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { out: { type: "string" }, check: { type: "boolean" }, entrypoint: { type: "string", multiple: true, short: "e" }, revision: { type: "string" }, ...SIGNING_FLAGS },
+    options: { out: { type: "string" }, check: { type: "boolean" }, entrypoint: { type: "string", multiple: true, short: "e" }, revision: { type: "string" }, "no-git": { type: "boolean" }, ...SIGNING_FLAGS },
     allowPositionals: true,
     strict: true,
   });
@@ -52,13 +55,26 @@ export function buildCommand(argv: string[]): number {
       positionals.length === 0 ? {} : { file: folder },
     );
   }
-  const out = resolve(values.out ?? DEFAULT_OUT);
-  if (entrypoints.length > 0) {
-    return signAfterBuild(buildRegoDirs({ dirs: folders.map((folder) => resolve(folder)), entrypoints, out, revision: values.revision, check: values.check === true }), out, signing);
+  if (values.revision !== undefined && values["no-git"]) {
+    throw new PolicyKernelError("invalid_input", "--revision names the revision and --no-git chooses the default one: give one of them", { expected: "--revision R, or --no-git" });
   }
-  const rebuild = ["policy-kernel build", ...positionals, ...(values.out === undefined ? [] : ["--out", values.out]), ...(values.revision === undefined ? [] : ["--revision", values.revision])].join(" ");
+  const out = resolve(values.out ?? DEFAULT_OUT);
+  // The default revision names the sources' git commit (src/bundles/source-revision.ts).
+  const commit = values.revision === undefined && !values["no-git"] ? sourceCommit(folders.map((folder) => resolve(folder))) : undefined;
+  const revisionPrefix = commit === undefined ? undefined : gitPrefix(commit);
+  if (entrypoints.length > 0) {
+    return signAfterBuild(buildRegoDirs({ dirs: folders.map((folder) => resolve(folder)), entrypoints, out, revision: values.revision, revisionPrefix, check: values.check === true }), out, signing);
+  }
+  const rebuild = [
+    "policy-kernel build",
+    ...positionals,
+    ...(values.out === undefined ? [] : ["--out", values.out]),
+    ...(values.revision === undefined ? [] : ["--revision", values.revision]),
+    ...(values["no-git"] ? ["--no-git"] : []),
+  ].join(" ");
   const args = [join(findPackageRoot(), "scripts", "build-bundle.sh"), "--rego", resolve(folders[0]!), "--out", out, "--rebuild-hint", rebuild];
   if (values.revision !== undefined) args.push("--revision", values.revision);
+  if (revisionPrefix !== undefined) args.push("--revision-prefix", revisionPrefix);
   if (values.check) args.push("--check");
   const run = spawnSync("bash", args, { stdio: "inherit" });
   if (run.error) throw new PolicyKernelError("io_error", `cannot run bash (${run.error.message}); policy-kernel build needs bash, node and OPA or Go`);

@@ -17,6 +17,8 @@ export interface RegoDirsBuild {
   readonly out: string;
   /** Manifest revision; default `rego-<hash of the sources>`. */
   readonly revision?: string | undefined;
+  /** Put before the default revision (`git-<commit>[-dirty]-`, src/bundles/source-revision.ts); unused with `revision`. */
+  readonly revisionPrefix?: string | undefined;
   /** Build, and fail unless `out` holds the same bytes. */
   readonly check: boolean;
 }
@@ -38,7 +40,7 @@ export function buildRegoDirs(request: RegoDirsBuild): number {
     if (!files.some((file) => file.endsWith(".rego"))) {
       throw new PolicyKernelError("invalid_input", "no .rego files to build (test files *_test.rego are left out)", { file: request.dirs.join(", ") });
     }
-    const revision = request.revision ?? `rego-${sourceHash(join(work, "src"), files)}`;
+    const revision = request.revision ?? `${request.revisionPrefix ?? ""}rego-${sourceHash(join(work, "src"), files)}`;
     const opa = pinnedOpa();
     // Two passes, as scripts/build-bundle.sh: the first build's modules (opa build reformats them)
     // are hashed into the build record, which the final build carries as data. The record says

@@ -6,6 +6,7 @@ import { KERNEL_FLAGS, displayName, kernelOptionsFromFlags, readJson } from "./k
 import { OPA_FLAGS, OPA_FLAGS_USAGE, withOpaFlags } from "./opa-flags.js";
 import { createPolicyKernel } from "../kernel/create-kernel.js";
 import { VERIFICATION_FLAGS_USAGE } from "./verification-flags.js";
+import { DECISION_LOG_FLAGS, DECISION_LOG_USAGE, decisionLogFromFlags, undeliveredLine } from "./decision-log-flags.js";
 
 export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO] [--bundle PATH] [--entrypoint PKG/RULE...] [--raw-input | --binding FILE] [--rules PATH...] [--data FILE] [--fail-open] [--log-level L] [--verification-key K ...]
   Prints the Decision for one action as JSON. Exit 0 allowed, 2 denied, 1 error.
@@ -20,7 +21,8 @@ export const EVAL_USAGE = `usage: policy-kernel eval [--input FILE|-] [--now ISO
   --log-level L    kernel log on stderr: trace, debug, info, warn (default), error, fatal or silent
 ${OPA_FLAGS_USAGE}
 ${VERIFICATION_FLAGS_USAGE}
-${BUNDLE_SERVICE_USAGE}`;
+${BUNDLE_SERVICE_USAGE}
+${DECISION_LOG_USAGE}`;
 
 /** --now is checked as context.now is, so a bad time is a usage error (exit 1), not a denial (exit 2). */
 function checkNow(raw: string): void {
@@ -30,8 +32,9 @@ function checkNow(raw: string): void {
 
 /** `policy-kernel eval`: one action in, one Decision out. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...KERNEL_FLAGS, ...OPA_FLAGS, input: { type: "string" }, now: { type: "string" } });
-  const options = withOpaFlags(kernelOptionsFromFlags(values), values);
+  const { values } = parseFlags(argv, { ...KERNEL_FLAGS, ...OPA_FLAGS, ...DECISION_LOG_FLAGS, input: { type: "string" }, now: { type: "string" } });
+  const decisionLog = decisionLogFromFlags(values);
+  const options = { ...withOpaFlags(kernelOptionsFromFlags(values), values), ...(decisionLog ? { decisionLog } : {}) };
   if (options.rawInput && values.now !== undefined) throw new UsageError("a raw input has no context to put the time in: leave --now out with --raw-input", { field: "--now" });
   const inputPath = values.input ?? "-";
   if (values.now !== undefined) checkNow(values.now);
@@ -49,6 +52,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (parsed && !parsed.success) throw fromZodError("invalid_action", parsed.error, { file: displayName(inputPath) });
     const decision = options.rawInput && kernel.evaluateInput ? await kernel.evaluateInput(raw) : await kernel.evaluateUntrusted(raw, values.now ? { now: values.now } : {});
     process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+    // An event the platform never got is an error, whatever the decision was.
+    const undelivered = undeliveredLine("eval", await kernel.decisionLog?.close());
+    if (undelivered !== undefined) {
+      process.stderr.write(undelivered);
+      return 1;
+    }
     return decision.allowed ? 0 : 2;
   } finally {
     kernel.close();

@@ -10,6 +10,8 @@ import { renderTable } from "../demo/table.js";
 import { UsageError, parseFlags } from "./flags.js";
 import { KERNEL_FLAGS, kernelOptionsFromFlags, positiveIntFlag } from "./kernel-flags.js";
 import { trainProgress } from "./progress.js";
+import { DECISION_LOG_FLAGS, DECISION_LOG_USAGE, decisionLogFromFlags, undeliveredLine } from "./decision-log-flags.js";
+import { createDecisionLog, type DecisionLog } from "../decision-log/decision-log.js";
 
 export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S] [--arms governed,ungoverned] [--out DIR] [--signing-key F] [kernel flags] [--json] [--eval-window N] [--no-progress]
   Trains a Q-learning agent on an embedded SQLite task environment, once with the kernel only observing
@@ -30,6 +32,8 @@ export const TRAIN_USAGE = `usage: policy-kernel train [--episodes N] [--seed S]
   --json           print summary.json instead of the table
   --eval-window N  the last N training episodes the window metrics cover (default ${DEMO_DEFAULTS.evalWindow}, at most --episodes)
   --no-progress    no progress on stderr (otherwise a bar on a terminal, a line per tenth of an arm elsewhere)
+${DECISION_LOG_USAGE}
+                   (every kernel of the run logs: both arms' training and the greedy evaluations; ids from --seed)
   Ctrl-C (or SIGTERM) stops after the current episode with every audit entry written, exit code 130 (143);
   a second one exits at once.
 ${BUNDLE_SERVICE_USAGE}`;
@@ -125,6 +129,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out: { type: "string" },
     "signing-key": { type: "string" },
     ...KERNEL_FLAGS,
+    ...DECISION_LOG_FLAGS,
     json: { type: "boolean" },
     "eval-window": { type: "string" },
     "no-progress": { type: "boolean" },
@@ -135,9 +140,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalWindow = positiveIntFlag(values["eval-window"], "--eval-window", Math.min(DEMO_DEFAULTS.evalWindow, episodes), episodes);
   const outDir = resolve(values.out ?? (await freeRunFolder(`runs/${seed}`)));
   const signingKey = values["signing-key"] === undefined ? undefined : toSigningKey(values["signing-key"], "--signing-key");
+  const logOptions = decisionLogFromFlags(values, `train/${seed}`);
   const kernelOptions = kernelOptionsFromFlags(values);
   // Last, once every flag is known good: a mistyped flag creates no folder.
   await prepareRunFolder(outDir, values.out);
+  // One log shared by every kernel of the run, so the ids follow one sequence.
+  const decisionLog: DecisionLog | undefined = logOptions === undefined ? undefined : createDecisionLog(logOptions, { field: "--decision-log" });
+  if (decisionLog) kernelOptions.decisionLog = decisionLog;
   const progress = values["no-progress"] ? undefined : trainProgress(process.stderr);
 
   const stop = stopOnSignals();
@@ -162,11 +171,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     progress?.stop();
     stop.release();
+    // Delivered (or reported undelivered) however the run ended.
+    const undelivered = undeliveredLine("train", await decisionLog?.close());
+    if (undelivered !== undefined) process.stderr.write(undelivered);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(run.summary, null, 2)}\n`);
   else {
     process.stdout.write(renderTable(run.summary));
     process.stdout.write(`\nrun folder: ${outDir} (report.html, summary.json, audit-*.jsonl and their public keys audit-*.jsonl.pub, spans-*.json); ${(run.timing.totalMs / 1000).toFixed(1)} s\n`);
   }
-  return 0;
+  const report = decisionLog?.status();
+  return report !== undefined && report.undelivered > 0 ? 1 : 0;
 }

@@ -55,6 +55,13 @@ export function slices(values: readonly number[], parts: number): number[] {
   return out;
 }
 
+/** Which bundle and rules decided the run, by revision first (the name people recognise), then SHA-256. */
+export function policiesLine(summary: DemoSummary): string {
+  const { bundleRevision, bundleSha256, rulesSha256 } = summary.kernel.provenance;
+  const bundle = bundleSha256 === null ? "no bundle" : `bundle revision ${bundleRevision ?? "(none)"} (sha256 ${bundleSha256.slice(0, 12)})`;
+  return `policies: ${bundle}, rules ${rulesSha256 === null ? "none" : `sha256 ${rulesSha256.slice(0, 12)}`}`;
+}
+
 /** The fixed-width comparison table, learning curves and learned policies, as printed by `train`. */
 export function renderTable(summary: DemoSummary): string {
   const { experiment } = summary;
@@ -66,6 +73,7 @@ export function renderTable(summary: DemoSummary): string {
   out.push(
     `policy-kernel train: seed ${String(experiment.seed)}, ${experiment.episodes} episodes per arm, ${experiment.tasks.length} tasks, ` +
       `greedy evaluation ${experiment.evalRepeats}x per task`,
+    policiesLine(summary),
     "",
   );
   out.push(`${"metric".padEnd(labelWidth)}${arms.map(([name]) => name.padStart(colWidth)).join("")}`);

@@ -37,6 +37,9 @@ import type { OpaEngine } from "../engines/opa/opa-engine.js";
 import { bundlesProvenance, checkOpaOptions, loadOpaEngines } from "./opa-sources.js";
 import { BundleServiceOptionsSchema } from "../bundle-service/config.js";
 import { servedBundleUrls, createServedKernel } from "../bundle-service/served-kernel.js";
+import { isDecisionLog, type DecisionLog } from "../decision-log/decision-log.js";
+import type { DecisionLogOptions } from "../decision-log/options.js";
+import { kernelDecisionLog, withDecisionLog } from "../decision-log/kernel-hook.js";
 
 const PolicySpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -83,6 +86,8 @@ export const PolicyKernelOptionsSchema = z.strictObject({
   rawInput: z.boolean().optional(),
   /** How `http(s)://` bundles are fetched and polled (docs/guides/bundle-service.md): token, delays, timeouts, status listener. */
   bundleService: BundleServiceOptionsSchema.optional(),
+  /** Report every decision as an OPA decision-log event: options ({file} or {url}, labels, mask...) or a shared DecisionLog (docs/guides/decision-logs.md). */
+  decisionLog: z.custom<DecisionLog | DecisionLogOptions>((v) => isDecisionLog(v) || isPlainObject(v), "a DecisionLog, or decision-log options {file} or {url}").optional(),
 });
 export type PolicyKernelOptions = z.input<typeof PolicyKernelOptionsSchema>;
 
@@ -104,7 +109,17 @@ export async function createPolicyKernel(options: PolicyKernelOptions = {}): Pro
   checkOpaOptions(opts);
   // Bundles given by URL: a kernel that polls them and swaps in each new revision (bundle-service/).
   const urls = servedBundleUrls(opts);
-  if (urls.length > 0) return createServedKernel(urls, opts.bundleService ?? {}, opts.bundleLimits, logger, (read) => prepareKernel(opts, logger, read));
+  if (urls.length > 0) {
+    // One decision log across revisions: each revision's kernel writes to it, the served kernel closes it.
+    const shared = kernelDecisionLog(opts.decisionLog, logger);
+    const perRevision = shared === undefined ? opts : { ...opts, decisionLog: shared.log };
+    try {
+      return await createServedKernel(urls, opts.bundleService ?? {}, opts.bundleLimits, logger, (read) => prepareKernel(perRevision, logger, read), shared);
+    } catch (error) {
+      if (shared?.owned) void shared.log.close();
+      throw error;
+    }
+  }
   return prepareKernel(opts, logger, readVerifiedBundle);
 }
 
@@ -174,7 +189,11 @@ async function prepareKernel(opts: z.output<typeof PolicyKernelOptionsSchema>, l
     maxActionBytes: opts.maxActionBytes ?? DEFAULT_MAX_ACTION_BYTES,
   };
   const sql = await sqlAnalyzerFor(config);
-  return new Kernel(engines, provenance, policyNames, failOpen, logger, opts.recorder, needs, boundary, sql, opts.rawInput ? opaEngines : undefined);
+  // Last: a load error above leaves no decision-log file open.
+  const decisionLog = kernelDecisionLog(opts.decisionLog, logger);
+  const kernel = new Kernel(engines, provenance, policyNames, failOpen, logger, withDecisionLog(opts.recorder, decisionLog), needs, boundary, sql, opts.rawInput ? opaEngines : undefined);
+  kernel.attachDecisionLog(decisionLog);
+  return kernel;
 }
 
 const SQL_JUDGEMENTS: readonly SqlJudgement[] = ["any", "postgres", "sqlite"];
@@ -256,6 +275,8 @@ interface Boundary {
 class Kernel implements PolicyKernel {
   private closed = false;
   readonly maxActionBytes: number;
+  decisionLog: DecisionLog | undefined;
+  private ownsDecisionLog = false;
 
   constructor(
     private readonly engines: readonly PolicyEngine[],
@@ -446,8 +467,16 @@ class Kernel implements PolicyKernel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Its own decision log starts delivering what is left; `await kernel.decisionLog.close()` gives the report.
+    if (this.ownsDecisionLog) void this.decisionLog?.close();
     for (const engine of this.engines) engine.close();
     if (this.sql !== DEFAULT_SQL_ANALYZER) this.sql.close();
+  }
+
+  /** Sets the decision log (kernel/create-kernel.ts, once); an owned one is closed with the kernel. */
+  attachDecisionLog(attached: { readonly log: DecisionLog; readonly owned: boolean } | undefined): void {
+    this.decisionLog = attached?.log;
+    this.ownsDecisionLog = attached?.owned ?? false;
   }
 
   private engineFailure(source: ViolationSource, error: unknown, agentId: string): Violation {

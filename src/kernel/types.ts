@@ -1,5 +1,6 @@
 import type { ActionInput, Decision, Provenance } from "../schemas.js";
 import type { BundleStatus } from "../bundle-service/config.js";
+import type { DecisionLog } from "../decision-log/decision-log.js";
 
 /** Per-call options, separate from how the kernel was built (OPA's EvalTime idea). */
 export interface EvaluateOptions {
@@ -44,6 +45,11 @@ export interface PolicyKernel {
   bundleStatus?(): readonly BundleStatus[];
   /** Polls every bundle served by URL now, once, resolving when any new revision is active or refused (OPA's manual trigger). */
   refreshBundles?(): Promise<readonly BundleStatus[]>;
+  /**
+   * The decision log (kernel option `decisionLog`), when there is one. `close()` starts delivering
+   * what is left of a log the kernel made; `await kernel.decisionLog.close()` waits and reports.
+   */
+  readonly decisionLog?: DecisionLog | undefined;
   /** Releases engines; calling it twice is fine. */
   close(): void;
 }

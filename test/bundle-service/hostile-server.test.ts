@@ -298,3 +298,22 @@ describe("signed bundles from a bundle service", () => {
     }
   });
 });
+
+describe("a decision log across revisions", () => {
+  it("writes every revision's decisions to one log, each event naming its revision, delivered once at close", async () => {
+    let current = revision("log-1", 100);
+    const url = await serve((_req, res) => res.writeHead(200).end(current.bytes));
+    const file = join(mkdtempSync(join(tmpdir(), "pk-served-log-")), "decisions.jsonl");
+    const kernel = await createPolicyKernel({ bundle: url, decisionLog: { file } });
+    const action = { agentId: "a1", action: { type: "tool_call", tool: "search", args: {} } };
+    await kernel.evaluate(action);
+    current = revision("log-2", 10);
+    await kernel.refreshBundles!();
+    await kernel.evaluate(action);
+    kernel.close();
+    const report = await kernel.decisionLog!.close();
+    const events = readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { bundles: { policy_kernel: { revision: string } } });
+    expect(events.map((e) => e.bundles.policy_kernel.revision)).toEqual(["log-1", "log-2"]);
+    expect(report).toMatchObject({ undelivered: 0 });
+  });
+});

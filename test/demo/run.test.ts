@@ -10,6 +10,8 @@ import { runDemo, type DemoRun } from "../../src/demo/run-demo.js";
 import { renderTable } from "../../src/demo/table.js";
 import { trainCommand } from "../../src/cli/train-command.js";
 import { PolicyKernelError, isPolicyKernelError } from "../../src/errors.js";
+import { readBundle } from "../../src/engines/rego/bundle.js";
+import { defaultBundlePath } from "../../src/kernel/defaults.js";
 
 const SHORT = { episodes: 60, seed: 7, arms: ["ungoverned", "governed"] as const, evalWindow: 20, evalRepeats: 2 };
 
@@ -46,6 +48,21 @@ describe("train: a short run end to end", () => {
     }
     expect(readFileSync(join(dirA, "summary.json"), "utf8")).not.toMatch(/"[A-Za-z]*(Ms|Seconds|Duration|Elapsed)":|"(duration|elapsed|wallClock)"/);
     expect(JSON.parse(readFileSync(join(dirA, "timing.json"), "utf8")).totalMs).toBeGreaterThan(0);
+  });
+
+  it("names the bundle revision in summary.json, every trail entry, the table and the report header", async () => {
+    const revision = readBundle(defaultBundlePath()).manifest.revision;
+    expect(revision).toMatch(/^rego-[0-9a-f]{16}$/);
+    const summary = JSON.parse(readFileSync(join(dirA, "summary.json"), "utf8")) as DemoRun["summary"];
+    expect(summary.kernel.provenance.bundleRevision).toBe(revision);
+    for (const arm of ["governed", "ungoverned"] as const) {
+      const checks = (await readJsonl(join(dirA, `audit-${arm}.jsonl`))).filter((entry) => entry.type === "policy_check");
+      expect(checks.length).toBeGreaterThan(0);
+      for (const entry of checks) expect(entry).toMatchObject({ bundleRevision: revision, decision: { provenance: { bundleRevision: revision } } });
+    }
+    expect(renderTable(run.summary).split("\n")[1]).toBe(`policies: bundle revision ${revision} (sha256 ${summary.kernel.provenance.bundleSha256!.slice(0, 12)}), rules sha256 ${summary.kernel.provenance.rulesSha256!.slice(0, 12)}`);
+    const header = readFileSync(join(dirA, "report.html"), "utf8").match(/<p class="meta">[^]*?<\/p>/)?.[0] ?? "";
+    expect(header).toContain(`bundle revision ${revision} · bundle sha256 ${summary.kernel.provenance.bundleSha256}`);
   });
 
   it("a different seed gives a different run", async () => {

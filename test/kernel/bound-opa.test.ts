@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readBundle } from "../../src/engines/rego/bundle.js";
 import { GovernedEnvironment } from "../../src/env/environment.js";
 import { createPolicyKernel } from "../../src/kernel/create-kernel.js";
 import { bindInput } from "../../src/kernel/binding/bind.js";
@@ -68,13 +69,16 @@ describe("an unchanged HTTP authz policy governs http_request tool calls through
   });
 
   it("ships examples/http-authz/bundle.tar.gz exactly as policy-kernel build makes it from the policy", () => {
-    const args = [cli, "build", join(example, "policy"), "--entrypoint", entrypoint, "--out", join(example, "bundle.tar.gz"), "--check"];
+    // --no-git: the shipped example keeps its content revision (in a clone the default would name the commit).
+    const args = [cli, "build", join(example, "policy"), "--entrypoint", entrypoint, "--out", join(example, "bundle.tar.gz"), "--no-git", "--check"];
     expect(execFileSync(process.execPath, args, { encoding: "utf8" })).toContain("is up to date");
   }, 60_000);
 
   it("names the revision of the one bundle that decided", async () => {
     const decision = await kernel.evaluate({ agentId: "bob", action: call("get", "https://hr/finance/salary/bob") });
-    expect(decision.provenance.bundleRevision).toMatch(/^rego-[0-9a-f]{16}$/);
+    // Built from the repository's examples/: the sources' git commit, then the content hash (outside git, the hash alone).
+    expect(decision.provenance.bundleRevision).toMatch(/^(git-[0-9a-f]{12}(-dirty)?-)?rego-[0-9a-f]{16}$/);
+    expect(decision.provenance.bundleRevision).toBe(readBundle(bundle).manifest.revision);
   });
 
   it("refuses at load a binding that never gives the policy input.path", async () => {
