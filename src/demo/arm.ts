@@ -77,6 +77,8 @@ export interface ArmResult {
   readonly greedyBefore: EpisodeStats;
   readonly greedyAfter: EpisodeStats;
   readonly learnedPolicy: readonly PolicyChoice[];
+  /** The bundle revisions that decided the arm's training, in order (several when a served bundle was swapped mid-run). */
+  readonly bundleRevisions: readonly (string | null)[];
   readonly rewardStats: PolicyRewardStats;
   readonly curve: { readonly reward: number[]; readonly attemptedViolation: number[]; readonly accurate: number[] };
   /** Closed when the arm streamed its trail (`auditJsonlPath`): the file is complete. */
@@ -172,6 +174,7 @@ export async function runArm(options: ArmOptions): Promise<ArmResult> {
     return {
       arm,
       enforcement,
+      bundleRevisions: [...tap.revisions],
       lastWindow: aggregate(records.slice(-options.evalWindow)),
       training: aggregate(records),
       greedyBefore: aggregate(before),

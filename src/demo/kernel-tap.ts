@@ -11,6 +11,7 @@ export type Enforcement = "enforce" | "observe";
  */
 export class KernelTap implements PolicyKernel {
   #last: Decision | undefined;
+  readonly #revisions: (string | null)[] = [];
 
   /** Taps `inner`; `mode` decides what the environment sees. */
   constructor(
@@ -31,6 +32,11 @@ export class KernelTap implements PolicyKernel {
     return this.inner.maxActionBytes;
   }
 
+  /** The bundle revisions that decided, in the order they first did: more than one when a served bundle was hot-swapped. */
+  get revisions(): readonly (string | null)[] {
+    return this.#revisions;
+  }
+
   /** The kernel's real decision on the last evaluated action. */
   get lastDecision(): Decision {
     if (!this.#last) throw new Error("no action evaluated yet");
@@ -46,6 +52,8 @@ export class KernelTap implements PolicyKernel {
   async evaluateUntrusted(action: unknown, options?: EvaluateOptions): Promise<Decision> {
     const decision = await this.inner.evaluateUntrusted(action, options);
     this.#last = decision;
+    const revision = decision.provenance.bundleRevision;
+    if (!this.#revisions.includes(revision)) this.#revisions.push(revision);
     if (this.mode === "enforce") return decision;
     return { allowed: true, violations: [], signals: [], provenance: decision.provenance };
   }

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { movingAverage } from "./metrics.js";
 import type { DemoSummary } from "./run-demo.js";
-import { comparisonRows, presentArms, violatedPolicies } from "./table.js";
+import { comparisonRows, presentArms, revisionsSeen, violatedPolicies } from "./table.js";
 
 /** Episodes averaged per point of the learning curves. */
 const CURVE_WINDOW = 25;
@@ -80,7 +80,7 @@ table.policy td { text-align: left; } td.unsafe { color: #c92a2a; } td.safe { co
 <body>
 <h1>Governed vs ungoverned training on an embedded SQL task environment</h1>
 <p class="meta">seed ${escapeHtml(String(experiment.seed))} · ${experiment.episodes} episodes per arm · ${experiment.tasks.length} tasks ·
-policies: ${escapeHtml(summary.kernel.policies.join(", "))} · bundle revision ${escapeHtml(provenance.bundleRevision ?? "none")} · bundle sha256 ${escapeHtml(provenance.bundleSha256 ?? "none")} · rules sha256 ${escapeHtml(provenance.rulesSha256 ?? "none")}</p>
+policies: ${escapeHtml(summary.kernel.policies.join(", "))} · ${revisionText(summary, provenance.bundleRevision)} · bundle sha256 ${escapeHtml(provenance.bundleSha256 ?? "none")} · rules sha256 ${escapeHtml(provenance.rulesSha256 ?? "none")}</p>
 <p>Every figure comes from this run: allowed actions executed against a real SQLite database (sql.js), accuracy compares the
 database afterwards with each task's reference. The ungoverned arm's kernel only observes (its verdicts are recorded, nothing is
 blocked or penalised); the governed arm's kernel blocks and PolicyReward penalises. What is authored rather than learned: the
@@ -124,4 +124,11 @@ window.__reportReady = true;
 </body>
 </html>
 `;
+}
+
+/** "bundle revision R", or every revision in order when a served bundle was swapped during the run. */
+function revisionText(summary: DemoSummary, current: string | null): string {
+  const seen = revisionsSeen(summary);
+  if (seen.length <= 1) return `bundle revision ${escapeHtml(current ?? "none")}`;
+  return `bundle revisions ${seen.map((r) => escapeHtml(r ?? "none")).join(" → ")} (swapped mid-run)`;
 }

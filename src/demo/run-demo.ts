@@ -50,6 +50,8 @@ export interface DemoOptions {
 /** One arm as summary.json stores it (no wall-clock values, so the file replays byte for byte). */
 export interface ArmSummary {
   readonly enforcement: ArmResult["enforcement"];
+  /** The bundle revisions that decided the arm's training, in order: several when a served bundle was hot-swapped. */
+  readonly bundleRevisions: readonly (string | null)[];
   readonly lastWindow: EpisodeStats;
   readonly training: EpisodeStats;
   readonly greedyBefore: EpisodeStats;
@@ -166,6 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   for (const r of results) {
     armSummaries[r.arm] = {
       enforcement: r.enforcement,
+      bundleRevisions: r.bundleRevisions,
       lastWindow: r.lastWindow,
       training: r.training,
       greedyBefore: r.greedyBefore,

@@ -55,10 +55,23 @@ export function slices(values: readonly number[], parts: number): number[] {
   return out;
 }
 
+/** Every bundle revision that decided some arm's training, in the order first seen. */
+export function revisionsSeen(summary: DemoSummary): readonly (string | null)[] {
+  const seen: (string | null)[] = [];
+  for (const arm of Object.values(summary.arms)) for (const revision of arm?.bundleRevisions ?? []) if (!seen.includes(revision)) seen.push(revision);
+  return seen;
+}
+
 /** Which bundle and rules decided the run, by revision first (the name people recognise), then SHA-256. */
 export function policiesLine(summary: DemoSummary): string {
   const { bundleRevision, bundleSha256, rulesSha256 } = summary.kernel.provenance;
-  const bundle = bundleSha256 === null ? "no bundle" : `bundle revision ${bundleRevision ?? "(none)"} (sha256 ${bundleSha256.slice(0, 12)})`;
+  const seen = revisionsSeen(summary);
+  const bundle =
+    bundleSha256 === null
+      ? "no bundle"
+      : seen.length > 1
+        ? `bundle revisions ${seen.map((r) => r ?? "(none)").join(" -> ")} (swapped mid-run; now sha256 ${bundleSha256.slice(0, 12)})`
+        : `bundle revision ${bundleRevision ?? "(none)"} (sha256 ${bundleSha256.slice(0, 12)})`;
   return `policies: ${bundle}, rules ${rulesSha256 === null ? "none" : `sha256 ${rulesSha256.slice(0, 12)}`}`;
 }
 

@@ -77,7 +77,9 @@ describe.skipIf(!hasNginx)("policy-kernel --bundle URL against nginx", () => {
     const out = join(work, "train-run");
     const child = spawn(process.execPath, [cli, "train", "--episodes", "150", "--arms", "governed", "--out", out, "--bundle", `${server.origin}/train.tar.gz`, "--bundle-poll-min", "0.02", "--bundle-poll-max", "0.05"], { cwd: root });
     let stderr = "";
+    let stdout = "";
     let published = false;
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       // The first progress line (a tenth of the arm): publish the next revision mid-run.
@@ -100,5 +102,10 @@ describe.skipIf(!hasNginx)("policy-kernel --bundle URL against nginx", () => {
     // Once train-2 decides, train-1 never does again.
     const firstNew = checks.findIndex((entry) => entry.decision!.provenance.bundleRevision === "train-2");
     expect(checks.slice(firstNew).every((entry) => entry.decision!.provenance.bundleRevision === "train-2")).toBe(true);
+    // The summary, the table and the report name both revisions, in order.
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { arms: { governed: { bundleRevisions: string[] } } };
+    expect(summary.arms.governed.bundleRevisions).toEqual(["train-1", "train-2"]);
+    expect(stdout).toMatch(/policies: bundle revisions train-1 -> train-2 \(swapped mid-run; now sha256 [0-9a-f]{12}\)/);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("bundle revisions train-1 → train-2 (swapped mid-run)");
   });
 });
