@@ -111,8 +111,21 @@ export class StdioHost {
    * (trails flushed, sealed and verified) before it resolves.
    */
   async run(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
+    // A trainer that died leaves a broken pipe: the error must not kill the host before the trails
+    // are closed, and nobody is left to read replies, so serving stops.
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+      this.stop();
+    };
+    output.on("error", onError);
     const write = async (value: unknown): Promise<void> => {
-      if (!output.write(`${JSON.stringify(value)}\n`)) await once(output, "drain");
+      if (broken) return;
+      if (!output.write(`${JSON.stringify(value)}\n`)) {
+        const drained = once(output, "drain").then(() => undefined, () => undefined);
+        const failed = once(output, "error").then(() => undefined, () => undefined);
+        await Promise.race([drained, failed]);
+      }
     };
     await write(this.ready());
     const reader = new LineReader(input, this.#maxLineBytes);
@@ -128,6 +141,7 @@ export class StdioHost {
       }
     } finally {
       reader.stop();
+      // onError stays: a write still pending when the trainer died may fail after this.
       await this.closeAll();
     }
   }
