@@ -64,14 +64,14 @@ export class StdioHost {
       },
       make: (p) => this.#make(p as OpParams<"make">),
       reset: (p) => this.#reset(p as OpParams<"reset">),
-      step: (p) => this.#onEnv(p as OpParams<"step">, "step", (hosted) => (hosted.kind === "sql" ? hosted.env.step((p as OpParams<"step">).action) : wrongKind("step", "sql"))),
+      step: (p) => this.#onEnv(p as OpParams<"step">, (hosted) => (hosted.kind === "sql" ? hosted.env.step((p as OpParams<"step">).action) : wrongKind("step", "sql"))),
       check: (p) => {
         const params = p as OpParams<"check">;
-        return this.#onEnv(params, "check", (hosted) => (hosted.kind === "gate" ? hosted.env.check(params.action, params.context) : wrongKind("check", "gate")));
+        return this.#onEnv(params, (hosted) => (hosted.kind === "gate" ? hosted.env.check(params.action, params.context) : wrongKind("check", "gate")));
       },
       record: (p) => {
         const params = p as OpParams<"record">;
-        return this.#onEnv(params, "record", (hosted) => {
+        return this.#onEnv(params, (hosted) => {
           if (hosted.kind !== "gate") return wrongKind("record", "gate");
           hosted.env.record({
             ...(params.result === undefined ? {} : { result: params.result }),
@@ -234,7 +234,7 @@ export class StdioHost {
   }
 
   #reset(params: OpParams<"reset">): Promise<Result> {
-    return this.#onEnv(params, "reset", (hosted) => {
+    return this.#onEnv(params, (hosted) => {
       if (hosted.kind === "gate") return { observation: null, info: hosted.env.reset() };
       return hosted.env.reset({
         ...(params.seed === undefined ? {} : { seed: params.seed }),
@@ -244,7 +244,7 @@ export class StdioHost {
   }
 
   /** Runs `fn` on env `params.env` with the kernel's audit events routed to that env's trail. */
-  async #onEnv(params: { readonly env: number }, _op: string, fn: (hosted: HostedEnv) => Promise<object> | object): Promise<Result> {
+  async #onEnv(params: { readonly env: number }, fn: (hosted: HostedEnv) => Promise<object> | object): Promise<Result> {
     const hosted = this.#registry.get(params.env);
     this.#router.route(hosted.env.trail);
     try {
