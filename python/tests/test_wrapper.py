@@ -11,12 +11,12 @@ import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from conftest import FIXTURES
+from conftest import EXAMPLES
 from policy_kernel import Decision, EnvClosed, GovernanceWrapper, Host, InvalidAction, InvalidConfig, ResetNeeded
 
 pytestmark = pytest.mark.usefixtures("require_build")
 
-RULES = FIXTURES / "frozen_lake_rules.json"
+RULES = EXAMPLES / "frozen_lake_rules.json"
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 DIRECTIONS = {LEFT: "left", DOWN: "down", RIGHT: "right", UP: "up"}
 
