@@ -95,6 +95,8 @@ class Host:
     def __init__(self, args: Sequence[str] = (), cli: Sequence[str] | None = None) -> None:
         if isinstance(args, (str, bytes)):
             raise error_for_code("invalid_config", "a single string, not a list of flags", "args", "a sequence of strings such as ['--no-bundle']")
+        if isinstance(cli, (str, bytes)):
+            raise error_for_code("invalid_config", "a single string, not a command as a list", "cli", "a sequence such as ['node', '/path/dist/src/cli/main.js']")
         command = [*(find_cli() if cli is None else cli), "serve", "--stdio", *args]
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
