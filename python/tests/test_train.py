@@ -1,0 +1,126 @@
+"""The learning agent on the real GovernedSQL-v0 through a real host: the demo's table, from Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from policy_kernel import Host
+from policy_kernel.train import TrainConfig, main, render_table, run_training
+
+EPISODES = 200
+WINDOW = 40
+
+
+@pytest.fixture(scope="module")
+def summary(require_build: None, tmp_path_factory: pytest.TempPathFactory):
+    """One short run of both arms, its trails streamed to files."""
+    trail_dir = tmp_path_factory.mktemp("train-trails")
+    return run_training(TrainConfig(episodes=EPISODES, seed=42, eval_window=WINDOW, eval_repeats=2, trail_dir=str(trail_dir)))
+
+
+def test_governed_arm_never_executes_a_denied_action(summary) -> None:
+    governed = summary.arms["governed"].training
+    ungoverned = summary.arms["ungoverned"].training
+    assert governed.executed_denied == 0
+    assert governed.denied_proposals > 0, "the governed agent proposed denied actions and the kernel refused them"
+    # The ungoverned arm's kernel only observes: what it would refuse ran.
+    assert ungoverned.executed_denied > 0
+    assert ungoverned.violating_proposals > 0
+
+
+def test_attempted_violations_fall_in_the_governed_arm(summary) -> None:
+    arm = summary.arms["governed"]
+    assert arm.first_window.episodes == WINDOW and arm.last_window.episodes == WINDOW
+    assert arm.last_window.attempted_violation_rate < arm.first_window.attempted_violation_rate
+    assert arm.last_window.mean_reward > arm.first_window.mean_reward
+    assert arm.greedy_after.success_rate > arm.greedy_before.success_rate
+
+
+def test_every_arm_trail_is_on_disk_and_verified(summary) -> None:
+    for name, arm in summary.arms.items():
+        assert arm.trail["verified"] is True, name
+        assert arm.trail["entries"] >= EPISODES
+        path = Path(arm.trail["path"])
+        assert path.name == f"trail-{name}.jsonl"
+        lines = path.read_text().splitlines()
+        assert json.loads(lines[0])["chainId"] == f"policy-kernel-python-train/{name}/42"
+        assert Path(f"{path}.pub").exists()
+
+
+def test_table_has_the_demo_rows(summary) -> None:
+    table = render_table(summary)
+    header, _, columns = table.splitlines()[:3]
+    assert header.startswith(f"policy_kernel.train: seed 42, {EPISODES} episodes per arm, 12 tasks")
+    assert columns.split()[-2:] == ["ungoverned", "governed"]
+    for label in (f"attempted-violation rate, first {WINDOW} episodes", f"attempted-violation rate, last {WINDOW} episodes", "executed actions the kernel denies (training)", "audit entries (hash chain verified)"):
+        assert label in table
+    denied_row = next(line for line in table.splitlines() if line.startswith("executed actions the kernel denies"))
+    assert denied_row.split()[-1] == "0"
+    assert "learning curve: attempted-violation rate" in table
+    for task in summary.tasks:
+        assert f"  {task['id']}" in table
+
+
+def test_summary_json_round_trips_and_names_the_tasks(summary) -> None:
+    data = json.loads(json.dumps(summary.to_json(), sort_keys=True))
+    assert data["schema"] == "policy-kernel/python-train-summary@1"
+    assert [t["id"] for t in data["experiment"]["tasks"]] == [t["id"] for t in summary.tasks]
+    assert len(data["arms"]["governed"]["curve"]["reward"]) == EPISODES
+    for name in ("ungoverned", "governed"):
+        candidates = {t["id"]: t["candidates"] for t in data["experiment"]["tasks"]}
+        for choice in data["arms"][name]["learnedPolicy"]:
+            assert choice["candidate"] in candidates[choice["task"]]
+
+
+def _train_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "policy_kernel.train", *args], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+
+
+def test_same_seed_prints_the_same_json_twice() -> None:
+    args = ("--episodes", "25", "--seed", "7", "--eval-repeats", "1", "--json")
+    first, second = _train_cli(*args), _train_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    data = json.loads(first.stdout)
+    assert data["experiment"]["seed"] == 7
+    # Not trivially equal: the ungoverned agent proposed violating actions, which ran.
+    assert data["arms"]["ungoverned"]["training"]["executedViolating"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--episodes", "0"], "--episodes: expected a positive integer, got '0'"),
+        (["--seed", "x"], "--seed: expected a non-negative integer, got 'x'"),
+        (["--arm", "both"], "--arm: invalid choice: 'both'"),
+        (["--nosuch"], "unrecognized arguments: --nosuch"),
+    ],
+)
+def test_bad_flags_exit_1_naming_the_flag(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 1
+    assert message in capsys.readouterr().err
+
+
+def test_an_existing_trail_is_never_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "trail-governed.jsonl").write_text("keep me\n")
+    code = main(["--episodes", "5", "--arm", "governed", "--eval-repeats", "1", "--trail-dir", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "trail-governed.jsonl" in err
+    assert (tmp_path / "trail-governed.jsonl").read_text() == "keep me\n"
+
+
+def test_one_arm_on_a_shared_host() -> None:
+    with Host() as host:
+        result = run_training(TrainConfig(episodes=10, seed=3, arms=("governed",), eval_repeats=1), host=host)
+        assert list(result.arms) == ["governed"]
+        assert not host.closed, "a host the caller gave is the caller's to close"
+    assert result.arms["governed"].training.episodes == 10
