@@ -1,0 +1,149 @@
+"""Governed rollouts on Ray: two workers, each with its own host; merged by seed; every trail verified.
+
+One local Ray (num_cpus=2, no dashboard, offline) serves the module; each run starts its own actors,
+and each actor its own ``policy-kernel serve --stdio`` host (real processes throughout).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the ray extra (pip install 'policy-kernel[ray]') runs this module; make pytest installs it")
+
+from policy_kernel.errors import PolicyKernelError  # noqa: E402
+from policy_kernel.ray import MissingDependency, RolloutError, run_governed_rollouts, verify_trails  # noqa: E402
+
+SEEDS = [11, 5, 23, 8]
+EPISODES = 40
+
+
+@pytest.fixture(scope="module")
+def local_ray(require_build: None) -> Iterator[float]:
+    """A local Ray for the module; yields its start-up time in seconds."""
+    started = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield time.perf_counter() - started
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def runs(local_ray: float, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
+    """The same seeds with one worker and with two."""
+    return {n: run_governed_rollouts(SEEDS, EPISODES, n, trail_dir=tmp_path_factory.mktemp(f"ray-{n}")) for n in (1, 2)}
+
+
+def test_the_merged_summary_does_not_depend_on_the_worker_count(runs: dict[int, Any]) -> None:
+    one, two = runs[1].summary, runs[2].summary
+    assert json.dumps(one.to_json(with_workers=False), sort_keys=True) == json.dumps(two.to_json(with_workers=False), sort_keys=True)
+    assert [s.seed for s in two.shards] == sorted(SEEDS)
+    assert two.total.episodes == len(SEEDS) * EPISODES
+    # Same seed, same chain: the trail heads agree whichever worker wrote them.
+    assert [s.trail_head for s in one.shards] == [s.trail_head for s in two.shards]
+
+
+def test_work_is_shared_and_violations_add_up(runs: dict[int, Any]) -> None:
+    summary = runs[2].summary
+    assert [w.seeds for w in summary.workers] == [(5, 11), (8, 23)]
+    assert sum(w.episodes for w in summary.workers) == summary.total.episodes
+    assert summary.violations == sum(w.violations for w in summary.workers) > 0
+    merged: dict[str, int] = {}
+    for w in summary.workers:
+        for policy, count in w.violations_by_policy.items():
+            merged[policy] = merged.get(policy, 0) + count
+    assert merged == dict(summary.total.violations_by_policy)
+    assert runs[1].summary.workers[0].seeds == tuple(sorted(SEEDS))
+
+
+def test_governed_rollouts_execute_no_denied_action(runs: dict[int, Any]) -> None:
+    total = runs[2].summary.total
+    assert total.denied_proposals > 0
+    assert total.executed_denied == 0
+
+
+def test_every_worker_trail_is_verified_by_the_driver(runs: dict[int, Any]) -> None:
+    summary = runs[2].summary
+    assert summary.all_trails_verified
+    assert all(w.trails_verified for w in summary.workers)
+    for check, shard in zip(summary.trails, summary.shards):
+        assert check.status == "sealed" and check.verified
+        assert check.head == shard.trail_head and check.entries == shard.trail_entries > 0
+        assert Path(check.path).name == f"seed-{shard.seed}.jsonl"
+
+
+def test_a_tampered_trail_is_reported(runs: dict[int, Any]) -> None:
+    summary = runs[1].summary
+    target = Path(summary.trails[1].path)
+    lines = target.read_text().splitlines(keepends=True)
+    assert '"agentId":"sql-agent"' in lines[2]
+    lines[2] = lines[2].replace('"agentId":"sql-agent"', '"agentId":"sql-agenT"', 1)
+    target.write_text("".join(lines))
+    checks = verify_trails([t.path for t in summary.trails], heads={t.path: t.head for t in summary.trails}, seeds=[t.seed for t in summary.trails])
+    assert [c.verified for c in checks] == [True, False, True, True]
+    assert checks[1].status == "broken"
+    assert checks[1].message == f"{target}: line 3: hash_mismatch: hash does not match the entry's content"
+
+
+def test_a_forged_trail_with_its_own_key_is_a_head_mismatch(runs: dict[int, Any]) -> None:
+    # A trail that verifies with the key beside it, but is not the trail the worker reported.
+    summary = runs[2].summary
+    first, second = summary.trails[0], summary.trails[1]
+    checks = verify_trails([second.path], heads={second.path: first.head}, seeds=[second.seed])
+    assert checks[0].status == "head_mismatch" and not checks[0].verified
+
+
+def test_a_failing_shard_names_worker_and_seed_and_keeps_the_other_trails(local_ray: float, tmp_path: Path) -> None:
+    # The host cannot write seed 8's public key (a folder is in the way): that shard fails alone.
+    (tmp_path / "seed-8.jsonl.pub").mkdir()
+    with pytest.raises(RolloutError) as failed:
+        run_governed_rollouts([5, 8, 11], 5, 2, trail_dir=tmp_path)
+    error = failed.value
+    assert str(error).startswith("worker 1 failed on seed 8: ")
+    assert [(w, s) for w, s, _ in error.failures] == [(1, 8)]
+    kept = {Path(p).name: p for p in error.kept_trails}
+    assert sorted(kept) == ["seed-11.jsonl", "seed-5.jsonl", "seed-8.jsonl"]
+    assert "seed-8.jsonl.pub" in str(error.failures[0][2])
+    for name in ("seed-5.jsonl", "seed-11.jsonl"):
+        assert verify_trails([kept[name]])[0].verified, name
+
+
+def test_an_existing_trail_is_refused_before_ray_work(local_ray: float, tmp_path: Path) -> None:
+    (tmp_path / "seed-3.jsonl").write_text("keep\n")
+    with pytest.raises(PolicyKernelError, match="seed-3.jsonl: a trail is never overwritten"):
+        run_governed_rollouts([3], 5, 1, trail_dir=tmp_path)
+    assert (tmp_path / "seed-3.jsonl").read_text() == "keep\n"
+
+
+@pytest.mark.parametrize(
+    ("seeds", "workers", "message"),
+    [([], 1, "seeds: expected at least one seed"), ([1, 1], 1, "seeds: expected distinct seeds"), ([1, -2], 1, r"seeds\[1\]: expected a non-negative integer"), ([1], 0, "num_workers: expected a positive integer")],
+)
+def test_bad_arguments_are_refused(seeds: list[int], workers: int, message: str, tmp_path: Path) -> None:
+    with pytest.raises(PolicyKernelError, match=message):
+        run_governed_rollouts(seeds, 5, workers, trail_dir=tmp_path)
+
+
+def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real_import = builtins.__import__
+
+    def no_ray(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(MissingDependency, match=r"pip install 'policy-kernel\[ray\]'"):
+        run_governed_rollouts([1], 5, 1, trail_dir=tmp_path)
+
+
+def test_figures(runs: dict[int, Any], local_ray: float, record_property: Any) -> None:
+    """Not an assertion on speed (a shared 2-core machine): the figures go to the report (pytest -rA / junit)."""
+    for n, run in runs.items():
+        assert run.rollouts_per_s > 0 and run.num_workers == n
+        record_property(f"workers{n}", json.dumps(run.timing_json()))
+    record_property("ray_start_s", round(local_ray, 2))
