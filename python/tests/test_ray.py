@@ -7,7 +7,11 @@ and each actor its own ``policy-kernel serve --stdio`` host (real processes thro
 from __future__ import annotations
 
 import builtins
+import contextlib
+import io
 import json
+import os
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,11 +20,13 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra (pip install 'policy-kernel[ray]') runs this module; make pytest installs it")
 
+from _doc_blocks import check_output, example  # noqa: E402
 from policy_kernel.errors import PolicyKernelError  # noqa: E402
 from policy_kernel.ray import MissingDependency, RolloutError, run_governed_rollouts, verify_trails  # noqa: E402
+from policy_kernel.ray import main as ray_main  # noqa: E402
 
-SEEDS = [11, 5, 23, 8]
-EPISODES = 40
+PAGE = "docs/guides/python-training.md"
+DOC_RUN: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +40,37 @@ def local_ray(require_build: None) -> Iterator[float]:
 
 @pytest.fixture(scope="module")
 def runs(local_ray: float, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
-    """The same seeds with one worker and with two."""
-    return {n: run_governed_rollouts(SEEDS, EPISODES, n, trail_dir=tmp_path_factory.mktemp(f"ray-{n}")) for n in (1, 2)}
+    """The same seeds with two workers (the guide's example, run as written) and with one."""
+    folder = tmp_path_factory.mktemp("ray-doc")
+    namespace: dict[str, Any] = {"__name__": "__doc__"}
+    printed = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)  # the example writes rollout-trails/ where it runs
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example(PAGE, "ray-rollouts").body, "python-training.md:ray-rollouts", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    DOC_RUN.update(printed=printed.getvalue(), folder=folder)
+    two = namespace["run"]
+    assert two.num_workers == 2
+    seeds = [s.seed for s in two.summary.shards]
+    one = run_governed_rollouts(list(reversed(seeds)), two.summary.episodes_per_seed, 1, trail_dir=tmp_path_factory.mktemp("ray-1"))
+    return {1: one, 2: two}
 
 
 def test_the_merged_summary_does_not_depend_on_the_worker_count(runs: dict[int, Any]) -> None:
     one, two = runs[1].summary, runs[2].summary
     assert json.dumps(one.to_json(with_workers=False), sort_keys=True) == json.dumps(two.to_json(with_workers=False), sort_keys=True)
-    assert [s.seed for s in two.shards] == sorted(SEEDS)
-    assert two.total.episodes == len(SEEDS) * EPISODES
+    assert [s.seed for s in two.shards] == [1, 2, 3, 4]
+    assert two.total.episodes == 4 * two.episodes_per_seed
     # Same seed, same chain: the trail heads agree whichever worker wrote them.
     assert [s.trail_head for s in one.shards] == [s.trail_head for s in two.shards]
 
 
 def test_work_is_shared_and_violations_add_up(runs: dict[int, Any]) -> None:
     summary = runs[2].summary
-    assert [w.seeds for w in summary.workers] == [(5, 11), (8, 23)]
+    assert [w.seeds for w in summary.workers] == [(1, 3), (2, 4)]
     assert sum(w.episodes for w in summary.workers) == summary.total.episodes
     assert summary.violations == sum(w.violations for w in summary.workers) > 0
     merged: dict[str, int] = {}
@@ -57,7 +78,7 @@ def test_work_is_shared_and_violations_add_up(runs: dict[int, Any]) -> None:
         for policy, count in w.violations_by_policy.items():
             merged[policy] = merged.get(policy, 0) + count
     assert merged == dict(summary.total.violations_by_policy)
-    assert runs[1].summary.workers[0].seeds == tuple(sorted(SEEDS))
+    assert runs[1].summary.workers[0].seeds == (1, 2, 3, 4)
 
 
 def test_governed_rollouts_execute_no_denied_action(runs: dict[int, Any]) -> None:
@@ -147,3 +168,20 @@ def test_figures(runs: dict[int, Any], local_ray: float, record_property: Any) -
         assert run.rollouts_per_s > 0 and run.num_workers == n
         record_property(f"workers{n}", json.dumps(run.timing_json()))
     record_property("ray_start_s", round(local_ray, 2))
+
+
+def test_docs_ray_example_prints_the_recorded_summary(runs: dict[int, Any]) -> None:
+    check_output(PAGE, "ray-rollouts", DOC_RUN["printed"])
+    trails = sorted(p.name for p in (DOC_RUN["folder"] / "rollout-trails").glob("seed-*.jsonl"))
+    assert trails == ["seed-1.jsonl", "seed-2.jsonl", "seed-3.jsonl", "seed-4.jsonl"]
+
+
+def test_docs_ray_cli_verifies_every_trail(local_ray: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = shlex.split(example(PAGE, "ray-cli").body)
+    assert argv[:3] == ["python", "-m", "policy_kernel.ray"]
+    monkeypatch.chdir(tmp_path)
+    assert ray_main(argv[3:]) == 0
+    out = capsys.readouterr().out
+    assert "total" in out and "FAILED" not in out
+    assert out.count(": sealed, ") == 4
+    assert "timing: Ray start 0.0 s" in out, "the module's Ray was reused"
