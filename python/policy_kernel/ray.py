@@ -297,7 +297,7 @@ def verify_trails(paths: Sequence[str], *, heads: Mapping[str, str | None] | Non
             try:
                 report = live.request("verify_trail", **params)
             except PolicyKernelError as error:
-                out.append(TrailCheck(seed, str(path), 0, None, False, "error", str(error)))
+                out.append(TrailCheck(seed, str(path), 0, None, False, "error", f"{path}: {error}"))
                 continue
             status = str(report.get("status", "error"))
             head = report.get("head")
@@ -306,6 +306,8 @@ def verify_trails(paths: Sequence[str], *, heads: Mapping[str, str | None] | Non
             if status == "broken":
                 # As `policy-kernel verify` prints it: the first bad line (1-based) and the reason.
                 message = f"{path}: line {report.get('line')}: {report.get('reason')}: {message}"
+            elif status != "sealed":
+                message = f"{path}: {status}: {message}"
             verified = status == "sealed"
             if verified and heads is not None and heads.get(str(path)) != head:
                 verified, status = False, "head_mismatch"

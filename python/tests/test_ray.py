@@ -18,7 +18,8 @@ from typing import Any, Iterator
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="the ray extra (pip install 'policy-kernel[ray]') runs this module; make pytest installs it")
+# Not importorskip: `make pytest` installs the ray extra, and a missing Ray must fail, never skip silently.
+import ray  # noqa: E402
 
 from _doc_blocks import check_output, example  # noqa: E402
 from policy_kernel.errors import PolicyKernelError  # noqa: E402
@@ -108,6 +109,32 @@ def test_a_tampered_trail_is_reported(runs: dict[int, Any]) -> None:
     assert [c.verified for c in checks] == [True, False, True, True]
     assert checks[1].status == "broken"
     assert checks[1].message == f"{target}: line 3: hash_mismatch: hash does not match the entry's content"
+
+
+HOSTILE_TRAILS: dict[str, tuple[bytes | None, str, str]] = {
+    "missing": (None, "error", "no public key"),
+    "empty": (b"", "unsealed", "empty.jsonl: unsealed: 0 entries"),
+    "not-json": (b"not json\n", "broken", "line 1: invalid_entry"),
+    "prototype-key": (b'{"__proto__":{"x":1},"seq":0}\n', "broken", "line 1: invalid_entry"),
+    "truncated-object": (b'{"seq":0,"hash":"' + b"a" * 64 + b'",,,}\n', "broken", "line 1: invalid_entry"),
+    "deep-nesting": (b"[" * 5000 + b"]" * 5000 + b"\n", "broken", "line 1: invalid_entry"),
+}
+
+
+def test_hostile_trail_files_are_reported_not_trusted(runs: dict[int, Any], tmp_path: Path) -> None:
+    # Each file gets the public key of a real trail beside it, so only the content is wrong.
+    key = Path(f"{runs[2].summary.trails[0].path}.pub").read_bytes()
+    paths = []
+    for name, (content, _, _) in HOSTILE_TRAILS.items():
+        path = tmp_path / f"{name}.jsonl"
+        if content is not None:
+            path.write_bytes(content)
+            Path(f"{path}.pub").write_bytes(key)
+        paths.append(str(path))
+    checks = verify_trails(paths)
+    for (name, (_, status, message)), check in zip(HOSTILE_TRAILS.items(), checks):
+        assert (check.status, check.verified) == (status, False), name
+        assert message in check.message and check.path in check.message, name
 
 
 def test_a_forged_trail_with_its_own_key_is_a_head_mismatch(runs: dict[int, Any]) -> None:

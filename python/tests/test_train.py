@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from policy_kernel import Host
+from policy_kernel import Host, InvalidConfig
 from policy_kernel.train import TrainConfig, main, render_table, run_training
 
 EPISODES = 200
+HARSH = {"criticalPenalty": -500, "highPenalty": -500, "mediumPenalty": -500, "lowPenalty": -500}
 WINDOW = 40
 
 
@@ -123,4 +124,27 @@ def test_one_arm_on_a_shared_host() -> None:
         result = run_training(TrainConfig(episodes=10, seed=3, arms=("governed",), eval_repeats=1), host=host)
         assert list(result.arms) == ["governed"]
         assert not host.closed, "a host the caller gave is the caller's to close"
+        # The reward config goes to the host, which checks it as the TypeScript side does.
+        with pytest.raises(InvalidConfig, match="criticalPenalty"):
+            run_training(TrainConfig(episodes=1, arms=("governed",), reward_config={"criticalPenalty": "high"}), host=host)
+        stronger = run_training(TrainConfig(episodes=10, seed=3, arms=("governed",), eval_repeats=1, reward_config=HARSH), host=host)
+        assert stronger.to_json()["experiment"]["reward"] == HARSH
+        assert stronger.arms["governed"].training.mean_reward < result.arms["governed"].training.mean_reward
     assert result.arms["governed"].training.episodes == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"episodes": 0}, "TrainConfig.episodes: expected a positive integer, got 0"),
+        ({"episodes": 2.5}, "TrainConfig.episodes: expected a positive integer, got 2.5"),
+        ({"eval_window": True}, "TrainConfig.eval_window: expected a positive integer, got True"),
+        ({"seed": -1}, "TrainConfig.seed: expected a non-negative integer, got -1"),
+        ({"seed": "42"}, "TrainConfig.seed: expected a non-negative integer, got '42'"),
+        ({"arms": ("governed", "__proto__")}, "TrainConfig.arms: expected a non-empty subset of"),
+        ({"arms": ()}, "TrainConfig.arms: expected a non-empty subset of"),
+    ],
+)
+def test_bad_train_config_names_the_field(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrainConfig(**kwargs)
