@@ -8,7 +8,9 @@ count attempted violations from that real decision, so this env exposes it as ``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from gymnasium import spaces
 
 from ._convert import discrete_action
 from .sql_env import GovernedSQLEnv, step_result
@@ -21,7 +23,7 @@ class ObservedSQLEnv(GovernedSQLEnv):
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """As :meth:`GovernedSQLEnv.step`, keeping the host's ``kernelDecision``."""
         self._check_open()
-        index = discrete_action(action, int(self.action_space.n))
+        index = discrete_action(action, int(cast(spaces.Discrete, self.action_space).n))
         result = self.host.request("step", env=self.handle, action=index)
         observation, reward, terminated, truncated, info = step_result(self, result)
         raw_info = result.get("info")

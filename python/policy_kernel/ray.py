@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from .agents import AgentConfig, QLearningAgent
 from .episodes import EpisodeRecord, EpisodeStats, aggregate, merge_counts, task_count, train_episodes
@@ -251,11 +251,14 @@ class _RolloutWorker:
         try:
             import numpy as np
 
-            learner = QLearningAgent(task_count(env), int(env.action_space.n), agent, np.random.default_rng([seed, 0x5241]))
+            n_actions = int(cast(Any, env.action_space).n)
+            learner = QLearningAgent(task_count(env), n_actions, agent, np.random.default_rng([seed, 0x5241]))
             records = train_episodes(env, learner, episodes, seed)
         finally:
             env.close()
         info = env.trail_info
+        if info is None:
+            raise PolicyKernelError("host_error", f"seed {seed}: the host did not report the closed trail of {trail_path}")
         return _ShardResult(seed, tuple(records), trail_path, int(info.entries), info.head, bool(info.verified))
 
     def close(self) -> None:
