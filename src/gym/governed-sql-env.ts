@@ -106,6 +106,18 @@ export interface GovernedSqlEnvOptions {
   readonly rewardConfig?: RewardConfigInput;
 }
 
+/** Options of `GovernedSqlEnv.open`: an env with its own kernel and trail. */
+export interface GovernedSqlEnvOpenOptions {
+  /** The kernel's options (its recorder is the env's trail); default: the default library. */
+  readonly kernelOptions?: PolicyKernelOptions;
+  readonly trail?: EnvTrailOptions;
+  readonly governed?: boolean;
+  readonly rowBudget?: number | null;
+  readonly rewardConfig?: RewardConfigInput;
+  /** The handle the default chain id names (`policy-kernel-host/sql/<handle>`, as the host's env of that handle); default 1. */
+  readonly handle?: number;
+}
+
 /** Reward of an index without a candidate: a wasted step. */
 const INVALID_ACTION_REWARD = -1;
 const INVALID_REWARD_PARTS: RewardParts = Object.freeze({ base: INVALID_ACTION_REWARD, step: 0, violations: 0, bonus: 0, total: INVALID_ACTION_REWARD });
@@ -178,7 +190,7 @@ export class GovernedSqlEnv {
    * An env with its own kernel (built from `kernelOptions`, recording into the env's trail) and its
    * own trail: what the stdio host builds per `make`, in process. `close()` closes both.
    */
-  static async open(options: { readonly kernelOptions?: PolicyKernelOptions; readonly trail?: EnvTrailOptions; readonly governed?: boolean; readonly rowBudget?: number | null; readonly rewardConfig?: RewardConfigInput; readonly handle?: number }): Promise<GovernedSqlEnv> {
+  static async open(options: GovernedSqlEnvOpenOptions = {}): Promise<GovernedSqlEnv> {
     const trail = createEnvTrail(options.trail, sqlChainId(options.handle ?? 1));
     const kernel = await createPolicyKernel({ ...options.kernelOptions, recorder: trail });
     const env = await GovernedSqlEnv.create({
