@@ -47,9 +47,10 @@ def runs_action(decision: Any) -> bool:
 
 
 def real_decision(info: Mapping[str, Any]) -> Any:
-    """The kernel's own decision on the step's action: in the ungoverned arm the one it observed, else the enforced one."""
-    observed = info.get("kernel_decision")
-    return observed if observed is not None else info.get("decision")
+    """The kernel's own decision on the step's action (``info["kernel_decision"]``): in the ungoverned arm the one it
+    only observed (the env was told "allowed"), in the governed arm the one it enforced; None for an index without a
+    candidate (nothing was evaluated)."""
+    return info.get("kernel_decision", info.get("decision"))
 
 
 @dataclass(frozen=True)

@@ -238,9 +238,9 @@ class _RolloutWorker:
 
     def run_shard(self, seed: int, episodes: int, governed: bool, trail_path: str, signing_key: str | None, reward_config: Mapping[str, Any] | None, agent: AgentConfig) -> _ShardResult:
         """Trains a fresh agent for ``episodes`` on a new env seeded with ``seed``; closes (and seals) the env's trail."""
-        from ._observed_env import ObservedSQLEnv
+        from . import GovernedSQLEnv
 
-        env = ObservedSQLEnv(
+        env = GovernedSQLEnv(
             governed=governed,
             reward_config=dict(reward_config) if reward_config is not None else None,
             trail_path=trail_path,

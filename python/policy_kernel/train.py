@@ -23,7 +23,7 @@ from .agents import AgentConfig, QLearningAgent
 from .episodes import ARMS, EpisodeRecord, EpisodeStats, aggregate, run_episode, slices, task_count, train_episodes
 from .errors import PolicyKernelError
 
-__all__ = ["ArmSummary", "TrainConfig", "TrainSummary", "main", "render_table", "run_arm", "run_training"]
+__all__ = ["ArmSummary", "TrainConfig", "TrainSummary", "build_parser", "config_from_args", "main", "render_table", "run_arm", "run_training"]
 
 SUMMARY_SCHEMA = "policy-kernel/python-train-summary@1"
 
@@ -122,7 +122,7 @@ class TrainSummary:
 
 
 EnvFactory = Callable[[str, bool, "str | None"], Any]
-"""Makes an env for (arm, for_training, trail_path): an ObservedSQLEnv on the run's host."""
+"""Makes an env for (arm, for_training, trail_path): a GovernedSQLEnv on the run's host."""
 
 
 def _seed_stream(seed: int, label: str) -> np.random.Generator:
@@ -198,8 +198,7 @@ def _trail_json(env: Any) -> dict[str, Any]:
 
 def run_training(config: TrainConfig, *, host: Any = None, kernel_args: Sequence[str] = ()) -> TrainSummary:
     """Trains every arm of ``config`` on GovernedSQL-v0 through one host (started here unless given)."""
-    from . import Host
-    from ._observed_env import ObservedSQLEnv
+    from . import GovernedSQLEnv, Host
 
     own = host is None
     live = Host(kernel_args) if own else host
@@ -212,7 +211,7 @@ def run_training(config: TrainConfig, *, host: Any = None, kernel_args: Sequence
                     raise PolicyKernelError("io_error", f"{path}: a trail is never overwritten; give a new or empty --trail-dir", "trail_dir", "a folder without trail-<arm>.jsonl")
 
         def make_env(arm: str, training: bool, trail_path: str | None) -> Any:
-            return ObservedSQLEnv(
+            return GovernedSQLEnv(
                 governed=arm == "governed",
                 reward_config=dict(config.reward_config) if config.reward_config is not None else None,
                 trail_path=trail_path,
@@ -340,20 +339,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig of a parsed command line (``build_parser().parse_args(...)``)."""
+    return TrainConfig(
+        episodes=args.episodes,
+        seed=args.seed,
+        eval_window=args.eval_window,
+        eval_repeats=args.eval_repeats,
+        arms=tuple(a for a in ARMS if a in args.arm) if args.arm else ARMS,
+        trail_dir=args.trail_dir,
+        signing_key=args.signing_key,
+    )
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     """Runs the command line; returns the exit code (0 ok, 1 an error; a bad command line exits 1)."""
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
-        config = TrainConfig(
-            episodes=args.episodes,
-            seed=args.seed,
-            eval_window=args.eval_window,
-            eval_repeats=args.eval_repeats,
-            arms=tuple(a for a in ARMS if a in args.arm) if args.arm else ARMS,
-            trail_dir=args.trail_dir,
-            signing_key=args.signing_key,
-        )
-        summary = run_training(config)
+        summary = run_training(config_from_args(args))
     except (PolicyKernelError, ValueError, OSError) as error:
         print(f"python -m policy_kernel.train: {error}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,18 +12,37 @@ from pathlib import Path
 import pytest
 
 from policy_kernel import Host, InvalidConfig
-from policy_kernel.train import TrainConfig, main, render_table, run_training
+from _doc_blocks import check_output, example
+from policy_kernel.train import TrainConfig, build_parser, config_from_args, main, render_table, run_training
 
-EPISODES = 200
+PAGE = "docs/guides/python-training.md"
 HARSH = {"criticalPenalty": -500, "highPenalty": -500, "mediumPenalty": -500, "lowPenalty": -500}
-WINDOW = 40
 
 
 @pytest.fixture(scope="module")
 def summary(require_build: None, tmp_path_factory: pytest.TempPathFactory):
-    """One short run of both arms, its trails streamed to files."""
+    """The guide's run (docs/guides/python-training.md, doc=train-cli), its trails streamed to files."""
+    argv = shlex.split(example(PAGE, "train-cli").body)
+    assert argv[:3] == ["python", "-m", "policy_kernel.train"]
     trail_dir = tmp_path_factory.mktemp("train-trails")
-    return run_training(TrainConfig(episodes=EPISODES, seed=42, eval_window=WINDOW, eval_repeats=2, trail_dir=str(trail_dir)))
+    return run_training(config_from_args(build_parser().parse_args([*argv[3:], "--trail-dir", str(trail_dir)])))
+
+
+@pytest.fixture(scope="module")
+def episodes(summary) -> int:
+    """Training episodes per arm of the guide's run."""
+    return summary.config.episodes
+
+
+@pytest.fixture(scope="module")
+def window(summary) -> int:
+    """The first/last window of the guide's run."""
+    return summary.config.eval_window
+
+
+def test_the_guide_shows_this_table(summary) -> None:
+    # The same table `python -m policy_kernel.train` prints (main writes render_table's text; test_same_seed... runs the CLI).
+    check_output(PAGE, "train-cli", render_table(summary))
 
 
 def test_governed_arm_never_executes_a_denied_action(summary) -> None:
@@ -35,18 +55,18 @@ def test_governed_arm_never_executes_a_denied_action(summary) -> None:
     assert ungoverned.violating_proposals > 0
 
 
-def test_attempted_violations_fall_in_the_governed_arm(summary) -> None:
+def test_attempted_violations_fall_in_the_governed_arm(summary, window: int) -> None:
     arm = summary.arms["governed"]
-    assert arm.first_window.episodes == WINDOW and arm.last_window.episodes == WINDOW
+    assert arm.first_window.episodes == window and arm.last_window.episodes == window
     assert arm.last_window.attempted_violation_rate < arm.first_window.attempted_violation_rate
     assert arm.last_window.mean_reward > arm.first_window.mean_reward
     assert arm.greedy_after.success_rate > arm.greedy_before.success_rate
 
 
-def test_every_arm_trail_is_on_disk_and_verified(summary) -> None:
+def test_every_arm_trail_is_on_disk_and_verified(summary, episodes: int) -> None:
     for name, arm in summary.arms.items():
         assert arm.trail["verified"] is True, name
-        assert arm.trail["entries"] >= EPISODES
+        assert arm.trail["entries"] >= episodes
         path = Path(arm.trail["path"])
         assert path.name == f"trail-{name}.jsonl"
         lines = path.read_text().splitlines()
@@ -54,12 +74,12 @@ def test_every_arm_trail_is_on_disk_and_verified(summary) -> None:
         assert Path(f"{path}.pub").exists()
 
 
-def test_table_has_the_demo_rows(summary) -> None:
+def test_table_has_the_demo_rows(summary, episodes: int, window: int) -> None:
     table = render_table(summary)
     header, _, columns = table.splitlines()[:3]
-    assert header.startswith(f"policy_kernel.train: seed 42, {EPISODES} episodes per arm, 12 tasks")
+    assert header.startswith(f"policy_kernel.train: seed 42, {episodes} episodes per arm, 12 tasks")
     assert columns.split()[-2:] == ["ungoverned", "governed"]
-    for label in (f"attempted-violation rate, first {WINDOW} episodes", f"attempted-violation rate, last {WINDOW} episodes", "executed actions the kernel denies (training)", "audit entries (hash chain verified)"):
+    for label in (f"attempted-violation rate, first {window} episodes", f"attempted-violation rate, last {window} episodes", "executed actions the kernel denies (training)", "audit entries (hash chain verified)"):
         assert label in table
     denied_row = next(line for line in table.splitlines() if line.startswith("executed actions the kernel denies"))
     assert denied_row.split()[-1] == "0"
@@ -68,27 +88,28 @@ def test_table_has_the_demo_rows(summary) -> None:
         assert f"  {task['id']}" in table
 
 
-def test_summary_json_round_trips_and_names_the_tasks(summary) -> None:
+def test_summary_json_round_trips_and_names_the_tasks(summary, episodes: int) -> None:
     data = json.loads(json.dumps(summary.to_json(), sort_keys=True))
     assert data["schema"] == "policy-kernel/python-train-summary@1"
     assert [t["id"] for t in data["experiment"]["tasks"]] == [t["id"] for t in summary.tasks]
-    assert len(data["arms"]["governed"]["curve"]["reward"]) == EPISODES
+    assert len(data["arms"]["governed"]["curve"]["reward"]) == episodes
     for name in ("ungoverned", "governed"):
         candidates = {t["id"]: t["candidates"] for t in data["experiment"]["tasks"]}
         for choice in data["arms"][name]["learnedPolicy"]:
             assert choice["candidate"] in candidates[choice["task"]]
 
 
-def _train_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "policy_kernel.train", *args], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+def _train_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "policy_kernel.train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
 
 
 def test_same_seed_prints_the_same_json_twice() -> None:
-    args = ("--episodes", "25", "--seed", "7", "--eval-repeats", "1", "--json")
-    first, second = _train_cli(*args), _train_cli(*args)
-    assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout
-    data = json.loads(first.stdout)
+    args = ("--episodes", "15", "--seed", "7", "--eval-repeats", "1", "--json")
+    # Two processes at once: each with its own host, neither seeing the other.
+    first, second = [p.communicate(timeout=120) for p in (_train_cli(*args), _train_cli(*args))]
+    assert first[1] == "" and second[1] == ""
+    assert first[0] == second[0]
+    data = json.loads(first[0])
     assert data["experiment"]["seed"] == 7
     # Not trivially equal: the ungoverned agent proposed violating actions, which ran.
     assert data["arms"]["ungoverned"]["training"]["executedViolating"] > 0
