@@ -335,6 +335,7 @@ def run_governed_rollouts(
     kernel_args: Sequence[str] = (),
     cli: Sequence[str] | None = None,
     ray_init: Mapping[str, Any] | None = None,
+    host: Any = None,
 ) -> RolloutRun:
     """Runs one shard per seed across ``num_workers`` Ray actors and merges their summaries by seed.
 
@@ -342,7 +343,8 @@ def run_governed_rollouts(
     each shard streams its trail to ``<trail_dir>/seed-<seed>.jsonl`` (a new file; the folder is created).
     After the rollouts the driver verifies every trail (``signing_key``'s public half is not known to the
     driver, so the ``.pub`` beside each trail is used, cross-checked with the head the worker reported).
-    A failed shard raises :class:`RolloutError` naming the worker and seed after every other shard finished;
+    ``host`` is the driver's own host for that verification (one is started and closed when None; never a
+    worker's). A failed shard raises :class:`RolloutError` naming the worker and seed after every other shard finished;
     the trails already written are kept. Ray is started locally (``ray_init`` overrides
     ``num_cpus=2, include_dashboard=False``) when it is not running, and shut down afterwards.
     """
@@ -416,17 +418,20 @@ def run_governed_rollouts(
         raise RolloutError(f"worker {worker} failed on seed {seed}: {reason}{more}; the trails written so far are kept in {folder}", failures, kept)
 
     t3 = time.perf_counter()
-    checks = _verify(ordered, paths, results, command, kernel_args)
+    checks = _verify(ordered, paths, results, command, kernel_args, host)
     verify_s = time.perf_counter() - t3
     summary = _merge(governed, episodes_per_seed, ordered, results, checks, assignment, num_workers)
     return RolloutRun(summary, num_workers, ray_start_s, workers_start_s, rollouts_s, verify_s)
 
 
-def _verify(ordered: Sequence[int], paths: Mapping[int, str], results: Mapping[int, _ShardResult], cli: Sequence[str], kernel_args: Sequence[str]) -> list[TrailCheck]:
+def _verify(ordered: Sequence[int], paths: Mapping[int, str], results: Mapping[int, _ShardResult], cli: Sequence[str], kernel_args: Sequence[str], host: Any) -> list[TrailCheck]:
     from .host import Host
 
-    with Host(tuple(kernel_args), cli=tuple(cli)) as host:
-        return verify_trails([paths[s] for s in ordered], heads={paths[s]: results[s].trail_head for s in ordered}, host=host, seeds=list(ordered))
+    heads = {paths[s]: results[s].trail_head for s in ordered}
+    if host is not None:
+        return verify_trails([paths[s] for s in ordered], heads=heads, host=host, seeds=list(ordered))
+    with Host(tuple(kernel_args), cli=tuple(cli)) as own:
+        return verify_trails([paths[s] for s in ordered], heads=heads, host=own, seeds=list(ordered))
 
 
 def _reason(error: BaseException) -> str:

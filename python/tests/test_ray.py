@@ -22,6 +22,7 @@ import pytest
 import ray  # noqa: E402
 
 from _doc_blocks import check_output, example  # noqa: E402
+from policy_kernel import Host  # noqa: E402
 from policy_kernel.errors import PolicyKernelError  # noqa: E402
 from policy_kernel.ray import MissingDependency, RolloutError, run_governed_rollouts, verify_trails  # noqa: E402
 from policy_kernel.ray import main as ray_main  # noqa: E402
@@ -40,7 +41,14 @@ def local_ray(require_build: None) -> Iterator[float]:
 
 
 @pytest.fixture(scope="module")
-def runs(local_ray: float, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
+def driver_host(require_build: None) -> Iterator[Host]:
+    """The driver's own host, for verifying trails (never a worker's)."""
+    with Host() as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def runs(local_ray: float, driver_host: Host, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
     """The same seeds with two workers (the guide's example, run as written) and with one."""
     folder = tmp_path_factory.mktemp("ray-doc")
     namespace: dict[str, Any] = {"__name__": "__doc__"}
@@ -56,7 +64,7 @@ def runs(local_ray: float, tmp_path_factory: pytest.TempPathFactory) -> dict[int
     two = namespace["run"]
     assert two.num_workers == 2
     seeds = [s.seed for s in two.summary.shards]
-    one = run_governed_rollouts(list(reversed(seeds)), two.summary.episodes_per_seed, 1, trail_dir=tmp_path_factory.mktemp("ray-1"))
+    one = run_governed_rollouts(list(reversed(seeds)), two.summary.episodes_per_seed, 1, trail_dir=tmp_path_factory.mktemp("ray-1"), host=driver_host)
     return {1: one, 2: two}
 
 
@@ -98,14 +106,14 @@ def test_every_worker_trail_is_verified_by_the_driver(runs: dict[int, Any]) -> N
         assert Path(check.path).name == f"seed-{shard.seed}.jsonl"
 
 
-def test_a_tampered_trail_is_reported(runs: dict[int, Any]) -> None:
+def test_a_tampered_trail_is_reported(runs: dict[int, Any], driver_host: Host) -> None:
     summary = runs[1].summary
     target = Path(summary.trails[1].path)
     lines = target.read_text().splitlines(keepends=True)
     assert '"agentId":"sql-agent"' in lines[2]
     lines[2] = lines[2].replace('"agentId":"sql-agent"', '"agentId":"sql-agenT"', 1)
     target.write_text("".join(lines))
-    checks = verify_trails([t.path for t in summary.trails], heads={t.path: t.head for t in summary.trails}, seeds=[t.seed for t in summary.trails])
+    checks = verify_trails([t.path for t in summary.trails], heads={t.path: t.head for t in summary.trails}, seeds=[t.seed for t in summary.trails], host=driver_host)
     assert [c.verified for c in checks] == [True, False, True, True]
     assert checks[1].status == "broken"
     assert checks[1].message == f"{target}: line 3: hash_mismatch: hash does not match the entry's content"
@@ -121,7 +129,7 @@ HOSTILE_TRAILS: dict[str, tuple[bytes | None, str, str]] = {
 }
 
 
-def test_hostile_trail_files_are_reported_not_trusted(runs: dict[int, Any], tmp_path: Path) -> None:
+def test_hostile_trail_files_are_reported_not_trusted(runs: dict[int, Any], driver_host: Host, tmp_path: Path) -> None:
     # Each file gets the public key of a real trail beside it, so only the content is wrong.
     key = Path(f"{runs[2].summary.trails[0].path}.pub").read_bytes()
     paths = []
@@ -131,25 +139,25 @@ def test_hostile_trail_files_are_reported_not_trusted(runs: dict[int, Any], tmp_
             path.write_bytes(content)
             Path(f"{path}.pub").write_bytes(key)
         paths.append(str(path))
-    checks = verify_trails(paths)
+    checks = verify_trails(paths, host=driver_host)
     for (name, (_, status, message)), check in zip(HOSTILE_TRAILS.items(), checks):
         assert (check.status, check.verified) == (status, False), name
         assert message in check.message and check.path in check.message, name
 
 
-def test_a_forged_trail_with_its_own_key_is_a_head_mismatch(runs: dict[int, Any]) -> None:
+def test_a_forged_trail_with_its_own_key_is_a_head_mismatch(runs: dict[int, Any], driver_host: Host) -> None:
     # A trail that verifies with the key beside it, but is not the trail the worker reported.
     summary = runs[2].summary
     first, second = summary.trails[0], summary.trails[1]
-    checks = verify_trails([second.path], heads={second.path: first.head}, seeds=[second.seed])
+    checks = verify_trails([second.path], heads={second.path: first.head}, seeds=[second.seed], host=driver_host)
     assert checks[0].status == "head_mismatch" and not checks[0].verified
 
 
-def test_a_failing_shard_names_worker_and_seed_and_keeps_the_other_trails(local_ray: float, tmp_path: Path) -> None:
+def test_a_failing_shard_names_worker_and_seed_and_keeps_the_other_trails(local_ray: float, driver_host: Host, tmp_path: Path) -> None:
     # The host cannot write seed 8's public key (a folder is in the way): that shard fails alone.
     (tmp_path / "seed-8.jsonl.pub").mkdir()
     with pytest.raises(RolloutError) as failed:
-        run_governed_rollouts([5, 8, 11], 5, 2, trail_dir=tmp_path)
+        run_governed_rollouts([5, 8, 11], 5, 2, trail_dir=tmp_path, host=driver_host)
     error = failed.value
     assert str(error).startswith("worker 1 failed on seed 8: ")
     assert [(w, s) for w, s, _ in error.failures] == [(1, 8)]
@@ -157,7 +165,7 @@ def test_a_failing_shard_names_worker_and_seed_and_keeps_the_other_trails(local_
     assert sorted(kept) == ["seed-11.jsonl", "seed-5.jsonl", "seed-8.jsonl"]
     assert "seed-8.jsonl.pub" in str(error.failures[0][2])
     for name in ("seed-5.jsonl", "seed-11.jsonl"):
-        assert verify_trails([kept[name]])[0].verified, name
+        assert verify_trails([kept[name]], host=driver_host)[0].verified, name
 
 
 def test_an_existing_trail_is_refused_before_ray_work(local_ray: float, tmp_path: Path) -> None:
