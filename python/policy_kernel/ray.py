@@ -340,6 +340,7 @@ def run_governed_rollouts(
     """Runs one shard per seed across ``num_workers`` Ray actors and merges their summaries by seed.
 
     Each actor owns a host (``cli``, default :func:`policy_kernel.find_cli`, started with ``kernel_args``);
+    there are at most as many actors as seeds;
     each shard streams its trail to ``<trail_dir>/seed-<seed>.jsonl`` (a new file; the folder is created).
     After the rollouts the driver verifies every trail (``signing_key``'s public half is not known to the
     driver, so the ``.pub`` beside each trail is used, cross-checked with the head the worker reported).
@@ -355,6 +356,8 @@ def run_governed_rollouts(
     for name, value in (("episodes_per_seed", episodes_per_seed), ("num_workers", num_workers)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise PolicyKernelError("invalid_config", f"{name}: expected a positive integer, got {value!r}", name, "a positive integer")
+    # A worker without a shard would start a host for nothing.
+    num_workers = min(num_workers, len(ordered))
     agent = agent_config if agent_config is not None else AgentConfig()
     command = tuple(cli) if cli is not None else tuple(find_cli())
     folder = Path(trail_dir)

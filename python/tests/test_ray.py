@@ -168,6 +168,13 @@ def test_a_failing_shard_names_worker_and_seed_and_keeps_the_other_trails(local_
         assert verify_trails([kept[name]], host=driver_host)[0].verified, name
 
 
+def test_no_more_workers_than_seeds(local_ray: float, driver_host: Host, tmp_path: Path) -> None:
+    run = run_governed_rollouts([4], 3, 5, trail_dir=tmp_path, host=driver_host)
+    assert run.num_workers == 1
+    assert [w.seeds for w in run.summary.workers] == [(4,)]
+    assert run.summary.all_trails_verified and run.summary.total.episodes == 3
+
+
 def test_an_existing_trail_is_refused_before_ray_work(local_ray: float, tmp_path: Path) -> None:
     (tmp_path / "seed-3.jsonl").write_text("keep\n")
     with pytest.raises(PolicyKernelError, match="seed-3.jsonl: a trail is never overwritten"):
