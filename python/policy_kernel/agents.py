@@ -174,8 +174,12 @@ class SoftmaxAgent:
         probs[allowed] = weights / weights.sum()
         return probs
 
-    def act(self, state: int, mask: Sequence[int] | np.ndarray) -> int:
-        """Samples an open action from the policy and remembers it for the episode's update."""
+    def epsilon(self, episode: int, total: int) -> float:
+        """Always 0: the policy explores by sampling (the same training loop drives both agents)."""
+        return 0.0
+
+    def act(self, state: int, mask: Sequence[int] | np.ndarray, epsilon: float = 0.0) -> int:
+        """Samples an open action from the policy and remembers it for the episode's update (``epsilon`` is unused)."""
         probs = self.probabilities(state, mask)
         action = int(self.rng.choice(len(probs), p=probs))
         self._episode.append((state, action, probs, 0.0))
@@ -195,6 +199,17 @@ class SoftmaxAgent:
             raise ValueError("record: no action taken yet this episode (call act first)")
         state, action, probs, _ = self._episode[-1]
         self._episode[-1] = (state, action, probs, float(reward))
+
+    def update(self, state: int, action: int, reward: float, next_state: int | None, next_mask: Sequence[int] | np.ndarray | None = None) -> None:
+        """The step's reward (as :meth:`record`); the episode's update when it ended (``next_state`` None).
+
+        The same signature as :meth:`QLearningAgent.update`, so one training loop drives either agent.
+        """
+        if not self._episode or self._episode[-1][:2] != (state, action):
+            raise ValueError(f"update: ({state}, {action}) is not the last action act() chose this episode")
+        self.record(reward)
+        if next_state is None:
+            self.finish_episode()
 
     def finish_episode(self) -> None:
         """Applies REINFORCE to every step of the episode (undiscounted return-to-go minus the baseline)."""

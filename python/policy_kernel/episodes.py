@@ -245,7 +245,7 @@ def slices(values: Sequence[float], parts: int) -> list[float]:
 
 
 def train_episodes(env: Any, agent: Any, episodes: int, seed: int | None) -> list[EpisodeRecord]:
-    """Trains a :class:`~policy_kernel.agents.QLearningAgent` for ``episodes`` episodes on ``env``.
+    """Trains an agent of :mod:`policy_kernel.agents` (Q-learning or softmax) for ``episodes`` episodes on ``env``.
 
     The env is seeded once, by the first reset; later resets continue its task stream (as the demo).
     """

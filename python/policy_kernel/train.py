@@ -19,13 +19,15 @@ from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
 import numpy as np
 
-from .agents import AgentConfig, QLearningAgent
+from .agents import AgentConfig, QLearningAgent, SoftmaxAgent, SoftmaxConfig
 from .episodes import ARMS, EpisodeRecord, EpisodeStats, aggregate, run_episode, slices, task_count, train_episodes
 from .errors import PolicyKernelError
 
 __all__ = ["ArmSummary", "TrainConfig", "TrainSummary", "build_parser", "config_from_args", "main", "render_table", "run_arm", "run_training"]
 
 SUMMARY_SCHEMA = "policy-kernel/python-train-summary@1"
+AGENT_KINDS: tuple[str, ...] = ("q-learning", "softmax")
+"""The agents ``--agent`` chooses from."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class TrainConfig:
     """Arms to train, in order: ``ungoverned`` (observe only) and/or ``governed`` (enforce)."""
     agent: AgentConfig = field(default_factory=AgentConfig)
     """The Q-learning agent's hyper-parameters."""
+    agent_kind: str = "q-learning"
+    """``q-learning`` (:class:`QLearningAgent`, the demo's) or ``softmax`` (:class:`SoftmaxAgent`, policy gradient)."""
+    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)
+    """The softmax agent's hyper-parameters (with ``agent_kind="softmax"``)."""
     reward_config: Mapping[str, Any] | None = None
     """RewardConfig fields (camelCase, as in TypeScript) for both arms; the host's defaults when None."""
     trail_dir: str | None = None
@@ -58,6 +64,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name}: expected a positive integer, got {value!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"TrainConfig.seed: expected a non-negative integer, got {self.seed!r}")
+        if self.agent_kind not in AGENT_KINDS:
+            raise ValueError(f"TrainConfig.agent_kind: expected one of {list(AGENT_KINDS)}, got {self.agent_kind!r}")
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown or not self.arms:
             raise ValueError(f"TrainConfig.arms: expected a non-empty subset of {list(ARMS)}, got {list(self.arms)!r}")
@@ -113,7 +121,7 @@ class TrainSummary:
                 "evalWindow": c.eval_window,
                 "evalRepeats": c.eval_repeats,
                 "arms": list(c.arms),
-                "agent": c.agent.to_json(),
+                "agent": {"kind": c.agent_kind, **(c.agent.to_json() if c.agent_kind == "q-learning" else c.softmax.to_json())},
                 "reward": dict(c.reward_config or {}),
                 "tasks": [dict(t) for t in self.tasks],
             },
@@ -138,7 +146,10 @@ def run_arm(arm: str, config: TrainConfig, make_env: EnvFactory) -> ArmSummary:
     try:
         n_tasks = task_count(env)
         n_actions = int(env.action_space.n)
-        agent = QLearningAgent(n_tasks, n_actions, config.agent, _seed_stream(config.seed, "agent"))
+        rng = _seed_stream(config.seed, "agent")
+        agent: QLearningAgent | SoftmaxAgent = (
+            QLearningAgent(n_tasks, n_actions, config.agent, rng) if config.agent_kind == "q-learning" else SoftmaxAgent(n_tasks, n_actions, config.softmax, rng)
+        )
 
         def evaluate(label: str) -> list[EpisodeRecord]:
             tie_break = _seed_stream(config.seed, label)
@@ -263,7 +274,8 @@ def render_table(summary: TrainSummary) -> str:
     width = max(len(label) for label in labels)
     col = 12
     out = [
-        f"policy_kernel.train: seed {c.seed}, {c.episodes} episodes per arm, {len(summary.tasks)} tasks, greedy evaluation {c.eval_repeats}x per task",
+        f"policy_kernel.train: seed {c.seed}, {c.episodes} episodes per arm, {len(summary.tasks)} tasks, greedy evaluation {c.eval_repeats}x per task"
+        + ("" if c.agent_kind == "q-learning" else f", agent {c.agent_kind}"),
         "",
         "metric".ljust(width) + "".join(name.rjust(col) for name, _ in arms),
         "-" * (width + col * len(arms)),
@@ -333,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-window", type=_positive_int, default=defaults.eval_window, help=f"episodes in the first/last windows (default {defaults.eval_window})")
     parser.add_argument("--eval-repeats", type=_positive_int, default=defaults.eval_repeats, help=f"greedy evaluation episodes per task (default {defaults.eval_repeats})")
     parser.add_argument("--arm", action="append", choices=list(ARMS), help="train only this arm (repeatable; default both)")
+    parser.add_argument("--agent", choices=list(AGENT_KINDS), default=defaults.agent_kind, help=f"the learner (default {defaults.agent_kind}, the demo's)")
     parser.add_argument("--trail-dir", help="stream each arm's trail to <dir>/trail-<arm>.jsonl (new files)")
     parser.add_argument("--signing-key", help="Ed25519 PKCS#8 PEM the trails' checkpoints are signed with")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
@@ -347,6 +360,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         eval_window=args.eval_window,
         eval_repeats=args.eval_repeats,
         arms=tuple(a for a in ARMS if a in args.arm) if args.arm else ARMS,
+        agent_kind=args.agent,
         trail_dir=args.trail_dir,
         signing_key=args.signing_key,
     )

@@ -128,3 +128,22 @@ def test_allowed_actions_needs_a_flat_mask() -> None:
     assert allowed_actions([0, 1, 1, 0]).tolist() == [1, 2]
     with pytest.raises(ValueError, match="1-D"):
         allowed_actions([[1, 0]])
+
+
+def test_softmax_agent_runs_in_the_q_learning_loop() -> None:
+    # The same act/update/epsilon calls the training loop makes for Q-learning.
+    agent = SoftmaxAgent(1, 3, rng=2)
+    assert agent.epsilon(0, 10) == 0.0
+    for _ in range(200):
+        mask = np.ones(3, dtype=np.int8)
+        while True:
+            action = agent.act(0, mask, agent.epsilon(0, 10))
+            if action == 1:
+                agent.update(0, action, 8.0, None)
+                break
+            mask[action] = 0
+            agent.update(0, action, -5.0, 0, mask)
+    assert agent.probabilities(0, np.ones(3, dtype=np.int8))[1] > 0.8
+    agent.act(0, np.ones(3, dtype=np.int8))
+    with pytest.raises(ValueError, match="not the last action"):
+        agent.update(0, 99, 1.0, None)
