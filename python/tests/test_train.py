@@ -175,3 +175,18 @@ def test_one_arm_on_a_shared_host() -> None:
 def test_bad_train_config_names_the_field(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         TrainConfig(**kwargs)
+
+
+def test_with_a_signing_key_the_trail_files_are_byte_identical(require_build: None, tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    made = subprocess.run(
+        ["node", "-e", "const c=require('node:crypto');process.stdout.write(c.generateKeyPairSync('ed25519').privateKey.export({type:'pkcs8',format:'pem'}))"],
+        capture_output=True, text=True, check=True,
+    )
+    key.write_text(made.stdout)
+    with Host() as host:
+        for name in ("a", "b"):
+            run_training(TrainConfig(episodes=12, seed=5, arms=("governed",), eval_repeats=1, trail_dir=str(tmp_path / name), signing_key=str(key)), host=host)
+    first, second = (tmp_path / name / "trail-governed.jsonl" for name in ("a", "b"))
+    assert '"type":"checkpoint"' in first.read_text()
+    assert first.read_bytes() == second.read_bytes()
