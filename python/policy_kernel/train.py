@@ -98,7 +98,8 @@ class ArmSummary:
             "greedyAfter": self.greedy_after.to_json(),
             "learnedPolicy": [{"task": task, "candidate": candidate} for task, candidate in self.learned_policy],
             "curve": {name: list(values) for name, values in self.curve.items()},
-            "trail": dict(self.trail),
+            # The file's name, not its path: the summary of a seed is the same wherever the run wrote.
+            "trail": {("file" if k == "path" else k): (Path(v).name if k == "path" else v) for k, v in self.trail.items()},
         }
 
 
@@ -142,7 +143,11 @@ def run_arm(arm: str, config: TrainConfig, make_env: EnvFactory) -> ArmSummary:
     """Trains one arm from scratch (fresh agent and envs) and evaluates it greedily before and after."""
     trail_path = None if config.trail_dir is None else str(Path(config.trail_dir) / f"trail-{arm}.jsonl")
     env = make_env(arm, True, trail_path)
-    eval_env = make_env(arm, False, None)
+    try:
+        eval_env = make_env(arm, False, None)
+    except BaseException:
+        env.close()
+        raise
     try:
         n_tasks = task_count(env)
         n_actions = int(env.action_space.n)

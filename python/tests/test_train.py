@@ -94,6 +94,7 @@ def test_summary_json_round_trips_and_names_the_tasks(summary, episodes: int) ->
     assert data["schema"] == "policy-kernel/python-train-summary@1"
     assert [t["id"] for t in data["experiment"]["tasks"]] == [t["id"] for t in summary.tasks]
     assert len(data["arms"]["governed"]["curve"]["reward"]) == episodes
+    assert data["arms"]["governed"]["trail"]["file"] == "trail-governed.jsonl", "a name, not the run's own path"
     for name in ("ungoverned", "governed"):
         candidates = {t["id"]: t["candidates"] for t in data["experiment"]["tasks"]}
         for choice in data["arms"][name]["learnedPolicy"]:
