@@ -227,10 +227,15 @@ class _RolloutWorker:
     """A Ray actor's state: its own host process, reused by every shard the actor runs."""
 
     def __init__(self, worker: int, cli: Sequence[str], kernel_args: Sequence[str]) -> None:
+        self.worker = worker
+        self._cli = tuple(cli)
+        self._kernel_args = tuple(kernel_args)
+        self.host = self._start_host()
+
+    def _start_host(self) -> Any:
         from .host import Host
 
-        self.worker = worker
-        self.host = Host(tuple(kernel_args), cli=tuple(cli))
+        return Host(self._kernel_args, cli=self._cli)
 
     def ready(self) -> int:
         """The host's pid (the driver waits on this before timing the rollouts)."""
@@ -240,6 +245,9 @@ class _RolloutWorker:
         """Trains a fresh agent for ``episodes`` on a new env seeded with ``seed``; closes (and seals) the env's trail."""
         from . import GovernedSQLEnv
 
+        if self.host.closed:
+            # The host died in an earlier shard (that shard was reported): this one gets a new host.
+            self.host = self._start_host()
         env = GovernedSQLEnv(
             governed=governed,
             reward_config=dict(reward_config) if reward_config is not None else None,

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shlex
+import signal
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -228,3 +229,22 @@ def test_docs_ray_cli_verifies_every_trail(local_ray: float, tmp_path: Path, mon
     assert "total" in out and "FAILED" not in out
     assert out.count(": sealed, ") == 4
     assert "timing: Ray start 0.0 s" in out, "the module's Ray was reused"
+
+
+def test_a_worker_whose_host_dies_reports_it_and_starts_a_new_one(require_build: None, tmp_path: Path) -> None:
+    # The actor class itself, in this process: what Ray runs in each worker.
+    from policy_kernel import HostError, find_cli
+    from policy_kernel.agents import AgentConfig
+    from policy_kernel.ray import _RolloutWorker
+
+    worker = _RolloutWorker(0, find_cli(), ())
+    try:
+        first_pid = worker.ready()
+        os.kill(first_pid, signal.SIGKILL)
+        with pytest.raises(HostError, match="exit"):
+            worker.run_shard(1, 3, True, str(tmp_path / "seed-1.jsonl"), None, None, AgentConfig())
+        result = worker.run_shard(2, 3, True, str(tmp_path / "seed-2.jsonl"), None, None, AgentConfig())
+        assert worker.ready() != first_pid
+        assert result.trail_verified and len(result.records) == 3
+    finally:
+        worker.close()
