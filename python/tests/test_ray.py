@@ -248,3 +248,24 @@ def test_a_worker_whose_host_dies_reports_it_and_starts_a_new_one(require_build:
         assert result.trail_verified and len(result.records) == 3
     finally:
         worker.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "1-x", "--trail-dir", "t"], "argument --seeds: expected seeds such as 1,2,3 or 1-8, got '1-x'"),
+        (["--seeds", "1,1", "--trail-dir", "t"], "seeds: expected distinct seeds"),
+        (["--episodes", "0", "--trail-dir", "t"], "episodes_per_seed: expected a positive integer, got 0"),
+        (["--workers", "two", "--trail-dir", "t"], "argument --workers: invalid int value: 'two'"),
+        ([], "the following arguments are required: --trail-dir"),
+    ],
+)
+def test_ray_cli_refuses_bad_flags_before_starting_anything(args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = ray_main(args)
+    except SystemExit as stopped:
+        code = stopped.code
+    assert code == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
