@@ -1,9 +1,10 @@
 """The Python examples of a documentation page, for the tests that run them.
 
 The TypeScript doctests (test/docs/doctests.test.ts) run ```ts and ```sh example=NAME blocks that call
-``policy-kernel``; Python examples cannot be ``example=`` blocks there, so they are marked
-```python doc=NAME (or ```sh doc=NAME for ``python -m ...`` command lines), with the expected output in
-```text doc-output=NAME. The pytest suite runs them; ``UPDATE_DOCS=1`` rewrites the output blocks from a
+``policy-kernel``; Python examples cannot be ``example=`` blocks there, so they are marked, as on the
+package's own guide (docs/guides/python.md, test_docs_examples.py), ```python py-example=NAME (or
+```sh py-example=NAME for a ``python -m ...`` command line), with the expected output in
+```text py-output=NAME. The pytest suite runs them; ``UPDATE_DOCS=1`` rewrites the output blocks from a
 real run, as the TypeScript doctests do.
 """
 
@@ -48,15 +49,15 @@ def doc_blocks(page: str) -> list[DocBlock]:
 
 
 def example(page: str, name: str) -> DocBlock:
-    """The block marked ``doc=name``."""
-    found = [b for b in doc_blocks(page) if b.attrs.get("doc") == name]
-    assert len(found) == 1, f"{page}: expected one block with doc={name}, found {len(found)}"
+    """The block marked ``py-example=name``."""
+    found = [b for b in doc_blocks(page) if b.attrs.get("py-example") == name]
+    assert len(found) == 1, f"{page}: expected one block with py-example={name}, found {len(found)}"
     return found[0]
 
 
 def expected_output(page: str, name: str) -> str | None:
-    """The body of the ```text doc-output=name block (None when the example's output is not recorded)."""
-    found = [b for b in doc_blocks(page) if b.attrs.get("doc-output") == name]
+    """The body of the ```text py-output=name block (None when the example's output is not recorded)."""
+    found = [b for b in doc_blocks(page) if b.attrs.get("py-output") == name]
     return found[0].body if found else None
 
 
@@ -66,10 +67,10 @@ def check_output(page: str, name: str, actual: str) -> None:
     if os.environ.get("UPDATE_DOCS") == "1":
         path = REPO / page
         lines = path.read_text(encoding="utf-8").split("\n")
-        block = next(b for b in doc_blocks(page) if b.attrs.get("doc-output") == name)
+        block = next(b for b in doc_blocks(page) if b.attrs.get("py-output") == name)
         lines[block.start + 1 : block.end] = text.split("\n")
         path.write_text("\n".join(lines), encoding="utf-8")
         return
     recorded = expected_output(page, name)
-    assert recorded is not None, f"{page}: no ```text doc-output={name} block"
-    assert text == recorded, f"{page}: the output of doc={name} changed (UPDATE_DOCS=1 rewrites it)"
+    assert recorded is not None, f"{page}: no ```text py-output={name} block"
+    assert text == recorded, f"{page}: the output of py-example={name} changed (UPDATE_DOCS=1 rewrites it)"

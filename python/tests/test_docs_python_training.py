@@ -14,7 +14,7 @@ PAGE = "docs/guides/python-training.md"
 
 def test_agent_loop_prints_the_recorded_rates(require_build: None, tmp_path: Path) -> None:
     script = tmp_path / "agent_loop.py"
-    script.write_text(example(PAGE, "agent-loop").body)
+    script.write_text(example(PAGE, "py-agent-loop").body)
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=180, env=os.environ.copy())
     assert run.returncode == 0, run.stderr
-    check_output(PAGE, "agent-loop", run.stdout)
+    check_output(PAGE, "py-agent-loop", run.stdout)

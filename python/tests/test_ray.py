@@ -58,7 +58,7 @@ def runs(local_ray: float, driver_host: Host, tmp_path_factory: pytest.TempPathF
     os.chdir(folder)  # the example writes rollout-trails/ where it runs
     try:
         with contextlib.redirect_stdout(printed):
-            exec(compile(example(PAGE, "ray-rollouts").body, "python-training.md:ray-rollouts", "exec"), namespace)
+            exec(compile(example(PAGE, "py-ray-rollouts").body, "python-training.md:py-ray-rollouts", "exec"), namespace)
     finally:
         os.chdir(cwd)
     DOC_RUN.update(printed=printed.getvalue(), folder=folder)
@@ -215,13 +215,13 @@ def test_figures(runs: dict[int, Any], local_ray: float, record_testsuite_proper
 
 
 def test_docs_ray_example_prints_the_recorded_summary(runs: dict[int, Any]) -> None:
-    check_output(PAGE, "ray-rollouts", DOC_RUN["printed"])
+    check_output(PAGE, "py-ray-rollouts", DOC_RUN["printed"])
     trails = sorted(p.name for p in (DOC_RUN["folder"] / "rollout-trails").glob("seed-*.jsonl"))
     assert trails == ["seed-1.jsonl", "seed-2.jsonl", "seed-3.jsonl", "seed-4.jsonl"]
 
 
 def test_docs_ray_cli_verifies_every_trail(local_ray: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = shlex.split(example(PAGE, "ray-cli").body)
+    argv = shlex.split(example(PAGE, "py-ray-cli").body)
     assert argv[:3] == ["python", "-m", "policy_kernel.ray"]
     monkeypatch.chdir(tmp_path)
     assert ray_main(argv[3:]) == 0

@@ -22,8 +22,8 @@ HARSH = {"criticalPenalty": -500, "highPenalty": -500, "mediumPenalty": -500, "l
 
 @pytest.fixture(scope="module")
 def summary(require_build: None, tmp_path_factory: pytest.TempPathFactory):
-    """The guide's run (docs/guides/python-training.md, doc=train-cli), its trails streamed to files."""
-    argv = shlex.split(example(PAGE, "train-cli").body)
+    """The guide's run (docs/guides/python-training.md, py-example=py-train-cli), its trails streamed to files."""
+    argv = shlex.split(example(PAGE, "py-train-cli").body)
     assert argv[:3] == ["python", "-m", "policy_kernel.train"]
     trail_dir = tmp_path_factory.mktemp("train-trails")
     return run_training(config_from_args(build_parser().parse_args([*argv[3:], "--trail-dir", str(trail_dir)])))
@@ -43,7 +43,7 @@ def window(summary) -> int:
 
 def test_the_guide_shows_this_table(summary) -> None:
     # The same table `python -m policy_kernel.train` prints (main writes render_table's text; test_same_seed... runs the CLI).
-    check_output(PAGE, "train-cli", render_table(summary))
+    check_output(PAGE, "py-train-cli", render_table(summary))
 
 
 def test_governed_arm_never_executes_a_denied_action(summary) -> None:
