@@ -5,15 +5,16 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import select
 import subprocess
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-from ._json import decode_line, encode_request
+from ._json import Unencodable, decode_line, encode_line, unencodable_error
 from .cli import find_cli
-from .errors import HostError, PolicyKernelError, error_for_code, error_from_reply
+from .errors import HostError, error_for_code, error_from_reply
 
 # The code of the error raised when a request holds a value JSON cannot carry, by op: what the
 # TypeScript side calls the same mistake (an action is invalid_action, a step's action invalid_step).
@@ -30,6 +31,8 @@ _STDERR_KEEP_BYTES = 64 * 1024
 _STDERR_TAIL_LINES = 20
 # How long close() lets the host flush and close its trails after stdin closes before killing it.
 _CLOSE_TIMEOUT_S = 10.0
+# How long a host may take to load its kernel (a bundle service may be slow) before it is killed.
+DEFAULT_READY_TIMEOUT_S = 120.0
 
 
 class _StderrTail:
@@ -86,15 +89,18 @@ class Host:
     """A running ``policy-kernel serve --stdio``: requests in, typed replies out, one at a time.
 
     ``args`` are extra host flags (kernel flags such as ``--no-bundle --rules file.json``);
-    ``cli`` the command that runs the CLI (default :func:`find_cli`). A host that exits, before
+    ``cli`` the command that runs the CLI (default :func:`find_cli`). A host that loads for longer
+    than ``ready_timeout_s`` is killed; one that exits, before
     or after its ready line, is a HostError with its exit code and stderr tail, never a hang.
     The host is closed when this object is closed, collected, or the interpreter exits; it also
     exits by itself when its stdin closes, so a trainer killed outright leaves no host behind.
     """
 
-    def __init__(self, args: Sequence[str] = (), cli: Sequence[str] | None = None) -> None:
+    def __init__(self, args: Sequence[str] = (), cli: Sequence[str] | None = None, ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S) -> None:
         if isinstance(args, (str, bytes)):
             raise error_for_code("invalid_config", "a single string, not a list of flags", "args", "a sequence of strings such as ['--no-bundle']")
+        if isinstance(cli, (str, bytes)):
+            raise error_for_code("invalid_config", "a single string, not a command as a list", "cli", "a sequence such as ['node', '/path/dist/src/cli/main.js']")
         command = [*(find_cli() if cli is None else cli), "serve", "--stdio", *args]
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -108,6 +114,7 @@ class Host:
         self._stderr = _StderrTail(self._proc.stderr)
         self.command: list[str] = command
         try:
+            self._await_output(ready_timeout_s)
             ready = self._read_reply("the ready line")
         except HostError:
             self.close()
@@ -129,7 +136,11 @@ class Host:
 
     def request(self, op: str, **params: Any) -> dict[str, Any]:
         """Sends one request and returns its ``result``; an error reply raises its typed error."""
-        reply = self._exchange({"op": op, **params}, _ENCODE_CODE.get(op, "invalid_request"))
+        code = _ENCODE_CODE.get(op, "invalid_request")
+        return self._result(op, self._exchange({"op": op, **params}, lambda field: code))
+
+    @staticmethod
+    def _result(op: str, reply: dict[str, Any]) -> dict[str, Any]:
         if reply.get("ok") is True:
             result = reply.get("result")
             if not isinstance(result, dict):
@@ -146,13 +157,14 @@ class Host:
         for i, item in enumerate(items):
             if not isinstance(item, Mapping) or not isinstance(item.get("op"), str):
                 raise error_for_code("invalid_request", "not an object with a string op", f"requests[{i}]", "{'op': 'step', ...}")
-            # Checked one by one, so the error is the one its op would raise and names the item.
-            try:
-                encode_request(item, _ENCODE_CODE.get(item["op"], "invalid_request"))
-            except PolicyKernelError as error:
-                field = f"requests[{i}].{error.field}" if error.field else f"requests[{i}]"
-                raise error_for_code(error.code, error.reason, field, error.expected) from None
-        result = self.request("batch", requests=items)
+
+        def code_of(field: str) -> str:
+            # A value JSON cannot carry in item i: the error its op raises, naming requests[i].<field>.
+            if field.startswith("requests["):
+                return _ENCODE_CODE.get(str(items[int(field[len("requests[") : field.index("]")])]["op"]), "invalid_request")
+            return "invalid_request"
+
+        result = self._result("batch", self._exchange({"op": "batch", "requests": items}, code_of))
         results = result.get("results")
         if not isinstance(results, list) or len(results) != len(items):
             raise HostError(f"the host's batch reply has no results list of {len(items)} items: {str(result)[:200]}")
@@ -172,12 +184,15 @@ class Host:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _exchange(self, message: dict[str, Any], error_code: str) -> dict[str, Any]:
+    def _exchange(self, message: dict[str, Any], code_of: Callable[[str], str]) -> dict[str, Any]:
         with self._lock:
             if self._closed:
                 raise HostError("the host is closed", self._proc.poll(), self._stderr.tail())
             request_id = next(self._ids)
-            line = encode_request({"id": request_id, **message}, error_code)
+            try:
+                line = encode_line({"id": request_id, **message})
+            except Unencodable as bad:
+                raise unencodable_error(bad, code_of(bad.field)) from None
             stdin = self._proc.stdin
             assert stdin is not None
             try:
@@ -194,6 +209,15 @@ class Host:
         if reply.get("id") != request_id:
             raise HostError(f"the host replied to id {reply.get('id')!r} while waiting for id {request_id}: the protocol is out of step")
         return reply
+
+    def _await_output(self, timeout_s: float) -> None:
+        """Waits for the host's first output (nothing is buffered yet, so select on the pipe is exact)."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        readable, _, _ = select.select([stdout.fileno()], [], [], timeout_s)
+        if not readable:
+            self._proc.kill()
+            raise self._died(f"the host wrote no ready line within {timeout_s:g} s and was killed")
 
     def _read_reply(self, what: str) -> Any:
         stdout = self._proc.stdout
