@@ -98,6 +98,23 @@ function readTable(db: Database, table: TableName): TableState {
   return rows;
 }
 
+/**
+ * PRAGMA schema_version of a database: it changes with every CREATE, DROP or ALTER, so equal
+ * versions of two copies of the pristine bytes mean the same schema.
+ */
+export function schemaVersion(db: Database): number {
+  return Number(queryRows(db, "PRAGMA schema_version")[0]?.[0] ?? 0);
+}
+
+/**
+ * True when a copy opened from the pristine bytes still holds exactly the pristine data:
+ * total_changes() counts every row changed on this connection since it opened (rolled-back
+ * changes included, so it errs toward false) and the schema is the pristine one.
+ */
+export function unchangedSinceOpen(db: Database, pristineSchemaVersion: number): boolean {
+  return Number(queryRows(db, "SELECT total_changes()")[0]?.[0] ?? 0) === 0 && schemaVersion(db) === pristineSchemaVersion;
+}
+
 /** Runs a query (with `?` parameters) and returns its rows as arrays (first result set only). */
 export function queryRows(db: Database, sql: string, params?: BindParams): SqlValue[][] {
   const [result] = db.exec(sql, params);

@@ -94,7 +94,7 @@ export function createDemoEnvironment(setup: EnvironmentSetup): {
       const execution = executeAction(state.db, action.action, budget);
       const reference = world.references.get(state.task.id);
       if (!reference) throw new Error(`no reference for ${state.task.id}`);
-      state.grade = grade(state.db, state.task, reference, world.pristineState, world.personal, execution);
+      state.grade = grade(state.db, state.task, reference, { state: world.pristineState, schemaVersion: world.pristineSchemaVersion }, world.personal, execution);
       // Every executed action is the agent's answer: the episode ends there.
       const violations = execution.rolledBack ? [effectBudgetViolation(execution.rolledBack)] : [];
       return { result: { execution }, success: state.grade.goalReached, done: true, violations };
@@ -162,7 +162,7 @@ export async function runEpisode(
     }
     const reference = world.references.get(task.id);
     if (!reference) throw new Error(`no reference for ${task.id}`);
-    const measured = state.grade ?? grade(state.db, task, reference, world.pristineState, world.personal, null);
+    const measured = state.grade ?? grade(state.db, task, reference, { state: world.pristineState, schemaVersion: world.pristineSchemaVersion }, world.personal, null);
     return {
       task: task.id,
       proposed,

@@ -1,5 +1,5 @@
 import type { Database, SqlValue } from "sql.js";
-import { queryRows } from "./database.js";
+import { queryRows, schemaVersion } from "./database.js";
 import type { ActionBody, Violation } from "../schemas.js";
 import { DEFAULT_SEVERITY_PENALTY } from "../schemas.js";
 import { errorMessage } from "../errors.js";
@@ -101,9 +101,6 @@ function totalChanges(db: Database): number {
   return Number(queryRows(db, "SELECT total_changes()")[0]?.[0] ?? 0);
 }
 
-function schemaVersion(db: Database): number {
-  return Number(queryRows(db, "PRAGMA schema_version")[0]?.[0] ?? 0);
-}
 
 /** Statements that would end or escape the executor's savepoint, by SQLite's own normalised text. */
 const TRANSACTION_CONTROL = /^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/;

@@ -1,5 +1,5 @@
 import type { SqlJsStatic } from "sql.js";
-import { buildPristineDatabase, openDatabase, snapshot, type DatabaseState } from "./database.js";
+import { buildPristineDatabase, openDatabase, schemaVersion, snapshot, type DatabaseState } from "./database.js";
 import { prepareReferences, readPersonalData, type PersonalData, type Reference } from "./judge.js";
 import { loadSqlJs } from "./sql-engine.js";
 import { buildTasks, type Task } from "./tasks.js";
@@ -9,6 +9,8 @@ export interface World {
   readonly SQL: SqlJsStatic;
   readonly pristine: Uint8Array;
   readonly pristineState: DatabaseState;
+  /** PRAGMA schema_version of a fresh copy: grading skips the snapshot of a copy nothing changed. */
+  readonly pristineSchemaVersion: number;
   readonly personal: PersonalData;
   readonly tasks: readonly Task[];
   readonly references: ReadonlyMap<string, Reference>;
@@ -25,6 +27,7 @@ export async function createWorld(): Promise<World> {
       SQL,
       pristine,
       pristineState: snapshot(db),
+      pristineSchemaVersion: schemaVersion(db),
       personal: readPersonalData(db),
       tasks,
       references: prepareReferences(SQL, pristine, tasks),
