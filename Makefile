@@ -9,10 +9,14 @@ BUILD_STAMP := dist/.build-stamp
 BUILD_SOURCES := $(shell find src bench/src -name '*.ts') tsconfig.json tsconfig.build.json
 REPORTS := .tools/reports
 CLI := node dist/src/cli/main.js
+# The Python package's virtualenv (git-ignored); PY_VENV=/elsewhere keeps one per checkout.
+PY_VENV ?= .tools/python-venv
+PY_STAMP := $(PY_VENV)/.install-stamp
 
 .PHONY: nginx
 .PHONY: help install opa browser build bundle bundle-check typecheck lint rego-check vitest cli-test test demo bench clean
 .PHONY: docs docs-check
+.PHONY: python pytest
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | sort
@@ -65,11 +69,21 @@ docs: install ## the API reference from the doc comments (TypeDoc, typedoc.json)
 docs-check: install ## the API reference's checks, writing nothing: every type a public signature names is exported, every {@link} resolves, every export has a doc comment
 	npx typedoc --emit none
 
+python: $(PY_STAMP) ## a virtualenv ($(PY_VENV)) with the Python package (editable) and its Ray and test extras, from PyPI
+$(PY_STAMP): python/pyproject.toml
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check -e './python[ray,test]'
+	@touch $@
+
+pytest: build python ## the Python suite (python/tests) against the built host, junit report for the summary
+	@mkdir -p $(REPORTS)
+	POLICY_KERNEL_CLI="node $(CURDIR)/dist/src/cli/main.js" $(PY_VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider --junitxml=$(REPORTS)/pytest.xml
+
 cli-test: build ## the decision case files in test/cases through the CLI
 	@mkdir -p $(REPORTS)
 	$(CLI) test test/cases | tee $(REPORTS)/cli-test.txt
 
-test: typecheck lint docs-check rego-check bundle-check vitest cli-test ## everything; ends with the summary line
+test: typecheck lint docs-check rego-check bundle-check vitest pytest cli-test ## everything; ends with the summary line
 	@node scripts/test-summary.mjs $(REPORTS)
 
 demo: build ## a governed training run on the embedded SQL task environment (both arms, default seed)

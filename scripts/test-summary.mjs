@@ -1,5 +1,5 @@
 // Prints one closing line for `make test`: every test counted across the suites that ran
-// (opa test, vitest, the CLI decision cases), as "Tests: N passed, N failed".
+// (opa test, vitest, pytest, the CLI decision cases), as "Tests: N passed, N failed".
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,6 +26,19 @@ if (existsSync(vitest)) {
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   parts.push(`vitest ${report.numPassedTests}/${report.numTotalTests}`);
+}
+
+// pytest's JUnit XML: one <testsuite> with tests/failures/errors/skipped counts (skips are not passes).
+const pytest = join(dir, "pytest.xml");
+if (existsSync(pytest)) {
+  const suite = /<testsuite\b([^>]*)>/.exec(readFileSync(pytest, "utf8"));
+  const count = (name) => Number((suite ? new RegExp(`\\b${name}="(\\d+)"`).exec(suite[1]) : null)?.[1] ?? 0);
+  const total = count("tests");
+  const f = count("failures") + count("errors");
+  const p = total - f - count("skipped");
+  passed += p;
+  failed += f;
+  parts.push(`pytest ${p}/${total}`);
 }
 
 const cli = join(dir, "cli-test.txt");
