@@ -1,0 +1,137 @@
+"""Same answers across the bridge (issue 23, item 4).
+
+An episode stream driven from Python through the stdio host, and the same seed and actions driven by
+TypeScript in-process (``node scripts/drive-sql-env.mjs``, no host), give identical observations,
+rewards, decisions (the same JSON, key order included) and byte-identical trail files (same chain id,
+same Ed25519 key, generated here). Checked on the raw host, through ``GovernedSQLEnv`` and through
+``GovernedSQLVectorEnv``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from policy_kernel import GovernedSQLEnv, GovernedSQLVectorEnv, Host
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVE = ROOT / "scripts" / "drive-sql-env.mjs"
+STEPS = 12
+CASES = [(1, True), (7, True), (23, True), (42, False)]
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh Ed25519 PKCS#8 PEM, made by Node's crypto (the format the host reads)."""
+    path = tmp_path_factory.mktemp("key") / "trail-key.pem"
+    script = "const {generateKeyPairSync}=require('node:crypto');process.stdout.write(generateKeyPairSync('ed25519').privateKey.export({type:'pkcs8',format:'pem'}))"
+    path.write_text(subprocess.run(["node", "-e", script], check=True, capture_output=True, text=True).stdout)
+    return path
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[Host]:
+    with Host() as shared:
+        yield shared
+
+
+def actions_for(seed: int, count: int = STEPS) -> list[int]:
+    """A fixed action sequence per seed: every index 0..3, so invalid and refused picks occur."""
+    return [int(a) for a in np.random.default_rng(seed * 31 + 5).integers(0, 4, size=count)]
+
+
+def drive_typescript(tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
+    """Run the episode stream in-process in Node; its printed results and trail file bytes."""
+    trail = tmp / f"ts-{chain_id.replace('/', '_')}.jsonl"
+    config = {"seed": seed, "actions": actions, "governed": governed, "trail": {"path": str(trail), "chainId": chain_id, "signingKey": str(key)}}
+    config_path = tmp / f"drive-{chain_id.replace('/', '_')}.json"
+    config_path.write_text(json.dumps(config))
+    run = subprocess.run(["node", str(DRIVE), str(config_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = [json.dumps(json.loads(line)) for line in run.stdout.splitlines() if line.strip()]
+    return lines, trail.read_bytes()
+
+
+def drive_host(host: Host, tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
+    """The same stream through the stdio host: reset(seed), the actions, a reset (no seed) after each episode."""
+    trail = tmp / f"py-{chain_id.replace('/', '_')}.jsonl"
+    made = host.request("make", kind="sql", options={"governed": governed, "trail": {"path": str(trail), "chainId": chain_id, "signingKey": str(key)}})
+    env = made["env"]
+    lines = [json.dumps(host.request("reset", env=env, seed=seed))]
+    for action in actions:
+        result = host.request("step", env=env, action=action)
+        lines.append(json.dumps(result))
+        if result["terminated"] or result["truncated"]:
+            lines.append(json.dumps(host.request("reset", env=env)))
+    closed = host.request("close", env=env)
+    assert closed["verified"] is True
+    return lines, trail.read_bytes()
+
+
+@pytest.mark.parametrize("seed,governed", CASES)
+def test_host_and_in_process_agree(host: Host, tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
+    actions = actions_for(seed)
+    chain = f"bridge/{seed}"
+    ts_lines, ts_trail = drive_typescript(tmp_path, seed, actions, governed, chain, signing_key)
+    py_lines, py_trail = drive_host(host, tmp_path, seed, actions, governed, chain, signing_key)
+    assert py_lines == ts_lines
+    assert py_trail == ts_trail
+    # The comparison covers real decisions and a full trail, not an empty run.
+    assert sum('"decision": {' in line for line in py_lines) >= 3
+    assert py_trail.count(b"\n") >= 2 * len(actions) // 3
+
+
+@pytest.mark.parametrize("seed,governed", CASES[:2])
+def test_gymnasium_env_matches_in_process(tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
+    actions = actions_for(seed)
+    chain = f"gym/{seed}"
+    ts_lines, ts_trail = drive_typescript(tmp_path, seed, actions, governed, chain, signing_key)
+    expected = [json.loads(line) for line in ts_lines]
+    path = tmp_path / "gym.jsonl"
+    with GovernedSQLEnv(seed=seed, governed=governed, trail_path=path, chain_id=chain, signing_key=signing_key) as env:
+        got: list[tuple[Any, ...]] = [env.reset()]
+        for action in actions:
+            got.append(env.step(action))
+            if got[-1][2] or got[-1][3]:
+                got.append(env.reset())
+    assert len(got) == len(expected)
+    for want, have in zip(expected, got, strict=True):
+        obs = have[0]
+        assert [int(obs["task"]), obs["mask"].tolist(), int(obs["step"])] == [want["observation"]["task"], want["observation"]["mask"], want["observation"]["step"]]
+        if "reward" in want:
+            assert have[1] == want["reward"] and have[2] == want["terminated"] and have[3] == want["truncated"]
+            decision = have[4]["decision"]
+            assert (None if decision is None else decision.to_json()) == want["info"]["decision"]
+    assert path.read_bytes() == ts_trail
+    assert env.trail_info is not None and env.trail_info.verified
+
+
+def test_vector_env_trails_match_in_process(tmp_path: Path, signing_key: Path) -> None:
+    """Each sub-env of the vector env writes the trail the in-process env writes for its seed and actions."""
+    n, seed = 3, 11
+    rng = np.random.default_rng(seed)
+    trail_dir = tmp_path / "vector"
+    trail_dir.mkdir()
+    used: list[list[int]] = [[] for _ in range(n)]
+    with GovernedSQLVectorEnv(n, seed=seed, trail_dir=trail_dir, chain_id="vector", signing_key=signing_key) as vector:
+        vector.reset()
+        autoreset = np.zeros(n, dtype=bool)
+        for _ in range(STEPS):
+            actions = rng.integers(0, 4, size=n)
+            for i in range(n):
+                if not autoreset[i]:
+                    used[i].append(int(actions[i]))
+            _, _, terminated, truncated, _ = vector.step(actions)
+            autoreset = terminated | truncated
+    assert vector.trail_infos is not None and all(info.verified for info in vector.trail_infos)
+    for i in range(n):
+        # The in-process stream resets right after an episode ends; the vector env resets on the next
+        # step. The trail holds decisions and executions only, so both orders give the same file.
+        _, ts_trail = drive_typescript(tmp_path, seed + i, used[i], True, f"vector/{i}", signing_key)
+        assert (trail_dir / f"env-{i}.jsonl").read_bytes() == ts_trail, f"env {i}"
