@@ -1,13 +1,17 @@
 """`make bench`, Python side: what a step and a decision cost through the stdio bridge.
 
 Rows (ids are stable; figures go into bench/results.json under "python", merged, and are printed):
-  py_env_step            one GovernedSQLEnv.step through the host (a reset when an episode ended)
-  py_sync_vector_<N>     SyncVectorEnv over N GovernedSQLEnv proxies sharing one host, per env-step
-  py_vector_<N>          GovernedSQLVectorEnv(N): all N env-steps in one batch message, per env-step
-  py_kernel_evaluate     Kernel.evaluate, one decision per request
-  py_kernel_evaluate_batch  Kernel.evaluate_batch, per decision
-Rows are measured side by side in alternating rounds, as the Node bench does, so ratios between
-them are comparable on a shared machine; each figure is the median over rounds.
+  py_host_roundtrip         one Host.request("hello"): the bridge alone (JSON line out, JSON line back)
+  py_env_step               one GovernedSQLEnv step through the host (the reset after an episode counts as one)
+  py_sync_vector_<N>        SyncVectorEnv over N GovernedSQLEnv proxies sharing one host, per env-step
+  py_vector_<N>             GovernedSQLVectorEnv(N): all N env-steps in one batch message, per env-step
+  py_kernel_evaluate        Kernel.evaluate, one decision per request
+  py_kernel_evaluate_batch  Kernel.evaluate_batch of 64, per decision
+
+The single rows are measured side by side in alternating rounds, as the Node bench does. The
+vector rows are measured in pairs: the SyncVectorEnv and the GovernedSQLVectorEnv get the same
+seeds and the same actions, one vector step each, alternately, so the environment work is
+identical and the ratio between them is what the bridge costs (median of the pairs' ratios).
 
 usage: python bench/python/bridge_bench.py [--quick] [--out bench/results.json] [--no-write]
 """
@@ -20,10 +24,9 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +50,23 @@ BATCH = 64
 
 
 @dataclass(frozen=True)
+class Settings:
+    """How long each phase runs."""
+
+    rounds: int
+    round_s: float
+    warmup_s: float
+    pair_s: float
+    min_pairs: int
+
+
+FULL = Settings(rounds=5, round_s=1.0, warmup_s=0.5, pair_s=12.0, min_pairs=8)
+QUICK = Settings(rounds=3, round_s=0.15, warmup_s=0.1, pair_s=1.5, min_pairs=5)
+
+
+@dataclass(frozen=True)
 class Row:
-    """One measured row: µs per unit (an env-step or a decision), median over rounds."""
+    """One measured row: µs per unit (an env-step or a decision), the median of its samples."""
 
     id: str
     name: str
@@ -59,7 +77,7 @@ class Row:
     max_us: float
     units_per_sec: float
     units: int
-    rounds: int
+    samples: int
 
 
 @dataclass
@@ -68,15 +86,19 @@ class _Spec:
     name: str
     what: str
     unit: str
-    # One call runs this many units and returns nothing.
+    # One call runs this many units.
     units_per_call: int
     call: Callable[[], None]
-    samples: list[float]
+    samples: list[float] = field(default_factory=list)
     units: int = 0
+
+    def row(self) -> Row:
+        median = statistics.median(self.samples)
+        return Row(self.id, self.name, self.what, self.unit, median, min(self.samples), max(self.samples), 1e6 / median, self.units, len(self.samples))
 
 
 def _env_step_loop(env: gym.Env[Any, Any], rng: np.random.Generator) -> Callable[[], None]:
-    """One env-step per call with NEXT_STEP semantics: a reset when the last step ended the episode."""
+    """One env-step per call with NEXT_STEP semantics: the call after an episode ended is its reset."""
     done = [True]
 
     def call() -> None:
@@ -90,94 +112,103 @@ def _env_step_loop(env: gym.Env[Any, Any], rng: np.random.Generator) -> Callable
     return call
 
 
-def _vector_loop(envs: gym.vector.VectorEnv[Any, Any, Any], rng: np.random.Generator) -> Callable[[], None]:
-    envs.reset(seed=SEED)
-
-    def call() -> None:
-        envs.step(rng.integers(0, 4, size=envs.num_envs))
-
-    return call
+def _given(env: gym.Env[Any, Any]) -> Callable[[], gym.Env[Any, Any]]:
+    """An env factory for SyncVectorEnv that hands over an env already made (on the shared host)."""
+    return lambda: env
 
 
-def measure(specs: list[_Spec], rounds: int, round_s: float, warmup_s: float) -> list[Row]:
+def measure(specs: list[_Spec], settings: Settings) -> list[Row]:
     """Run every spec for ``round_s`` in each of ``rounds`` alternating rounds; median µs per unit."""
     for spec in specs:
-        end = time.perf_counter() + warmup_s
+        end = time.perf_counter() + settings.warmup_s
         while time.perf_counter() < end:
             spec.call()
-    for _ in range(rounds):
+    for _ in range(settings.rounds):
         for spec in specs:
             calls = 0
-            start = time.perf_counter()
-            end = start + round_s
-            now = start
+            start = now = time.perf_counter()
+            end = start + settings.round_s
             while now < end:
                 spec.call()
                 calls += 1
                 now = time.perf_counter()
             spec.samples.append((now - start) * 1e6 / (calls * spec.units_per_call))
             spec.units += calls * spec.units_per_call
-    rows = []
-    for spec in specs:
-        median = statistics.median(spec.samples)
-        rows.append(
-            Row(
-                id=spec.id,
-                name=spec.name,
-                what=spec.what,
-                unit=spec.unit,
-                us_per_unit=median,
-                min_us=min(spec.samples),
-                max_us=max(spec.samples),
-                units_per_sec=1e6 / median,
-                units=spec.units,
-                rounds=rounds,
-            )
-        )
-    return rows
+    return [spec.row() for spec in specs]
+
+
+def measure_pairs(n: int, settings: Settings) -> tuple[Row, Row, float]:
+    """SyncVectorEnv over n proxies and GovernedSQLVectorEnv(n), same seeds and actions, stepped alternately."""
+    rng = np.random.default_rng(SEED + n)
+    with Host() as shared_host, Host() as vector_host:
+        proxies = [GovernedSQLEnv(host=shared_host) for _ in range(n)]
+        sync = gym.vector.SyncVectorEnv([_given(env) for env in proxies])
+        vector = GovernedSQLVectorEnv(n, host=vector_host)
+        try:
+            sync.reset(seed=SEED)
+            vector.reset(seed=SEED)
+            spec_sync = _Spec(f"py_sync_vector_{n}", f"SyncVectorEnv over {n} GovernedSQLEnv proxies", f"{n} single-env proxies sharing one host, one request per env-step; same seeds and actions as py_vector_{n}", "env-step", n, lambda: None)
+            spec_vector = _Spec(f"py_vector_{n}", f"GovernedSQLVectorEnv({n})", f"{n} envs in one host, all {n} env-steps (and autoresets) in one batch message", "env-step", n, lambda: None)
+            ratios: list[float] = []
+
+            def pair() -> tuple[float, float]:
+                actions = rng.integers(0, 4, size=n)
+                t0 = time.perf_counter()
+                sync.step(actions)
+                t1 = time.perf_counter()
+                vector.step(actions)
+                t2 = time.perf_counter()
+                return (t1 - t0) * 1e6 / n, (t2 - t1) * 1e6 / n
+
+            for _ in range(2):
+                pair()  # warm-up
+            deadline = time.perf_counter() + settings.pair_s
+            while len(ratios) < settings.min_pairs or time.perf_counter() < deadline:
+                a, b = pair()
+                for spec, us in ((spec_sync, a), (spec_vector, b)):
+                    spec.samples.append(us)
+                    spec.units += n
+                ratios.append(a / b)
+        finally:
+            sync.close()
+            vector.close()
+    return spec_sync.row(), spec_vector.row(), statistics.median(ratios)
 
 
 def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     """Measure every row; returns the "python" section of bench/results.json."""
-    rounds, round_s, warmup_s = (3, 0.15, 0.1) if quick else (7, 1.5, 1.0)
+    settings = QUICK if quick else FULL
     rng = np.random.default_rng(SEED)
-    specs: list[_Spec] = []
-    closers: list[Callable[[], None]] = []
-    with tempfile.TemporaryDirectory(prefix="policy-kernel-bridge-bench-") as folder:
-        try:
-            single = GovernedSQLEnv(seed=SEED)
-            closers.append(single.close)
-            specs.append(_Spec("py_env_step", "Python GovernedSQLEnv.step through the host", "env.step(int) over stdio JSON lines, one request per step (reset when an episode ends); own host", "env-step", 1, _env_step_loop(single, rng), []))
-            for n in sizes:
-                shared = Host()
-                closers.append(shared.close)
-                proxies = [GovernedSQLEnv(seed=SEED + i, host=shared) for i in range(n)]
-                sync = gym.vector.SyncVectorEnv([(lambda env=env: env) for env in proxies])
-                closers.insert(0, sync.close)
-                specs.append(_Spec(f"py_sync_vector_{n}", f"SyncVectorEnv over {n} GovernedSQLEnv proxies", f"{n} single-env proxies sharing one host, one request per env-step", "env-step", n, _vector_loop(sync, rng), []))
-                vector = GovernedSQLVectorEnv(n, seed=SEED)
-                closers.append(vector.close)
-                specs.append(_Spec(f"py_vector_{n}", f"GovernedSQLVectorEnv({n})", f"{n} envs in one host, all {n} env-steps (and autoresets) in one batch message", "env-step", n, _vector_loop(vector, rng), []))
-            kernel = Kernel()
-            closers.append(kernel.close)
-            one = [0]
+    with Host() as host, GovernedSQLEnv(seed=SEED) as single, Kernel() as kernel:
+        one = [0]
 
-            def evaluate() -> None:
-                kernel.evaluate(ACTIONS[one[0] % len(ACTIONS)])
-                one[0] += 1
+        def roundtrip() -> None:
+            host.request("hello")
 
-            batch = [ACTIONS[i % len(ACTIONS)] for i in range(BATCH)]
-            specs.append(_Spec("py_kernel_evaluate", "Python Kernel.evaluate", f"one decision per request over the bridge ({len(ACTIONS)} actions: allowed/denied SQL, tool call, PII message)", "decision", 1, evaluate, []))
-            specs.append(_Spec("py_kernel_evaluate_batch", f"Python Kernel.evaluate_batch ({BATCH})", f"{BATCH} decisions per request, same actions", "decision", BATCH, lambda: (kernel.evaluate_batch(batch), None)[1], []))
-            rows = measure(specs, rounds, round_s, warmup_s)
-        finally:
-            for close in closers:
-                close()
+        def evaluate() -> None:
+            kernel.evaluate(ACTIONS[one[0] % len(ACTIONS)])
+            one[0] += 1
+
+        batch = [ACTIONS[i % len(ACTIONS)] for i in range(BATCH)]
+
+        def evaluate_batch() -> None:
+            kernel.evaluate_batch(batch)
+
+        specs = [
+            _Spec("py_host_roundtrip", "Python Host.request(\"hello\")", "the bridge alone: one JSON line to the host and its reply", "request", 1, roundtrip),
+            _Spec("py_env_step", "Python GovernedSQLEnv.step through the host", "env.step(int) over stdio JSON lines, one request per env-step (the reset after an episode counts as one, as in NEXT_STEP autoreset); own host", "env-step", 1, _env_step_loop(single, rng)),
+            _Spec("py_kernel_evaluate", "Python Kernel.evaluate", f"one decision per request over the bridge ({len(ACTIONS)} actions: allowed/denied SQL, tool call, PII message)", "decision", 1, evaluate),
+            _Spec("py_kernel_evaluate_batch", f"Python Kernel.evaluate_batch ({BATCH})", f"{BATCH} decisions per request, same actions", "decision", BATCH, evaluate_batch),
+        ]
+        singles = measure(specs, settings)
+    rows = singles[:2]
+    ratios: dict[str, float] = {}
+    for n in sizes:
+        sync_row, vector_row, ratio = measure_pairs(n, settings)
+        rows += [sync_row, vector_row]
+        ratios[f"sync_over_vector_{n}"] = ratio
+    rows += singles[2:]
     by_id = {row.id: row for row in rows}
-    ratios = {
-        f"sync_over_vector_{n}": by_id[f"py_sync_vector_{n}"].us_per_unit / by_id[f"py_vector_{n}"].us_per_unit
-        for n in sizes
-    }
     ratios["evaluate_over_batch"] = by_id["py_kernel_evaluate"].us_per_unit / by_id["py_kernel_evaluate_batch"].us_per_unit
     return {
         "machine": {
@@ -186,10 +217,11 @@ def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
             "numpy": np.__version__,
             "policyKernel": getattr(policy_kernel, "__version__", None),
             "cli": os.environ.get("POLICY_KERNEL_CLI"),
+            "loadAverage": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
         "quick": quick,
-        "rounds": rounds,
+        "settings": asdict(settings),
         "rows": [asdict(row) for row in rows],
         "ratios": ratios,
         "table": table(rows),
@@ -203,10 +235,7 @@ def table(rows: list[Row]) -> str:
         "|---|---|---:|---:|---:|",
     ]
     for row in rows:
-        lines.append(
-            f"| {row.name} | `{row.id}` | {row.us_per_unit:.2f} per {row.unit} | "
-            f"{row.min_us:.2f}–{row.max_us:.2f} | {row.units_per_sec:,.0f} |"
-        )
+        lines.append(f"| {row.name} | `{row.id}` | {row.us_per_unit:.1f} per {row.unit} | {row.min_us:.1f}–{row.max_us:.1f} | {row.units_per_sec:,.0f} |")
     return "\n".join(lines)
 
 
@@ -235,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     section = run(quick=args.quick)
-    print(f"\nPython bridge — Python {section['machine']['python']}, gymnasium {section['machine']['gymnasium']}\n")
+    print(f"\nPython bridge — Python {section['machine']['python']}, gymnasium {section['machine']['gymnasium']}, load average {section['machine']['loadAverage']}\n")
     print(section["table"])
-    print("\n" + ", ".join(f"{key} {value:.1f}x" for key, value in section["ratios"].items()))
+    print("\nratios: " + ", ".join(f"{key} {value:.2f}x" for key, value in section["ratios"].items()))
     if not args.no_write:
         merge_into(args.out, section)
         print(f"\nmerged into {args.out} (key \"python\")")

@@ -29,7 +29,7 @@ ENV_ID = "policy_kernel/GovernedSQL-v0"
 _UNSET: Any = object()
 
 
-class GovernedSQLVectorEnv(VectorEnv):  # type: ignore[misc]
+class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
     """``num_envs`` copies of ``policy_kernel/GovernedSQL-v0`` in one host, stepped in one message.
 
     Observations are the single env's Dict batched (``task`` (N,), ``mask`` (N, 4), ``step`` (N,));

@@ -36,7 +36,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[Host]:
+def host(require_build: None) -> Iterator[Host]:
     with Host() as shared:
         yield shared
 
