@@ -17,6 +17,7 @@ const AREAS = [
   ["src/runner/", "Runner"],
   ["src/reward/", "Reward shaping"],
   ["src/env/", "Environment"],
+  ["src/gym/", "Environment"],
   ["src/audit/", "Audit trail"],
   ["src/decision-log/", "Decision logs"],
   ["src/errors.ts", "Errors"],

@@ -166,6 +166,14 @@ export { EnvError, ResetNeeded, EnvClosed, EnvCheckError, isEnvError, isResetNee
 export { checkEnv, DEFAULT_CHECK_ACTIONS } from "./env/check-env.js";
 export type { CheckEnvOptions, CheckEnvReport } from "./env/check-env.js";
 
+// Environments for trainers in other languages (served by `policy-kernel serve --stdio`)
+export { GovernedSqlEnv, SQL_ACTION_COUNT, sqlChainId } from "./gym/governed-sql-env.js";
+export type { GovernedSqlEnvOptions, GovernedSqlEnvOpenOptions, SqlEnvSpec, SqlTaskSpec, SqlObservation, SqlResetInfo, SqlResetParams, SqlResetResult, SqlStepInfo, SqlStepResult } from "./gym/governed-sql-env.js";
+export { GovernanceGate } from "./gym/governance-gate.js";
+export type { GovernanceGateOptions, GateCheck, GateOutcome } from "./gym/governance-gate.js";
+export { createEnvTrail, closeEnvTrail, envTrailInfo, EnvTrailOptionsSchema, ENV_TRAIL_EPOCH, ENV_TRAIL_CHECKPOINT_EVERY } from "./gym/env-trail.js";
+export type { EnvTrailOptions, EnvTrailInfo, EnvTrailReport } from "./gym/env-trail.js";
+
 // Audit: hash-chained flight recorder and span emitter
 export { FlightRecorder, FlightRecorderEntrySchema, verifyEntries, verifyJsonl, readJsonl, streamJsonl, streamVerifiedJsonl, parseJsonl, computeEntryHash, GENESIS_HASH } from "./audit/flight-recorder.js";
 export { readTrail, parseTrail, describeUnsealed, CheckpointSchema, checkpointSignatureValid, generateTrailKeyPair, publicKeyPem, trailKeyId } from "./audit/flight-recorder.js";

@@ -51,6 +51,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "what a new bundle or rules would decide differently, on case files or generated actions",
     load: async () => import("./diff-command.js").then((m) => ({ usage: m.DIFF_USAGE, run: m.diffCommand })),
   },
+  serve: {
+    summary: "host governed environments for a trainer in another language (--stdio: JSON lines)",
+    load: async () => import("./serve-command.js").then((m) => ({ usage: m.SERVE_USAGE, run: m.serveCommand })),
+  },
   help: { summary: "this overview, or a command's flags", load: async () => ({ usage: HELP_USAGE, run: helpCommand }) },
   version: { summary: "the version, the default bundle's OPA and Node's version", load: async () => ({ usage: VERSION_USAGE, run: versionCommand }) },
 };

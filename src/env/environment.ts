@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { PolicyKernelError } from "../errors.js";
-import { describeValue, isFunction, isPlainObject, shapeOf } from "../values.js";
+import { describeValue, isFunction, isPlainObject } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import { ViolationSchema, type Action, type ActionBody, type ActionContext, type Decision, type Violation } from "../schemas.js";
-import { checkProposal, copyBody, readProposal } from "../kernel/proposal.js";
+import { assignDefined, checkProposedAction, trackedContext } from "./proposed-action.js";
 import { actionSha256 } from "../kernel/frozen-action.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -382,17 +382,17 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
     const step = this.#episodeStep + 1;
     const episode = this.#episode;
     const state = this.#state as TState;
-    // Up to checkProposal nothing is awaited: the kernel's copy is of the action as proposed.
-    const proposal = readProposal(input, rest, "env.step", "the environment's contextFn, costFn and agentId");
-    if (!isPlainObject(proposal.body) && proposal.refusal === undefined) {
-      throw new EnvError("invalid_step", `step() takes an action body {type, ...}, got ${shapeOf(proposal.body)}`);
-    }
-    // contextFn and costFn read the body's frozen copy: the one the kernel checks and the executor runs.
-    const body = copyBody(this.kernel, proposal.body);
-    const context = this.#contextOf(body as ActionBody, state, step);
+    // Up to the kernel's copy nothing is awaited: it is of the action as proposed. Fail closed on a
+    // kernel that throws or answers nonsense, as the runner does.
+    const { checked, context } = await checkProposedAction(
+      this.kernel,
+      this.agentId,
+      input,
+      rest,
+      { call: "env.step", contextFrom: "the environment's contextFn, costFn and agentId" },
+      (body) => this.#contextOf(body, state, step),
+    );
     const { now } = context;
-    // Fail closed on a kernel that throws or answers nonsense, as the runner does.
-    const checked = await checkProposal(this.kernel, { agentId: this.agentId, action: body, context }, proposal.refusal, now);
     const { decision } = checked;
     // Without a copy there is no action to run; the step still reports what was proposed.
     const action: Action = checked.action ?? { agentId: this.agentId, action: { type: "(invalid)" }, context };
@@ -500,11 +500,7 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
    * (trusted, it may set any of them), then costFn's price. Never anything from the agent.
    */
   #contextOf(body: ActionBody, state: TState, step: number): ActionContext {
-    const tracked: ActionContext = {
-      now: new Date(this.#startMs + this.#windowSteps * this.config.secondsPerStep * 1000).toISOString(),
-      actionsInWindow: this.#windowSteps,
-      spentUsd: this.#spentUsd,
-    };
+    const tracked = trackedContext({ startMs: this.#startMs, secondsPerStep: this.config.secondsPerStep, windowSteps: this.#windowSteps, spentUsd: this.#spentUsd });
     const extra = this.#contextFn ? this.#contextFn(state, { step, episode: this.#episode, action: body }) : {};
     const context = assignDefined(tracked, extra);
     if (this.#costFn) {
@@ -547,19 +543,6 @@ function readViolations(value: unknown): readonly Violation[] {
   const parsed = z.array(ViolationSchema).safeParse(value);
   if (!parsed.success) throw new EnvError("invalid_step", `executor violations must be Violations: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
-}
-
-/** `target` with the defined members of `context` written over it (one object per step, no spreads). */
-function assignDefined(target: ActionContext, context: ActionContext): ActionContext {
-  const out = target as Record<string, unknown>;
-  for (const key of Object.keys(context)) {
-    const value = (context as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    // Assigning "__proto__" would set the prototype instead of adding a member.
-    if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-    else out[key] = value;
-  }
-  return target;
 }
 
 // ---------------------------------------------------------------- factory
