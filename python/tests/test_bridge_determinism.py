@@ -23,7 +23,7 @@ from policy_kernel import GovernedSQLEnv, GovernedSQLVectorEnv, Host
 ROOT = Path(__file__).resolve().parents[2]
 DRIVE = ROOT / "scripts" / "drive-sql-env.mjs"
 STEPS = 12
-CASES = [(1, True), (7, True), (23, True), (42, False)]
+CASES = [(1, True), (23, True), (42, False)]
 
 
 @pytest.fixture(scope="module")
@@ -46,28 +46,40 @@ def actions_for(seed: int, count: int = STEPS) -> list[int]:
     return [int(a) for a in np.random.default_rng(seed * 31 + 5).integers(0, 4, size=count)]
 
 
-def drive_typescript(tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
-    """Run the episode stream in-process in Node; its printed results and trail file bytes."""
+def start_typescript(tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Start the episode stream in-process in Node (scripts/drive-sql-env.mjs); see finish_typescript."""
     trail = tmp / f"ts-{chain_id.replace('/', '_')}.jsonl"
-    config = {"seed": seed, "actions": actions, "governed": governed, "trail": {"path": str(trail), "chainId": chain_id, "signingKey": str(key)}}
-    config_path = tmp / f"drive-{chain_id.replace('/', '_')}.json"
-    config_path.write_text(json.dumps(config))
-    run = subprocess.run(["node", str(DRIVE), str(config_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    lines = [json.dumps(json.loads(line)) for line in run.stdout.splitlines() if line.strip()]
+    plan = {"seed": seed, "actions": actions, "governed": governed, "trail": {"path": str(trail), "chainId": chain_id, "signingKey": str(key)}}
+    plan_path = tmp / f"plan-{chain_id.replace('/', '_')}.json"
+    plan_path.write_text(json.dumps(plan))
+    return subprocess.Popen(["node", str(DRIVE), str(plan_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), trail
+
+
+def finish_typescript(started: tuple[subprocess.Popen[str], Path]) -> tuple[list[str], bytes]:
+    """The script's printed results (re-serialised, key order kept) and its trail file's bytes."""
+    process, trail = started
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    lines = [json.dumps(json.loads(line)) for line in stdout.splitlines() if line.strip()]
     return lines, trail.read_bytes()
 
 
+def drive_typescript(tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
+    """Run the episode stream in-process in Node; its printed results and trail file bytes."""
+    return finish_typescript(start_typescript(tmp, seed, actions, governed, chain_id, key))
+
+
 def drive_host(host: Host, tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
-    """The same stream through the stdio host: reset(seed), the actions, a reset (no seed) after each episode."""
+    """The same stream through the stdio host: reset(seed), the actions, a reset (no seed) before the
+    action that follows an episode's end (as the script does)."""
     trail = tmp / f"py-{chain_id.replace('/', '_')}.jsonl"
     made = host.request("make", kind="sql", options={"governed": governed, "trail": {"path": str(trail), "chainId": chain_id, "signingKey": str(key)}})
     env = made["env"]
     lines = [json.dumps(host.request("reset", env=env, seed=seed))]
-    for action in actions:
+    for k, action in enumerate(actions):
         result = host.request("step", env=env, action=action)
         lines.append(json.dumps(result))
-        if result["terminated"] or result["truncated"]:
+        if (result["terminated"] or result["truncated"]) and k < len(actions) - 1:
             lines.append(json.dumps(host.request("reset", env=env)))
     closed = host.request("close", env=env)
     assert closed["verified"] is True
@@ -87,7 +99,7 @@ def test_host_and_in_process_agree(host: Host, tmp_path: Path, signing_key: Path
     assert py_trail.count(b"\n") >= 2 * len(actions) // 3
 
 
-@pytest.mark.parametrize("seed,governed", CASES[:2])
+@pytest.mark.parametrize("seed,governed", [(7, True)])
 def test_gymnasium_env_matches_in_process(tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
     actions = actions_for(seed)
     chain = f"gym/{seed}"
@@ -96,9 +108,9 @@ def test_gymnasium_env_matches_in_process(tmp_path: Path, signing_key: Path, see
     path = tmp_path / "gym.jsonl"
     with GovernedSQLEnv(seed=seed, governed=governed, trail_path=path, chain_id=chain, signing_key=signing_key) as env:
         got: list[tuple[Any, ...]] = [env.reset()]
-        for action in actions:
+        for k, action in enumerate(actions):
             got.append(env.step(action))
-            if got[-1][2] or got[-1][3]:
+            if (got[-1][2] or got[-1][3]) and k < len(actions) - 1:
                 got.append(env.reset())
     assert len(got) == len(expected)
     for want, have in zip(expected, got, strict=True):
@@ -114,7 +126,7 @@ def test_gymnasium_env_matches_in_process(tmp_path: Path, signing_key: Path, see
 
 def test_vector_env_trails_match_in_process(tmp_path: Path, signing_key: Path) -> None:
     """Each sub-env of the vector env writes the trail the in-process env writes for its seed and actions."""
-    n, seed = 3, 11
+    n, seed = 2, 11
     rng = np.random.default_rng(seed)
     trail_dir = tmp_path / "vector"
     trail_dir.mkdir()
@@ -130,8 +142,12 @@ def test_vector_env_trails_match_in_process(tmp_path: Path, signing_key: Path) -
             _, _, terminated, truncated, _ = vector.step(actions)
             autoreset = terminated | truncated
     assert vector.trail_infos is not None and all(info.verified for info in vector.trail_infos)
-    for i in range(n):
-        # The in-process stream resets right after an episode ends; the vector env resets on the next
-        # step. The trail holds decisions and executions only, so both orders give the same file.
-        _, ts_trail = drive_typescript(tmp_path, seed + i, used[i], True, f"vector/{i}", signing_key)
+    # The in-process stream resets just before the action after an episode's end; the vector env
+    # resets on the step after it, ignoring that step's action (left out of `used`): the same stream.
+    started = [start_typescript(tmp_path, seed + i, used[i], True, f"vector/{i}", signing_key) for i in range(n)]
+    for i, run in enumerate(started):
+        _, ts_trail = finish_typescript(run)
         assert (trail_dir / f"env-{i}.jsonl").read_bytes() == ts_trail, f"env {i}"
+        assert ts_trail.count(b"\n") >= len(used[i]) // 2
+    # The comparison can fail: two envs with other seeds and chain ids write other bytes.
+    assert (trail_dir / "env-0.jsonl").read_bytes() != (trail_dir / "env-1.jsonl").read_bytes()
