@@ -36,7 +36,8 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
     ``{"task": index of the task, "mask": 1 per candidate index still open, "step": steps taken}``.
     Governed (the default), the kernel evaluates each candidate before it runs: a refused one
     costs its penalty and does not run; a critical violation terminates; the step budget
-    (``max_steps``) truncates. ``info`` carries the decision, its violations and the reward parts.
+    (``max_steps``) truncates. ``info`` carries the decision, its violations and the reward parts;
+    ``kernel_decision`` is what the kernel said even when it was not enforced (``governed=False``).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -185,6 +186,9 @@ def sql_observation(obs: Mapping[str, Any], n_actions: int) -> dict[str, Any]:
 def step_info(info: Mapping[str, Any]) -> dict[str, Any]:
     """The Python step info from the host's: snake_case keys, typed decision and violations, no episode."""
     decision = info.get("decision")
+    typed = None if decision is None else Decision.from_json(decision, "info.decision")
+    # Ungoverned, the kernel still judges each action (observe only): kernelDecision is what it said.
+    observed = info.get("kernelDecision")
     return {
         "step": info.get("step"),
         "task_id": info.get("taskId"),
@@ -193,7 +197,8 @@ def step_info(info: Mapping[str, Any]) -> dict[str, Any]:
         "blocked": bool(info.get("blocked")),
         "executed": bool(info.get("executed")),
         "success": bool(info.get("success")),
-        "decision": None if decision is None else Decision.from_json(decision, "info.decision"),
+        "decision": typed,
+        "kernel_decision": typed if observed is None else Decision.from_json(observed, "info.kernelDecision"),
         "violations": tuple(Violation.from_json(v, f"info.violations[{i}]") for i, v in enumerate(info.get("violations") or [])),
         "reward_parts": RewardParts.from_json(info.get("reward"), "info.reward"),
     }

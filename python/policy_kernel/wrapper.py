@@ -21,7 +21,11 @@ ToAction = Callable[[Any], Mapping[str, Any]]
 Context = Mapping[str, Any] | Callable[[Any], Mapping[str, Any]]
 
 
-class GovernanceWrapper(gym.Wrapper[ObsType, ActType, ObsType, ActType], Generic[ObsType, ActType]):
+class GovernanceWrapper(
+    gym.Wrapper[ObsType, ActType, ObsType, ActType],
+    gym.utils.RecordConstructorArgs,
+    Generic[ObsType, ActType],
+):
     """Governs any env: ``to_action(action)`` maps each env action to a kernel action body, which the gate judges first.
 
     Denied: the inner ``step`` is not called; the last observation comes back with the governance
@@ -46,7 +50,22 @@ class GovernanceWrapper(gym.Wrapper[ObsType, ActType, ObsType, ActType], Generic
         host: Host | None = None,
         kernel_args: Sequence[str] = (),
     ) -> None:
-        super().__init__(env)
+        # Not deep-copied: the host (a process) and to_action are shared by a copy made from the spec.
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            _disable_deepcopy=True,
+            to_action=to_action,
+            context=context,
+            reward_config=reward_config,
+            agent_id=agent_id,
+            terminate_on_critical=terminate_on_critical,
+            trail_path=trail_path,
+            chain_id=chain_id,
+            signing_key=signing_key,
+            host=host,
+            kernel_args=kernel_args,
+        )
+        gym.Wrapper.__init__(self, env)
         if not callable(to_action):
             raise InvalidConfig("invalid_config", f"{type(to_action).__name__}", "to_action", "a function from an env action to an action body such as {'type': 'tool_call', ...}")
         if context is not None and not (callable(context) or isinstance(context, Mapping)):
@@ -74,8 +93,12 @@ class GovernanceWrapper(gym.Wrapper[ObsType, ActType, ObsType, ActType], Generic
         self._has_obs = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsType, dict[str, Any]]:
-        """Resets the inner env and remembers its observation (returned again when an action is denied)."""
+        """Starts a gate episode (its action window and spend start again), then resets the inner env.
+
+        The observation is remembered: a denied action returns it again.
+        """
         self._check_open()
+        self.host.request("reset", env=self.gate)
         obs, info = self.env.reset(seed=seed, options=options)
         self._last_obs, self._has_obs = obs, True
         return obs, info
