@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -263,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json", help="results file to merge into")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    # Run from a checkout without POLICY_KERNEL_CLI: its own build is the host (as python/tests does).
+    if "POLICY_KERNEL_CLI" not in os.environ and (ROOT / "dist" / "src" / "cli" / "main.js").exists():
+        os.environ["POLICY_KERNEL_CLI"] = shlex.join(["node", str(ROOT / "dist" / "src" / "cli" / "main.js")])
     section = run(quick=args.quick)
     print(f"\nPython bridge — Python {section['machine']['python']}, gymnasium {section['machine']['gymnasium']}, load average {section['machine']['loadAverage']}\n")
     print(section["table"])
