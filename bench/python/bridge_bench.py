@@ -5,6 +5,9 @@ Rows (ids are stable; figures go into bench/results.json under "python", merged,
   py_env_step               one GovernedSQLEnv step through the host (the reset after an episode counts as one)
   py_sync_vector_<N>        SyncVectorEnv over N GovernedSQLEnv proxies sharing one host, per env-step
   py_vector_<N>             GovernedSQLVectorEnv(N): all N env-steps in one batch message, per env-step
+  py_sync_vector_64_light, py_vector_64_light
+                            the same pair on light steps (an index with no candidate where the task
+                            has one: a wasted step the kernel never sees), so the bridge dominates
   py_kernel_evaluate        Kernel.evaluate, one decision per request
   py_kernel_evaluate_batch  Kernel.evaluate_batch of 64, per decision
 
@@ -62,7 +65,7 @@ class Settings:
 
 
 FULL = Settings(rounds=5, round_s=1.0, warmup_s=0.5, pair_s=12.0, min_pairs=8)
-QUICK = Settings(rounds=3, round_s=0.15, warmup_s=0.1, pair_s=1.5, min_pairs=5)
+QUICK = Settings(rounds=3, round_s=0.15, warmup_s=0.1, pair_s=1.0, min_pairs=5)
 
 
 @dataclass(frozen=True)
@@ -138,41 +141,44 @@ def measure(specs: list[_Spec], settings: Settings) -> list[Row]:
     return [spec.row() for spec in specs]
 
 
-def measure_pairs(n: int, settings: Settings) -> tuple[Row, Row, float]:
-    """SyncVectorEnv over n proxies and GovernedSQLVectorEnv(n), same seeds and actions, stepped alternately."""
-    rng = np.random.default_rng(SEED + n)
-    with Host() as shared_host, Host() as vector_host:
-        proxies = [GovernedSQLEnv(host=shared_host) for _ in range(n)]
-        sync = gym.vector.SyncVectorEnv([_given(env) for env in proxies])
-        vector = GovernedSQLVectorEnv(n, host=vector_host)
-        try:
-            sync.reset(seed=SEED)
-            vector.reset(seed=SEED)
-            spec_sync = _Spec(f"py_sync_vector_{n}", f"SyncVectorEnv over {n} GovernedSQLEnv proxies", f"{n} single-env proxies sharing one host, one request per env-step; same seeds and actions as py_vector_{n}", "env-step", n, lambda: None)
-            spec_vector = _Spec(f"py_vector_{n}", f"GovernedSQLVectorEnv({n})", f"{n} envs in one host, all {n} env-steps (and autoresets) in one batch message", "env-step", n, lambda: None)
-            ratios: list[float] = []
+def measure_pairs(sync: gym.vector.SyncVectorEnv, vector: GovernedSQLVectorEnv, settings: Settings, light: bool = False) -> tuple[Row, Row, float]:
+    """Step the SyncVectorEnv and the GovernedSQLVectorEnv alternately with the same actions.
 
-            def pair() -> tuple[float, float]:
-                actions = rng.integers(0, 4, size=n)
-                t0 = time.perf_counter()
-                sync.step(actions)
-                t1 = time.perf_counter()
-                vector.step(actions)
-                t2 = time.perf_counter()
-                return (t1 - t0) * 1e6 / n, (t2 - t1) * 1e6 / n
+    Both were reset with the same seeds, so they stay in the same states and do the same work.
+    ``light``: each env picks an index with no candidate when its task has one (a wasted step the
+    kernel never sees, reward -1), so the bridge, not the SQL world, is most of an env-step.
+    """
+    n = vector.num_envs
+    rng = np.random.default_rng(SEED + n + light)
+    candidates = np.array([len(task.get("candidates", ())) for task in vector.sql_spec.tasks])
+    suffix, what = ("_light", "; light steps (an index with no candidate where the task has one)") if light else ("", "")
+    spec_sync = _Spec(f"py_sync_vector_{n}{suffix}", f"SyncVectorEnv over {n} GovernedSQLEnv proxies{' (light steps)' if light else ''}", f"{n} single-env proxies sharing one host, one request per env-step; same seeds and actions as py_vector_{n}{suffix}{what}", "env-step", n, lambda: None)
+    spec_vector = _Spec(f"py_vector_{n}{suffix}", f"GovernedSQLVectorEnv({n}){' (light steps)' if light else ''}", f"{n} envs in one host, all {n} env-steps (and autoresets) in one batch message{what}", "env-step", n, lambda: None)
+    ratios: list[float] = []
+    obs = vector.reset(seed=SEED)[0]
+    sync.reset(seed=SEED)
 
-            for _ in range(2):
-                pair()  # warm-up
-            deadline = time.perf_counter() + settings.pair_s
-            while len(ratios) < settings.min_pairs or time.perf_counter() < deadline:
-                a, b = pair()
-                for spec, us in ((spec_sync, a), (spec_vector, b)):
-                    spec.samples.append(us)
-                    spec.units += n
-                ratios.append(a / b)
-        finally:
-            sync.close()
-            vector.close()
+    def pair() -> tuple[float, float]:
+        nonlocal obs
+        actions = rng.integers(0, 4, size=n)
+        if light:
+            actions = np.where(candidates[obs["task"]] < 4, 3, actions)
+        t0 = time.perf_counter()
+        sync.step(actions)
+        t1 = time.perf_counter()
+        obs = vector.step(actions)[0]
+        t2 = time.perf_counter()
+        return (t1 - t0) * 1e6 / n, (t2 - t1) * 1e6 / n
+
+    for _ in range(2):
+        pair()  # warm-up
+    deadline = time.perf_counter() + settings.pair_s
+    while len(ratios) < settings.min_pairs or time.perf_counter() < deadline:
+        a, b = pair()
+        for spec, us in ((spec_sync, a), (spec_vector, b)):
+            spec.samples.append(us)
+            spec.units += n
+        ratios.append(a / b)
     return spec_sync.row(), spec_vector.row(), statistics.median(ratios)
 
 
@@ -180,35 +186,47 @@ def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     """Measure every row; returns the "python" section of bench/results.json."""
     settings = QUICK if quick else FULL
     rng = np.random.default_rng(SEED)
-    with Host() as host, GovernedSQLEnv(seed=SEED) as single, Kernel() as kernel:
-        one = [0]
+    # Three hosts: one for the single rows, one for the SyncVectorEnv's proxies, one for the vector env.
+    with Host() as host, Host() as sync_host, Host() as vector_host:
+        with GovernedSQLEnv(seed=SEED, host=host) as single, Kernel(host=host) as kernel:
+            one = [0]
 
-        def roundtrip() -> None:
-            host.request("hello")
+            def roundtrip() -> None:
+                host.request("hello")
 
-        def evaluate() -> None:
-            kernel.evaluate(ACTIONS[one[0] % len(ACTIONS)])
-            one[0] += 1
+            def evaluate() -> None:
+                kernel.evaluate(ACTIONS[one[0] % len(ACTIONS)])
+                one[0] += 1
 
-        batch = [ACTIONS[i % len(ACTIONS)] for i in range(BATCH)]
+            batch = [ACTIONS[i % len(ACTIONS)] for i in range(BATCH)]
 
-        def evaluate_batch() -> None:
-            kernel.evaluate_batch(batch)
+            def evaluate_batch() -> None:
+                kernel.evaluate_batch(batch)
 
-        specs = [
-            _Spec("py_host_roundtrip", "Python Host.request(\"hello\")", "the bridge alone: one JSON line to the host and its reply", "request", 1, roundtrip),
-            _Spec("py_env_step", "Python GovernedSQLEnv.step through the host", "env.step(int) over stdio JSON lines, one request per env-step (the reset after an episode counts as one, as in NEXT_STEP autoreset); own host", "env-step", 1, _env_step_loop(single, rng)),
-            _Spec("py_kernel_evaluate", "Python Kernel.evaluate", f"one decision per request over the bridge ({len(ACTIONS)} actions: allowed/denied SQL, tool call, PII message)", "decision", 1, evaluate),
-            _Spec("py_kernel_evaluate_batch", f"Python Kernel.evaluate_batch ({BATCH})", f"{BATCH} decisions per request, same actions", "decision", BATCH, evaluate_batch),
-        ]
-        singles = measure(specs, settings)
-    rows = singles[:2]
-    ratios: dict[str, float] = {}
-    for n in sizes:
-        sync_row, vector_row, ratio = measure_pairs(n, settings)
-        rows += [sync_row, vector_row]
-        ratios[f"sync_over_vector_{n}"] = ratio
-    rows += singles[2:]
+            specs = [
+                _Spec("py_host_roundtrip", "Python Host.request(\"hello\")", "the bridge alone: one JSON line to the host and its reply", "request", 1, roundtrip),
+                _Spec("py_env_step", "Python GovernedSQLEnv.step through the host", "env.step(int) over stdio JSON lines, one request per env-step (the reset after an episode counts as one, as in NEXT_STEP autoreset)", "env-step", 1, _env_step_loop(single, rng)),
+                _Spec("py_kernel_evaluate", "Python Kernel.evaluate", f"one decision per request over the bridge ({len(ACTIONS)} actions: allowed/denied SQL, tool call, PII message)", "decision", 1, evaluate),
+                _Spec("py_kernel_evaluate_batch", f"Python Kernel.evaluate_batch ({BATCH})", f"{BATCH} decisions per request, same actions", "decision", BATCH, evaluate_batch),
+            ]
+            singles = measure(specs, settings)
+        rows = singles[:2]
+        ratios: dict[str, float] = {}
+        for n in sizes:
+            sync = gym.vector.SyncVectorEnv([_given(GovernedSQLEnv(host=sync_host)) for _ in range(n)])
+            vector = GovernedSQLVectorEnv(n, host=vector_host)
+            try:
+                sync_row, vector_row, ratio = measure_pairs(sync, vector, settings)
+                rows += [sync_row, vector_row]
+                ratios[f"sync_over_vector_{n}"] = ratio
+                if n == max(sizes):
+                    sync_row, vector_row, ratio = measure_pairs(sync, vector, settings, light=True)
+                    light_rows = [sync_row, vector_row]
+                    ratios[f"sync_over_vector_{n}_light"] = ratio
+            finally:
+                sync.close()
+                vector.close()
+        rows += light_rows + singles[2:]
     by_id = {row.id: row for row in rows}
     ratios["evaluate_over_batch"] = by_id["py_kernel_evaluate"].us_per_unit / by_id["py_kernel_evaluate_batch"].us_per_unit
     return {
