@@ -271,7 +271,8 @@ def merge_into(path: Path, section: dict[str, Any]) -> None:
         results = loaded
     results["python"] = section
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    # As JSON.stringify writes it (non-ASCII kept), so the Node part of the file is unchanged.
+    temporary.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, path)
 
 
