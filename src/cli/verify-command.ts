@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { toVerifyingKey } from "../audit/checkpoint.js";
 import { verifyJsonl } from "../audit/jsonl.js";
-import { describeUnsealed, type VerifyResult } from "../audit/verify.js";
+import { verifyReport } from "../audit/verify-report.js";
 import { PolicyKernelError } from "../errors.js";
 import { parseFlags } from "./flags.js";
 
@@ -43,49 +43,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     );
   }
   const result = await verifyJsonl(trail, { publicKey });
-  const report = reportOf(trail, key, result);
+  const report = verifyReport(trail, key, result);
   const { text, ...json } = report;
   process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
   return VERIFY_EXIT[report.status];
 }
 
-interface VerifyReport {
-  readonly trail: string;
-  readonly status: "sealed" | "unsealed" | "broken";
-  readonly publicKey: { readonly path: string; readonly foundBesideTrail: boolean };
-  /** The first bad line (1-based), for a broken trail; the incomplete last line, for a torn one. */
-  readonly line?: number;
-  readonly reason?: string;
-  readonly message: string;
-  readonly entries?: number;
-  readonly checkpoints?: number;
-  readonly signedEntries?: number;
-  readonly head?: string;
-  readonly keyId?: string;
-  readonly text: string;
-}
-
-function reportOf(trail: string, key: KeySource, result: VerifyResult): VerifyReport {
-  const publicKey = { path: key.path, foundBesideTrail: key.beside };
-  if (!result.valid) {
-    const line = result.index + 1;
-    // chainWalk prefixes the line; the report names it in its own field.
-    const message = result.message.replace(/^line \d+: /, "");
-    return { trail, status: "broken", publicKey, line, reason: result.reason, message, text: `BROKEN: ${trail}: line ${line}: ${result.reason}: ${message}` };
-  }
-  const facts = {
-    entries: result.count,
-    checkpoints: result.checkpoints,
-    signedEntries: result.signedCount,
-    head: result.head,
-    ...(result.keyId === undefined ? {} : { keyId: result.keyId }),
-    ...(result.tornLine === undefined ? {} : { line: result.tornLine }),
-  };
-  const counts = `${result.count} entries, ${result.checkpoints} signed checkpoints`;
-  if (result.sealed) {
-    const message = `${counts}, sealed by the final checkpoint; head ${result.head}`;
-    return { trail, status: "sealed", publicKey, ...facts, message, text: `verified: ${trail}: ${message}` };
-  }
-  const message = `${counts}; the first ${result.signedCount} entries verify and are signed, but ${describeUnsealed(result)}`;
-  return { trail, status: "unsealed", publicKey, ...facts, reason: "unsealed", message, text: `UNSEALED: ${trail}: ${message}` };
-}

@@ -4,6 +4,7 @@ import { describeValue, isFunction, isPlainObject } from "../values.js";
 import { createLogger, isLogger, type Logger } from "../logging.js";
 import { ViolationSchema, type Action, type ActionBody, type ActionContext, type Decision, type Violation } from "../schemas.js";
 import { assignDefined, checkProposedAction, trackedContext } from "./proposed-action.js";
+import { environmentMetrics } from "./metrics.js";
 import { actionSha256 } from "../kernel/frozen-action.js";
 import { isAuditSink, recordSafely, type KernelAuditSink } from "../kernel/audit-sink.js";
 import type { PolicyKernel } from "../kernel/types.js";
@@ -515,19 +516,16 @@ export class GovernedEnvironment<TState = unknown, TResult = unknown> {
 
   /** Aggregates over every episode so far. */
   getMetrics(): EnvironmentMetrics {
-    const perEpisode = (n: number) => (this.#episode === 0 ? 0 : n / this.#episode);
-    return {
-      totalEpisodes: this.#episode,
-      finishedEpisodes: this.#finishedEpisodes,
-      totalSteps: this.#totalSteps,
-      totalViolations: this.#totalViolations,
-      successfulEpisodes: this.#successfulEpisodes,
-      successRate: this.#finishedEpisodes === 0 ? 0 : this.#successfulEpisodes / this.#finishedEpisodes,
-      violationsPerEpisode: perEpisode(this.#totalViolations),
-      stepsPerEpisode: perEpisode(this.#totalSteps),
-      meanEpisodeReward: this.#finishedEpisodes === 0 ? 0 : this.#finishedRewardSum / this.#finishedEpisodes,
-    };
+    return environmentMetrics({
+      episodes: this.#episode,
+      finished: this.#finishedEpisodes,
+      steps: this.#totalSteps,
+      violations: this.#totalViolations,
+      successful: this.#successfulEpisodes,
+      rewardSum: this.#finishedRewardSum,
+    });
   }
+
 
   /** Ends the environment; later reset()/step() throw EnvClosed. Calling it twice is fine. */
   close(): void {

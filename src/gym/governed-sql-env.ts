@@ -154,7 +154,6 @@ export class GovernedSqlEnv {
   #critical = false;
   #active = false;
   #closed = false;
-  #report: EnvTrailReport | undefined;
   #closing: Promise<EnvTrailReport> | undefined;
   #owned: PolicyKernel | undefined;
 
@@ -212,11 +211,6 @@ export class GovernedSqlEnv {
   /** The env's FlightRecorder. */
   get trail(): FlightRecorder {
     return this.#trail;
-  }
-
-  /** The trail's report once `close()` has run. */
-  get trailReport(): EnvTrailReport | undefined {
-    return this.#report;
   }
 
   /** Starts an episode: re-seeds when `seed` is given; `options.taskIndex` picks the task. */
@@ -331,11 +325,10 @@ export class GovernedSqlEnv {
     this.#state = undefined;
     this.#env.close();
     try {
-      this.#report = await closeEnvTrail(this.#trail);
+      return await closeEnvTrail(this.#trail);
     } finally {
       this.#owned?.close();
     }
-    return this.#report;
   }
 }
 

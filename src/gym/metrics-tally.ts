@@ -1,4 +1,5 @@
 import type { EnvironmentMetrics } from "../env/environment.js";
+import { environmentMetrics } from "../env/metrics.js";
 
 /**
  * Aggregates of a hosted env, in GovernedEnvironment's EnvironmentMetrics shape. Kept by the env
@@ -33,17 +34,7 @@ export class MetricsTally {
 
   /** The aggregates so far. */
   metrics(): EnvironmentMetrics {
-    const perEpisode = (n: number): number => (this.#episodes === 0 ? 0 : n / this.#episodes);
-    return {
-      totalEpisodes: this.#episodes,
-      finishedEpisodes: this.#finished,
-      totalSteps: this.#steps,
-      totalViolations: this.#violations,
-      successfulEpisodes: this.#successful,
-      successRate: this.#finished === 0 ? 0 : this.#successful / this.#finished,
-      violationsPerEpisode: perEpisode(this.#violations),
-      stepsPerEpisode: perEpisode(this.#steps),
-      meanEpisodeReward: this.#finished === 0 ? 0 : this.#rewardSum / this.#finished,
-    };
+    return environmentMetrics({ episodes: this.#episodes, finished: this.#finished, steps: this.#steps, violations: this.#violations, successful: this.#successful, rewardSum: this.#rewardSum });
   }
+
 }

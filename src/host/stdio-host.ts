@@ -183,12 +183,12 @@ export class StdioHost {
   }
 
   async #make(params: OpParams<"make">): Promise<Result> {
-    const handle = this.#registry.reserve();
     const raw = params.options ?? {};
     if (params.kind === "sql") {
       const parsed = SqlMakeOptionsSchema.safeParse(raw);
       if (!parsed.success) throw paramsError(parsed.error, "options");
       const options = parsed.data;
+      const handle = this.#registry.reserve();
       const trail = createEnvTrail(options.trail, sqlChainId(handle), "options.trail");
       const env = await GovernedSqlEnv.create({
         kernel: this.#kernel,
@@ -206,6 +206,7 @@ export class StdioHost {
     const parsed = GateMakeOptionsSchema.safeParse(raw);
     if (!parsed.success) throw paramsError(parsed.error, "options");
     const { trail: trailOptions, rewardConfig, ...rest } = parsed.data;
+    const handle = this.#registry.reserve();
     const trail = createEnvTrail(trailOptions, `policy-kernel-host/gate/${handle}`, "options.trail");
     let gate: GovernanceGate;
     try {

@@ -70,7 +70,7 @@ describe("policy-kernel --version, version, help", () => {
   it("help with an unknown command exits 1 naming the commands; no command prints the overview on stderr, exit 1", async () => {
     const unknown = await run(["help", "nosuch"]);
     expect(unknown).toMatchObject({ code: 1, stdout: "" });
-    expect(unknown.stderr).toBe(`policy-kernel help: unknown command "nosuch" (commands: eval, test, build, train, verify, replay, diff, help, version); run "policy-kernel help" for the overview\n`);
+    expect(unknown.stderr).toBe(`policy-kernel help: unknown command "nosuch" (commands: eval, test, build, train, verify, replay, diff, serve, help, version); run "policy-kernel help" for the overview\n`);
     const none = await run([]);
     expect(none).toMatchObject({ code: 1, stdout: "" });
     expect(none.stderr).toBe((await run(["help"])).stdout);
