@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import select
 import subprocess
 import threading
 import weakref
@@ -30,6 +31,8 @@ _STDERR_KEEP_BYTES = 64 * 1024
 _STDERR_TAIL_LINES = 20
 # How long close() lets the host flush and close its trails after stdin closes before killing it.
 _CLOSE_TIMEOUT_S = 10.0
+# How long a host may take to load its kernel (a bundle service may be slow) before it is killed.
+DEFAULT_READY_TIMEOUT_S = 120.0
 
 
 class _StderrTail:
@@ -86,15 +89,18 @@ class Host:
     """A running ``policy-kernel serve --stdio``: requests in, typed replies out, one at a time.
 
     ``args`` are extra host flags (kernel flags such as ``--no-bundle --rules file.json``);
-    ``cli`` the command that runs the CLI (default :func:`find_cli`). A host that exits, before
+    ``cli`` the command that runs the CLI (default :func:`find_cli`). A host that loads for longer
+    than ``ready_timeout_s`` is killed; one that exits, before
     or after its ready line, is a HostError with its exit code and stderr tail, never a hang.
     The host is closed when this object is closed, collected, or the interpreter exits; it also
     exits by itself when its stdin closes, so a trainer killed outright leaves no host behind.
     """
 
-    def __init__(self, args: Sequence[str] = (), cli: Sequence[str] | None = None) -> None:
+    def __init__(self, args: Sequence[str] = (), cli: Sequence[str] | None = None, ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S) -> None:
         if isinstance(args, (str, bytes)):
             raise error_for_code("invalid_config", "a single string, not a list of flags", "args", "a sequence of strings such as ['--no-bundle']")
+        if isinstance(cli, (str, bytes)):
+            raise error_for_code("invalid_config", "a single string, not a command as a list", "cli", "a sequence such as ['node', '/path/dist/src/cli/main.js']")
         command = [*(find_cli() if cli is None else cli), "serve", "--stdio", *args]
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -108,6 +114,7 @@ class Host:
         self._stderr = _StderrTail(self._proc.stderr)
         self.command: list[str] = command
         try:
+            self._await_output(ready_timeout_s)
             ready = self._read_reply("the ready line")
         except HostError:
             self.close()
@@ -194,6 +201,15 @@ class Host:
         if reply.get("id") != request_id:
             raise HostError(f"the host replied to id {reply.get('id')!r} while waiting for id {request_id}: the protocol is out of step")
         return reply
+
+    def _await_output(self, timeout_s: float) -> None:
+        """Waits for the host's first output (nothing is buffered yet, so select on the pipe is exact)."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        readable, _, _ = select.select([stdout.fileno()], [], [], timeout_s)
+        if not readable:
+            self._proc.kill()
+            raise self._died(f"the host wrote no ready line within {timeout_s:g} s and was killed")
 
     def _read_reply(self, what: str) -> Any:
         stdout = self._proc.stdout

@@ -89,6 +89,7 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
         self.max_steps: int = reply_field(world, "maxSteps", int, "make.spec")
         n_tasks = reply_field(world, "taskCount", int, "make.spec")
         self.tasks: tuple[dict[str, Any], ...] = tuple(reply_field(world, "tasks", list, "make.spec"))
+        self._n_actions = n_actions
         self.action_space = spaces.Discrete(n_actions)
         self.observation_space = spaces.Dict(
             {
@@ -126,7 +127,7 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Proposes candidate ``action`` of the current task; the kernel decides before anything runs."""
         self._check_open()
-        index = discrete_action(action, int(self.action_space.n))
+        index = discrete_action(action, self._n_actions)
         result = self.host.request("step", env=self.handle, action=index)
         return step_result(self, result)
 
@@ -170,7 +171,7 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
             raise EnvClosed("env_closed", "the environment is closed")
 
     def _observation(self, obs: Mapping[str, Any]) -> dict[str, Any]:
-        return sql_observation(obs, int(self.action_space.n))
+        return sql_observation(obs, self._n_actions)
 
 
 def sql_observation(obs: Mapping[str, Any], n_actions: int) -> dict[str, Any]:

@@ -18,6 +18,9 @@ ObsType = TypeVar("ObsType")
 ActType = TypeVar("ActType")
 
 ToAction = Callable[[Any], Mapping[str, Any]]
+# What an executed step reports to the trail: (obs, reward, terminated, truncated, info) → {result?, success?, cost_usd?}.
+Outcome = Callable[[Any, float, bool, bool, dict[str, Any]], Mapping[str, Any]]
+_OUTCOME_KEYS = {"result": "result", "success": "success", "cost_usd": "costUsd", "costUsd": "costUsd"}
 Context = Mapping[str, Any] | Callable[[Any], Mapping[str, Any]]
 
 
@@ -32,8 +35,9 @@ class GovernanceWrapper(
     penalty as reward, ``terminated`` when a critical violation ends the episode, and
     ``info["blocked"] = True``. Allowed: the inner step runs, the gate records it, and the penalty of
     any non-blocking violation (a warning) is added to the inner reward. ``context`` (a mapping, or
-    a function of the env action returning one) is the trainer's trusted context. Every decision is
-    in the gate's trail.
+    a function of the env action returning one) is the trainer's trusted context. ``outcome``, given
+    each executed step's results, reports ``success``, ``cost_usd`` (summed into the next checks'
+    ``spentUsd``) and ``result`` to the trail. Every decision is in the gate's trail.
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class GovernanceWrapper(
         signing_key: str | os.PathLike[str] | None = None,
         host: Host | None = None,
         kernel_args: Sequence[str] = (),
+        outcome: Outcome | None = None,
     ) -> None:
         # Not deep-copied: the host (a process) and to_action are shared by a copy made from the spec.
         gym.utils.RecordConstructorArgs.__init__(
@@ -64,13 +69,17 @@ class GovernanceWrapper(
             signing_key=signing_key,
             host=host,
             kernel_args=kernel_args,
+            outcome=outcome,
         )
         gym.Wrapper.__init__(self, env)
         if not callable(to_action):
             raise InvalidConfig("invalid_config", f"{type(to_action).__name__}", "to_action", "a function from an env action to an action body such as {'type': 'tool_call', ...}")
         if context is not None and not (callable(context) or isinstance(context, Mapping)):
             raise InvalidConfig("invalid_config", f"{type(context).__name__}", "context", "a mapping or a function of the env action returning one")
+        if outcome is not None and not callable(outcome):
+            raise InvalidConfig("invalid_config", f"{type(outcome).__name__}", "outcome", "a function (obs, reward, terminated, truncated, info) -> {'success': bool, 'cost_usd': float, 'result': json}")
         self._to_action = to_action
+        self._outcome = outcome
         self._context = context
         options: dict[str, Any] = {"agentId": agent_id, "terminateOnCritical": terminate_on_critical}
         reward = reward_config_json(reward_config)
@@ -130,12 +139,26 @@ class GovernanceWrapper(
                 self._has_obs = False
             return self._last_obs, penalty, terminate, False, governance
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self.host.request("record", env=self.gate)
+        self.host.request("record", env=self.gate, **self._recorded(obs, float(reward), bool(terminated), bool(truncated), info))
         self._last_obs = obs
         terminated = bool(terminated) or terminate
         if terminated or truncated:
             self._has_obs = False
         return obs, float(reward) + penalty, terminated, bool(truncated), {**info, **governance}
+
+    def _recorded(self, obs: Any, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]) -> dict[str, Any]:
+        """The record params from ``outcome``: what the step returned, whether it succeeded, what it cost (summed into spentUsd)."""
+        if self._outcome is None:
+            return {}
+        reported = self._outcome(obs, reward, terminated, truncated, info)
+        if not isinstance(reported, Mapping):
+            raise InvalidConfig("invalid_config", f"{type(reported).__name__} returned", "outcome", "a mapping with result, success or cost_usd")
+        params: dict[str, Any] = {}
+        for key, value in reported.items():
+            if key not in _OUTCOME_KEYS:
+                raise InvalidConfig("invalid_config", f"unknown key {key!r} returned", "outcome", "only result, success and cost_usd")
+            params[_OUTCOME_KEYS[key]] = value
+        return params
 
     def trail(self) -> TrailInfo:
         """The gate's trail so far: entries, head hash, file path."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLES = REPO / "examples" / "python"
 CLI_JS = REPO / "dist" / "src" / "cli" / "main.js"
 
 if "POLICY_KERNEL_CLI" not in os.environ:

@@ -97,3 +97,12 @@ def test_batch_items_are_ok_or_error_in_order(shared_host: Host) -> None:
     items = shared_host.batch([{"op": "evaluate", "action": action}, {"op": "step", "env": 999_999, "action": 0}])
     assert items[0]["ok"] is True and "decision" in items[0]["result"]
     assert items[1]["ok"] is False and items[1]["error"]["code"] == "unknown_env"
+
+
+def test_a_host_that_never_becomes_ready_is_killed_after_the_timeout() -> None:
+    # `sleep` stands in for a host stuck loading: no ready line, no exit.
+    started = time.monotonic()
+    with pytest.raises(HostError, match="no ready line within 0.5 s") as caught:
+        Host(cli=["sh", "-c", "exec sleep 30", "sh"], ready_timeout_s=0.5)
+    assert time.monotonic() - started < 5
+    assert caught.value.exit_code == -9

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import EXAMPLES, REPO
 from policy_kernel import Decision, Host, InvalidAction, InvalidConfig, Kernel, PolicyKernelError
 
 pytestmark = pytest.mark.usefixtures("require_build")
@@ -67,7 +67,7 @@ def test_a_batch_equals_single_evaluations(kernel: Kernel) -> None:
 
 
 def test_rules_and_no_bundle_are_the_cli_flags() -> None:
-    rules = FIXTURES / "frozen_lake_rules.json"
+    rules = EXAMPLES / "frozen_lake_rules.json"
     action = {"agentId": "a", "action": {"type": "tool_call", "tool": "move", "args": {"direction": "up"}}}
     with Kernel(rules=rules, no_bundle=True) as k:
         decision = k.evaluate(action)

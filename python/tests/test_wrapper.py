@@ -11,12 +11,12 @@ import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from conftest import FIXTURES
+from conftest import EXAMPLES
 from policy_kernel import Decision, EnvClosed, GovernanceWrapper, Host, InvalidAction, InvalidConfig, ResetNeeded
 
 pytestmark = pytest.mark.usefixtures("require_build")
 
-RULES = FIXTURES / "frozen_lake_rules.json"
+RULES = EXAMPLES / "frozen_lake_rules.json"
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 DIRECTIONS = {LEFT: "left", DOWN: "down", RIGHT: "right", UP: "up"}
 
@@ -178,3 +178,28 @@ def test_step_before_reset_is_reset_needed(lake_host: Host) -> None:
     with pytest.raises(ResetNeeded):
         env.step(DOWN)
     env.close()
+
+
+def test_outcome_costs_sum_into_the_budget_until_reset(shared_host: Host, tmp_path: Path) -> None:
+    # The default library's cost policy blocks once costUsd + spentUsd passes 100 USD: spentUsd is
+    # the gate's own sum of what `outcome` reported, per episode.
+    path = tmp_path / "cost.jsonl"
+    inner = CountSteps(gym.make("FrozenLake-v1", is_slippery=False).unwrapped)
+    env = GovernanceWrapper(
+        inner,
+        to_action=lambda a: {"type": "sql", "sql": "SELECT 1"},
+        outcome=lambda obs, reward, terminated, truncated, info: {"success": True, "cost_usd": 40, "result": {"state": int(obs)}},
+        host=shared_host,
+        trail_path=path,
+    )
+    env.reset(seed=0)
+    blocked = [env.step(RIGHT)[4]["blocked"] for _ in range(4)]
+    assert blocked == [False, False, False, True]
+    assert len(inner.seen) == 3
+    env.reset(seed=0)
+    assert env.step(RIGHT)[4]["blocked"] is False
+    env.close()
+    tool_calls = [json.loads(line) for line in path.read_text().splitlines() if '"tool_call"' in line]
+    assert len(tool_calls) == 4 and tool_calls[0]["result"] == {"state": 1}
+    with pytest.raises(InvalidConfig, match="outcome"):
+        GovernanceWrapper(gym.make("FrozenLake-v1").unwrapped, to_action=move, outcome={"success": True}, host=shared_host)  # type: ignore[arg-type]
