@@ -76,6 +76,8 @@ class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarr
                 field="seed",
                 expected="an int or None",
             )
+        if not isinstance(governed, bool):
+            raise InvalidConfig("invalid_config", f"{type(governed).__name__}", "governed", "True or False")
         self.num_envs = num_envs
         self._seed = seed
         self._host, self._owns_host = own_or_shared_host(host, kernel_args)

@@ -14,11 +14,18 @@ import policy_kernel
 from policy_kernel import EnvClosed, GovernedSQLEnv, GovernedSQLVectorEnv, Host, InvalidStep, ResetNeeded
 from policy_kernel.errors import InvalidConfig
 
-N = 4
+N = 3
 
 
 @pytest.fixture(scope="module")
 def host(require_build: None) -> Iterator[Host]:
+    with Host() as shared:
+        yield shared
+
+
+@pytest.fixture(scope="module")
+def other_host(require_build: None) -> Iterator[Host]:
+    """A second host, so the single envs and the vector env compared with them never share one."""
     with Host() as shared:
         yield shared
 
@@ -51,8 +58,8 @@ def column(infos: dict[str, Any], key: str, i: int) -> Any:
     return infos[key][i]
 
 
-@pytest.mark.parametrize("seed,governed", [(3, True), (11, True), (5, False)])
-def test_vector_equals_single_envs(host: Host, seed: int, governed: bool) -> None:
+@pytest.mark.parametrize("seed,governed", [(3, True), (5, False)])
+def test_vector_equals_single_envs(host: Host, other_host: Host, seed: int, governed: bool) -> None:
     actions = np.random.default_rng(seed).integers(0, 4, size=(14, N))
     # The single envs and the vector env live in different hosts.
     singles = [GovernedSQLEnv(governed=governed, host=host) for _ in range(N)]
@@ -61,7 +68,7 @@ def test_vector_equals_single_envs(host: Host, seed: int, governed: bool) -> Non
     finally:
         for env in singles:
             env.close()
-    vector = GovernedSQLVectorEnv(N, governed=governed)
+    vector = GovernedSQLVectorEnv(N, governed=governed, host=other_host)
     try:
         got_obs, got_infos = vector.reset(seed=seed)
         got = [(got_obs, np.zeros(N), np.zeros(N, bool), np.zeros(N, bool), got_infos)]
@@ -93,8 +100,8 @@ def test_vector_equals_single_envs(host: Host, seed: int, governed: bool) -> Non
         assert any(any(step[i][3] for i in range(N)) for step in expected)
 
 
-def test_next_step_autoreset() -> None:
-    with GovernedSQLVectorEnv(2, seed=1) as vector:
+def test_next_step_autoreset(host: Host) -> None:
+    with GovernedSQLVectorEnv(2, seed=1, host=host) as vector:
         vector.reset()
         # Step until env 0 ends an episode; the next step resets it and ignores its action.
         for _ in range(vector.sql_spec.max_steps):
