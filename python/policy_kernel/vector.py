@@ -22,6 +22,7 @@ from ._options import own_or_shared_host
 from ._convert import reply_field
 from .errors import EnvClosed, HostError, InvalidConfig, InvalidStep, ResetNeeded
 from .host import Host
+from .types import TrailInfo
 
 __all__ = ["GovernedSQLVectorEnv", "register_vector_entry_point", "ENV_ID"]
 
@@ -69,7 +70,7 @@ class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarr
                 field="num_envs",
                 expected="an int >= 1",
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise InvalidConfig(
                 "invalid_config",
                 f"GovernedSQLVectorEnv: seed must be an int or None, got {seed!r}",
@@ -79,10 +80,11 @@ class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarr
         if not isinstance(governed, bool):
             raise InvalidConfig("invalid_config", f"{type(governed).__name__}", "governed", "True or False")
         self.num_envs = num_envs
-        self._seed = seed
+        self._seed = None if seed is None else int(seed)
         self._host, self._owns_host = own_or_shared_host(host, kernel_args)
         self._handles: list[int] = []
-        self.trail_infos: tuple[Any, ...] | None = None
+        # Each sub-environment's closed trail, once close() ran (None before).
+        self.trail_infos: tuple[TrailInfo, ...] | None = None
         try:
             for i in range(num_envs):
                 options = wire.make_options(
@@ -227,14 +229,14 @@ class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarr
         self._check_open()
         return [self._host.request("metrics", env=handle) for handle in self._handles]
 
-    def trails(self) -> list[Any]:
+    def trails(self) -> list[TrailInfo]:
         """Each sub-environment's trail so far (``TrailInfo``), in order."""
         self._check_open()
         return [wire.trail_info(self._host.request("trail", env=handle)) for handle in self._handles]
 
     def close_extras(self, **kwargs: Any) -> None:
         """Close every sub-environment's trail (kept in ``trail_infos``), then an owned host."""
-        infos: list[Any] = []
+        infos: list[TrailInfo] = []
         try:
             if not self._host.closed:
                 for handle in self._handles:

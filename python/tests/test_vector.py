@@ -255,3 +255,29 @@ def test_bad_reset_arguments(host: Host) -> None:
             vector.reset(options={"reset_mask": np.array([False, False])})
         with pytest.raises(InvalidConfig):
             vector.reset(options={"__proto__": {}})
+
+
+def test_the_checks_check_env_makes_hold_for_the_vector_env(host: Host) -> None:
+    """Gymnasium 1.x has no vector check_env: its single-env checks, applied to the batch."""
+    from gymnasium.utils.env_checker import data_equivalence
+
+    with GovernedSQLVectorEnv(3, host=host) as vector:
+        first = vector.reset(seed=123)
+        again = vector.reset(seed=123)
+        # Reset seed determinism: the same seed, the same observations and info.
+        assert data_equivalence(first, again, exact=True)
+        assert not data_equivalence(first[0], vector.reset(seed=124)[0])
+        vector.reset(seed=123)
+        actions = np.array([1, 2, 0])
+        obs_1, *rest_1 = vector.step(actions)
+        kept = {key: value.copy() for key, value in obs_1.items()}
+        obs_2, rewards, terminations, truncations, _ = vector.step(actions)
+        # Returned data is not reused: a later step leaves an earlier observation as it was.
+        assert data_equivalence(obs_1, kept, exact=True)
+        for obs in (obs_1, obs_2):
+            assert obs in vector.observation_space
+        assert rewards.dtype == np.float64 and terminations.dtype == np.bool_ and truncations.dtype == np.bool_
+        # Step determinism: the same seed and actions, the same results.
+        vector.reset(seed=123)
+        replay_1 = vector.step(actions)
+        assert data_equivalence((obs_1, *rest_1), replay_1, exact=True)
