@@ -82,6 +82,17 @@ for (let b = 0; b < BATCHES; b++) {
   results!.forEach((r, i) => (done[i] = !done[i] && (r.result.terminated || r.result.truncated)));
 }
 const batchUs = micros(process.hrtime.bigint() - t, BATCHES * WIDTH);
+
+// A gate check: the kernel's decision without the SQL world's work, alone and WIDTH to a batch.
+const gate = (await host.request({ op: "make", kind: "gate" })).result.env!;
+const action = { type: "sql", sql: "SELECT name FROM users WHERE id = 42" };
+t = process.hrtime.bigint();
+for (let i = 0; i < STEPS; i++) await host.request({ op: "check", env: gate, action });
+const checkUs = micros(process.hrtime.bigint() - t, STEPS);
+const checks = Array.from({ length: WIDTH }, () => ({ op: "check", env: gate, action }));
+t = process.hrtime.bigint();
+for (let b = 0; b < BATCHES; b++) await host.request({ op: "batch", requests: checks });
+const batchCheckUs = micros(process.hrtime.bigint() - t, BATCHES * WIDTH);
 await host.end();
 
 // The same env in process: what a step costs without the bridge.
@@ -100,5 +111,5 @@ const localUs = micros(process.hrtime.bigint() - t, STEPS + resets);
 await local.close();
 
 process.stdout.write(
-  `${JSON.stringify({ helloRoundTripUs: helloUs, stepRoundTripUs: stepUs, batchEnvStepUs: batchUs, batchWidth: WIDTH, inProcessStepUs: localUs, steps: STEPS, batches: BATCHES }, null, 2)}\n`,
+  `${JSON.stringify({ helloRoundTripUs: helloUs, stepRoundTripUs: stepUs, batchEnvStepUs: batchUs, batchWidth: WIDTH, inProcessStepUs: localUs, checkRoundTripUs: checkUs, batchCheckUs, steps: STEPS, batches: BATCHES }, null, 2)}\n`,
 );

@@ -64,14 +64,14 @@ export class StdioHost {
       },
       make: (p) => this.#make(p as OpParams<"make">),
       reset: (p) => this.#reset(p as OpParams<"reset">),
-      step: (p) => this.#onEnv(p as OpParams<"step">, "step", (hosted) => (hosted.kind === "sql" ? hosted.env.step((p as OpParams<"step">).action) : wrongKind("step", "sql"))),
+      step: (p) => this.#onEnv(p as OpParams<"step">, (hosted) => (hosted.kind === "sql" ? hosted.env.step((p as OpParams<"step">).action) : wrongKind("step", "sql"))),
       check: (p) => {
         const params = p as OpParams<"check">;
-        return this.#onEnv(params, "check", (hosted) => (hosted.kind === "gate" ? hosted.env.check(params.action, params.context) : wrongKind("check", "gate")));
+        return this.#onEnv(params, (hosted) => (hosted.kind === "gate" ? hosted.env.check(params.action, params.context) : wrongKind("check", "gate")));
       },
       record: (p) => {
         const params = p as OpParams<"record">;
-        return this.#onEnv(params, "record", (hosted) => {
+        return this.#onEnv(params, (hosted) => {
           if (hosted.kind !== "gate") return wrongKind("record", "gate");
           hosted.env.record({
             ...(params.result === undefined ? {} : { result: params.result }),
@@ -111,8 +111,21 @@ export class StdioHost {
    * (trails flushed, sealed and verified) before it resolves.
    */
   async run(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
+    // A trainer that died leaves a broken pipe: the error must not kill the host before the trails
+    // are closed, and nobody is left to read replies, so serving stops.
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+      this.stop();
+    };
+    output.on("error", onError);
     const write = async (value: unknown): Promise<void> => {
-      if (!output.write(`${JSON.stringify(value)}\n`)) await once(output, "drain");
+      if (broken) return;
+      if (!output.write(`${JSON.stringify(value)}\n`)) {
+        const drained = once(output, "drain").then(() => undefined, () => undefined);
+        const failed = once(output, "error").then(() => undefined, () => undefined);
+        await Promise.race([drained, failed]);
+      }
     };
     await write(this.ready());
     const reader = new LineReader(input, this.#maxLineBytes);
@@ -128,6 +141,7 @@ export class StdioHost {
       }
     } finally {
       reader.stop();
+      // onError stays: a write still pending when the trainer died may fail after this.
       await this.closeAll();
     }
   }
@@ -220,7 +234,7 @@ export class StdioHost {
   }
 
   #reset(params: OpParams<"reset">): Promise<Result> {
-    return this.#onEnv(params, "reset", (hosted) => {
+    return this.#onEnv(params, (hosted) => {
       if (hosted.kind === "gate") return { observation: null, info: hosted.env.reset() };
       return hosted.env.reset({
         ...(params.seed === undefined ? {} : { seed: params.seed }),
@@ -230,7 +244,7 @@ export class StdioHost {
   }
 
   /** Runs `fn` on env `params.env` with the kernel's audit events routed to that env's trail. */
-  async #onEnv(params: { readonly env: number }, _op: string, fn: (hosted: HostedEnv) => Promise<object> | object): Promise<Result> {
+  async #onEnv(params: { readonly env: number }, fn: (hosted: HostedEnv) => Promise<object> | object): Promise<Result> {
     const hosted = this.#registry.get(params.env);
     this.#router.route(hosted.env.trail);
     try {

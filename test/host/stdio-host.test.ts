@@ -180,6 +180,18 @@ describe("serve --stdio: how it ends", () => {
     expect(await sealed(path)).toBe(true);
   });
 
+  it("the trainer dies mid-stream (its end of stdout closed, then stdin): no crash on the broken pipe, trails sealed, exit 0", async () => {
+    const host = await startHost();
+    const path = join(dir, "died.jsonl");
+    const { env } = await host.ok("make", { kind: "sql", options: { trail: { path } } });
+    await host.ok("reset", { env, seed: 2 });
+    for (let i = 0; i < 200; i++) host.child.stdin.write(`${JSON.stringify({ id: i, op: "step", env, action: i % 4 })}\n`);
+    host.child.stdout.destroy();
+    host.child.stdin.end();
+    expect(await host.exited).toEqual({ code: 0, signal: null });
+    expect(await sealed(path)).toBe(true);
+  });
+
   it("a load error: one line on stderr, nothing on stdout, exit 1; and serve needs --stdio", () => {
     const bad = spawnSync(process.execPath, [CLI, "serve", "--stdio", "--bundle", join(dir, "missing.tar.gz")], { encoding: "utf8", input: "" });
     expect([bad.status, bad.stdout]).toEqual([1, ""]);
