@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import HostError, error_for_code
+from .errors import HostError, PolicyKernelError, error_for_code
 
-# The host refuses deeper JSON; refusing it here names the field instead of a RecursionError.
-MAX_DEPTH = 64
+# How deep find_bad_value looks when json.dumps refused a request (too deep for its recursion).
+MAX_DEPTH = 512
 
 
 def _default(value: Any) -> Any:
@@ -46,9 +46,10 @@ def find_bad_value(value: Any, path: str = "", depth: int = 0) -> tuple[str, str
         return None
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
                 return path or "(root)", f"a key of type {type(key).__name__} (JSON keys are strings)"
-            found = find_bad_value(item, f"{path}.{key}" if path else key, depth + 1)
+            name = str(key)
+            found = find_bad_value(item, f"{path}.{name}" if path else name, depth + 1)
             if found:
                 return found
         return None
@@ -61,14 +62,40 @@ def find_bad_value(value: Any, path: str = "", depth: int = 0) -> tuple[str, str
     return path or "(root)", f"a {type(value).__name__} (not JSON)"
 
 
+class Unencodable(Exception):
+    """A request holds a value JSON cannot carry: ``field`` (dotted path) and ``what`` it is."""
+
+    def __init__(self, field: str, what: str) -> None:
+        super().__init__(f"{field}: {what}")
+        self.field = field
+        self.what = what
+
+
+def encode_line(request: Mapping[str, Any]) -> bytes:
+    """One request line, or Unencodable naming the field JSON cannot carry.
+
+    json.dumps (C) runs first; only when it refuses does the Python walk look for the field to name,
+    so a valid request (the hot path of every step) is walked once, not twice.
+    """
+    try:
+        text = json.dumps(request, allow_nan=False, separators=(",", ":"), default=_default, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError) as error:
+        bad = find_bad_value(request)
+        raise Unencodable(*(bad if bad else ("(root)", str(error)))) from None
+    return text.encode("utf-8") + b"\n"
+
+
+def unencodable_error(bad: Unencodable, error_code: str) -> PolicyKernelError:
+    """The typed error (``error_code``'s class) for a value that cannot be sent."""
+    return error_for_code(error_code, f"{bad.what} cannot be sent to the host", bad.field, "a finite number, string, bool, null, list or object")
+
+
 def encode_request(request: Mapping[str, Any], error_code: str) -> bytes:
     """One request line; a value JSON cannot carry raises ``error_code``'s error naming its field."""
-    bad = find_bad_value(request)
-    if bad:
-        field, what = bad
-        raise error_for_code(error_code, f"{what} cannot be sent to the host", field, "a finite number, string, bool, null, list or object")
-    text = json.dumps(request, allow_nan=False, separators=(",", ":"), default=_default, ensure_ascii=False)
-    return text.encode("utf-8") + b"\n"
+    try:
+        return encode_line(request)
+    except Unencodable as bad:
+        raise unencodable_error(bad, error_code) from None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -83,4 +110,4 @@ def decode_line(line: bytes) -> Any:
         raise HostError(f"the host wrote a line that is not JSON ({error}): {line[:200]!r}") from None
 
 
-__all__ = ["MAX_DEPTH", "decode_line", "encode_request", "find_bad_value"]
+__all__ = ["MAX_DEPTH", "Unencodable", "encode_line", "unencodable_error", "decode_line", "encode_request", "find_bad_value"]

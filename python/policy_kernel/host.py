@@ -9,12 +9,12 @@ import select
 import subprocess
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-from ._json import decode_line, encode_request
+from ._json import Unencodable, decode_line, encode_line, unencodable_error
 from .cli import find_cli
-from .errors import HostError, PolicyKernelError, error_for_code, error_from_reply
+from .errors import HostError, error_for_code, error_from_reply
 
 # The code of the error raised when a request holds a value JSON cannot carry, by op: what the
 # TypeScript side calls the same mistake (an action is invalid_action, a step's action invalid_step).
@@ -136,7 +136,11 @@ class Host:
 
     def request(self, op: str, **params: Any) -> dict[str, Any]:
         """Sends one request and returns its ``result``; an error reply raises its typed error."""
-        reply = self._exchange({"op": op, **params}, _ENCODE_CODE.get(op, "invalid_request"))
+        code = _ENCODE_CODE.get(op, "invalid_request")
+        return self._result(op, self._exchange({"op": op, **params}, lambda field: code))
+
+    @staticmethod
+    def _result(op: str, reply: dict[str, Any]) -> dict[str, Any]:
         if reply.get("ok") is True:
             result = reply.get("result")
             if not isinstance(result, dict):
@@ -153,13 +157,14 @@ class Host:
         for i, item in enumerate(items):
             if not isinstance(item, Mapping) or not isinstance(item.get("op"), str):
                 raise error_for_code("invalid_request", "not an object with a string op", f"requests[{i}]", "{'op': 'step', ...}")
-            # Checked one by one, so the error is the one its op would raise and names the item.
-            try:
-                encode_request(item, _ENCODE_CODE.get(item["op"], "invalid_request"))
-            except PolicyKernelError as error:
-                field = f"requests[{i}].{error.field}" if error.field else f"requests[{i}]"
-                raise error_for_code(error.code, error.reason, field, error.expected) from None
-        result = self.request("batch", requests=items)
+
+        def code_of(field: str) -> str:
+            # A value JSON cannot carry in item i: the error its op raises, naming requests[i].<field>.
+            if field.startswith("requests["):
+                return _ENCODE_CODE.get(str(items[int(field[len("requests[") : field.index("]")])]["op"]), "invalid_request")
+            return "invalid_request"
+
+        result = self._result("batch", self._exchange({"op": "batch", "requests": items}, code_of))
         results = result.get("results")
         if not isinstance(results, list) or len(results) != len(items):
             raise HostError(f"the host's batch reply has no results list of {len(items)} items: {str(result)[:200]}")
@@ -179,12 +184,15 @@ class Host:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _exchange(self, message: dict[str, Any], error_code: str) -> dict[str, Any]:
+    def _exchange(self, message: dict[str, Any], code_of: Callable[[str], str]) -> dict[str, Any]:
         with self._lock:
             if self._closed:
                 raise HostError("the host is closed", self._proc.poll(), self._stderr.tail())
             request_id = next(self._ids)
-            line = encode_request({"id": request_id, **message}, error_code)
+            try:
+                line = encode_line({"id": request_id, **message})
+            except Unencodable as bad:
+                raise unencodable_error(bad, code_of(bad.field)) from None
             stdin = self._proc.stdin
             assert stdin is not None
             try:

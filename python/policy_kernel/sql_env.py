@@ -188,6 +188,11 @@ def step_info(info: Mapping[str, Any]) -> dict[str, Any]:
     """The Python step info from the host's: snake_case keys, typed decision and violations, no episode."""
     decision = info.get("decision")
     typed = None if decision is None else Decision.from_json(decision, "info.decision")
+    violations = info.get("violations") or []
+    if typed is not None and isinstance(decision, Mapping) and violations == decision.get("violations"):
+        typed_violations = typed.violations  # the same list (compared in C): read once, not twice
+    else:
+        typed_violations = tuple(Violation.from_json(v, f"info.violations[{i}]") for i, v in enumerate(violations))
     # Ungoverned, the kernel still judges each action (observe only): kernelDecision is what it said.
     observed = info.get("kernelDecision")
     return {
@@ -200,7 +205,7 @@ def step_info(info: Mapping[str, Any]) -> dict[str, Any]:
         "success": bool(info.get("success")),
         "decision": typed,
         "kernel_decision": typed if observed is None else Decision.from_json(observed, "info.kernelDecision"),
-        "violations": tuple(Violation.from_json(v, f"info.violations[{i}]") for i, v in enumerate(info.get("violations") or [])),
+        "violations": typed_violations,
         "reward_parts": RewardParts.from_json(info.get("reward"), "info.reward"),
     }
 

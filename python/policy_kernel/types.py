@@ -74,6 +74,9 @@ class Violation:
     @classmethod
     def from_json(cls, data: Any, where: str = "violation") -> Violation:
         """Reads a Violation from the host's JSON."""
+        fast = _fast_violation(cls, data)
+        if fast is not None:
+            return fast
         d = _object(data, where)
         return cls(
             type=_get(d, where, "type", str),
@@ -109,6 +112,26 @@ class Violation:
         return out
 
 
+def _fast_violation(cls: type[Violation], d: Any) -> Violation | None:
+    """The common case on every step, checked inline: a dict with exactly-typed fields; else None for the slow path that names the field."""
+    if type(d) is not dict:
+        return None
+    try:
+        vtype, policy, rule, severity = d["type"], d["policy"], d["rule"], d["severity"]
+        description, blocked, penalty, source = d["description"], d["blocked"], d["penalty"], d["source"]
+    except KeyError:
+        return None
+    signal = d.get("signal")
+    if not (
+        type(vtype) is str and type(policy) is str and type(rule) is str and type(severity) is str
+        and type(description) is str and type(blocked) is bool and type(source) is str
+        and (type(penalty) is int or type(penalty) is float) and (signal is None or type(signal) is str)
+    ):
+        return None
+    extra = _EMPTY if d.keys() <= cls._KEYS else _extra(d, cls._KEYS)
+    return cls(vtype, policy, rule, severity, description, blocked, float(penalty), source, signal, d.get("details"), extra)
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Which bundle, data and rules made a decision, by revision and SHA-256 (None when absent)."""
@@ -124,6 +147,10 @@ class Provenance:
     @classmethod
     def from_json(cls, data: Any, where: str = "provenance") -> Provenance:
         """Reads a Provenance from the host's JSON."""
+        if type(data) is dict and data.keys() == cls._KEYS:
+            values = (data["bundleRevision"], data["bundleSha256"], data["dataSha256"], data["rulesSha256"])
+            if all(v is None or type(v) is str for v in values):
+                return cls(*values)
         d = _object(data, where)
         return cls(
             bundle_revision=_get(d, where, "bundleRevision", str, optional=True),
@@ -207,6 +234,10 @@ class RewardParts:
     @classmethod
     def from_json(cls, data: Any, where: str = "reward") -> RewardParts:
         """Reads RewardParts from the host's JSON."""
+        if type(data) is dict and data.keys() == cls._KEYS:
+            base, step, violations, bonus, total = data["base"], data["step"], data["violations"], data["bonus"], data["total"]
+            if all(type(v) is float or type(v) is int for v in (base, step, violations, bonus, total)):
+                return cls(float(base), float(step), float(violations), float(bonus), float(total))
         d = _object(data, where)
         num = (int, float)
         return cls(

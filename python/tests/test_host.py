@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_kernel import Host, HostError, PolicyKernelError
+from policy_kernel import Host, HostError, InvalidAction, InvalidStep, PolicyKernelError
 
 pytestmark = pytest.mark.usefixtures("require_build")
 
@@ -106,3 +106,24 @@ def test_a_host_that_never_becomes_ready_is_killed_after_the_timeout() -> None:
         Host(cli=["sh", "-c", "exec sleep 30", "sh"], ready_timeout_s=0.5)
     assert time.monotonic() - started < 5
     assert caught.value.exit_code == -9
+
+
+def test_a_batch_item_json_cannot_carry_is_named_with_its_ops_error(shared_host: Host) -> None:
+    with pytest.raises(InvalidStep) as step:
+        shared_host.batch([{"op": "step", "env": 1, "action": 0}, {"op": "step", "env": 1, "action": float("nan")}])
+    assert step.value.field == "requests[1].action"
+    nan_context = {"agentId": "a", "action": {"type": "sql", "sql": "SELECT 1"}, "context": {"costUsd": float("inf")}}
+    with pytest.raises(InvalidAction) as evaluate:
+        shared_host.batch([{"op": "evaluate", "action": nan_context}])
+    assert evaluate.value.field == "requests[0].action.context.costUsd"
+
+
+def test_deep_nesting_is_refused_by_the_host_with_a_clear_error(shared_host: Host) -> None:
+    deep: object = "x"
+    for _ in range(200):
+        deep = {"a": deep}
+    with pytest.raises(PolicyKernelError) as caught:
+        shared_host.request("evaluate", action={"agentId": "a", "action": {"type": "sql", "sql": "SELECT 1", "extra": deep}})
+    assert caught.value.code == "invalid_request"
+    assert "deep" in str(caught.value) or "nest" in str(caught.value)
+    assert shared_host.request("hello")["protocol"] == 1

@@ -227,3 +227,49 @@ def test_many_envs_share_one_host_and_batch_equals_single(shared_host: Host) -> 
     assert [item["result"] for item in got] == expected
     for env in single + batched:
         env.close()
+
+
+def test_the_trail_file_verifies_with_the_cli(shared_host: Host, tmp_path: Path) -> None:
+    import os
+    import shlex
+    import subprocess
+
+    path = tmp_path / "cli.jsonl"
+    env = GovernedSQLEnv(host=shared_host, trail_path=path)
+    env.reset(seed=9)
+    env.step(0)
+    env.close()
+    command = [*shlex.split(os.environ["POLICY_KERNEL_CLI"]), "verify", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "sealed" in done.stdout
+    # One flipped byte in an entry breaks it.
+    text = path.read_text()
+    path.write_text(text.replace('"seq":0', '"seq":1', 1))
+    assert subprocess.run(command, capture_output=True, text=True, check=False).returncode != 0
+
+
+def test_penalties_follow_the_reward_config(shared_host: Host) -> None:
+    # Find a task/action the default policies block, then price it under two configs.
+    probe = GovernedSQLEnv(host=shared_host)
+    found = None
+    for task in range(len(probe.tasks)):
+        for action in range(4):
+            probe.reset(seed=0, options={"task_index": task})
+            info = probe.step(action)[4]
+            if info["blocked"] and not info["invalid_action"]:
+                found = (task, action, info)
+                break
+        if found:
+            break
+    probe.close()
+    assert found is not None
+    task, action, info = found
+    severities = {v.severity for v in info["violations"]}
+    config = {f"{s}_penalty": -3 for s in ("critical", "high", "medium", "low")}
+    cheap = GovernedSQLEnv(host=shared_host, reward_config=config)
+    cheap.reset(seed=0, options={"task_index": task})
+    parts = cheap.step(action)[4]["reward_parts"]
+    cheap.close()
+    assert severities and parts.violations == -3 * len(info["violations"])
+    assert info["reward_parts"].violations < parts.violations

@@ -110,3 +110,19 @@ def test_reward_parts_and_trail_info() -> None:
     assert trail.extra == {}
     with pytest.raises(HostError, match=r"trail\.entries"):
         TrailInfo.from_json({"entries": 1.5, "head": None, "path": None})
+
+
+def test_step_info_reads_the_violations_once_and_keeps_them_apart_when_they_differ() -> None:
+    from policy_kernel.sql_env import step_info
+
+    reward = {"base": -1, "step": 0, "violations": -100, "bonus": 0, "total": -100}
+    info = {"step": 1, "taskId": "t", "candidateId": "c", "invalidAction": False, "blocked": True, "executed": False, "success": False,
+            "decision": copy.deepcopy(DECISION), "violations": copy.deepcopy(DECISION["violations"]), "reward": reward}
+    same = step_info(info)
+    assert same["violations"] is same["decision"].violations and same["kernel_decision"] is same["decision"]
+    info["violations"] = [VIOLATION]
+    info["kernelDecision"] = {**copy.deepcopy(DECISION), "allowed": True}
+    apart = step_info(info)
+    assert apart["violations"] == (Violation.from_json(VIOLATION),)
+    assert apart["kernel_decision"].allowed is True and apart["decision"].allowed is False
+    assert apart["reward_parts"] == RewardParts.from_json(reward)
