@@ -41,6 +41,19 @@ def host(require_build: None) -> Iterator[Host]:
         yield shared
 
 
+GYM_CASE = (7, True)
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory: pytest.TempPathFactory, signing_key: Path, require_build: None) -> dict[str, tuple[list[str], bytes]]:
+    """Every fixed plan's in-process run, started together (each is a Node start-up, mostly waiting)."""
+    tmp = tmp_path_factory.mktemp("in-process")
+    plans = {f"bridge/{seed}": (seed, governed) for seed, governed in CASES}
+    plans[f"gym/{GYM_CASE[0]}"] = GYM_CASE
+    started = {chain: start_typescript(tmp, seed, actions_for(seed), governed, chain, signing_key) for chain, (seed, governed) in plans.items()}
+    return {chain: finish_typescript(run) for chain, run in started.items()}
+
+
 def actions_for(seed: int, count: int = STEPS) -> list[int]:
     """A fixed action sequence per seed: every index 0..3, so invalid and refused picks occur."""
     return [int(a) for a in np.random.default_rng(seed * 31 + 5).integers(0, 4, size=count)]
@@ -64,11 +77,6 @@ def finish_typescript(started: tuple[subprocess.Popen[str], Path]) -> tuple[list
     return lines, trail.read_bytes()
 
 
-def drive_typescript(tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
-    """Run the episode stream in-process in Node; its printed results and trail file bytes."""
-    return finish_typescript(start_typescript(tmp, seed, actions, governed, chain_id, key))
-
-
 def drive_host(host: Host, tmp: Path, seed: int, actions: list[int], governed: bool, chain_id: str, key: Path) -> tuple[list[str], bytes]:
     """The same stream through the stdio host: reset(seed), the actions, a reset (no seed) before the
     action that follows an episode's end (as the script does)."""
@@ -87,10 +95,10 @@ def drive_host(host: Host, tmp: Path, seed: int, actions: list[int], governed: b
 
 
 @pytest.mark.parametrize("seed,governed", CASES)
-def test_host_and_in_process_agree(host: Host, tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
+def test_host_and_in_process_agree(host: Host, in_process: dict[str, tuple[list[str], bytes]], tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
     actions = actions_for(seed)
     chain = f"bridge/{seed}"
-    ts_lines, ts_trail = drive_typescript(tmp_path, seed, actions, governed, chain, signing_key)
+    ts_lines, ts_trail = in_process[chain]
     py_lines, py_trail = drive_host(host, tmp_path, seed, actions, governed, chain, signing_key)
     assert py_lines == ts_lines
     assert py_trail == ts_trail
@@ -99,11 +107,11 @@ def test_host_and_in_process_agree(host: Host, tmp_path: Path, signing_key: Path
     assert py_trail.count(b"\n") >= 2 * len(actions) // 3
 
 
-@pytest.mark.parametrize("seed,governed", [(7, True)])
-def test_gymnasium_env_matches_in_process(tmp_path: Path, signing_key: Path, seed: int, governed: bool) -> None:
+def test_gymnasium_env_matches_in_process(in_process: dict[str, tuple[list[str], bytes]], tmp_path: Path, signing_key: Path) -> None:
+    seed, governed = GYM_CASE
     actions = actions_for(seed)
     chain = f"gym/{seed}"
-    ts_lines, ts_trail = drive_typescript(tmp_path, seed, actions, governed, chain, signing_key)
+    ts_lines, ts_trail = in_process[chain]
     expected = [json.loads(line) for line in ts_lines]
     path = tmp_path / "gym.jsonl"
     with GovernedSQLEnv(seed=seed, governed=governed, trail_path=path, chain_id=chain, signing_key=signing_key) as env:
