@@ -89,8 +89,9 @@ test: typecheck lint docs-check rego-check bundle-check vitest pytest cli-test #
 demo: build ## a governed training run on the embedded SQL task environment (both arms, default seed)
 	$(CLI) train $(DEMO_ARGS)
 
-bench: build ## the benchmark: kernel vs stock opa-wasm, json-rules-engine, OPA Go, agent-governance SDK, a TS floor; writes bench/results.json
+bench: build python ## the benchmark: kernel vs stock opa-wasm, json-rules-engine, OPA Go, agent-governance SDK, a TS floor, then the Python bridge rows; writes bench/results.json
 	node dist/bench/src/main.js --opa "$$(scripts/ensure-opa.sh || true)" $(BENCH_ARGS)
+	POLICY_KERNEL_CLI="node $(CURDIR)/dist/src/cli/main.js" $(PY_VENV)/bin/python bench/python/bridge_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick) $(PY_BENCH_ARGS)
 
 clean: ## remove build output (keeps .tools/ with OPA)
 	rm -rf dist coverage $(REPORTS) docs/api

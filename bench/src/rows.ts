@@ -13,6 +13,7 @@ import { DEFAULT_ROUNDS, measureInterleaved, type Measurement, type MeasureOptio
 import { agtSdkPeer, sdkEquivalentKernelOptions } from "./peers/agt-sdk.js";
 import { plainJsonRulesEngine, stockOpaWasm, stockOpaWasmByType } from "./peers/stock.js";
 import type { BenchSetup } from "./setup.js";
+import { sqlEnvStepRow } from "./sql-env-row.js";
 
 /** One row of the table: what was measured, on what, and the figures (or why it could not run). */
 export interface Row {
@@ -88,6 +89,8 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   specs.push(envStep.spec);
   const envStepStreamed = await envStepSpec(setup, { streamed: true });
   specs.push(envStepStreamed.spec);
+  const sqlEnvStep = await sqlEnvStepRow();
+  specs.push(sqlEnvStep);
 
   const calls = specs.flatMap((s) => (s.call ? [s.call] : []));
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
@@ -102,6 +105,7 @@ export async function inProcessRows(setup: BenchSetup, options: MeasureOptions, 
   for (const k of [full, regoOnly, jsonOnly, agtEquivalent]) k.close();
   envStep.close();
   envStepStreamed.close();
+  await sqlEnvStep.close();
   rego.close();
   json.close();
   return { rows, regoEntrypoint: rego.decisionEntrypoint };

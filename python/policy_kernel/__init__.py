@@ -23,17 +23,20 @@ from .host import Host
 from .kernel import Kernel
 from .sql_env import GovernedSQLEnv
 from .types import Decision, Provenance, RewardParts, TrailInfo, Violation
+from .vector import GovernedSQLVectorEnv, register_vector_entry_point
 from .wrapper import GovernanceWrapper
 
 __version__ = "0.1.0"
 
 register_envs()
+register_vector_entry_point()
 
 __all__ = [
     "Decision",
     "EnvClosed",
     "GovernanceWrapper",
     "GovernedSQLEnv",
+    "GovernedSQLVectorEnv",
     "Host",
     "HostError",
     "HostNotFound",

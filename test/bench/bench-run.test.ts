@@ -56,7 +56,7 @@ describe("make bench", () => {
     expect(results.corpus).toMatchObject({ agree: 80, total: 80 });
     expect(results.rows.map((row) => row.id)).toEqual([
       "kernel_full", "kernel_rego", "kernel_json", "kernel_agt_equivalent", "engine_rego", "stock_opa_wasm", "stock_opa_wasm_typed",
-      "engine_json", "engine_json_promise", "opa_go", "plain_json_rules_engine", "agt_sdk", "ts_predicate", "env_step", "env_step_streamed",
+      "engine_json", "engine_json_promise", "opa_go", "plain_json_rules_engine", "agt_sdk", "ts_predicate", "env_step", "env_step_streamed", "sql_env_step",
     ]);
     for (const row of results.rows) {
       if (row.id === "opa_go") {
