@@ -1,90 +1,51 @@
-"""The Python examples of docs/guides/python.md run, and print exactly the block under them.
+"""The Python examples of the README and the docs run, and print exactly the block under them.
 
 A ```python py-example=NAME block runs in a fresh interpreter, in a scratch folder where examples/,
 rules/ and bundle/ are the repository's; its stdout must equal the ```text py-output=NAME block.
-`UPDATE_DOCS=1` rewrites the output blocks from a real run. Every python block on the page is an example.
+`UPDATE_DOCS=1` rewrites the output blocks from a real run. Every python block of every page is an
+example with an output. The examples of docs/guides/python-training.md train agents and start Ray:
+test_train.py, test_ray.py and test_docs_python_training.py run those.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from _doc_blocks import check_output, doc_blocks
 from conftest import REPO
 
-PAGE = REPO / "docs" / "guides" / "python.md"
-OPEN = re.compile(r"^ {0,3}(`{3,})\s*([^\s`]*)(.*)$")
-UPDATE = os.environ.get("UPDATE_DOCS") == "1"
+RUN_ELSEWHERE = {"docs/guides/python-training.md"}
+PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").rglob("*.md") if "api" not in p.parts)]
+EXAMPLES = [(page, b.attrs["py-example"]) for page in PAGES if page not in RUN_ELSEWHERE for b in doc_blocks(page) if b.lang == "python" and "py-example" in b.attrs]
 
 
-@dataclass(frozen=True)
-class Fence:
-    """A fenced block: language, attributes, body, and the lines of its opening and closing fences."""
-
-    lang: str
-    attrs: dict[str, str]
-    body: str
-    start: int
-    end: int
-
-
-def fences(text: str) -> list[Fence]:
-    """The page's fenced code blocks, in order."""
-    lines = text.split("\n")
-    found: list[Fence] = []
-    i = 0
-    while i < len(lines):
-        match = OPEN.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        close = re.compile(rf"^ {{0,3}}`{{{len(match.group(1))},}}\s*$")
-        end = i + 1
-        while end < len(lines) and not close.match(lines[end]):
-            end += 1
-        attrs = dict(re.findall(r"([\w-]+)=([\w-]+)", match.group(3)))
-        found.append(Fence(match.group(2), attrs, "\n".join(lines[i + 1 : end]), i, end))
-        i = end + 1
-    return found
+@pytest.mark.parametrize("page", PAGES)
+def test_every_python_block_is_an_example_with_an_output(page: str) -> None:
+    blocks = doc_blocks(page)
+    unmarked = [b.start + 1 for b in blocks if b.lang == "python" and "py-example" not in b.attrs]
+    assert unmarked == [], f"{page}: python blocks without py-example=NAME at lines {unmarked}"
+    examples = sorted(b.attrs["py-example"] for b in blocks if "py-example" in b.attrs)
+    outputs = sorted(b.attrs["py-output"] for b in blocks if b.lang == "text" and "py-output" in b.attrs)
+    assert set(outputs) <= set(examples), f"{page}: a py-output block without its example"
+    if page not in RUN_ELSEWHERE:
+        assert examples == outputs, f"{page}: each example needs one py-output block"
 
 
-BLOCKS = fences(PAGE.read_text())
-EXAMPLES = {b.attrs["py-example"]: b for b in BLOCKS if "py-example" in b.attrs}
-OUTPUTS = {b.attrs["py-output"]: b for b in BLOCKS if b.lang == "text" and "py-output" in b.attrs}
-actual: dict[str, str] = {}
-
-
-def test_every_python_block_is_an_example_with_an_output() -> None:
-    unmarked = [b.start + 1 for b in BLOCKS if b.lang == "python" and "py-example" not in b.attrs]
-    assert unmarked == [], f"python blocks without py-example=NAME at lines {unmarked}"
-    assert sorted(EXAMPLES) == sorted(OUTPUTS), "each example needs one py-output block, and each output an example"
-    assert len(EXAMPLES) >= 5
+def test_the_python_pages_have_their_examples() -> None:
+    pages = {page for page, _ in EXAMPLES}
+    assert {"README.md", "docs/guides/python.md", "docs/guides/python-vector-envs.md"} <= pages
 
 
 @pytest.mark.usefixtures("require_build")
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_the_example_prints_its_output(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("page", "name"), EXAMPLES)
+def test_the_example_prints_its_output(page: str, name: str, tmp_path: Path) -> None:
     for folder in ("examples", "rules", "bundle"):
         (tmp_path / folder).symlink_to(REPO / folder)
-    done = subprocess.run([sys.executable, "-c", EXAMPLES[name].body], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    body = next(b.body for b in doc_blocks(page) if b.attrs.get("py-example") == name)
+    done = subprocess.run([sys.executable, "-c", body], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    actual[name] = done.stdout.rstrip("\n")
-    if not UPDATE:
-        assert actual[name] == OUTPUTS[name].body
-
-
-def teardown_module() -> None:
-    """With UPDATE_DOCS=1, writes each output block from its run (from the bottom up, so line numbers hold)."""
-    if not UPDATE or not actual:
-        return
-    lines = PAGE.read_text().split("\n")
-    for name, block in sorted(OUTPUTS.items(), key=lambda item: -item[1].start):
-        if name in actual:
-            lines[block.start + 1 : block.end] = actual[name].split("\n")
-    PAGE.write_text("\n".join(lines))
+    check_output(page, name, done.stdout)
