@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidConfig
 from .host import Host
 
@@ -43,6 +45,42 @@ def trail_json(trail_path: str | os.PathLike[str] | None, chain_id: str | None, 
     if signing_key is not None:
         trail["signingKey"] = os.fspath(signing_key)
     return trail or None
+
+
+def shaping_options(
+    reward_config: Mapping[str, Any] | None,
+    trail_path: str | os.PathLike[str] | None,
+    chain_id: str | None,
+    signing_key: str | os.PathLike[str] | None,
+) -> dict[str, Any]:
+    """The ``rewardConfig`` and ``trail`` options every env kind's ``make`` takes (each left out when not given)."""
+    options: dict[str, Any] = {}
+    reward = reward_config_json(reward_config)
+    if reward is not None:
+        options["rewardConfig"] = reward
+    trail = trail_json(trail_path, chain_id, signing_key)
+    if trail is not None:
+        options["trail"] = trail
+    return options
+
+
+def sql_make_options(
+    *,
+    governed: Any,
+    reward_config: Mapping[str, Any] | None,
+    row_budget: Any,
+    trail_path: str | os.PathLike[str] | None,
+    chain_id: str | None,
+    signing_key: str | os.PathLike[str] | None,
+    unset: Any,
+) -> dict[str, Any]:
+    """The ``options`` of a ``make`` request for one SQL env; ``row_budget`` is left out when it is ``unset``."""
+    if not isinstance(governed, (bool, np.bool_)):
+        raise InvalidConfig("invalid_config", f"{type(governed).__name__}", "governed", "True or False")
+    options: dict[str, Any] = {"governed": bool(governed)}
+    if row_budget is not unset:
+        options["rowBudget"] = row_budget
+    return {**options, **shaping_options(reward_config, trail_path, chain_id, signing_key)}
 
 
 def own_or_shared_host(host: Host | None, kernel_args: Any) -> tuple[Host, bool]:

@@ -7,7 +7,6 @@ wrong shape is a ``HostError`` naming the field, never a silent zero in an obser
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 
 from ._convert import reply_field, seed_json
-from ._options import camel_case, reward_config_json, trail_json
+from ._options import camel_case
 from .errors import HostError, InvalidConfig, error_from_reply
 from .sql_env import sql_observation, step_info
 from .types import TrailInfo
@@ -52,31 +51,6 @@ def observation_space(spec: SqlSpec) -> gym.spaces.Dict:
             "step": gym.spaces.Discrete(spec.max_steps + 1),
         }
     )
-
-
-def make_options(
-    *,
-    governed: bool,
-    reward_config: Mapping[str, Any] | None,
-    row_budget: Any,
-    trail_path: os.PathLike[str] | str | None,
-    chain_id: str | None,
-    signing_key: os.PathLike[str] | str | None,
-    unset: Any,
-) -> dict[str, Any]:
-    """The ``options`` of a ``make`` request for one SQL env (as ``GovernedSQLEnv`` builds them)."""
-    if not isinstance(governed, bool):
-        raise InvalidConfig("invalid_config", f"{type(governed).__name__}", "governed", "True or False")
-    options: dict[str, Any] = {"governed": governed}
-    if row_budget is not unset:
-        options["rowBudget"] = row_budget
-    reward = reward_config_json(reward_config)
-    if reward is not None:
-        options["rewardConfig"] = reward
-    trail = trail_json(trail_path, chain_id, signing_key)
-    if trail is not None:
-        options["trail"] = trail
-    return options
 
 
 def reset_options(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import numpy as np
 from gymnasium import spaces
 
 from ._convert import discrete_action, reply_field, seed_json
-from ._options import camel_case, own_or_shared_host, reward_config_json, trail_json
+from ._hosted import trail_lines_of, trail_of
+from ._options import camel_case, own_or_shared_host, sql_make_options
 from .errors import EnvClosed, HostError, InvalidConfig
 from .host import Host
 from .types import Decision, RewardParts, TrailInfo, Violation
@@ -59,20 +60,18 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
             raise InvalidConfig("invalid_config", f"render mode {render_mode!r}: this environment does not render", "render_mode", "None")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise InvalidConfig("invalid_config", f"{type(seed).__name__} seed", "seed", "an int or None")
-        if not isinstance(governed, (bool, np.bool_)):
-            raise InvalidConfig("invalid_config", f"{type(governed).__name__}", "governed", "True or False")
+        options = sql_make_options(
+            governed=governed,
+            reward_config=reward_config,
+            row_budget=row_budget,
+            trail_path=trail_path,
+            chain_id=chain_id,
+            signing_key=signing_key,
+            unset=DEMO_DEFAULT,
+        )
         self.render_mode = None
         self._initial_seed = None if seed is None else int(seed)
         self._seeded = False
-        options: dict[str, Any] = {"governed": bool(governed)}
-        if row_budget is not DEMO_DEFAULT:
-            options["rowBudget"] = row_budget
-        reward = reward_config_json(reward_config)
-        if reward is not None:
-            options["rewardConfig"] = reward
-        trail = trail_json(trail_path, chain_id, signing_key)
-        if trail is not None:
-            options["trail"] = trail
         self.host, self._owns_host = own_or_shared_host(host, kernel_args)
         self._closed = False
         self.trail_info: TrailInfo | None = None
@@ -134,15 +133,12 @@ class GovernedSQLEnv(gym.Env[dict[str, Any], np.int64]):
     def trail(self) -> TrailInfo:
         """The trail so far: entries, head hash, file path."""
         self._check_open()
-        return TrailInfo.from_json(self.host.request("trail", env=self.handle))
+        return trail_of(self.host, self.handle)
 
     def trail_lines(self) -> list[dict[str, Any]]:
         """Every trail entry recorded so far, as the JSON objects the trail file holds."""
         self._check_open()
-        lines = self.host.request("trail", env=self.handle, entries=True).get("lines")
-        if not isinstance(lines, list):
-            raise HostError("the host's trail reply has no lines list")
-        return lines
+        return trail_lines_of(self.host, self.handle)
 
     def metrics(self) -> dict[str, Any]:
         """The environment's counters (EnvironmentMetrics: episodes, steps, violations...)."""

@@ -18,7 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import _sql_wire as wire
-from ._options import own_or_shared_host
+from ._options import own_or_shared_host, sql_make_options
 from ._convert import reply_field
 from .errors import EnvClosed, HostError, InvalidConfig, InvalidStep, ResetNeeded
 from .host import Host
@@ -87,7 +87,7 @@ class GovernedSQLVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarr
         self.trail_infos: tuple[TrailInfo, ...] | None = None
         try:
             for i in range(num_envs):
-                options = wire.make_options(
+                options = sql_make_options(
                     governed=governed,
                     reward_config=reward_config,
                     row_budget=row_budget,

@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar
 import gymnasium as gym
 
 from ._convert import reply_field
-from ._options import own_or_shared_host, reward_config_json, trail_json
+from ._hosted import trail_lines_of, trail_of
+from ._options import own_or_shared_host, shaping_options
 from .errors import EnvClosed, HostError, InvalidConfig, ResetNeeded
 from .host import Host
 from .types import Decision, RewardParts, TrailInfo, Violation
@@ -82,12 +83,7 @@ class GovernanceWrapper(
         self._outcome = outcome
         self._context = context
         options: dict[str, Any] = {"agentId": agent_id, "terminateOnCritical": terminate_on_critical}
-        reward = reward_config_json(reward_config)
-        if reward is not None:
-            options["rewardConfig"] = reward
-        trail = trail_json(trail_path, chain_id, signing_key)
-        if trail is not None:
-            options["trail"] = trail
+        options.update(shaping_options(reward_config, trail_path, chain_id, signing_key))
         self.host, self._owns_host = own_or_shared_host(host, kernel_args)
         self._gate_closed = False
         self.trail_info: TrailInfo | None = None
@@ -163,15 +159,12 @@ class GovernanceWrapper(
     def trail(self) -> TrailInfo:
         """The gate's trail so far: entries, head hash, file path."""
         self._check_open()
-        return TrailInfo.from_json(self.host.request("trail", env=self.gate))
+        return trail_of(self.host, self.gate)
 
     def trail_lines(self) -> list[dict[str, Any]]:
         """Every trail entry recorded so far, as the JSON objects the trail file holds."""
         self._check_open()
-        lines = self.host.request("trail", env=self.gate, entries=True).get("lines")
-        if not isinstance(lines, list):
-            raise HostError("the host's trail reply has no lines list")
-        return lines
+        return trail_lines_of(self.host, self.gate)
 
     def metrics(self) -> dict[str, Any]:
         """The gate's counters (EnvironmentMetrics)."""
