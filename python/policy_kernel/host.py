@@ -105,6 +105,7 @@ class Host:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._closed = False
+        self._closed_why = ""
         try:
             self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
@@ -187,7 +188,7 @@ class Host:
     def _exchange(self, message: dict[str, Any], code_of: Callable[[str], str]) -> dict[str, Any]:
         with self._lock:
             if self._closed:
-                raise HostError("the host is closed", self._proc.poll(), self._stderr.tail())
+                raise HostError(f"the host is closed{self._closed_why}", self._proc.poll(), self._stderr.tail())
             request_id = next(self._ids)
             try:
                 line = encode_line({"id": request_id, **message})
@@ -198,17 +199,31 @@ class Host:
             try:
                 stdin.write(line)
                 stdin.flush()
+                reply = self._read_reply(f"the reply to {message['op']}")
             except (BrokenPipeError, OSError, ValueError):
                 raise self._died(f"the host died before it read the {message['op']} request") from None
-            reply = self._read_reply(f"the reply to {message['op']}")
+            except HostError:
+                raise
+            except BaseException:
+                # Interrupted (Ctrl-C, a timeout signal) between the request and its reply: that reply
+                # would be read as the next request's. The connection cannot be trusted again.
+                self._abandon(f" (a {message['op']} request was interrupted before its reply)")
+                raise
         if not isinstance(reply, dict):
             raise HostError(f"the host's reply is not an object: {str(reply)[:200]}")
         if reply.get("id") is None and reply.get("ok") is False:
             # A line the host could not read an id from (too large, not JSON): its error is ours.
             return reply
         if reply.get("id") != request_id:
-            raise HostError(f"the host replied to id {reply.get('id')!r} while waiting for id {request_id}: the protocol is out of step")
+            self._abandon(" (its replies were out of step)")
+            raise HostError(f"the host replied to id {reply.get('id')!r} while waiting for id {request_id}: the protocol is out of step, the host was closed")
         return reply
+
+    def _abandon(self, why: str) -> None:
+        """Closes a host whose replies can no longer be matched to requests; later requests say ``why``."""
+        self._closed = True
+        self._closed_why = why
+        self._finalizer()
 
     def _await_output(self, timeout_s: float) -> None:
         """Waits for the host's first output (nothing is buffered yet, so select on the pipe is exact)."""

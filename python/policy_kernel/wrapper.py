@@ -13,7 +13,7 @@ from ._hosted import trail_lines_of, trail_of
 from ._options import own_or_shared_host, shaping_options
 from .errors import EnvClosed, HostError, InvalidConfig, ResetNeeded
 from .host import Host
-from .types import Decision, RewardParts, TrailInfo, Violation
+from .types import Decision, RewardParts, TrailInfo
 
 ObsType = TypeVar("ObsType")
 ActType = TypeVar("ActType")
@@ -39,6 +39,8 @@ class GovernanceWrapper(
     a function of the env action returning one) is the trainer's trusted context. ``outcome``, given
     each executed step's results, reports ``success``, ``cost_usd`` (summed into the next checks'
     ``spentUsd``) and ``result`` to the trail. Every decision is in the gate's trail.
+    ``max_episode_steps`` (default: the inner env's spec's) truncates an episode after that many
+    steps, denied ones included.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class GovernanceWrapper(
         host: Host | None = None,
         kernel_args: Sequence[str] = (),
         outcome: Outcome | None = None,
+        max_episode_steps: int | None = None,
     ) -> None:
         # Not deep-copied: the host (a process) and to_action are shared by a copy made from the spec.
         gym.utils.RecordConstructorArgs.__init__(
@@ -71,8 +74,17 @@ class GovernanceWrapper(
             host=host,
             kernel_args=kernel_args,
             outcome=outcome,
+            max_episode_steps=max_episode_steps,
         )
         gym.Wrapper.__init__(self, env)
+        if max_episode_steps is None and env.spec is not None:
+            max_episode_steps = env.spec.max_episode_steps
+        if max_episode_steps is not None and (isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, int) or max_episode_steps < 1):
+            raise InvalidConfig("invalid_config", f"{max_episode_steps!r}", "max_episode_steps", "a whole number >= 1, or None")
+        # Counted here, denied steps included: the inner env's TimeLimit sees only the steps that ran,
+        # so an agent stuck on a refused action would otherwise never be truncated.
+        self._max_episode_steps = max_episode_steps
+        self._steps = 0
         if not callable(to_action):
             raise InvalidConfig("invalid_config", f"{type(to_action).__name__}", "to_action", "a function from an env action to an action body such as {'type': 'tool_call', ...}")
         if context is not None and not (callable(context) or isinstance(context, Mapping)):
@@ -105,6 +117,7 @@ class GovernanceWrapper(
         self._check_open()
         self.host.request("reset", env=self.gate)
         obs, info = self.env.reset(seed=seed, options=options)
+        self._steps = 0
         self._last_obs, self._has_obs = obs, True
         return obs, info
 
@@ -123,24 +136,28 @@ class GovernanceWrapper(
         runs = reply_field(check, "runs", bool, "check")
         terminate = reply_field(check, "terminate", bool, "check")
         penalty = float(reply_field(check, "penalty", (int, float), "check"))
+        self._steps += 1
+        out_of_steps = self._max_episode_steps is not None and self._steps >= self._max_episode_steps
         governance = {
             "decision": decision,
-            "violations": tuple(Violation.from_json(v, f"check.violations[{i}]") for i, v in enumerate(check.get("violations") or [])),
+            "violations": decision.violations,
             "reward_parts": RewardParts.from_json(check.get("reward"), "check.reward") if isinstance(check.get("reward"), Mapping) else None,
             "penalty": penalty,
             "blocked": not runs,
         }
         if not runs:
-            if terminate:
+            truncated = out_of_steps and not terminate
+            if terminate or truncated:
                 self._has_obs = False
-            return self._last_obs, penalty, terminate, False, governance
+            return self._last_obs, penalty, terminate, truncated, governance
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.host.request("record", env=self.gate, **self._recorded(obs, float(reward), bool(terminated), bool(truncated), info))
         self._last_obs = obs
         terminated = bool(terminated) or terminate
+        truncated = bool(truncated) or (out_of_steps and not terminated)
         if terminated or truncated:
             self._has_obs = False
-        return obs, float(reward) + penalty, terminated, bool(truncated), {**info, **governance}
+        return obs, float(reward) + penalty, terminated, truncated, {**info, **governance}
 
     def _recorded(self, obs: Any, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]) -> dict[str, Any]:
         """The record params from ``outcome``: what the step returned, whether it succeeded, what it cost (summed into spentUsd)."""

@@ -127,3 +127,26 @@ def test_deep_nesting_is_refused_by_the_host_with_a_clear_error(shared_host: Hos
     assert caught.value.code == "invalid_request"
     assert "deep" in str(caught.value) or "nest" in str(caught.value)
     assert shared_host.request("hello")["protocol"] == 1
+
+
+def test_an_interrupted_request_closes_the_host_rather_than_reading_its_reply_as_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host()
+    real = host._read_reply
+    calls = {"n": 0}
+
+    def interrupted(what: str) -> object:
+        # Ctrl-C arrives after the request was written, before its reply was read.
+        calls["n"] += 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(host, "_read_reply", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        host.request("hello")
+    monkeypatch.setattr(host, "_read_reply", real)
+    with pytest.raises(HostError, match="interrupted before its reply"):
+        host.request("hello")
+    assert calls["n"] == 1
+    deadline = time.monotonic() + 10
+    while host._proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert host._proc.poll() == 0  # stdin closed: the host sealed its trails and exited

@@ -203,3 +203,25 @@ def test_outcome_costs_sum_into_the_budget_until_reset(shared_host: Host, tmp_pa
     assert len(tool_calls) == 4 and tool_calls[0]["result"] == {"state": 1}
     with pytest.raises(InvalidConfig, match="outcome"):
         GovernanceWrapper(gym.make("FrozenLake-v1").unwrapped, to_action=move, outcome={"success": True}, host=shared_host)  # type: ignore[arg-type]
+
+
+def test_denied_steps_count_toward_the_step_budget(lake_host: Host) -> None:
+    # The inner env's TimeLimit never sees a denied step: the wrapper counts them, so an agent stuck
+    # on a refused move is truncated at the env's max_episode_steps all the same.
+    inner = CountSteps(gym.make("FrozenLake-v1", is_slippery=False, max_episode_steps=5))
+    env = GovernanceWrapper(inner, to_action=move, host=lake_host)
+    env.reset(seed=0)
+    flags = [env.step(UP)[2:4] for _ in range(5)]
+    assert flags == [(False, False)] * 4 + [(False, True)]
+    assert inner.seen == []
+    with pytest.raises(ResetNeeded):
+        env.step(UP)
+    env.reset(seed=0)
+    assert env.step(DOWN)[2:4] == (False, False)  # the count starts again
+    mixed = GovernanceWrapper(CountSteps(gym.make("FrozenLake-v1", is_slippery=False)), to_action=move, host=lake_host, max_episode_steps=2)
+    mixed.reset(seed=0)
+    assert [mixed.step(a)[3] for a in (UP, DOWN)] == [False, True]  # a denied, then an allowed step
+    with pytest.raises(InvalidConfig, match="max_episode_steps"):
+        GovernanceWrapper(gym.make("FrozenLake-v1"), to_action=move, host=lake_host, max_episode_steps=0)
+    env.close()
+    mixed.close()

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { FlightRecorder } from "../audit/flight-recorder.js";
 import { toSigningKey } from "../audit/checkpoint.js";
 import { verifyJsonl } from "../audit/jsonl.js";
-import { fromZodError } from "../errors.js";
+import { PolicyKernelError, fromZodError } from "../errors.js";
 
 /** Audit entries of a hosted env get this fixed time (as the demo's), so a trail replays byte for byte. */
 export const ENV_TRAIL_EPOCH = new Date("2026-01-05T00:00:00Z");
@@ -44,7 +44,20 @@ export function createEnvTrail(input: unknown, fallbackChainId: string, root = "
     ...(options.path === undefined ? {} : { jsonlPath: options.path, retain: STREAMED_RETAIN }),
   });
   // The key a reader verifies the trail with, beside it as `train` writes it (verify finds it there).
-  if (options.path !== undefined) writeFileSync(`${options.path}.pub`, recorder.publicKeyPem);
+  // Created new, as the trail is: an existing file (or a symlink planted there) is an error, not overwritten.
+  if (options.path !== undefined) {
+    try {
+      writeFileSync(`${options.path}.pub`, recorder.publicKeyPem, { flag: "wx" });
+    } catch (error) {
+      recorder.close();
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new PolicyKernelError("invalid_config", `cannot create the trail's public key file (${code})`, {
+        file: `${options.path}.pub`,
+        field: `${root}.path`,
+        expected: "a trail path whose .pub file does not exist yet",
+      });
+    }
+  }
   return recorder;
 }
 

@@ -136,6 +136,8 @@ export class GovernanceGate {
    */
   async check(action: unknown, context?: unknown): Promise<GateCheck> {
     if (this.#closing !== undefined) throw new EnvClosed();
+    // A check that throws must not leave the previous one to be recorded as this one's execution.
+    this.#pending = undefined;
     const trainer = context === undefined ? {} : readContext(context);
     if (this.#episode === 0) this.#startEpisode();
     const step = this.#step + 1;

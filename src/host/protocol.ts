@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SeedSchema } from "../env/rng.js";
+import { EnvTrailOptionsSchema } from "../gym/env-trail.js";
 
 // The stdio host's wire protocol (docs/reference/stdio-protocol.md): one JSON object per line each
 // way. Every request is checked with one of these strict schemas, so an unknown or misspelt param is
@@ -23,12 +24,15 @@ export const EnvHandleSchema = z.int().min(1).max(2 ** 31);
 // non-finite numbers, so walking them again with z.json() would only cost time on every request.
 const json = z.unknown();
 
-/** Trail options of `make`. */
-const TrailParamSchema = z.strictObject({
-  path: z.string().min(1).max(4096).optional(),
-  chainId: z.string().min(1).max(1024).optional(),
-  signingKey: z.string().min(1).max(4096).optional(),
-});
+/** Trail options of `make`: the env trail's own options. */
+const TrailParamSchema = EnvTrailOptionsSchema;
+
+/**
+ * Items one `batch` or `evaluate_batch` may hold. A line is capped in bytes, but a reply is not:
+ * 200,000 `{}` actions (0.6 MB) would answer with 114 MB. 4,096 covers any vector env.
+ */
+export const MAX_BATCH_ITEMS = 4096;
+const batchOf = <T extends z.ZodType>(item: T) => z.array(item).max(MAX_BATCH_ITEMS, { message: `at most ${MAX_BATCH_ITEMS} items per batch: split it` });
 
 /** Options of a `make` of kind sql. */
 export const SqlMakeOptionsSchema = z.strictObject({
@@ -52,13 +56,13 @@ export const GateMakeOptionsSchema = z.strictObject({
 export const OP_PARAMS = {
   hello: z.strictObject({}),
   evaluate: z.strictObject({ action: json }),
-  evaluate_batch: z.strictObject({ actions: z.array(json) }),
+  evaluate_batch: z.strictObject({ actions: batchOf(json) }),
   make: z.strictObject({ kind: z.enum(ENV_KINDS), options: z.record(z.string(), json).optional() }),
   reset: z.strictObject({ env: EnvHandleSchema, seed: SeedSchema.optional(), options: z.strictObject({ taskIndex: z.int().optional() }).optional() }),
   step: z.strictObject({ env: EnvHandleSchema, action: z.int() }),
   check: z.strictObject({ env: EnvHandleSchema, action: json, context: z.record(z.string(), json).optional() }),
   record: z.strictObject({ env: EnvHandleSchema, result: json.optional(), success: z.boolean().optional(), costUsd: z.number().nonnegative().optional() }),
-  batch: z.strictObject({ requests: z.array(z.record(z.string(), json)) }),
+  batch: z.strictObject({ requests: batchOf(z.record(z.string(), json)) }),
   metrics: z.strictObject({ env: EnvHandleSchema }),
   trail: z.strictObject({ env: EnvHandleSchema, entries: z.boolean().optional() }),
   close: z.strictObject({ env: EnvHandleSchema }),

@@ -101,6 +101,13 @@ describe("GovernanceGate", () => {
     await expect(g.check("DROP TABLE users")).rejects.toSatisfy((e) => isEnvError(e, "invalid_step"));
   });
 
+  it("a check that throws leaves nothing to record: an earlier allowed check is not recorded as this one", async () => {
+    const g = gate();
+    expect((await g.check(SAFE)).runs).toBe(true);
+    await expect(g.check(SAFE, { costUsd: -1 })).rejects.toThrow(/context\.costUsd/);
+    expect(() => g.record({})).toThrow(/invalid|nothing|no check/i);
+  });
+
   it("after close: env_closed, and the trail verifies", async () => {
     const own = createEnvTrail({}, "gate-close");
     const k = await createPolicyKernel({ recorder: own });
