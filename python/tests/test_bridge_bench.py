@@ -64,13 +64,20 @@ def test_node_results_are_kept(quick_run: tuple[dict[str, object], Path]) -> Non
 
 def test_batched_vector_env_is_faster_per_env_step(quick_run: tuple[dict[str, object], Path]) -> None:
     results, _ = quick_run
-    ratios = results["python"]["ratios"]  # type: ignore[index]
-    # Ratios measured in the same run, not times: one message for 64 env-steps beats 64 messages.
-    # On light steps the bridge is most of the cost, so the margin is wide; on the SQL world's real
-    # steps the env's own work dominates both paths (see docs/performance.md), so only sanity.
-    assert ratios["sync_over_vector_64_light"] > 1.2
-    assert ratios["sync_over_vector_64"] > 0.5
-    assert ratios["evaluate_over_batch"] > 1.0
+    rows = {row["id"]: row for row in results["python"]["rows"]}  # type: ignore[index]
+
+    def best_ratio(slow: str, fast: str) -> float:
+        # Ratios of the fastest samples, measured in the same run: on a machine shared with other
+        # work (load 15 on 2 cores turned a mean ratio of 1.9 into 0.87) the best sample of each
+        # path is the one least disturbed, so it compares the paths rather than the neighbours.
+        return float(rows[slow]["min_us"]) / float(rows[fast]["min_us"])
+
+    # One message for 64 env-steps beats 64 messages. On light steps the bridge is most of the cost,
+    # so the margin is wide; on the SQL world's real steps the env's own work dominates both paths
+    # (see docs/performance.md), so only sanity.
+    assert best_ratio("py_sync_vector_64_light", "py_vector_64_light") > 1.2
+    assert best_ratio("py_sync_vector_64", "py_vector_64") > 0.5
+    assert best_ratio("py_kernel_evaluate", "py_kernel_evaluate_batch") > 1.0
 
 
 @pytest.mark.parametrize(
